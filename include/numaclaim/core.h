@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * numaclaim core API: the hypervisor-side memory subsystem.
+ *
+ * A host is a set of NUMA nodes whose 4 KiB frames live in one binary
+ * buddy heap per node.  Domains own pages through a p2m and may hold claims:
+ * page *capacity* reserved ahead of allocation, either host-wide or pinned to
+ * a node.  The normative semantics are ../shared/spec/claims.md; section
+ * numbers in comments ("spec §4") refer to it.
+ *
+ * Conventions:
+ *  - every function returns 0 (or a count) on success and a negative errno
+ *    value on failure; a failing call changes nothing;
+ *  - page counts are uint64_t; an MFN is a frame number (address >> 12);
+ *  - `caller` is the domid of the domain making the request: privileged
+ *    operations need NC_DOMID_CONTROL (domain 0), which exists from start-up
+ *    and owns no pages;
+ *  - every entry point is thread-safe.
+ */
+#ifndef NUMACLAIM_CORE_H
+#define NUMACLAIM_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NC_PAGE_SHIFT       12
+#define NC_PAGE_SIZE        (1ULL << NC_PAGE_SHIFT)
+#define NC_MAX_NUMNODES     64      /* MAX_NUMNODES */
+#define NC_MAX_ORDER        18      /* 2^18 pages = 1 GiB */
+#define NC_NUMA_NO_NODE     0xFFu
+#define NC_MAX_RANGES       8       /* MFN ranges per node (holes between) */
+#define NC_PADDR_BITS       52
+#define NC_NR_ZONES         (NC_PADDR_BITS - NC_PAGE_SHIFT + 1)
+#define NC_MAX_MFN          (1ULL << (NC_PADDR_BITS - NC_PAGE_SHIFT))
+
+typedef uint16_t nc_domid_t;
+
+#define NC_DOMID_CONTROL        ((nc_domid_t)0)
+#define NC_DOMID_FIRST_RESERVED ((nc_domid_t)0x7FF0)  /* DOMID_FIRST_RESERVED */
+#define NC_DOMID_XEN            ((nc_domid_t)0x7FF2)  /* DOMID_XEN: no owner */
+#define NC_DOMID_ANY            ((nc_domid_t)0x7FF4)  /* DOMID_INVALID: pick */
+
+/* ------------------------------------------------------------------------
+ * Host
+ * ------------------------------------------------------------------------ */
+
+struct nc_range {
+    uint64_t start;              /* first MFN */
+    uint64_t nr;                 /* number of frames */
+};
+
+struct nc_node_config {
+    bool online;
+    uint32_t nr_ranges;
+    struct nc_range range[NC_MAX_RANGES];
+};
+
+struct nc_host_config {
+    uint32_t nr_nodes;
+    struct nc_node_config node[NC_MAX_NUMNODES];
+    uint8_t distance[NC_MAX_NUMNODES][NC_MAX_NUMNODES];   /* SLIT units */
+};
+
+/*
+ * Parse a host spec: "NxSIZE" (e.g. "4x64G") or a comma list of node sizes
+ * ("64G,64G,32G,32G"), binary suffixes K/M/G/T, optionally followed by
+ * ";dist=d00,d01,...", the N*N distance matrix in row-major order (default
+ * 10 local, 21 remote).  Node i's frames follow node i-1's, starting at MFN
+ * 0.  On error returns -EINVAL and writes a message naming the bad part into
+ * err (if errlen > 0).
+ */
+int nc_host_config_parse(const char *spec, struct nc_host_config *cfg,
+                         char *err, size_t errlen);
+
+struct nc_host;
+
+/* Build a host with every present frame free.  -EINVAL for a bad config
+ * (overlapping ranges, unaligned sizes, a bad distance matrix), -ENOMEM if
+ * the metadata cannot be allocated. */
+int nc_host_create(const struct nc_host_config *cfg, struct nc_host **hostp);
+void nc_host_destroy(struct nc_host *h);
+
+struct nc_host_info {
+    uint32_t nr_nodes;
+    uint64_t total_pages;        /* frames present on online nodes */
+    uint64_t total_avail;        /* free frames */
+    uint64_t outstanding_claims; /* sum of all claims */
+    uint64_t offlined_pages;     /* offlined or broken */
+    uint32_t nr_domains;         /* excluding the control domain */
+};
+
+struct nc_node_info {
+    bool online;
+    uint64_t size;               /* frames present */
+    uint64_t free;               /* node_avail */
+    uint64_t claimed;            /* node_claimed */
+};
+
+/* Host overview (spec §4): host totals plus, for nodes 0..nr-1, {size,
+ * free, claimed}, all read in one critical section.  nodes may be NULL. */
+int nc_host_overview(struct nc_host *h, struct nc_host_info *info,
+                     struct nc_node_info *nodes, uint32_t nr);
+
+/* SLIT distance between two nodes (0 for a node that does not exist). */
+uint8_t nc_host_distance(const struct nc_host *h, uint32_t a, uint32_t b);
+
+/* Node holding an MFN, or NC_NUMA_NO_NODE. */
+uint32_t nc_host_mfn_node(const struct nc_host *h, uint64_t mfn);
+
+/* ------------------------------------------------------------------------
+ * Domains (spec §8)
+ * ------------------------------------------------------------------------ */
+
+struct nc_domain_config {
+    nc_domid_t domid;            /* NC_DOMID_ANY: lowest free domid >= 1 */
+    uint32_t max_vcpus;
+};
+
+int nc_domain_create(struct nc_host *h, nc_domid_t caller,
+                     const struct nc_domain_config *cfg, nc_domid_t *domidp);
+
+/* Start tearing a domain down: it becomes dying, its claims are released,
+ * then every page is freed.  The domain stays visible (dying, -ESRCH or
+ * -EINVAL to most calls) until nc_domain_destroy reaps it. */
+int nc_domain_kill(struct nc_host *h, nc_domid_t caller, nc_domid_t domid);
+
+/* Kill (if not yet) and reap: the domid becomes reusable. */
+int nc_domain_destroy(struct nc_host *h, nc_domid_t caller, nc_domid_t domid);
+
+struct nc_domain_info {
+    nc_domid_t domid;
+    bool dying;
+    uint32_t max_vcpus;
+    uint64_t tot_pages;
+    uint64_t max_pages;
+    uint64_t outstanding;        /* host_claim + sum of node claims */
+    uint64_t host_claim;
+    uint64_t recalled;           /* claim pages recalled by offlining */
+    uint64_t node_affinity;      /* bit n = node n */
+    uint32_t last_alloc_node;
+    uint32_t nr_p2m_extents;     /* entries in the p2m */
+};
+
+/* -ESRCH for an unknown domain. */
+int nc_domain_getinfo(struct nc_host *h, nc_domid_t domid,
+                      struct nc_domain_info *info);
+
+/* Pages the domain owns on each node (nr entries of out are written). */
+int nc_domain_node_pages(struct nc_host *h, nc_domid_t domid,
+                         uint64_t *out, uint32_t nr);
+
+/* XEN_DOMCTL_max_mem: lowering it deducts claims until I6 holds (host-wide
+ * first, then nodes by descending id). */
+int nc_domain_set_max_pages(struct nc_host *h, nc_domid_t caller,
+                            nc_domid_t domid, uint64_t max_pages);
+
+/* XEN_DOMCTL_setnodeaffinity: -EINVAL if mask has no online node. */
+int nc_domain_set_node_affinity(struct nc_host *h, nc_domid_t caller,
+                                nc_domid_t domid, uint64_t mask);
+
+/* Look a gpfn up: its MFN, or -ENOENT when not populated. */
+int nc_domain_translate(struct nc_host *h, nc_domid_t domid, uint64_t gpfn,
+                        uint64_t *mfnp);
+
+/* ------------------------------------------------------------------------
+ * Claims (spec §3, §4)
+ * ------------------------------------------------------------------------ */
+
+/* One claim-set entry; same layout as the ABI's struct xen_memory_claim. */
+struct nc_claim {
+    uint64_t pages;
+    uint32_t target;             /* node id, or NC_CLAIM_HOST */
+    uint32_t pad;                /* must be 0 */
+};
+
+#define NC_CLAIM_HOST           0x80000000U  /* host-wide (unpinned) */
+#define NC_CLAIM_LEGACY         0x40000000U  /* internal: XENMEM_claim_pages */
+#define NC_CLAIM_MEMORY_SET     0U
+#define NC_CLAIM_MEMORY_GET     1U
+#define NC_CLAIM_MAX_ENTRIES    (NC_MAX_NUMNODES + 1)
+
+/* XENMEM_claim_pages: `target` is an absolute total-pages target; 0
+ * releases every claim (spec §3). */
+int nc_claim_pages(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
+                   uint64_t target);
+
+/* XEN_DOMCTL_claim_memory (spec §4).  SET: *nr entries of set are installed
+ * atomically, replacing the domain's claims.  GET: *nr is the capacity of
+ * set on entry and the number of entries needed on return (-ERANGE when the
+ * capacity was smaller; the entries that fit are written). */
+int nc_claim_memory(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
+                    uint32_t mode, struct nc_claim *set, uint32_t *nr);
+
+/* ------------------------------------------------------------------------
+ * Allocation (spec §5, §6)
+ * ------------------------------------------------------------------------ */
+
+struct nc_memflags {
+    uint32_t node;               /* NC_NUMA_NO_NODE: none requested */
+    bool exact;                  /* only that node, no fallback */
+    bool vnode;                  /* node is a virtual node of the domain */
+    uint8_t address_bits;        /* 0: unrestricted */
+};
+
+#define NC_MEMFLAGS_NONE \
+    ((struct nc_memflags){ .node = NC_NUMA_NO_NODE })
+
+/*
+ * Populate one extent of 2^order pages at gpfn for domid (populate_physmap
+ * and increase_reservation).  On success the extent's first MFN is written
+ * to *mfnp (may be NULL).  Errors: -ESRCH unknown or dying domain, -EPERM
+ * caller neither the control domain nor the domain itself, -EINVAL bad order
+ * or flags, -EEXIST gpfn range already (partly) populated, -E2BIG over
+ * max_pages, -ENOMEM no admissible node has a free buddy.
+ */
+int nc_populate(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
+                uint64_t gpfn, uint32_t order, struct nc_memflags flags,
+                uint64_t *mfnp);
+
+/* decrease_reservation: unmap and free 2^order pages at gpfn; all of them
+ * must be populated (-ENOENT otherwise).  Claims are not restored. */
+int nc_depopulate(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
+                  uint64_t gpfn, uint32_t order);
+
+/* Uncharged allocation owned by the hypervisor (Xen's MEMF_no_refcount /
+ * MEMF_no_owner, or d == NULL): it is neither counted in a domain's
+ * tot_pages nor redeems claims, so it can only use unclaimed memory.  With
+ * a domid other than NC_DOMID_XEN the node choice follows that domain's
+ * affinity (as for its page tables).  nc_free_anon takes back exactly one
+ * such allocation: -EINVAL for anything else. */
+int nc_alloc_anon(struct nc_host *h, nc_domid_t on_behalf_of, uint32_t order,
+                  struct nc_memflags flags, uint64_t *mfnp);
+int nc_free_anon(struct nc_host *h, uint64_t mfn, uint32_t order);
+
+/* ------------------------------------------------------------------------
+ * vNUMA (spec §6)
+ * ------------------------------------------------------------------------ */
+
+#define NC_VNUMA_MAX_VNODES     32      /* XSA-77: nr_vnodes^2 * 4 <= 4096 */
+#define NC_VNUMA_MAX_RANGES     170     /* 4096 / sizeof(vmemrange) */
+
+struct nc_vmemrange {
+    uint64_t start, end;         /* guest physical addresses, [start, end) */
+    uint32_t flags;              /* must be 0 */
+    uint32_t nid;                /* vnode */
+};
+
+struct nc_vnuma {
+    uint32_t nr_vnodes;
+    uint32_t nr_vcpus;
+    uint32_t nr_vmemranges;
+    const uint32_t *vdistance;           /* nr_vnodes^2 */
+    const uint32_t *vcpu_to_vnode;       /* nr_vcpus */
+    const uint32_t *vnode_to_pnode;      /* nr_vnodes */
+    const struct nc_vmemrange *vmemrange; /* nr_vmemranges */
+};
+
+/* XEN_DOMCTL_setvnumainfo: validate (spec §6) and replace the topology. */
+int nc_domain_set_vnuma(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
+                        const struct nc_vnuma *v);
+
+struct nc_vnuma_out {
+    uint32_t nr_vnodes, nr_vcpus, nr_vmemranges;  /* IN capacity, OUT actual */
+    uint32_t *vdistance;
+    uint32_t *vcpu_to_vnode;
+    struct nc_vmemrange *vmemrange;
+};
+
+/* XENMEM_get_vnumainfo: -EOPNOTSUPP without vNUMA, -ENOBUFS (with the
+ * needed counts written back) when a capacity is too small. */
+int nc_domain_get_vnuma(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
+                        struct nc_vnuma_out *out);
+
+/* ------------------------------------------------------------------------
+ * Offlining (spec §7); status values are Xen's PG_OFFLINE_* bits
+ * ------------------------------------------------------------------------ */
+
+#define NC_PG_OFFLINE_INVALID       (1U << 0)
+#define NC_PG_OFFLINE_OFFLINED      (1U << 1)
+#define NC_PG_OFFLINE_PENDING       (1U << 2)
+#define NC_PG_OFFLINE_FAILED        (1U << 3)
+#define NC_PG_ONLINE_FAILED         NC_PG_OFFLINE_FAILED
+#define NC_PG_ONLINE_ONLINED        NC_PG_OFFLINE_OFFLINED
+#define NC_PG_OFFLINE_STATUS_OFFLINED          (1U << 1)
+#define NC_PG_OFFLINE_STATUS_ONLINE            (1U << 2)
+#define NC_PG_OFFLINE_STATUS_OFFLINE_PENDING   (1U << 3)
+#define NC_PG_OFFLINE_STATUS_BROKEN            (1U << 4)
+#define NC_PG_OFFLINE_XENPAGE       (1U << 8)
+#define NC_PG_OFFLINE_ANONYMOUS     (1U << 10)
+#define NC_PG_OFFLINE_OWNED         (1U << 12)
+#define NC_PG_OFFLINE_BROKEN        (1U << 13)
+#define NC_PG_ONLINE_BROKEN         NC_PG_OFFLINE_BROKEN
+#define NC_PG_OFFLINE_OWNER_SHIFT   16
+
+/* Offline one frame (broken: as after a machine check).  A free frame is
+ * offlined at once and claims are recalled until I4/I5 hold; an owned frame
+ * is marked pending and offlined when freed.  -EINVAL for an MFN that is
+ * not RAM of an online node. */
+int nc_page_offline(struct nc_host *h, nc_domid_t caller, uint64_t mfn,
+                    bool broken, uint32_t *status);
+int nc_page_online(struct nc_host *h, nc_domid_t caller, uint64_t mfn,
+                   uint32_t *status);
+int nc_page_query(struct nc_host *h, nc_domid_t caller, uint64_t mfn,
+                  uint32_t *status);
+
+/* ------------------------------------------------------------------------
+ * Invariants (spec §2)
+ * ------------------------------------------------------------------------ */
+
+/* Level 1: I1-I6 and the counting part of I7, O(domains + nodes x zones x
+ * orders).  Level 2: also every frame's state (free, owned by one domain,
+ * anonymous, offlined, broken) exactly once, O(frames): for tests. */
+#define NC_CHECK_COUNTERS   1
+#define NC_CHECK_FRAMES     2
+
+/* 0 if every invariant holds, else -EPROTO with a message naming the
+ * broken invariant in why (if whylen > 0). */
+int nc_host_check(struct nc_host *h, int level, char *why, size_t whylen);
+
+/* Debug builds run nc_host_check(level) after every public operation that
+ * changes state; 0 turns that off (e.g. for a stress test that checks at
+ * its own pace).  Returns the previous level. */
+int nc_host_set_autocheck(struct nc_host *h, int level);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NUMACLAIM_CORE_H */

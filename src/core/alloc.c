@@ -1,0 +1,416 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Allocation: node choice, protection of claimed memory and redemption of
+ * claims (spec §5), the node requests of vNUMA (spec §6), and the
+ * populate / depopulate / anonymous entry points built on them.
+ *
+ * For each candidate node the allocator computes a redemption plan
+ * (a, b, c), admits or skips the node, takes a buddy, and then commits the
+ * plan, the free counters and the assignment to the domain (tot_pages, the
+ * p2m entry) before dropping the heap lock: there is no window in which
+ * pages are allocated but not yet owned, so claims are never lost and
+ * claim SET works on running domains.
+ */
+#include "private.h"
+
+struct alloc_req {
+    uint32_t order;
+    uint32_t node;               /* first node to try, or NO_NODE */
+    bool exact;
+    uint32_t zone_hi;
+    bool charged;                /* counted in tot_pages, redeems claims */
+};
+
+/* ========================================================================
+ * Node choice
+ * ======================================================================== */
+
+/* The next node of mask strictly after `last`, wrapping (Xen's striping). */
+static uint32_t cycle_node(uint32_t last, uint64_t mask)
+{
+    uint64_t after = last >= 63 ? 0 : mask & ~((2ULL << last) - 1);
+
+    return (uint32_t)__builtin_ctzll(after ? after : mask);
+}
+
+/* The node of d's largest remaining node claim (ties: lower id). */
+static uint32_t largest_claim_node(const struct nc_domain *d)
+{
+    uint32_t best = NC_NUMA_NO_NODE;
+    uint64_t pages = 0;
+
+    for ( uint32_t i = 0; i < d->nr_node_claims; i++ )
+        if ( d->node_claim[i].pages > pages )
+        {
+            pages = d->node_claim[i].pages;
+            best = d->node_claim[i].node;
+        }
+    return best;
+}
+
+/* ========================================================================
+ * Plan, admit, commit
+ * ======================================================================== */
+
+/*
+ * Try node n.  On success the buddy is taken, the plan committed and the
+ * first MFN returned; otherwise nothing changed and NC_HB_NONE is returned.
+ */
+static uint64_t try_node(struct nc_host *h, struct nc_domain *d,
+                         const struct alloc_req *rq, uint32_t n)
+{
+    uint64_t r = 1ULL << rq->order, a = 0, b = 0, c = 0, mfn;
+
+    if ( !h->node[n].online )
+        return NC_HB_NONE;
+    if ( rq->charged )
+    {
+        uint64_t t;
+
+        a = NC_MIN(r, domain_node_claim(d, n));
+        b = NC_MIN(r - a, d->host_claim);
+        /* Only the excess over max_pages comes from other nodes' claims
+         * (the seed's v4 rule; v7 always drains them). */
+        t = d->tot_pages + r + d->outstanding - a - b;
+        c = t > d->max_pages ? t - d->max_pages : 0;
+    }
+
+    /* Admission: the unclaimed part must fit in unclaimed memory, on the
+     * node and host-wide (I5 and I4 keep the subtractions from wrapping). */
+    if ( r - a > h->node_avail[n] - h->node_claimed[n] ||
+         r - (a + b + c) > h->total_avail - h->outstanding_claims )
+        return NC_HB_NONE;
+
+    mfn = heap_take_locked(h, n, rq->order, rq->zone_hi);
+    if ( mfn == NC_HB_NONE )
+        return NC_HB_NONE;
+
+    if ( rq->charged )
+    {
+        BUG_ON(domain_release_node_claims(h, d, n, a) != a);
+        BUG_ON(domain_release_unpinned_claims(h, d, b) != b);
+        for ( uint32_t i = 0; i < d->nr_node_claims && c; i++ )
+            if ( d->node_claim[i].node != n )
+                c -= domain_release_node_claims(h, d, d->node_claim[i].node,
+                                                c);
+        BUG_ON(c != 0);
+        d->tot_pages += r;
+        d->node_pages[n] += r;
+    }
+    if ( d )
+        d->last_alloc_node = n;
+    return mfn;
+}
+
+/*
+ * Allocate 2^order frames for d (NULL: the hypervisor itself), walking the
+ * nodes of spec §5.  Needs heap_lock, and d->lock if d is given.
+ */
+static int alloc_locked(struct nc_host *h, struct nc_domain *d,
+                        const struct alloc_req *rq, uint64_t *mfnp,
+                        uint32_t *nodep)
+{
+    uint64_t r = 1ULL << rq->order, affinity, mfn;
+    uint32_t first;
+
+    ASSERT(nc_lock_held(&h->heap_lock));
+    ASSERT(!d || nc_lock_held(&d->lock));
+    if ( rq->charged &&
+         (d->tot_pages > d->max_pages || r > d->max_pages - d->tot_pages) )
+        return -E2BIG;
+
+    affinity = (d ? d->node_affinity : ~0ULL) & h->online_mask;
+    if ( !affinity )
+        affinity = h->online_mask;
+
+    if ( rq->node != NC_NUMA_NO_NODE )
+        first = rq->node;
+    else if ( rq->charged &&
+              (first = largest_claim_node(d)) != NC_NUMA_NO_NODE )
+        ;
+    else if ( d )
+        first = cycle_node(d->last_alloc_node, affinity);
+    else
+        first = (uint32_t)__builtin_ctzll(affinity);
+
+    mfn = try_node(h, d, rq, first);
+    if ( mfn == NC_HB_NONE && !rq->exact )
+    {
+        /* Affinity nodes by distance from the first, then the others. */
+        const uint8_t *order = h->node[first].by_distance;
+
+        for ( int outside = 0; outside < 2 && mfn == NC_HB_NONE; outside++ )
+            for ( uint32_t i = 0; i < h->nr_nodes; i++ )
+            {
+                uint32_t n = order[i];
+
+                if ( n == first ||
+                     !!(affinity & (1ULL << n)) == !!outside )
+                    continue;
+                mfn = try_node(h, d, rq, n);
+                if ( mfn != NC_HB_NONE )
+                {
+                    first = n;
+                    break;
+                }
+            }
+    }
+    if ( mfn == NC_HB_NONE )
+        return -ENOMEM;
+    *mfnp = mfn;
+    *nodep = first;
+    return 0;
+}
+
+/* ========================================================================
+ * Request decoding (spec §6)
+ * ======================================================================== */
+
+static int decode_flags(const struct nc_host *h, const struct nc_domain *d,
+                        bool privileged, uint64_t gpfn, uint32_t order,
+                        struct nc_memflags f, struct alloc_req *rq)
+{
+    rq->order = order;
+    rq->node = NC_NUMA_NO_NODE;
+    rq->exact = false;
+    rq->zone_hi = NC_NR_ZONES - 1;
+    if ( f.address_bits )
+    {
+        if ( f.address_bits <= NC_PAGE_SHIFT )
+            return -EINVAL;
+        rq->zone_hi = NC_MIN(bits_to_zone(f.address_bits),
+                             (uint32_t)NC_NR_ZONES - 1);
+    }
+
+    if ( f.vnode )
+    {
+        /* A guest may name its own vnodes, exact or not; without vNUMA the
+         * request is ignored, as in Xen. */
+        if ( d && d->vnuma && f.node != NC_NUMA_NO_NODE )
+        {
+            if ( f.node >= d->vnuma->nr_vnodes )
+                return -EINVAL;
+            rq->node = d->vnuma->vnode_to_pnode[f.node];
+            rq->exact = f.exact;
+        }
+    }
+    else if ( f.node != NC_NUMA_NO_NODE )
+    {
+        if ( privileged )
+        {
+            if ( f.node >= NC_MAX_NUMNODES )
+                return -EINVAL;
+            rq->node = f.node;
+            rq->exact = f.exact;
+        }
+        else if ( f.exact )
+            return -EINVAL;     /* a guest may not pin physical nodes */
+    }
+    else if ( d && d->vnuma )
+        /* The implicit hint: a gpfn of vnode v asks for v's pnode. */
+        rq->node = vnuma_gpfn_pnode(d->vnuma, gpfn);
+
+    /* A node that does not exist or is offline holds no memory: an exact
+     * request for it fails, any other is treated as no request. */
+    if ( rq->node != NC_NUMA_NO_NODE &&
+         (rq->node >= h->nr_nodes || !h->node[rq->node].online) )
+    {
+        if ( rq->exact )
+            return -ENOMEM;
+        rq->node = NC_NUMA_NO_NODE;
+        rq->exact = false;
+    }
+    return 0;
+}
+
+/* Order limit of the caller (Xen: 9 for guests, MAX_ORDER for the control
+ * domain) and natural alignment of the gpfn. */
+static int check_extent(nc_domid_t caller, uint64_t gpfn, uint32_t order)
+{
+    if ( order > (caller_is_control(caller) ? NC_MAX_ORDER : 9u) )
+        return -EINVAL;
+    if ( gpfn & ((1ULL << order) - 1) || gpfn >= NC_MAX_MFN )
+        return -EINVAL;
+    return 0;
+}
+
+/* ========================================================================
+ * Entry points
+ * ======================================================================== */
+
+int nc_populate(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
+                uint64_t gpfn, uint32_t order, struct nc_memflags flags,
+                uint64_t *mfnp)
+{
+    struct nc_domain *d;
+    struct alloc_req rq;
+    uint64_t mfn = 0;
+    uint32_t node;
+    int rc = check_extent(caller, gpfn, order);
+
+    if ( rc )
+        return rc;
+    d = domain_get(h, domid);
+    if ( !d )
+        return -ESRCH;
+    if ( !caller_is_control(caller) && caller != domid )
+    {
+        domain_put(h, d);
+        return -EPERM;
+    }
+
+    nc_lock(&d->lock);
+    if ( d->dying )
+        rc = -ESRCH;
+    else if ( !p2m_range_unmapped(&d->p2m, gpfn, 1ULL << order) )
+        rc = -EEXIST;
+    else
+        rc = decode_flags(h, d, caller_is_control(caller), gpfn, order,
+                          flags, &rq);
+    if ( !rc )
+        rc = p2m_reserve(&d->p2m, 1);
+    if ( !rc )
+    {
+        rq.charged = true;
+        nc_lock(&h->heap_lock);
+        rc = alloc_locked(h, d, &rq, &mfn, &node);
+        if ( !rc )
+            p2m_insert(&d->p2m, gpfn, mfn, 1ULL << order);
+        nc_unlock(&h->heap_lock);
+    }
+    nc_unlock(&d->lock);
+    domain_put(h, d);
+    if ( !rc && mfnp )
+        *mfnp = mfn;
+    host_autocheck(h);
+    return rc;
+}
+
+struct give_ctx {
+    struct nc_host *h;
+    struct nc_domain *d;
+};
+
+/* p2m_remove callback: free one MFN run, keeping node_pages exact. */
+static void give_run(void *arg, uint64_t mfn, uint64_t nr)
+{
+    struct give_ctx *g = arg;
+
+    while ( nr )
+    {
+        uint64_t end;
+        uint32_t node = mfn_range(g->h, mfn, &end);
+        uint64_t piece = NC_MIN(nr, end - mfn);
+
+        if ( g->d )
+        {
+            ASSERT(g->d->node_pages[node] >= piece);
+            g->d->node_pages[node] -= piece;
+        }
+        heap_give_locked(g->h, mfn, piece);
+        mfn += piece;
+        nr -= piece;
+    }
+}
+
+int nc_depopulate(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
+                  uint64_t gpfn, uint32_t order)
+{
+    struct nc_domain *d;
+    int rc = check_extent(caller, gpfn, order);
+
+    if ( rc )
+        return rc;
+    d = domain_get(h, domid);
+    if ( !d )
+        return -ESRCH;
+    if ( !caller_is_control(caller) && caller != domid )
+    {
+        domain_put(h, d);
+        return -EPERM;
+    }
+
+    nc_lock(&d->lock);
+    if ( d->dying )
+        rc = -ESRCH;
+    else if ( !p2m_range_mapped(&d->p2m, gpfn, 1ULL << order) )
+        rc = -ENOENT;
+    else
+        rc = p2m_reserve(&d->p2m, 1);
+    if ( !rc )
+    {
+        struct give_ctx g = { h, d };
+
+        nc_lock(&h->heap_lock);
+        p2m_remove(&d->p2m, gpfn, 1ULL << order, give_run, &g);
+        ASSERT(d->tot_pages >= (1ULL << order));
+        d->tot_pages -= 1ULL << order;
+        nc_unlock(&h->heap_lock);
+    }
+    nc_unlock(&d->lock);
+    domain_put(h, d);
+    host_autocheck(h);
+    return rc;
+}
+
+int nc_alloc_anon(struct nc_host *h, nc_domid_t on_behalf_of, uint32_t order,
+                  struct nc_memflags flags, uint64_t *mfnp)
+{
+    struct nc_domain *d = NULL;
+    struct alloc_req rq;
+    uint64_t mfn = 0;
+    uint32_t node;
+    int rc;
+
+    if ( order > NC_MAX_ORDER )
+        return -EINVAL;
+    if ( on_behalf_of != NC_DOMID_XEN )
+    {
+        d = domain_get(h, on_behalf_of);
+        if ( !d )
+            return -ESRCH;
+        nc_lock(&d->lock);
+    }
+    rc = decode_flags(h, d, true, 0, order, flags, &rq);
+    if ( !rc )
+    {
+        rq.charged = false;
+        nc_lock(&h->heap_lock);
+        rc = vec_reserve(&h->heap_lock, (void **)&h->anon.e, &h->anon.nr,
+                         &h->anon.cap, 1, sizeof(*h->anon.e));
+        if ( !rc )
+            rc = alloc_locked(h, d, &rq, &mfn, &node);
+        if ( !rc )
+            p2m_insert(&h->anon, mfn, mfn, 1ULL << order);
+        nc_unlock(&h->heap_lock);
+    }
+    if ( d )
+    {
+        nc_unlock(&d->lock);
+        domain_put(h, d);
+    }
+    if ( !rc && mfnp )
+        *mfnp = mfn;
+    host_autocheck(h);
+    return rc;
+}
+
+int nc_free_anon(struct nc_host *h, uint64_t mfn, uint32_t order)
+{
+    struct give_ctx g = { h, NULL };
+    int rc;
+
+    if ( order > NC_MAX_ORDER || mfn & ((1ULL << order) - 1) ||
+         mfn >= NC_MAX_MFN )
+        return -EINVAL;
+    nc_lock(&h->heap_lock);
+    rc = vec_reserve(&h->heap_lock, (void **)&h->anon.e, &h->anon.nr,
+                     &h->anon.cap, 1, sizeof(*h->anon.e));
+    if ( !rc && !p2m_range_mapped(&h->anon, mfn, 1ULL << order) )
+        rc = -EINVAL;
+    if ( !rc )
+        p2m_remove(&h->anon, mfn, 1ULL << order, give_run, &g);
+    nc_unlock(&h->heap_lock);
+    host_autocheck(h);
+    return rc;
+}

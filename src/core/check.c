@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The invariant checker (spec §2).
+ *
+ * After mimalloc: allocators are tested mainly by checking the whole
+ * internal state after operations, under stress.  nc_host_check() stops the
+ * world and verifies
+ *
+ *   I1  outstanding_claims == sum of d.outstanding
+ *   I2  node_claimed[n] == sum of d.claims[n]
+ *   I3  d.outstanding == d.host_claim + sum of d.claims[n]
+ *   I4  outstanding_claims <= total_avail
+ *   I5  node_claimed[n] <= node_avail[n]
+ *   I6  d.outstanding <= max(0, d.max_pages - d.tot_pages)
+ *   I7  total_avail == sum node_avail == frames on the free maps; each
+ *       domain's tot_pages == the pages its p2m maps
+ *
+ * plus the structural facts the counters rest on (per-zone and per-order
+ * counts, sorted and merged p2m extents).  Level NC_CHECK_FRAMES also walks
+ * every frame: each is exactly one of free, owned by one domain, owned by
+ * the hypervisor, offlined or broken, and free blocks obey the buddy rules.
+ * That walk uses one byte per frame and is skipped above 2^27 frames.
+ */
+#include <stdatomic.h>
+
+#include "private.h"
+
+#define FRAME_SWEEP_MAX (1ULL << 27)
+
+struct why {
+    char *buf;
+    size_t len;
+};
+
+static int broken(struct why *w, const char *inv, const char *what,
+                  uint64_t a, uint64_t b)
+{
+    size_t used = 0;
+    const char *parts[] = { inv, ": ", what, " (", NULL, " vs ", NULL, ")" };
+    uint64_t nums[] = { a, b };
+    unsigned int ni = 0;
+
+    if ( !w->len )
+        return -EPROTO;
+    for ( unsigned int i = 0; i < NC_ARRAY_SIZE(parts); i++ )
+    {
+        char tmp[24];
+        const char *s = parts[i];
+
+        if ( !s )
+        {
+            uint64_t v = nums[ni++];
+            int k = (int)sizeof(tmp) - 1;
+
+            tmp[k] = '\0';
+            do
+                tmp[--k] = (char)('0' + v % 10);
+            while ( (v /= 10) && k > 0 );
+            s = &tmp[k];
+        }
+        for ( ; *s && used + 1 < w->len; s++ )
+            w->buf[used++] = *s;
+    }
+    w->buf[used] = '\0';
+    return -EPROTO;
+}
+
+#define CHECK(cond, inv, what, a, b) \
+    do { if ( !(cond) ) return broken(w, inv, what, a, b); } while ( 0 )
+
+/* ========================================================================
+ * Counters (level 1)
+ * ======================================================================== */
+
+static int check_domain(struct nc_host *h, struct nc_domain *d,
+                        uint64_t *claimed, struct why *w)
+{
+    uint64_t node_sum = 0, pages = 0, per_node = 0, room, mask = 0;
+
+    for ( uint32_t i = 0; i < d->nr_node_claims; i++ )
+    {
+        const struct nc_node_claim *c = &d->node_claim[i];
+
+        CHECK(c->node < h->nr_nodes, "claims", "node claim on a bad node",
+              c->node, h->nr_nodes);
+        CHECK(i == 0 || d->node_claim[i - 1].node < c->node, "claims",
+              "node claims not sorted", i, c->node);
+        node_sum += c->pages;
+        claimed[c->node] += c->pages;
+        mask |= 1ULL << c->node;
+    }
+    CHECK(mask == d->node_claim_mask, "claims", "claim mask stale",
+          d->domid, mask);
+    CHECK(d->outstanding == d->host_claim + node_sum, "I3",
+          "d.outstanding != host_claim + node claims", d->outstanding,
+          d->host_claim + node_sum);
+    room = d->max_pages > d->tot_pages ? d->max_pages - d->tot_pages : 0;
+    CHECK(d->outstanding <= room, "I6", "claims exceed room under max_pages",
+          d->outstanding, room);
+    CHECK(!d->dying || d->outstanding == 0, "claims", "dying domain claims",
+          d->domid, d->outstanding);
+
+    for ( uint32_t i = 0; i < d->p2m.nr; i++ )
+    {
+        const struct nc_extent *e = &d->p2m.e[i];
+
+        CHECK(e->nr > 0, "p2m", "empty extent", d->domid, i);
+        if ( i > 0 )
+        {
+            const struct nc_extent *p = &d->p2m.e[i - 1];
+
+            CHECK(p->gpfn + p->nr <= e->gpfn, "p2m", "extents overlap",
+                  d->domid, e->gpfn);
+        }
+        pages += e->nr;
+    }
+    CHECK(pages == d->p2m.pages, "p2m", "page count stale", pages,
+          d->p2m.pages);
+    CHECK(d->tot_pages == pages, "I7", "tot_pages != pages the p2m maps",
+          d->tot_pages, pages);
+    for ( uint32_t n = 0; n < NC_MAX_NUMNODES; n++ )
+        per_node += d->node_pages[n];
+    CHECK(per_node == d->tot_pages, "I7", "per-node pages != tot_pages",
+          per_node, d->tot_pages);
+    return 0;
+}
+
+static int check_counters(struct nc_host *h, struct why *w)
+{
+    uint64_t claimed[NC_MAX_NUMNODES] = { 0 }, outstanding = 0, avail = 0;
+    uint32_t nr = 0;
+    int rc;
+
+    for_each_domid(h, id)
+    {
+        struct nc_domain *d = h->domain[id];
+
+        CHECK(d->domid == id, "domains", "domid mismatch", d->domid, id);
+        rc = check_domain(h, d, claimed, w);
+        if ( rc )
+            return rc;
+        outstanding += d->outstanding;
+        nr++;
+    }
+    CHECK(nr == h->nr_domains, "domains", "domain count", nr, h->nr_domains);
+    CHECK(outstanding == h->outstanding_claims, "I1",
+          "outstanding_claims != sum of domains' claims",
+          h->outstanding_claims, outstanding);
+    CHECK(h->outstanding_claims <= h->total_avail, "I4",
+          "outstanding_claims > total_avail", h->outstanding_claims,
+          h->total_avail);
+
+    for ( uint32_t n = 0; n < h->nr_nodes; n++ )
+    {
+        const struct nc_node *nd = &h->node[n];
+        uint64_t zones = 0;
+
+        CHECK(claimed[n] == h->node_claimed[n], "I2",
+              "node_claimed != sum of node claims", h->node_claimed[n],
+              claimed[n]);
+        CHECK(h->node_claimed[n] <= h->node_avail[n], "I5",
+              "node_claimed > node_avail", h->node_claimed[n],
+              h->node_avail[n]);
+        CHECK(nd->online || (h->node_avail[n] == 0 && claimed[n] == 0),
+              "nodes", "offline node holds memory or claims", n,
+              h->node_avail[n]);
+        for ( uint32_t z = 0; z < NC_NR_ZONES; z++ )
+        {
+            uint64_t blocks = 0;
+
+            for ( uint32_t k = 0; k <= NC_MAX_ORDER; k++ )
+                blocks += nd->zone_blocks[z][k] << k;
+            CHECK(blocks == nd->zone_avail[z], "I7",
+                  "zone free blocks != zone_avail", blocks,
+                  nd->zone_avail[z]);
+            zones += nd->zone_avail[z];
+        }
+        CHECK(zones == h->node_avail[n], "I7",
+              "sum of zone_avail != node_avail", zones, h->node_avail[n]);
+        avail += h->node_avail[n];
+    }
+    CHECK(avail == h->total_avail, "I7", "total_avail != sum of node_avail",
+          h->total_avail, avail);
+
+    {
+        uint64_t offlined = 0, anon = 0;
+
+        for ( uint32_t i = 0; i < h->bad.nr; i++ )
+        {
+            CHECK(i == 0 || h->bad.p[i - 1].mfn < h->bad.p[i].mfn, "bad set",
+                  "not sorted", i, h->bad.p[i].mfn);
+            CHECK(!(h->bad.p[i].flags & NC_BAD_PENDING) !=
+                      !(h->bad.p[i].flags & NC_BAD_OFFLINED),
+                  "bad set", "frame both pending and offlined (or neither)",
+                  h->bad.p[i].mfn, h->bad.p[i].flags);
+            offlined += !!(h->bad.p[i].flags & NC_BAD_OFFLINED);
+        }
+        CHECK(offlined == h->offlined, "I7", "offlined count stale",
+              offlined, h->offlined);
+        for ( uint32_t i = 0; i < h->anon.nr; i++ )
+            anon += h->anon.e[i].nr;
+        CHECK(anon == h->anon.pages, "anon", "page count stale", anon,
+              h->anon.pages);
+    }
+    return 0;
+}
+
+/* ========================================================================
+ * Frames (level 2)
+ * ======================================================================== */
+
+enum { F_NONE, F_FREE, F_OWNED, F_XEN, F_OFF };
+
+static int mark(uint8_t *map, uint64_t size, uint64_t mfn, uint64_t nr,
+                uint8_t state, struct why *w)
+{
+    CHECK(mfn + nr <= size, "I7", "frame beyond the host", mfn, size);
+    for ( uint64_t i = mfn; i < mfn + nr; i++ )
+    {
+        CHECK(map[i] == F_NONE, "I7", "frame in two states (mfn, states)", i,
+              (uint64_t)map[i] * 10 + state);
+        map[i] = state;
+    }
+    return 0;
+}
+
+static int check_frames(struct nc_host *h, uint8_t *map, uint64_t size,
+                        struct why *w)
+{
+    int rc;
+
+    for ( uint32_t n = 0; n < h->nr_nodes; n++ )
+    {
+        const struct nc_node *nd = &h->node[n];
+        uint64_t free = 0;
+
+        if ( !nd->online || !nd->size )
+            continue;
+        for ( uint32_t k = 0; k <= NC_MAX_ORDER; k++ )
+            for ( uint64_t i = hb_next(&nd->free[k], 0); i != NC_HB_NONE;
+                  i = hb_next(&nd->free[k], i + 1) )
+            {
+                uint64_t mfn = nd->base + (i << k), end = mfn + (1ULL << k);
+
+                CHECK(mfn_node(h, mfn) == n && mfn_node(h, end - 1) == n,
+                      "buddy", "free block outside its node", mfn, k);
+                CHECK(zone_of(mfn) == zone_of(end - 1), "buddy",
+                      "free block crosses a zone", mfn, k);
+                rc = mark(map, size, mfn, 1ULL << k, F_FREE, w);
+                if ( rc )
+                    return rc;
+                free += 1ULL << k;
+            }
+        CHECK(free == h->node_avail[n], "I7", "free maps != node_avail", free,
+              h->node_avail[n]);
+    }
+    for_each_domid(h, id)
+        for ( uint32_t i = 0; i < h->domain[id]->p2m.nr; i++ )
+        {
+            const struct nc_extent *e = &h->domain[id]->p2m.e[i];
+
+            rc = mark(map, size, e->mfn, e->nr, F_OWNED, w);
+            if ( rc )
+                return rc;
+        }
+    for ( uint32_t i = 0; i < h->anon.nr; i++ )
+    {
+        rc = mark(map, size, h->anon.e[i].mfn, h->anon.e[i].nr, F_XEN, w);
+        if ( rc )
+            return rc;
+    }
+    for ( uint32_t i = 0; i < h->bad.nr; i++ )
+    {
+        const struct nc_badpage *b = &h->bad.p[i];
+
+        if ( b->flags & NC_BAD_PENDING )
+            CHECK(b->mfn < size && (map[b->mfn] == F_OWNED ||
+                                    map[b->mfn] == F_XEN),
+                  "I7", "pending frame not owned", b->mfn, map[b->mfn]);
+        else
+        {
+            rc = mark(map, size, b->mfn, 1, F_OFF, w);
+            if ( rc )
+                return rc;
+        }
+    }
+    /* Every frame of an online node is accounted for; nothing else is. */
+    for ( uint32_t r = 0; r < h->nr_ranges; r++ )
+    {
+        const struct nc_hrange *hr = &h->ranges[r];
+        bool online = h->node[hr->node].online;
+
+        for ( uint64_t m = hr->start; m < hr->end; m++ )
+        {
+            CHECK((map[m] != F_NONE) == online, "I7",
+                  "frame in no state (mfn, node)", m, hr->node);
+            map[m] = F_NONE;
+        }
+    }
+    for ( uint64_t m = 0; m < size; m++ )
+        CHECK(map[m] == F_NONE, "I7", "state for a frame that is no RAM", m,
+              map[m]);
+    return 0;
+}
+
+/* ========================================================================
+ * Entry points
+ * ======================================================================== */
+
+int nc_host_check(struct nc_host *h, int level, char *why, size_t whylen)
+{
+    struct why w = { why, whylen };
+    uint8_t *map = NULL;
+    uint64_t size = h->nr_ranges ? h->ranges[h->nr_ranges - 1].end : 0;
+    int rc;
+
+    if ( whylen )
+        why[0] = '\0';
+    if ( level >= NC_CHECK_FRAMES && size <= FRAME_SWEEP_MAX )
+    {
+        map = nc_zalloc((size_t)NC_MAX(size, 1ULL));
+        if ( !map )
+            return -ENOMEM;
+    }
+    world_lock(h);
+    rc = check_counters(h, &w);
+    if ( !rc && map )
+        rc = check_frames(h, map, size, &w);
+    world_unlock(h);
+    nc_free(map);
+    return rc;
+}
+
+int nc_host_set_autocheck(struct nc_host *h, int level)
+{
+    return atomic_exchange(&h->autocheck, level);
+}
+
+void host_autocheck(struct nc_host *h)
+{
+    char why[160];
+    int level = h->autocheck;
+
+    if ( level && nc_host_check(h, level, why, sizeof(why)) )
+        nc_panic(__FILE__, __LINE__, why);
+}

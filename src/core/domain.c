@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Domains: the domid table, creation, teardown and the per-domain settings
+ * of spec §8 (max_pages, node affinity), plus read-only queries.
+ *
+ * Lifetime: the table holds one reference to each domain; domain_get()
+ * takes another under domlist_lock, so a domain being destroyed stays valid
+ * for whoever still uses it and is freed by the last domain_put().  Killing
+ * marks the domain dying, releases its claims and frees its pages; reaping
+ * removes it from the table, after which its domid can be reused.
+ */
+#include "private.h"
+
+#define NC_MAX_VCPUS 4096
+
+bool caller_is_control(nc_domid_t caller)
+{
+    return caller == NC_DOMID_CONTROL;
+}
+
+/* ========================================================================
+ * References
+ * ======================================================================== */
+
+struct nc_domain *domain_get(struct nc_host *h, nc_domid_t domid)
+{
+    struct nc_domain *d = NULL;
+
+    if ( domid >= NC_DOMID_FIRST_RESERVED )
+        return NULL;
+    nc_lock(&h->domlist_lock);
+    d = h->domain[domid];
+    if ( d )
+        d->refcnt++;
+    nc_unlock(&h->domlist_lock);
+    return d;
+}
+
+static void domain_free(struct nc_domain *d)
+{
+    p2m_fini(&d->p2m);
+    nc_free(d->node_claim);
+    vnuma_free(d->vnuma);
+    nc_lock_fini(&d->lock);
+    nc_free(d);
+}
+
+void domain_put(struct nc_host *h, struct nc_domain *d)
+{
+    bool last;
+
+    nc_lock(&h->domlist_lock);
+    ASSERT(d->refcnt > 0);
+    last = --d->refcnt == 0;
+    nc_unlock(&h->domlist_lock);
+    if ( last )
+    {
+        /* Nothing can reach it any more: it was taken out of the table. */
+        BUG_ON(d->outstanding || d->tot_pages);
+        domain_free(d);
+    }
+}
+
+uint32_t next_domid(const struct nc_host *h, uint32_t from)
+{
+    for ( uint32_t w = from / 64; w < NC_DOMID_FIRST_RESERVED / 64; w++ )
+    {
+        uint64_t bits = h->domid_used[w];
+
+        if ( w == from / 64 )
+            bits &= ~0ULL << (from % 64);
+        if ( bits )
+            return w * 64 + (uint32_t)__builtin_ctzll(bits);
+    }
+    return NC_DOMID_FIRST_RESERVED;
+}
+
+static uint32_t lowest_free_domid(const struct nc_host *h)
+{
+    for ( uint32_t w = 0; w < NC_DOMID_FIRST_RESERVED / 64; w++ )
+    {
+        uint64_t free = ~h->domid_used[w] & (w == 0 ? ~1ULL : ~0ULL);
+
+        if ( free )
+            return w * 64 + (uint32_t)__builtin_ctzll(free);
+    }
+    return NC_DOMID_FIRST_RESERVED;
+}
+
+static void table_set(struct nc_host *h, uint32_t id, struct nc_domain *d)
+{
+    h->domain[id] = d;
+    if ( d )
+        h->domid_used[id / 64] |= 1ULL << (id % 64);
+    else
+        h->domid_used[id / 64] &= ~(1ULL << (id % 64));
+}
+
+/* ========================================================================
+ * Creation and teardown
+ * ======================================================================== */
+
+int nc_domain_create(struct nc_host *h, nc_domid_t caller,
+                     const struct nc_domain_config *cfg, nc_domid_t *domidp)
+{
+    struct nc_domain *d;
+    nc_domid_t id = cfg->domid;
+    int rc = 0;
+
+    if ( !caller_is_control(caller) )
+        return -EPERM;
+    if ( (id >= NC_DOMID_FIRST_RESERVED && id != NC_DOMID_ANY) ||
+         cfg->max_vcpus > NC_MAX_VCPUS )
+        return -EINVAL;
+    d = nc_zalloc(sizeof(*d));
+    if ( !d )
+        return -ENOMEM;
+    nc_lock_init(&d->lock);
+    d->max_vcpus = cfg->max_vcpus;
+    d->node_affinity = h->online_mask;
+    d->refcnt = 1;
+
+    nc_lock(&h->domlist_lock);
+    if ( id == NC_DOMID_ANY )
+    {
+        id = (nc_domid_t)lowest_free_domid(h);
+        if ( id == NC_DOMID_FIRST_RESERVED )
+            rc = -ENOMEM;
+    }
+    else if ( h->domain[id] )
+        rc = -EEXIST;
+    else if ( id == NC_DOMID_CONTROL && h->nr_domains )
+        rc = -EEXIST;          /* the control domain exists from start-up */
+    if ( !rc )
+    {
+        d->domid = id;
+        table_set(h, id, d);
+        h->nr_domains++;
+    }
+    nc_unlock(&h->domlist_lock);
+
+    if ( rc )
+    {
+        domain_free(d);
+        return rc;
+    }
+    if ( domidp )
+        *domidp = id;
+    host_autocheck(h);
+    return 0;
+}
+
+void domain_relinquish_locked(struct nc_host *h, struct nc_domain *d)
+{
+    ASSERT(nc_lock_held(&d->lock) && nc_lock_held(&h->heap_lock));
+    for ( uint32_t i = 0; i < d->p2m.nr; i++ )
+        heap_give_locked(h, d->p2m.e[i].mfn, d->p2m.e[i].nr);
+    d->p2m.nr = 0;
+    d->p2m.pages = 0;
+    d->tot_pages = 0;
+    nc_memzero(d->node_pages, sizeof(d->node_pages));
+}
+
+/* Look up a domain that a privileged domctl may act on. */
+static int get_target(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
+                      struct nc_domain **dp)
+{
+    if ( !caller_is_control(caller) )
+        return -EPERM;
+    if ( domid == NC_DOMID_CONTROL )
+        return -EINVAL;        /* the control domain is not a guest */
+    *dp = domain_get(h, domid);
+    return *dp ? 0 : -ESRCH;
+}
+
+int nc_domain_kill(struct nc_host *h, nc_domid_t caller, nc_domid_t domid)
+{
+    struct nc_domain *d;
+    int rc = get_target(h, caller, domid, &d);
+
+    if ( rc )
+        return rc;
+    nc_lock(&d->lock);
+    if ( !d->dying )
+    {
+        d->dying = true;
+        nc_lock(&h->heap_lock);
+        /* Claims first, so that freed pages cannot be mistaken for memory
+         * still promised to a domain that is going away (spec §8). */
+        domain_release_all_claims_locked(h, d);
+        domain_relinquish_locked(h, d);
+        nc_unlock(&h->heap_lock);
+        vnuma_free(d->vnuma);
+        d->vnuma = NULL;
+    }
+    nc_unlock(&d->lock);
+    domain_put(h, d);
+    host_autocheck(h);
+    return 0;
+}
+
+int nc_domain_destroy(struct nc_host *h, nc_domid_t caller, nc_domid_t domid)
+{
+    struct nc_domain *d;
+    int rc = nc_domain_kill(h, caller, domid);
+
+    if ( rc )
+        return rc;
+    nc_lock(&h->domlist_lock);
+    d = h->domain[domid];
+    if ( d && d->dying )
+    {
+        table_set(h, domid, NULL);
+        h->nr_domains--;
+    }
+    else
+        d = NULL;              /* reaped by a concurrent destroy */
+    nc_unlock(&h->domlist_lock);
+    if ( !d )
+        return -ESRCH;
+    domain_put(h, d);          /* the table's reference */
+    host_autocheck(h);
+    return 0;
+}
+
+/* ========================================================================
+ * Settings
+ * ======================================================================== */
+
+int nc_domain_set_max_pages(struct nc_host *h, nc_domid_t caller,
+                            nc_domid_t domid, uint64_t max_pages)
+{
+    struct nc_domain *d;
+    int rc = get_target(h, caller, domid, &d);
+
+    if ( rc )
+        return rc;
+    nc_lock(&d->lock);
+    if ( d->dying )
+        rc = -ESRCH;
+    else
+    {
+        nc_lock(&h->heap_lock);
+        d->max_pages = max_pages;
+        domain_deduct_over_max_locked(h, d);
+        nc_unlock(&h->heap_lock);
+    }
+    nc_unlock(&d->lock);
+    domain_put(h, d);
+    host_autocheck(h);
+    return rc;
+}
+
+int nc_domain_set_node_affinity(struct nc_host *h, nc_domid_t caller,
+                                nc_domid_t domid, uint64_t mask)
+{
+    struct nc_domain *d;
+    int rc = get_target(h, caller, domid, &d);
+
+    if ( rc )
+        return rc;
+    nc_lock(&d->lock);
+    if ( d->dying )
+        rc = -ESRCH;
+    else if ( !(mask & h->online_mask) )
+        rc = -EINVAL;
+    else
+        d->node_affinity = mask;
+    nc_unlock(&d->lock);
+    domain_put(h, d);
+    return rc;
+}
+
+/* ========================================================================
+ * Queries
+ * ======================================================================== */
+
+int nc_domain_getinfo(struct nc_host *h, nc_domid_t domid,
+                      struct nc_domain_info *info)
+{
+    struct nc_domain *d = domain_get(h, domid);
+
+    if ( !d )
+        return -ESRCH;
+    nc_lock(&d->lock);
+    nc_lock(&h->heap_lock);
+    *info = (struct nc_domain_info){
+        .domid = d->domid,
+        .dying = d->dying,
+        .max_vcpus = d->max_vcpus,
+        .tot_pages = d->tot_pages,
+        .max_pages = d->max_pages,
+        .outstanding = d->outstanding,
+        .host_claim = d->host_claim,
+        .recalled = d->recalled,
+        .node_affinity = d->node_affinity,
+        .last_alloc_node = d->last_alloc_node,
+        .nr_p2m_extents = d->p2m.nr,
+    };
+    nc_unlock(&h->heap_lock);
+    nc_unlock(&d->lock);
+    domain_put(h, d);
+    return 0;
+}
+
+int nc_domain_node_pages(struct nc_host *h, nc_domid_t domid, uint64_t *out,
+                         uint32_t nr)
+{
+    struct nc_domain *d = domain_get(h, domid);
+
+    if ( !d )
+        return -ESRCH;
+    nc_lock(&d->lock);
+    for ( uint32_t n = 0; n < nr; n++ )
+        out[n] = n < NC_MAX_NUMNODES ? d->node_pages[n] : 0;
+    nc_unlock(&d->lock);
+    domain_put(h, d);
+    return 0;
+}
+
+int nc_domain_translate(struct nc_host *h, nc_domid_t domid, uint64_t gpfn,
+                        uint64_t *mfnp)
+{
+    struct nc_domain *d = domain_get(h, domid);
+    int rc;
+
+    if ( !d )
+        return -ESRCH;
+    nc_lock(&d->lock);
+    rc = p2m_lookup(&d->p2m, gpfn, mfnp);
+    nc_unlock(&d->lock);
+    domain_put(h, d);
+    return rc;
+}
+
+/* ========================================================================
+ * Stopping the world
+ * ======================================================================== */
+
+/* Take domlist_lock, every domain's lock in ascending domid order, then
+ * heap_lock: nothing can change underneath.  For rare operations only
+ * (offlining, the invariant checker). */
+void world_lock(struct nc_host *h)
+{
+    nc_lock(&h->domlist_lock);
+    for_each_domid(h, id)
+        nc_lock(&h->domain[id]->lock);
+    nc_lock(&h->heap_lock);
+}
+
+void world_unlock(struct nc_host *h)
+{
+    nc_unlock(&h->heap_lock);
+    for_each_domid(h, id)
+        nc_unlock(&h->domain[id]->lock);
+    nc_unlock(&h->domlist_lock);
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The core's whole view of its environment.
+ *
+ * The core is freestanding C: it needs fixed-width integers, errno values,
+ * a mutex, a way to obtain metadata memory outside the allocation path and a
+ * way to report a fatal error.  This header names exactly those; one hosted
+ * implementation (src/env/posix.c) provides them with pthreads and malloc.
+ * A hypervisor would provide them with its spinlocks and xmalloc.
+ *
+ * Assertion levels (after mimalloc):
+ *   NC_DEBUG >= 1  ASSERT()            cheap checks, e.g. before every
+ *                                      counter decrement
+ *   NC_DEBUG >= 2  ASSERT_EXPENSIVE()  checks that walk data structures
+ * BUG_ON() is always on: it guards must-never-happen conditions whose
+ * violation would corrupt the heap.
+ */
+#ifndef NC_CORE_ENV_H
+#define NC_CORE_ENV_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef NC_DEBUG
+#define NC_DEBUG 0
+#endif
+
+/* A mutex that knows its owner, so that "caller holds the lock" can be
+ * asserted.  Opaque storage; the environment defines its layout. */
+typedef struct nc_lock {
+    _Alignas(16) unsigned char opaque[64];
+    void *_Atomic owner;
+} nc_lock_t;
+
+void nc_lock_init(nc_lock_t *l);
+void nc_lock_fini(nc_lock_t *l);
+void nc_lock(nc_lock_t *l);
+void nc_unlock(nc_lock_t *l);
+bool nc_lock_held(const nc_lock_t *l);   /* by the calling thread */
+
+/* Zeroed metadata memory.  Never called with the heap lock held. */
+void *nc_zalloc(size_t size);
+void nc_free(void *p);
+
+_Noreturn void nc_panic(const char *file, int line, const char *msg);
+
+#define BUG_ON(c) \
+    do { if ( __builtin_expect(!!(c), 0) ) \
+        nc_panic(__FILE__, __LINE__, "BUG_ON(" #c ")"); } while ( 0 )
+
+#if NC_DEBUG >= 1
+#define ASSERT(c) \
+    do { if ( __builtin_expect(!(c), 0) ) \
+        nc_panic(__FILE__, __LINE__, "ASSERT(" #c ")"); } while ( 0 )
+#else
+#define ASSERT(c) do { (void)sizeof(c); } while ( 0 )
+#endif
+
+#if NC_DEBUG >= 2
+#define ASSERT_EXPENSIVE(c) ASSERT(c)
+#else
+#define ASSERT_EXPENSIVE(c) do { (void)sizeof(c); } while ( 0 )
+#endif
+
+#define ASSERT_UNREACHABLE() nc_panic(__FILE__, __LINE__, "unreachable")
+
+#define NC_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define NC_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define NC_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The compiler's builtins: a hypervisor provides memset/memmove anyway. */
+#define nc_memzero(p, n)        __builtin_memset((p), 0, (n))
+#define nc_memmove(d, s, n)     __builtin_memmove((d), (s), (n))
+
+#endif /* NC_CORE_ENV_H */

@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Page offlining and onlining (spec §7), with claim recall.
+ *
+ * The frames that are not plain RAM any more live in one sorted set (the
+ * "bad set"): offlined, broken, or pending (owned by a domain or by the
+ * hypervisor; offlined by heap_give_locked() when freed).  Offlining a free
+ * frame lowers free memory, so claims may now exceed it: they are recalled
+ * until I5 holds on the frame's node and I4 holds on the host, node claims
+ * on that node first, then host-wide claims, domains in ascending domid,
+ * and each domain counts what it lost.  Xen mainline does no recall and so
+ * breaks I4; numaclaim keeps it.
+ *
+ * Offlining is rare, so it stops the world (world_lock()) rather than
+ * adding per-frame state to the allocation path.
+ */
+#include "private.h"
+
+/* ========================================================================
+ * The bad set
+ * ======================================================================== */
+
+struct nc_badpage *badset_lower_bound(const struct nc_badset *s,
+                                      uint64_t from)
+{
+    uint32_t lo = 0, hi = s->nr;
+
+    while ( lo < hi )
+    {
+        uint32_t mid = lo + (hi - lo) / 2;
+
+        if ( s->p[mid].mfn < from )
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < s->nr ? &s->p[lo] : NULL;
+}
+
+struct nc_badpage *badset_find(const struct nc_badset *s, uint64_t mfn)
+{
+    struct nc_badpage *b = badset_lower_bound(s, mfn);
+
+    return b && b->mfn == mfn ? b : NULL;
+}
+
+static void badset_insert(struct nc_badset *s, uint64_t mfn, uint32_t flags)
+{
+    struct nc_badpage *b = badset_lower_bound(s, mfn);
+    uint32_t i = b ? (uint32_t)(b - s->p) : s->nr;
+
+    BUG_ON(s->nr == s->cap);
+    nc_memmove(&s->p[i + 1], &s->p[i], (size_t)(s->nr - i) * sizeof(*s->p));
+    s->p[i] = (struct nc_badpage){ .mfn = mfn, .flags = flags };
+    s->nr++;
+}
+
+static void badset_remove(struct nc_badset *s, struct nc_badpage *b)
+{
+    uint32_t i = (uint32_t)(b - s->p);
+
+    nc_memmove(&s->p[i], &s->p[i + 1],
+               (size_t)(s->nr - i - 1) * sizeof(*s->p));
+    s->nr--;
+}
+
+/* ========================================================================
+ * Recall
+ * ======================================================================== */
+
+static void recall_claims_locked(struct nc_host *h, uint32_t node)
+{
+    uint64_t excess;
+
+    ASSERT(nc_lock_held(&h->domlist_lock) && nc_lock_held(&h->heap_lock));
+    if ( h->node_claimed[node] > h->node_avail[node] )
+    {
+        excess = h->node_claimed[node] - h->node_avail[node];
+        for_each_domid(h, id)
+        {
+            struct nc_domain *d = h->domain[id];
+            uint64_t x = domain_release_node_claims(h, d, node, excess);
+
+            d->recalled += x;
+            excess -= x;
+            if ( !excess )
+                break;
+        }
+        BUG_ON(excess);
+    }
+    if ( h->outstanding_claims > h->total_avail )
+    {
+        excess = h->outstanding_claims - h->total_avail;
+        for_each_domid(h, id)
+        {
+            struct nc_domain *d = h->domain[id];
+            uint64_t x = domain_release_unpinned_claims(h, d, excess);
+
+            d->recalled += x;
+            excess -= x;
+            if ( !excess )
+                break;
+        }
+        BUG_ON(excess);
+    }
+}
+
+/* ========================================================================
+ * Ownership
+ * ======================================================================== */
+
+/* Who holds a frame that is not free: a domain, or NC_DOMID_XEN. */
+static nc_domid_t frame_owner_locked(struct nc_host *h, uint64_t mfn)
+{
+    for_each_domid(h, id)
+        if ( p2m_find_mfn(&h->domain[id]->p2m, mfn, NULL) )
+            return (nc_domid_t)id;
+    BUG_ON(!p2m_range_mapped(&h->anon, mfn, 1));
+    return NC_DOMID_XEN;
+}
+
+static int check_frame(struct nc_host *h, nc_domid_t caller, uint64_t mfn)
+{
+    uint32_t node;
+
+    if ( !caller_is_control(caller) )
+        return -EPERM;
+    node = mfn_node(h, mfn);
+    if ( node == NC_NUMA_NO_NODE || !h->node[node].online )
+        return -EINVAL;         /* not RAM of an online node */
+    return 0;
+}
+
+static uint32_t pending_status(struct nc_host *h, uint64_t mfn)
+{
+    nc_domid_t owner = frame_owner_locked(h, mfn);
+
+    if ( owner == NC_DOMID_XEN )
+        return NC_PG_OFFLINE_XENPAGE | NC_PG_OFFLINE_PENDING;
+    return NC_PG_OFFLINE_OWNED | NC_PG_OFFLINE_PENDING |
+           ((uint32_t)owner << NC_PG_OFFLINE_OWNER_SHIFT);
+}
+
+/* ========================================================================
+ * Entry points
+ * ======================================================================== */
+
+int nc_page_offline(struct nc_host *h, nc_domid_t caller, uint64_t mfn,
+                    bool broken, uint32_t *status)
+{
+    struct nc_badpage *b;
+    uint32_t brk = broken ? NC_BAD_BROKEN : 0;
+    int rc = check_frame(h, caller, mfn);
+
+    if ( rc )
+        return rc;
+    world_lock(h);
+    rc = vec_reserve(&h->heap_lock, (void **)&h->bad.p, &h->bad.nr,
+                     &h->bad.cap, 1, sizeof(*h->bad.p));
+    if ( rc )
+        goto out;
+
+    b = badset_find(&h->bad, mfn);
+    if ( b )
+    {
+        b->flags |= brk;
+        *status = (b->flags & NC_BAD_PENDING) ? pending_status(h, mfn)
+                                              : NC_PG_OFFLINE_OFFLINED;
+    }
+    else if ( heap_reserve_frame_locked(h, mfn) )
+    {
+        badset_insert(&h->bad, mfn, NC_BAD_OFFLINED | brk);
+        h->offlined++;
+        recall_claims_locked(h, mfn_node(h, mfn));
+        *status = NC_PG_OFFLINE_OFFLINED;
+    }
+    else
+    {
+        *status = pending_status(h, mfn);
+        badset_insert(&h->bad, mfn, NC_BAD_PENDING | brk);
+    }
+    if ( broken )
+        *status |= NC_PG_OFFLINE_BROKEN;
+ out:
+    world_unlock(h);
+    host_autocheck(h);
+    return rc;
+}
+
+int nc_page_online(struct nc_host *h, nc_domid_t caller, uint64_t mfn,
+                   uint32_t *status)
+{
+    struct nc_badpage *b;
+    int rc = check_frame(h, caller, mfn);
+
+    if ( rc )
+        return rc;
+    world_lock(h);
+    b = badset_find(&h->bad, mfn);
+    *status = NC_PG_ONLINE_ONLINED;
+    if ( b && (b->flags & NC_BAD_BROKEN) )
+    {
+        *status = NC_PG_ONLINE_FAILED | NC_PG_ONLINE_BROKEN;
+        rc = -EINVAL;           /* a broken frame never comes back */
+    }
+    else if ( b )
+    {
+        bool was_offlined = b->flags & NC_BAD_OFFLINED;
+
+        badset_remove(&h->bad, b);
+        if ( was_offlined )
+        {
+            ASSERT(h->offlined > 0);
+            h->offlined--;
+            heap_give_locked(h, mfn, 1);
+        }
+    }
+    world_unlock(h);
+    host_autocheck(h);
+    return rc;
+}
+
+int nc_page_query(struct nc_host *h, nc_domid_t caller, uint64_t mfn,
+                  uint32_t *status)
+{
+    const struct nc_badpage *b;
+    int rc = check_frame(h, caller, mfn);
+
+    if ( rc )
+        return rc;
+    nc_lock(&h->heap_lock);
+    b = badset_find(&h->bad, mfn);
+    if ( !b )
+        *status = NC_PG_OFFLINE_STATUS_ONLINE;
+    else
+        *status = ((b->flags & NC_BAD_PENDING)
+                   ? NC_PG_OFFLINE_STATUS_OFFLINE_PENDING
+                   : NC_PG_OFFLINE_STATUS_OFFLINED) |
+                  ((b->flags & NC_BAD_BROKEN) ? NC_PG_OFFLINE_STATUS_BROKEN
+                                              : 0);
+    nc_unlock(&h->heap_lock);
+    return rc;
+}

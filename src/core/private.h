@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The core's internal structures, shared by its modules.
+ *
+ * Locks and their order (spec §9; docs/design.md has the reasoning):
+ *
+ *   domlist_lock  ->  d->lock  ->  heap_lock
+ *
+ * No module takes a lock to the left of one it already holds, and no
+ * thread holds two domain locks at once, except the invariant checker,
+ * which takes all of them in ascending domid order under domlist_lock.
+ *
+ * Every field below says what protects it:
+ *   (c) constant after creation
+ *   (h) host->heap_lock
+ *   (d) the owning domain's lock
+ *   (D) host->domlist_lock
+ *   (d+h) written with both held, so either suffices to read it
+ *   (a) atomic
+ * Functions named *_locked require the locks their comment names and
+ * assert them; the public entry points take them.
+ */
+#ifndef NC_CORE_PRIVATE_H
+#define NC_CORE_PRIVATE_H
+
+#include <numaclaim/core.h>
+
+#include "env.h"
+#include "hbitmap.h"
+
+/* ------------------------------------------------------------------------
+ * Extent maps (p2m.c): gpfn -> mfn runs, sorted by gpfn
+ * ------------------------------------------------------------------------ */
+
+struct nc_extent {
+    uint64_t gpfn;
+    uint64_t mfn;
+    uint64_t nr;
+};
+
+/* Contiguous runs are merged, so a guest populated with 1 GiB extents from
+ * contiguous memory costs one entry per run, not one per page.  Lookup is
+ * O(log n); insert and remove are O(n) memmoves in the worst case and O(1)
+ * when appending in gpfn order, which is how builders populate.  The same
+ * structure with gpfn == mfn records the hypervisor's anonymous pages. */
+struct nc_p2m {
+    struct nc_extent *e;
+    uint32_t nr;                 /* entries in use */
+    uint32_t cap;                /* entries allocated */
+    uint64_t pages;              /* sum of e[i].nr */
+};
+
+/*
+ * Grow the array *arr (nr live elements of `size` bytes, *cap allocated) to
+ * hold `extra` more.  With a lock, the caller holds it and it is dropped
+ * around the allocation (nc_zalloc is never called under heap_lock), so the
+ * caller must look at the protected state only after this returns.
+ */
+int vec_reserve(nc_lock_t *lock, void **arr, const uint32_t *nrp,
+                uint32_t *cap, uint32_t extra, size_t size);
+
+void p2m_fini(struct nc_p2m *p);
+/* Make room for `extra` more entries; allocates, so never under heap_lock. */
+int p2m_reserve(struct nc_p2m *p, uint32_t extra);
+bool p2m_spare(const struct nc_p2m *p, uint32_t extra);
+/* True if no page of [gpfn, gpfn + nr) is mapped. */
+bool p2m_range_unmapped(const struct nc_p2m *p, uint64_t gpfn, uint64_t nr);
+/* True if every page of [gpfn, gpfn + nr) is mapped. */
+bool p2m_range_mapped(const struct nc_p2m *p, uint64_t gpfn, uint64_t nr);
+/* Needs p2m_spare(p, 1) and an unmapped range. */
+void p2m_insert(struct nc_p2m *p, uint64_t gpfn, uint64_t mfn, uint64_t nr);
+/* Unmap a fully mapped range, calling fn(arg, mfn, nr) for each MFN run.
+ * Needs p2m_spare(p, 1). */
+void p2m_remove(struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
+                void (*fn)(void *arg, uint64_t mfn, uint64_t nr), void *arg);
+int p2m_lookup(const struct nc_p2m *p, uint64_t gpfn, uint64_t *mfnp);
+/* Linear search by MFN (offlining only): true and *gpfnp if mapped. */
+bool p2m_find_mfn(const struct nc_p2m *p, uint64_t mfn, uint64_t *gpfnp);
+
+/* ------------------------------------------------------------------------
+ * Heap (heap.c)
+ * ------------------------------------------------------------------------ */
+
+struct nc_node {
+    bool online;                                          /* (c) */
+    uint32_t nr_ranges;                                   /* (c) */
+    struct nc_range range[NC_MAX_RANGES];                 /* (c) sorted */
+    uint64_t size;                                        /* (c) frames */
+    uint64_t base;          /* (c) first MFN, rounded down to 2^MAX_ORDER */
+    uint64_t end;           /* (c) one past the last MFN */
+    /* (c) all nodes by increasing distance from this one (ties: lower id),
+     * this node first: the fallback walk of spec §5. */
+    uint8_t by_distance[NC_MAX_NUMNODES];
+    /* (h) free[k]: bit i set <=> the order-k block at MFN base + (i << k)
+     * is free and on no lower order's map. */
+    struct nc_hbitmap free[NC_MAX_ORDER + 1];
+    uint64_t zone_avail[NC_NR_ZONES];                     /* (h) frames */
+    uint64_t zone_blocks[NC_NR_ZONES][NC_MAX_ORDER + 1];  /* (h) blocks */
+};
+
+/* A frame that is offlined, broken or waiting to be offlined. */
+struct nc_badpage {
+    uint64_t mfn;
+    uint32_t flags;              /* NC_BAD_* */
+};
+#define NC_BAD_PENDING   (1U << 0)  /* owned: offline when freed */
+#define NC_BAD_OFFLINED  (1U << 1)  /* off the heap */
+#define NC_BAD_BROKEN    (1U << 2)  /* machine check: never onlined */
+
+struct nc_badset {
+    struct nc_badpage *p;        /* sorted by mfn */
+    uint32_t nr, cap;
+};
+
+/* ------------------------------------------------------------------------
+ * Domains (domain.c)
+ * ------------------------------------------------------------------------ */
+
+struct nc_node_claim {
+    uint32_t node;
+    uint64_t pages;              /* may reach 0 by redemption */
+};
+
+struct nc_vnuma_info {
+    uint32_t nr_vnodes, nr_vcpus, nr_vmemranges;
+    uint32_t *vdistance;
+    uint32_t *vcpu_to_vnode;
+    uint32_t *vnode_to_pnode;
+    struct nc_vmemrange *vmemrange;   /* as given */
+    struct nc_vmemrange *sorted;      /* the same, sorted by start */
+};
+
+struct nc_domain {
+    nc_domid_t domid;                     /* (c) */
+    uint32_t max_vcpus;                   /* (c) */
+    uint32_t refcnt;                      /* (D) */
+    nc_lock_t lock;
+
+    bool dying;                           /* (d) */
+    uint64_t max_pages;                   /* (d) */
+    uint64_t tot_pages;                   /* (d+h) pages its p2m maps */
+    uint64_t node_affinity;               /* (d) */
+    uint64_t node_pages[NC_MAX_NUMNODES]; /* (d+h) owned pages per node */
+    struct nc_p2m p2m;                    /* (d) */
+    struct nc_vnuma_info *vnuma;          /* (d) NULL: none */
+
+    /* Claims.  Written under d->lock and heap_lock, except that recall on
+     * offlining writes them under domlist_lock and heap_lock; so read them
+     * under heap_lock. */
+    uint64_t host_claim;                  /* (h) */
+    uint64_t outstanding;                 /* (h) host + sum of node claims */
+    uint64_t node_claim_mask;             /* (h) nodes with an entry */
+    uint32_t nr_node_claims;              /* (h) */
+    struct nc_node_claim *node_claim;     /* (h) sparse, sorted by node */
+    uint64_t recalled;                    /* (h) pages lost to recall */
+    uint32_t last_alloc_node;             /* (h) */
+};
+
+/* ------------------------------------------------------------------------
+ * The host
+ * ------------------------------------------------------------------------ */
+
+/* One MFN range of some node, for MFN -> node lookups. */
+struct nc_hrange {
+    uint64_t start, end;
+    uint32_t node;
+};
+
+struct nc_host {
+    uint32_t nr_nodes;                                    /* (c) */
+    uint32_t nr_ranges;                                   /* (c) */
+    struct nc_hrange *ranges;                 /* (c) all nodes', sorted */
+    uint64_t online_mask;                                 /* (c) */
+    uint64_t total_pages;                                 /* (c) */
+    uint8_t distance[NC_MAX_NUMNODES][NC_MAX_NUMNODES];   /* (c) */
+    struct nc_node *node;                                 /* (c) array */
+
+    nc_lock_t heap_lock;
+    uint64_t total_avail;                                 /* (h) */
+    uint64_t outstanding_claims;                          /* (h) */
+    uint64_t node_avail[NC_MAX_NUMNODES];                 /* (h) */
+    uint64_t node_claimed[NC_MAX_NUMNODES];               /* (h) */
+    uint64_t offlined;                                    /* (h) frames */
+    struct nc_badset bad;                                 /* (h) */
+    struct nc_p2m anon;                                   /* (h) mfn->mfn */
+
+    nc_lock_t domlist_lock;
+    struct nc_domain **domain;         /* (D) [NC_DOMID_FIRST_RESERVED] */
+    uint64_t domid_used[NC_DOMID_FIRST_RESERVED / 64];   /* (D) */
+    uint32_t nr_domains;               /* (D) including the control domain */
+
+    int _Atomic autocheck;             /* (a) level run after each op */
+};
+
+/* heap.c */
+int heap_init(struct nc_host *h, const struct nc_host_config *cfg);
+void heap_fini(struct nc_host *h);
+uint32_t zone_of(uint64_t mfn);
+uint32_t bits_to_zone(uint32_t bits);
+uint32_t mfn_node(const struct nc_host *h, uint64_t mfn);
+/* Node of a present MFN, and in *endp the end of its range. */
+uint32_t mfn_range(const struct nc_host *h, uint64_t mfn, uint64_t *endp);
+/* Take a free 2^order block from `node` in zones <= zone_hi, highest zone
+ * first; updates the free counters.  NC_HB_NONE if there is none. */
+uint64_t heap_take_locked(struct nc_host *h, uint32_t node, uint32_t order,
+                          uint32_t zone_hi);
+/* Return [mfn, mfn + nr) to the heap; frames pending offline are offlined
+ * instead.  Returns the frames that became free. */
+uint64_t heap_give_locked(struct nc_host *h, uint64_t mfn, uint64_t nr);
+/* Pull one free frame out of its buddy: false if it is not free. */
+bool heap_reserve_frame_locked(struct nc_host *h, uint64_t mfn);
+bool heap_frame_free_locked(const struct nc_host *h, uint64_t mfn);
+/* Frames of free blocks on node n, summed from the maps (checker). */
+uint64_t heap_count_free_locked(const struct nc_host *h, uint32_t n);
+
+/* badset helpers (offline.c) */
+struct nc_badpage *badset_find(const struct nc_badset *s, uint64_t mfn);
+/* First entry with mfn >= from, or NULL. */
+struct nc_badpage *badset_lower_bound(const struct nc_badset *s,
+                                      uint64_t from);
+
+/* domain.c */
+struct nc_domain *domain_get(struct nc_host *h, nc_domid_t domid);
+void domain_put(struct nc_host *h, struct nc_domain *d);
+bool caller_is_control(nc_domid_t caller);
+/* Next domid >= from in the table (domlist_lock held), or
+ * NC_DOMID_FIRST_RESERVED when there is none. */
+uint32_t next_domid(const struct nc_host *h, uint32_t from);
+#define for_each_domid(h, id) \
+    for ( uint32_t id = next_domid(h, 0); id < NC_DOMID_FIRST_RESERVED; \
+          id = next_domid(h, id + 1) )
+
+void world_lock(struct nc_host *h);
+void world_unlock(struct nc_host *h);
+/* Free every page of d's p2m to the heap (d->lock and heap_lock held). */
+void domain_relinquish_locked(struct nc_host *h, struct nc_domain *d);
+
+/* claims.c */
+uint64_t domain_node_claim(const struct nc_domain *d, uint32_t node);
+int domain_install_claim_set(struct nc_host *h, struct nc_domain *d,
+                             const struct nc_claim *set, uint32_t nr,
+                             bool legacy);
+/* Release all of d's claims (d->lock and heap_lock held). */
+void domain_release_all_claims_locked(struct nc_host *h, struct nc_domain *d);
+/* Deduct up to `pages` from d's host-wide claim; returns pages deducted. */
+uint64_t domain_release_unpinned_claims(struct nc_host *h, struct nc_domain *d,
+                                        uint64_t pages);
+/* Deduct up to `pages` from d's claim on node; returns pages deducted. */
+uint64_t domain_release_node_claims(struct nc_host *h, struct nc_domain *d,
+                                    uint32_t node, uint64_t pages);
+/* Deduct claims until I6 holds for d (after max_pages was lowered). */
+void domain_deduct_over_max_locked(struct nc_host *h, struct nc_domain *d);
+
+/* vnuma.c */
+void vnuma_free(struct nc_vnuma_info *v);
+/* pnode of the vnode whose vmemrange holds gpfn, or NC_NUMA_NO_NODE. */
+uint32_t vnuma_gpfn_pnode(const struct nc_vnuma_info *v, uint64_t gpfn);
+
+/* check.c */
+void host_autocheck(struct nc_host *h);
+
+#endif /* NC_CORE_PRIVATE_H */
