@@ -1,2 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The numaclaim command: dispatch to a subcommand.
+ *
+ *   numaclaim demo [--host SPEC]   claims staked, protected, redeemed and
+ *                                  released on a simulated host, step by step
+ *   numaclaim host SPEC            parse a host spec and print its topology
+ */
 #include <stdio.h>
-int main(void) { return 0; }
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: numaclaim COMMAND [OPTIONS]\n"
+            "\n"
+            "commands:\n"
+            "  demo [--host SPEC]  walk through claims on a simulated NUMA host\n"
+            "                      (default host " CLI_DEFAULT_HOST ")\n"
+            "  host SPEC           show the topology a host spec describes\n"
+            "\n"
+            "A host spec is NxSIZE (\"4x64G\") or a list of node sizes\n"
+            "(\"64G,64G,32G,32G\"), optionally followed by \";dist=\" and the\n"
+            "N*N SLIT distance matrix, row by row (default 10 local, 21 remote).\n"
+            "\n"
+            "  numaclaim --help | --version\n");
+}
+
+int main(int argc, char **argv)
+{
+    if ( argc < 2 )
+    {
+        usage(stderr);
+        return 2;
+    }
+    if ( !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") )
+    {
+        usage(stdout);
+        return 0;
+    }
+    if ( !strcmp(argv[1], "--version") )
+    {
+        printf("numaclaim %s\n", NUMACLAIM_VERSION);
+        return 0;
+    }
+    if ( !strcmp(argv[1], "demo") )
+        return cli_demo(argc - 1, argv + 1);
+    if ( !strcmp(argv[1], "host") )
+        return cli_host(argc - 1, argv + 1);
+    fprintf(stderr, "numaclaim: unknown command '%s' (try --help)\n", argv[1]);
+    return 2;
+}

@@ -1,0 +1,46 @@
+# SPDX-License-Identifier: MIT
+#
+# numaclaim: the two commands that matter are `make run` and `make test`.
+# Both first make sure the Debian packages are there (installing them when
+# run as root), then build with Meson into build/.
+#
+#   make          build everything into build/ (checks packages, never installs)
+#   make run      packages, build, then the default demonstration
+#   make test     packages, then every suite with gcc, clang+ASan+UBSan and
+#                 clang+TSan (what CI runs)
+#   make bench    release build in build/release, then bench/run.sh
+#   make format   clang-format the tree
+#   make clean    remove build/
+
+BUILD := build
+
+.PHONY: all build deps run test bench format clean
+
+all: build
+
+build:
+	@scripts/deps.sh --check
+	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD)
+	@ninja -C $(BUILD)
+
+deps:
+	@scripts/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory build
+	@$(BUILD)/src/cli/numaclaim demo
+
+test: deps
+	@scripts/test.sh
+
+bench: deps
+	@[ -f $(BUILD)/release/build.ninja ] || \
+		meson setup $(BUILD)/release -Dbuildtype=release -Dnc_debug=0 -Dtests=false
+	@ninja -C $(BUILD)/release
+	@bench/run.sh $(BUILD)/release
+
+format:
+	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD)

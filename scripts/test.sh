@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# Run every test configuration CI runs, then print one summary line.
+#   1. build/        gcc, -O2 with assertions: every suite
+#   2. build/asan    clang, AddressSanitizer + UBSan: every suite
+#   3. build/tsan    clang, ThreadSanitizer: the threaded suites
+# Each build compiles the whole tree with -Wall -Wextra -Werror.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+passed=0
+failed=0
+
+configure() {   # compiler, dir, extra meson args...
+    local compiler=$1 dir=$2; shift 2
+    if [ ! -f "$dir/build.ninja" ]; then
+        mkdir -p "$dir"
+        if ! CC=$compiler meson setup "$dir" "$@" >"$dir/setup.log" 2>&1; then
+            cat "$dir/setup.log" >&2
+            return 1
+        fi
+    fi
+    ninja -C "$dir" >"$dir/ninja.log" 2>&1 || { cat "$dir/ninja.log" >&2; return 1; }
+}
+
+run_suites() {  # label, dir, meson test args...
+    local label=$1 dir=$2 out rc ok bad; shift 2
+    echo "== $label"
+    out=$(meson test -C "$dir" --print-errorlogs "$@" 2>&1)
+    rc=$?
+    echo "$out" | grep -vE '^(ninja: |\[[0-9]+/[0-9]+\] )'
+    ok=$(echo "$out" | awk '/^Ok:/ {print $2}')
+    bad=$(echo "$out" | awk '/^(Fail|Timeout|Unexpected Pass):/ {s += $NF} END {print s+0}')
+    passed=$((passed + ${ok:-0}))
+    failed=$((failed + bad))
+    if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
+        failed=$((failed + 1))
+    fi
+}
+
+stage() {       # label, compiler, dir, meson setup args..., --, meson test args...
+    local label=$1 compiler=$2 dir=$3; shift 3
+    local setup=() tests=()
+    while [ $# -gt 0 ] && [ "$1" != "--" ]; do setup+=("$1"); shift; done
+    [ $# -gt 0 ] && shift
+    tests=("$@")
+    if configure "$compiler" "$dir" "${setup[@]}"; then
+        run_suites "$label" "$dir" "${tests[@]}"
+    else
+        echo "== $label: build failed"
+        failed=$((failed + 1))
+    fi
+}
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1}
+
+stage "gcc, assertions on (build/)" gcc build
+stage "clang, ASan + UBSan (build/asan)" clang build/asan \
+    -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dc_args=-fno-sanitize-recover=all
+stage "clang, ThreadSanitizer (build/tsan)" clang build/tsan \
+    -Db_sanitize=thread -Db_lundef=false -- --suite threads
+
+echo
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

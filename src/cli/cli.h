@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Subcommands of the numaclaim command and the helpers they share.
+ */
+#ifndef NC_CLI_H
+#define NC_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <numaclaim/core.h>
+
+#define CLI_DEFAULT_HOST "4x16G"
+
+int cli_demo(int argc, char **argv);
+int cli_host(int argc, char **argv);
+
+/* Parse a host spec and create the host; prints the parser's message and
+ * returns NULL on error. */
+struct nc_host *cli_host_create(const char *spec);
+
+/* Pages as a human size ("12 GiB", "512 MiB", "4 KiB"); buf >= 32. */
+const char *cli_size(uint64_t pages, char *buf);
+
+/* The per-node overview table: size, free, claimed, unclaimed free. */
+void cli_print_overview(FILE *f, struct nc_host *h);
+
+#endif /* NC_CLI_H */

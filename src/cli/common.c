@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers shared by the subcommands: host creation from a spec, sizes for
+ * people, and the per-node overview table.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+struct nc_host *cli_host_create(const char *spec)
+{
+    struct nc_host_config cfg;
+    struct nc_host *h;
+    char err[256];
+    int rc;
+
+    if ( nc_host_config_parse(spec, &cfg, err, sizeof(err)) )
+    {
+        fprintf(stderr, "numaclaim: bad host spec: %s\n", err);
+        return NULL;
+    }
+    rc = nc_host_create(&cfg, &h);
+    if ( rc )
+    {
+        fprintf(stderr, "numaclaim: cannot create host '%s': %s\n", spec,
+                strerror(-rc));
+        return NULL;
+    }
+    return h;
+}
+
+const char *cli_size(uint64_t pages, char *buf)
+{
+    static const char *unit[] = { "KiB", "MiB", "GiB", "TiB" };
+    uint64_t kib = pages * 4, scale = 1;
+    unsigned int u = 0;
+
+    if ( pages == 0 )
+        return strcpy(buf, "0");
+    while ( u < 3 && kib / scale >= 1024 )
+    {
+        scale *= 1024;
+        u++;
+    }
+    if ( kib % scale == 0 )
+        snprintf(buf, 32, "%" PRIu64 " %s", kib / scale, unit[u]);
+    else                        /* truncated, so never shown as round */
+        snprintf(buf, 32, "%" PRIu64 ".%02" PRIu64 " %s", kib / scale,
+                 (kib % scale) * 100 / scale, unit[u]);
+    return buf;
+}
+
+void cli_print_overview(FILE *f, struct nc_host *h)
+{
+    struct nc_host_info hi;
+    struct nc_node_info n[NC_MAX_NUMNODES];
+    char a[32], b[32], c[32], d[32];
+
+    nc_host_overview(h, &hi, n, NC_MAX_NUMNODES);
+    fprintf(f, "    node  %-10s %-10s %-10s %-10s\n", "size", "free",
+            "claimed", "unclaimed");
+    for ( uint32_t i = 0; i < hi.nr_nodes; i++ )
+        fprintf(f, "    %-4u  %-10s %-10s %-10s %-10s%s\n", i,
+                cli_size(n[i].size, a), cli_size(n[i].free, b),
+                cli_size(n[i].claimed, c),
+                cli_size(n[i].free - n[i].claimed, d),
+                n[i].online ? "" : "  (offline)");
+    fprintf(f, "    host  %-10s %-10s %-10s %-10s\n",
+            cli_size(hi.total_pages, a), cli_size(hi.total_avail, b),
+            cli_size(hi.outstanding_claims, c),
+            cli_size(hi.total_avail - hi.outstanding_claims, d));
+}
