@@ -4,7 +4,8 @@
 # Both first make sure the Debian packages are there (installing them when
 # run as root), then build with Meson into build/.
 #
-#   make          build everything into build/ (checks packages, never installs)
+#   make          build everything into build/ (checks packages, never installs);
+#                 build/xen holds the stand-in libxencall & co.
 #   make run      packages, build, then the default demonstration
 #   make test     packages, then every suite with gcc, clang+ASan+UBSan and
 #                 clang+TSan (what CI runs)
@@ -22,6 +23,7 @@ build:
 	@scripts/deps.sh --check
 	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD)
 	@ninja -C $(BUILD)
+	@ln -sfn src/shim $(BUILD)/xen
 
 deps:
 	@scripts/deps.sh

@@ -13,6 +13,7 @@ PACKAGES=(
     gcc clang libclang-rt-dev      # compilers; clang's sanitizer runtimes
     meson ninja-build pkg-config   # the build
     libcmocka-dev                  # the test suites
+    libxen-dev                     # Xen headers and the real libxenctrl
     valgrind                       # instruction counts in `make bench`
 )
 

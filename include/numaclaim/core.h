@@ -150,6 +150,10 @@ struct nc_domain_info {
 int nc_domain_getinfo(struct nc_host *h, nc_domid_t domid,
                       struct nc_domain_info *info);
 
+/* The lowest existing domid >= from (the control domain included), or
+ * NC_DOMID_FIRST_RESERVED if there is none: for iterating domains. */
+uint32_t nc_domain_next(struct nc_host *h, uint32_t from);
+
 /* Pages the domain owns on each node (nr entries of out are written). */
 int nc_domain_node_pages(struct nc_host *h, nc_domid_t domid,
                          uint64_t *out, uint32_t nr);

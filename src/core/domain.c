@@ -303,6 +303,18 @@ int nc_domain_getinfo(struct nc_host *h, nc_domid_t domid,
     return 0;
 }
 
+uint32_t nc_domain_next(struct nc_host *h, uint32_t from)
+{
+    uint32_t id;
+
+    if ( from >= NC_DOMID_FIRST_RESERVED )
+        return NC_DOMID_FIRST_RESERVED;
+    nc_lock(&h->domlist_lock);
+    id = next_domid(h, from);
+    nc_unlock(&h->domlist_lock);
+    return id;
+}
+
 int nc_domain_node_pages(struct nc_host *h, nc_domid_t domid, uint64_t *out,
                          uint32_t nr)
 {

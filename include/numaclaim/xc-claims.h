@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * numaclaim's client library for toolstacks: the libxenctrl-style calls
+ * for what Debian's libxenctrl 4.17 lacks.  They issue hypercalls through
+ * the xencall handle of an existing xc_interface, exactly as libxenctrl
+ * does, so they work against any hypervisor that implements the ABI of
+ * <numaclaim/xen-claims.h> (numaclaim's, or a Xen with claim sets).
+ *
+ * Like libxenctrl, each returns 0 on success, or -1 with errno set.
+ */
+#ifndef NUMACLAIM_XC_CLAIMS_H
+#define NUMACLAIM_XC_CLAIMS_H
+
+#include <xenctrl.h>
+
+#include <numaclaim/xen-claims.h>
+
+/*
+ * XEN_DOMCTL_claim_memory.  SET installs *nr_entries entries atomically,
+ * replacing the domain's claims.  GET: *nr_entries is the capacity of
+ * claim_set on entry and the number of entries the domain has on return;
+ * if that is larger, the entries that fit are written and the call fails
+ * with ERANGE.
+ */
+int xc_domain_claim_memory(xc_interface *xch, uint32_t domid, uint32_t mode,
+                           uint32_t *nr_entries,
+                           xen_memory_claim_t *claim_set);
+
+/* A domain's claim counters, including pages recalled by offlining. */
+int xc_domain_claim_info(xc_interface *xch, uint32_t domid,
+                         struct xen_domctl_claim_info *info);
+
+/*
+ * The host overview: per node {size, free, claimed} for up to *nr_nodes
+ * nodes (nodes may be NULL), the host totals in *host; *nr_nodes returns
+ * the number of nodes the host has.
+ */
+struct xc_claim_overview {
+    uint64_t total_pages;
+    uint64_t free_pages;
+    uint64_t outstanding_pages;
+};
+int xc_claim_overview(xc_interface *xch, struct xc_claim_overview *host,
+                      uint32_t *nr_nodes, xen_sysctl_node_claims_t *nodes);
+
+#endif /* NUMACLAIM_XC_CLAIMS_H */

@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * __HYPERVISOR_sysctl: struct xen_sysctl from Debian's 4.17 headers
+ * (interface version 0x15), plus numaclaim's host overview.
+ *
+ * Modelled: physinfo, numainfo, page_offline_op, getdomaininfolist and
+ * claim_overview.  Anything else is -ENOSYS.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "decode.h"
+
+/* The simulated host has one CPU per node: nothing here schedules. */
+static long physinfo(struct nc_host *h, struct xen_sysctl_physinfo *pi)
+{
+    struct nc_host_info hi;
+
+    nc_host_overview(h, &hi, NULL, 0);
+    memset(pi, 0, sizeof(*pi));
+    pi->threads_per_core = 1;
+    pi->cores_per_socket = 1;
+    pi->nr_cpus = hi.nr_nodes;
+    pi->max_cpu_id = hi.nr_nodes - 1;
+    pi->nr_nodes = hi.nr_nodes;
+    pi->max_node_id = hi.nr_nodes - 1;
+    pi->cpu_khz = 2000000;
+    pi->capabilities = XEN_SYSCTL_PHYSCAP_hvm | XEN_SYSCTL_PHYSCAP_hap;
+    pi->total_pages = hi.total_pages;
+    pi->free_pages = hi.total_avail;
+    pi->outstanding_pages = hi.outstanding_claims;
+    pi->max_mfn = NC_MAX_MFN - 1;
+    return 0;
+}
+
+/* As Xen: with both handles NULL, only the node count; otherwise up to
+ * num_nodes nodes, the count written back if it differs. */
+static long numainfo(struct nc_host *h, struct xen_sysctl_numainfo *ni,
+                     bool *copyback)
+{
+    struct nc_node_info nodes[NC_MAX_NUMNODES];
+    struct nc_host_info hi;
+    uint32_t n, i;
+
+    nc_host_overview(h, &hi, nodes, NC_MAX_NUMNODES);
+    n = hi.nr_nodes;
+    if ( HADDR(ni->meminfo) || HADDR(ni->distance) )
+    {
+        if ( n > ni->num_nodes )
+            n = ni->num_nodes;
+        for ( i = 0; i < n; i++ )
+        {
+            if ( HADDR(ni->meminfo) )
+            {
+                xen_sysctl_meminfo_t m = {
+                    .memsize = nodes[i].online ? nodes[i].size << 12
+                                               : XEN_INVALID_MEM_SZ,
+                    .memfree = nodes[i].online ? nodes[i].free << 12
+                                               : XEN_INVALID_MEM_SZ,
+                };
+
+                if ( copy_to_guest(HADDR(ni->meminfo) + i * sizeof(m), &m,
+                                   sizeof(m)) )
+                    return -EFAULT;
+            }
+            if ( HADDR(ni->distance) )
+            {
+                uint32_t row[NC_MAX_NUMNODES];
+
+                for ( uint32_t j = 0; j < n; j++ )
+                    row[j] = nc_host_distance(h, i, j);
+                if ( copy_to_guest(HADDR(ni->distance) +
+                                       (uint64_t)i * n * sizeof(row[0]),
+                                   row, n * sizeof(row[0])) )
+                    return -EFAULT;
+            }
+        }
+    }
+    if ( ni->num_nodes != n )
+    {
+        ni->num_nodes = n;
+        *copyback = true;
+    }
+    return 0;
+}
+
+static long page_offline_op(struct nc_host *h, nc_domid_t caller,
+                            struct xen_sysctl_page_offline_op *op)
+{
+    uint32_t status;
+    long rc = 0;
+
+    if ( op->end < op->start )
+        return -EINVAL;
+    for ( uint64_t mfn = op->start; mfn <= op->end; mfn++ )
+    {
+        switch ( op->cmd )
+        {
+        case sysctl_page_offline:
+            rc = nc_page_offline(h, caller, mfn, false, &status);
+            break;
+
+        case sysctl_page_online:
+            rc = nc_page_online(h, caller, mfn, &status);
+            break;
+
+        case sysctl_query_page_offline:
+            rc = nc_page_query(h, caller, mfn, &status);
+            break;
+
+        default:
+            return -EINVAL;
+        }
+        /* A broken frame refusing to come online still reports why. */
+        if ( rc && !(rc == -EINVAL && op->cmd == sysctl_page_online &&
+                     (status & NC_PG_ONLINE_BROKEN)) )
+            return rc;
+        if ( copy_to_guest(HADDR(op->status) + (mfn - op->start) * 4, &status,
+                           sizeof(status)) )
+            return -EFAULT;
+        if ( rc )
+            return rc;
+    }
+    return 0;
+}
+
+static long getdomaininfolist(struct nc_host *h,
+                              struct xen_sysctl_getdomaininfolist *l)
+{
+    uint32_t n = 0;
+
+    for ( uint32_t id = nc_domain_next(h, l->first_domain);
+          id < NC_DOMID_FIRST_RESERVED && n < l->max_domains;
+          id = nc_domain_next(h, id + 1) )
+    {
+        struct nc_domain_info i;
+        xen_domctl_getdomaininfo_t o;
+
+        if ( nc_domain_getinfo(h, (nc_domid_t)id, &i) )
+            continue;               /* destroyed meanwhile */
+        memset(&o, 0, sizeof(o));
+        o.domain = i.domid;
+        o.flags = XEN_DOMINF_hvm_guest | XEN_DOMINF_hap |
+                  (i.dying ? XEN_DOMINF_dying : XEN_DOMINF_paused);
+        o.tot_pages = i.tot_pages;
+        o.max_pages = i.max_pages;
+        o.outstanding_pages = i.outstanding;
+        o.nr_online_vcpus = i.max_vcpus;
+        o.max_vcpu_id = i.max_vcpus ? i.max_vcpus - 1 : 0;
+        if ( copy_to_guest(HADDR(l->buffer) + n * sizeof(o), &o, sizeof(o)) )
+            return -EFAULT;
+        n++;
+    }
+    l->num_domains = n;
+    return 0;
+}
+
+_Static_assert(sizeof(struct xen_sysctl_claim_overview) <= 128,
+               "the overview must fit the sysctl union");
+
+static long claim_overview(struct nc_host *h,
+                           struct xen_sysctl_claim_overview *o)
+{
+    struct nc_node_info nodes[NC_MAX_NUMNODES];
+    struct nc_host_info hi;
+    uint32_t n;
+
+    if ( o->pad )
+        return -EINVAL;
+    nc_host_overview(h, &hi, nodes, NC_MAX_NUMNODES);
+    n = hi.nr_nodes < o->num_nodes ? hi.nr_nodes : o->num_nodes;
+    if ( HADDR(o->nodes) )
+        for ( uint32_t i = 0; i < n; i++ )
+        {
+            xen_sysctl_node_claims_t c = {
+                .size = nodes[i].size,
+                .free = nodes[i].free,
+                .claimed = nodes[i].claimed,
+            };
+
+            if ( copy_to_guest(HADDR(o->nodes) + i * sizeof(c), &c,
+                               sizeof(c)) )
+                return -EFAULT;
+        }
+    o->num_nodes = hi.nr_nodes;
+    o->total_pages = hi.total_pages;
+    o->free_pages = hi.total_avail;
+    o->outstanding_pages = hi.outstanding_claims;
+    return 0;
+}
+
+long do_sysctl(struct nc_host *h, nc_domid_t caller, uint64_t uarg)
+{
+    struct xen_sysctl op;
+    bool copyback = true;
+    long rc;
+
+    if ( copy_from_guest(&op, uarg, sizeof(op)) )
+        return -EFAULT;
+    if ( op.interface_version != XEN_SYSCTL_INTERFACE_VERSION )
+        return -EACCES;
+    if ( caller != NC_DOMID_CONTROL )
+        return -EPERM;
+
+    switch ( op.cmd )
+    {
+    case XEN_SYSCTL_physinfo:
+        rc = physinfo(h, &op.u.physinfo);
+        break;
+
+    case XEN_SYSCTL_numainfo:
+        copyback = false;
+        rc = numainfo(h, &op.u.numainfo, &copyback);
+        break;
+
+    case XEN_SYSCTL_page_offline_op:
+        copyback = false;
+        rc = page_offline_op(h, caller, &op.u.page_offline);
+        break;
+
+    case XEN_SYSCTL_getdomaininfolist:
+        rc = getdomaininfolist(h, &op.u.getdomaininfolist);
+        break;
+
+    case XEN_SYSCTL_claim_overview:
+        rc = claim_overview(h, (void *)&op.u);
+        break;
+
+    default:
+        return -ENOSYS;
+    }
+    if ( copyback && copy_to_guest(uarg, &op, sizeof(op)) )
+        rc = -EFAULT;
+    return rc;
+}

@@ -1,0 +1,584 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The Xen ABI suite: a program built against Debian's <xenctrl.h> and
+ * linked with Debian's real libxenctrl.so.4.17, run with numaclaim's
+ * stand-in libxencall, libxenforeignmemory and libxendevicemodel (meson
+ * sets LD_LIBRARY_PATH, and NUMACLAIM_HOST=4x64M: four nodes of 16384
+ * pages).  Everything goes through xc_* calls, numaclaim's client library,
+ * or raw xencall1() where a test needs a malformed hypercall.
+ *
+ * Every test destroys what it created, and the last checks that physinfo
+ * shows every page back.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <cmocka.h>
+#include <xencall.h>
+
+#include <numaclaim/xc-claims.h>
+
+#define NODE_PAGES  16384ULL
+#define HOST_PAGES  (4 * NODE_PAGES)
+
+static xc_interface *xch;
+
+static int open_xc(void **state)
+{
+    (void)state;
+    xch = xc_interface_open(NULL, NULL, 0);
+    return xch ? 0 : -1;
+}
+
+static int close_xc(void **state)
+{
+    (void)state;
+    return xc_interface_close(xch);
+}
+
+/* An HVM domain with max_pages set, as a builder makes it. */
+static uint32_t new_domain(uint64_t max_pages, unsigned int vcpus)
+{
+    struct xen_domctl_createdomain c = {
+        .flags = XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_hap,
+        .max_vcpus = vcpus,
+        .max_evtchn_port = -1,
+        .max_grant_frames = -1,
+        .max_maptrack_frames = -1,
+    };
+    uint32_t domid = 0;
+
+    assert_int_equal(xc_domain_create(xch, &domid, &c), 0);
+    assert_true(domid >= 1 && domid < DOMID_FIRST_RESERVED);
+    assert_int_equal(xc_domain_setmaxmem(xch, domid, max_pages * 4), 0);
+    return domid;
+}
+
+static xc_dominfo_t dominfo(uint32_t domid)
+{
+    xc_dominfo_t info;
+
+    assert_int_equal(xc_domain_getinfo(xch, domid, 1, &info), 1);
+    assert_int_equal(info.domid, domid);
+    return info;
+}
+
+static xc_physinfo_t physinfo(void)
+{
+    xc_physinfo_t pi;
+
+    assert_int_equal(xc_physinfo(xch, &pi), 0);
+    return pi;
+}
+
+/* Expect a failing libxenctrl call: -1 and errno. */
+#define assert_fails(call, err) \
+    do { \
+        errno = 0; \
+        assert_int_equal((call), -1); \
+        assert_int_equal(errno, (err)); \
+    } while ( 0 )
+
+static int populate(uint32_t domid, xen_pfn_t gpfn, unsigned int order,
+                    unsigned int flags)
+{
+    return xc_domain_populate_physmap_exact(xch, domid, 1, order, flags,
+                                            &gpfn);
+}
+
+/* ========================================================================
+ * Host queries
+ * ======================================================================== */
+
+static void test_physinfo_describes_the_host(void **state)
+{
+    xc_physinfo_t pi = physinfo();
+
+    (void)state;
+    assert_int_equal(pi.nr_nodes, 4);
+    assert_int_equal(pi.total_pages, HOST_PAGES);
+    assert_int_equal(pi.free_pages, HOST_PAGES);
+    assert_int_equal(pi.outstanding_pages, 0);
+    assert_true(pi.capabilities & XEN_SYSCTL_PHYSCAP_hvm);
+}
+
+static void test_numainfo_shows_free_memory_falling_on_the_node(void **state)
+{
+    xc_meminfo_t mem[4];
+    uint32_t dist[16];
+    unsigned int n = 4;
+    uint32_t d = new_domain(4096, 1);
+
+    (void)state;
+    assert_int_equal(xc_numainfo(xch, &n, mem, dist), 0);
+    assert_int_equal(n, 4);
+    for ( unsigned int i = 0; i < 4; i++ )
+    {
+        assert_int_equal(mem[i].memsize, NODE_PAGES << 12);
+        assert_int_equal(mem[i].memfree, NODE_PAGES << 12);
+        for ( unsigned int j = 0; j < 4; j++ )
+            assert_int_equal(dist[i * 4 + j], i == j ? 10 : 21);
+    }
+
+    assert_int_equal(populate(d, 0, 9, XENMEMF_exact_node(2)), 0);
+    assert_int_equal(xc_numainfo(xch, &n, mem, NULL), 0);
+    assert_int_equal(mem[2].memfree, (NODE_PAGES - 512) << 12);
+    assert_int_equal(mem[1].memfree, NODE_PAGES << 12);
+    assert_int_equal(xc_domain_destroy(xch, d), 0);
+    assert_int_equal(xc_numainfo(xch, &n, mem, NULL), 0);
+    assert_int_equal(mem[2].memfree, NODE_PAGES << 12);
+}
+
+/* ========================================================================
+ * Legacy claims (spec §3)
+ * ======================================================================== */
+
+/* tools/tests/mem-claim, through libxenctrl. */
+static void test_upstream_mem_claim_scenario(void **state)
+{
+    uint32_t d = new_domain(2048, 1);
+
+    (void)state;
+    assert_int_equal(xc_domain_claim_pages(xch, d, 1024), 0);    /* 4 MiB */
+    assert_int_equal(dominfo(d).nr_outstanding_pages, 1024);
+    assert_int_equal(physinfo().outstanding_pages, 1024);
+    assert_int_equal(populate(d, 0, 9, 0), 0);                   /* 2 MiB */
+    assert_int_equal(dominfo(d).nr_outstanding_pages, 512);
+    assert_int_equal(dominfo(d).nr_pages, 512);
+    assert_int_equal(xc_domain_destroy(xch, d), 0);
+    assert_int_equal(physinfo().outstanding_pages, 0);
+    assert_int_equal(physinfo().free_pages, HOST_PAGES);
+}
+
+static void test_legacy_claim_errors(void **state)
+{
+    uint32_t d = new_domain(2048, 1);
+
+    (void)state;
+    assert_fails(xc_domain_claim_pages(xch, 0x1234, 10), EINVAL); /* unknown */
+    assert_fails(xc_domain_claim_pages(xch, d, 2049), EINVAL);    /* > max */
+    assert_int_equal(populate(d, 0, 9, 0), 0);
+    assert_fails(xc_domain_claim_pages(xch, d, 512), EINVAL);     /* <= tot */
+    assert_int_equal(xc_domain_claim_pages(xch, d, 1000), 0);
+    assert_int_equal(dominfo(d).nr_outstanding_pages, 488);
+    assert_fails(xc_domain_claim_pages(xch, d, 1100), EINVAL);    /* exists */
+    assert_int_equal(xc_domain_claim_pages(xch, d, 0), 0);        /* reset */
+    assert_int_equal(dominfo(d).nr_outstanding_pages, 0);
+    assert_int_equal(xc_domain_claim_pages(xch, d, 0), 0);        /* again */
+    assert_int_equal(xc_domain_destroy(xch, d), 0);
+
+    d = new_domain(2 * HOST_PAGES, 1);
+    assert_fails(xc_domain_claim_pages(xch, d, HOST_PAGES + 1), ENOMEM);
+    assert_int_equal(dominfo(d).nr_outstanding_pages, 0);
+    assert_int_equal(xc_domain_destroy(xch, d), 0);
+}
+
+/* The reservation fields XENMEM_claim_pages requires to be unused. */
+static void test_legacy_claim_reservation_fields(void **state)
+{
+    uint32_t d = new_domain(2048, 1);
+    xen_pfn_t pfn = 0;
+    struct xen_memory_reservation r = {
+        .nr_extents = 100,
+        .domid = (domid_t)d,
+    };
+
+    (void)state;
+    r.extent_order = 1;
+    assert_int_equal(xc_memory_op(xch, XENMEM_claim_pages, &r, sizeof(r)), -1);
+    assert_int_equal(errno, EINVAL);
+    r.extent_order = 0;
+    r.mem_flags = XENMEMF_node(1);
+    assert_int_equal(xc_memory_op(xch, XENMEM_claim_pages, &r, sizeof(r)), -1);
+    assert_int_equal(errno, EINVAL);
+    r.mem_flags = 0;
+    set_xen_guest_handle_raw(r.extent_start, &pfn);
+    assert_int_equal(xc_memory_op(xch, XENMEM_claim_pages, &r, sizeof(r)), -1);
+    assert_int_equal(errno, EINVAL);
+    set_xen_guest_handle_raw(r.extent_start, NULL);
+    /* A continuation (start extent) in the command's upper bits. */
+    assert_int_equal(xc_memory_op(xch, XENMEM_claim_pages | (1 << 6), &r,
+                                  sizeof(r)), -1);
+    assert_int_equal(errno, EINVAL);
+    assert_int_equal(dominfo(d).nr_outstanding_pages, 0);
+    assert_int_equal(xc_memory_op(xch, XENMEM_claim_pages, &r, sizeof(r)), 0);
+    assert_int_equal(dominfo(d).nr_outstanding_pages, 100);
+    assert_int_equal(xc_domain_destroy(xch, d), 0);
+}
+
+/* ========================================================================
+ * Claim sets (spec §4) through the client library
+ * ======================================================================== */
+
+static int claim_set(uint32_t d, uint32_t nr, const xen_memory_claim_t *set)
+{
+    xen_memory_claim_t copy[80];
+
+    memcpy(copy, set, nr * sizeof(*set));
+    return xc_domain_claim_memory(xch, d, XEN_DOMCTL_CLAIM_MEMORY_SET, &nr,
+                                  copy);
+}
+
+#define HOST XEN_DOMCTL_CLAIM_MEMORY_HOST
+
+static void test_claim_set_and_get(void **state)
+{
+    uint32_t d = new_domain(8192, 1);
+    xen_memory_claim_t set[] = {
+        { .pages = 1000, .target = 2 },
+        { .pages = 300, .target = HOST },
+        { .pages = 500, .target = 0 },
+    };
+    xen_memory_claim_t out[4];
+    xen_sysctl_node_claims_t nodes[4];
+    struct xc_claim_overview ov;
+    struct xen_domctl_claim_info ci;
+    uint32_t nr = 4, nn = 4;
+
+    (void)state;
+    assert_int_equal(claim_set(d, 3, set), 0);
+    assert_int_equal(xc_domain_claim_memory(xch, d, XEN_DOMCTL_CLAIM_MEMORY_GET,
+                                            &nr, out), 0);
+    assert_int_equal(nr, 3);
+    assert_int_equal(out[0].target, HOST);
+    assert_int_equal(out[0].pages, 300);
+    assert_int_equal(out[1].target, 0);
+    assert_int_equal(out[1].pages, 500);
+    assert_int_equal(out[2].target, 2);
+    assert_int_equal(out[2].pages, 1000);
+    assert_int_equal(dominfo(d).nr_outstanding_pages, 1800);
+
+    assert_int_equal(xc_claim_overview(xch, &ov, &nn, nodes), 0);
+    assert_int_equal(nn, 4);
+    assert_int_equal(ov.total_pages, HOST_PAGES);
+    assert_int_equal(ov.free_pages, HOST_PAGES);
+    assert_int_equal(ov.outstanding_pages, 1800);
+    assert_int_equal(nodes[0].claimed, 500);
+    assert_int_equal(nodes[1].claimed, 0);
+    assert_int_equal(nodes[2].claimed, 1000);
+    assert_int_equal(nodes[2].size, NODE_PAGES);
+    assert_int_equal(nodes[2].free, NODE_PAGES);
+
+    /* Capacity 1: the host entry fits, the rest is counted. */
+    nr = 1;
+    memset(out, 0, sizeof(out));
+    assert_fails(xc_domain_claim_memory(xch, d, XEN_DOMCTL_CLAIM_MEMORY_GET,
+                                        &nr, out), ERANGE);
+    assert_int_equal(nr, 3);
+    assert_int_equal(out[0].pages, 300);
+    assert_int_equal(out[1].pages, 0);
+
+    /* Redemption shows in the counters. */
+    assert_int_equal(populate(d, 0, 9, XENMEMF_exact_node(2)), 0);
+    nn = 4;
+    assert_int_equal(xc_claim_overview(xch, &ov, &nn, nodes), 0);
+    assert_int_equal(nodes[2].claimed, 488);
+    assert_int_equal(nodes[2].free, NODE_PAGES - 512);
+    assert_int_equal(xc_domain_claim_info(xch, d, &ci), 0);
+    assert_int_equal(ci.outstanding, 1288);
+    assert_int_equal(ci.host_claim, 300);
+    assert_int_equal(ci.recalled, 0);
+
+    assert_int_equal(xc_domain_destroy(xch, d), 0);
+    assert_int_equal(physinfo().outstanding_pages, 0);
+}
+
+static void test_claim_set_errnos(void **state)
+{
+    uint32_t d = new_domain(8192, 1);
+    xen_memory_claim_t ok = { .pages = 10, .target = 1 };
+    xen_memory_claim_t big[66];
+    uint32_t nr;
+
+    (void)state;
+    assert_int_equal(claim_set(d, 1, &ok), 0);
+
+    nr = 0;
+    assert_fails(xc_domain_claim_memory(xch, d, XEN_DOMCTL_CLAIM_MEMORY_SET,
+                                        &nr, big), EINVAL);
+    memset(big, 0, sizeof(big));
+    for ( unsigned int i = 0; i < 66; i++ )
+        big[i].target = i < 4 ? i : HOST;
+    assert_fails(claim_set(d, 66, big), E2BIG);
+    assert_fails(claim_set(d, 1, &(xen_memory_claim_t){ 1, 1, 1 }), EINVAL);
+    assert_fails(claim_set(d, 1, &(xen_memory_claim_t){ 1, 0x40000000, 0 }),
+                 EINVAL);
+    assert_fails(claim_set(d, 1, &(xen_memory_claim_t){ 1, 0x80000001, 0 }),
+                 EINVAL);
+    assert_fails(claim_set(d, 1, &(xen_memory_claim_t){ 1, 4, 0 }), ENOENT);
+    assert_fails(claim_set(d, 2, (xen_memory_claim_t[]){ { 1, 1, 0 },
+                                                         { 1, 1, 0 } }),
+                 EINVAL);
+    assert_fails(claim_set(d, 2, (xen_memory_claim_t[]){ { 1, HOST, 0 },
+                                                         { 1, HOST, 0 } }),
+                 EINVAL);
+    assert_fails(claim_set(d, 1, &(xen_memory_claim_t){ 8193, HOST, 0 }),
+                 EINVAL);                                  /* over max */
+    assert_fails(claim_set(d, 1, &(xen_memory_claim_t){ NODE_PAGES + 1, 0, 0 }),
+                 ENOMEM);                                  /* node */
+    /* Every failure left the previous set in place. */
+    nr = 2;
+    assert_int_equal(xc_domain_claim_memory(xch, d, XEN_DOMCTL_CLAIM_MEMORY_GET,
+                                            &nr, big), 0);
+    assert_int_equal(nr, 2);
+    assert_int_equal(big[1].target, 1);
+    assert_int_equal(big[1].pages, 10);
+
+    nr = 1;
+    assert_fails(xc_domain_claim_memory(xch, d, 7, &nr, big), EOPNOTSUPP);
+    assert_fails(xc_domain_claim_memory(xch, 0x1234, XEN_DOMCTL_CLAIM_MEMORY_GET,
+                                        &nr, big), ESRCH);
+    assert_int_equal(xc_domain_destroy(xch, d), 0);
+
+    /* Host-wide shortfall. */
+    d = new_domain(2 * HOST_PAGES, 1);
+    assert_fails(claim_set(d, 1, &(xen_memory_claim_t){ HOST_PAGES + 1, HOST,
+                                                         0 }), ENOMEM);
+    assert_int_equal(xc_domain_destroy(xch, d), 0);
+}
+
+/* ========================================================================
+ * Populate and vNUMA (spec §5, §6)
+ * ======================================================================== */
+
+static void test_populate_exact_node(void **state)
+{
+    uint32_t d = new_domain(4096, 1);
+    xc_meminfo_t mem[4];
+    unsigned int n = 4;
+
+    (void)state;
+    assert_int_equal(populate(d, 0, 9, XENMEMF_exact_node(3)), 0);
+    assert_int_equal(populate(d, 512, 0, XENMEMF_exact_node(3)), 0);
+    assert_int_equal(xc_numainfo(xch, &n, mem, NULL), 0);
+    assert_int_equal(mem[3].memfree, (NODE_PAGES - 513) << 12);
+    assert_int_equal(dominfo(d).nr_pages, 513);
+    /* A node that does not exist: exact fails. */
+    assert_fails(populate(d, 1024, 0, XENMEMF_exact_node(9)), EBUSY);
+    /* Over max_pages: a short count, reported as EBUSY by libxenctrl. */
+    assert_fails(populate(d, 4096, 12, 0), EBUSY);
+    assert_int_equal(dominfo(d).nr_pages, 513);
+    assert_int_equal(xc_domain_destroy(xch, d), 0);
+}
+
+static void vnuma_topology(uint32_t d)
+{
+    xen_vmemrange_t r[2] = {
+        { .start = 0, .end = 8ULL << 20, .nid = 0 },
+        { .start = 8ULL << 20, .end = 16ULL << 20, .nid = 1 },
+    };
+    unsigned int dist[4] = { 10, 21, 21, 10 };
+    unsigned int v2v[2] = { 0, 1 };
+    unsigned int v2p[2] = { 3, 1 };
+
+    assert_int_equal(xc_domain_setvnuma(xch, d, 2, 2, 2, r, dist, v2v, v2p),
+                     0);
+}
+
+static void test_vnuma_round_trip_and_vnode_populate(void **state)
+{
+    uint32_t d = new_domain(4096, 2);
+    xen_vmemrange_t r[4];
+    unsigned int dist[16], v2v[4];
+    uint32_t nv = 4, nr = 4, nc = 4;
+    xc_meminfo_t mem[4];
+    unsigned int n = 4;
+
+    (void)state;
+    vnuma_topology(d);
+    assert_int_equal(xc_domain_getvnuma(xch, d, &nv, &nr, &nc, r, dist, v2v),
+                     0);
+    assert_int_equal(nv, 2);
+    assert_int_equal(nr, 2);
+    assert_int_equal(nc, 2);
+    assert_int_equal(r[1].start, 8ULL << 20);
+    assert_int_equal(r[1].nid, 1);
+    assert_int_equal(dist[1], 21);
+    assert_int_equal(v2v[1], 1);
+
+    /* XENMEMF_vnode: vnode 0 is pnode 3. */
+    assert_int_equal(populate(d, 0, 0, XENMEMF_vnode | XENMEMF_exact_node(0)),
+                     0);
+    /* The implicit hint: gpfn 0x800 is in vnode 1's range (pnode 1). */
+    assert_int_equal(populate(d, 0x800, 0, 0), 0);
+    assert_int_equal(xc_numainfo(xch, &n, mem, NULL), 0);
+    assert_int_equal(mem[3].memfree, (NODE_PAGES - 1) << 12);
+    assert_int_equal(mem[1].memfree, (NODE_PAGES - 1) << 12);
+    /* vnode 2 does not exist. */
+    assert_fails(populate(d, 1, 0, XENMEMF_vnode | XENMEMF_node(2)), EBUSY);
+    assert_int_equal(xc_domain_destroy(xch, d), 0);
+}
+
+static void test_vnuma_validation(void **state)
+{
+    uint32_t d = new_domain(4096, 2);
+    xen_vmemrange_t r[2] = {
+        { .start = 0, .end = 8ULL << 20, .nid = 0 },
+        { .start = 4ULL << 20, .end = 16ULL << 20, .nid = 1 },   /* overlap */
+    };
+    unsigned int dist[4] = { 10, 21, 21, 10 }, v2v[2] = { 0, 1 };
+    unsigned int v2p[2] = { 0, 1 }, bad_v2v[2] = { 0, 2 }, bad_v2p[2] = { 0, 64 };
+    /* GET writes its buffers back even on failure: keep them apart. */
+    xen_vmemrange_t gr[1];
+    unsigned int gdist[1], gv2v[1];
+    uint32_t nv = 1, nr = 1, nc = 1;
+
+    (void)state;
+    assert_fails(xc_domain_setvnuma(xch, d, 2, 2, 2, r, dist, v2v, v2p),
+                 EINVAL);
+    r[1].start = 8ULL << 20;
+    assert_fails(xc_domain_setvnuma(xch, d, 2, 2, 3, r, dist, v2v, v2p),
+                 EINVAL);                                   /* vcpus */
+    assert_fails(xc_domain_setvnuma(xch, d, 2, 2, 2, r, dist, bad_v2v, v2p),
+                 E2BIG);
+    assert_fails(xc_domain_setvnuma(xch, d, 2, 2, 2, r, dist, v2v, bad_v2p),
+                 E2BIG);
+    bad_v2p[1] = 7;                                         /* no node 7 */
+    assert_fails(xc_domain_setvnuma(xch, d, 2, 2, 2, r, dist, v2v, bad_v2p),
+                 EINVAL);
+    r[0].flags = 1;
+    assert_fails(xc_domain_setvnuma(xch, d, 2, 2, 2, r, dist, v2v, v2p),
+                 EINVAL);
+    r[0].flags = 0;
+    assert_fails(xc_domain_getvnuma(xch, d, &nv, &nr, &nc, gr, gdist, gv2v),
+                 EOPNOTSUPP);
+    assert_int_equal(xc_domain_setvnuma(xch, d, 2, 2, 2, r, dist, v2v, v2p),
+                     0);
+    assert_fails(xc_domain_getvnuma(xch, d, &nv, &nr, &nc, gr, gdist, gv2v),
+                 ENOBUFS);
+    assert_int_equal(nv, 2);
+    assert_int_equal(nr, 2);
+    assert_int_equal(nc, 2);
+    assert_int_equal(xc_domain_destroy(xch, d), 0);
+}
+
+/* ========================================================================
+ * Raw hypercalls: bad pointers, versions, unknown operations
+ * ======================================================================== */
+
+static long raw_domctl(struct xen_domctl *op)
+{
+    xencall_handle *xc = xc_interface_xcall_handle(xch);
+    struct xen_domctl *buf = xencall_alloc_buffer(xc, sizeof(*buf));
+    long rc;
+
+    memcpy(buf, op, sizeof(*op));
+    rc = xencall1(xc, __HYPERVISOR_domctl, (uint64_t)(uintptr_t)buf);
+    memcpy(op, buf, sizeof(*op));
+    xencall_free_buffer(xc, buf);
+    return rc;
+}
+
+static void test_bad_pointers_give_efault(void **state)
+{
+    xencall_handle *xc = xc_interface_xcall_handle(xch);
+    uint32_t d = new_domain(4096, 1);
+    struct xen_domctl op = {
+        .cmd = XEN_DOMCTL_claim_memory,
+        .interface_version = XEN_DOMCTL_INTERFACE_VERSION,
+        .domain = (domid_t)d,
+    };
+    struct xen_domctl_claim_memory *c = (void *)&op.u;
+    void *gone = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    (void)state;
+    assert_true(gone != MAP_FAILED);
+    assert_int_equal(munmap(gone, 4096), 0);
+
+    errno = 0;
+    assert_int_equal(xencall1(xc, __HYPERVISOR_domctl, 0), -1);
+    assert_int_equal(errno, EFAULT);
+    assert_int_equal(xencall1(xc, __HYPERVISOR_sysctl,
+                              (uint64_t)(uintptr_t)gone), -1);
+    assert_int_equal(errno, EFAULT);
+
+    c->mode = XEN_DOMCTL_CLAIM_MEMORY_SET;
+    c->nr_entries = 1;
+    set_xen_guest_handle_raw(c->claim_set, (xen_memory_claim_t *)gone);
+    assert_int_equal(raw_domctl(&op), -1);
+    assert_int_equal(errno, EFAULT);
+    set_xen_guest_handle_raw(c->claim_set, NULL);
+    assert_int_equal(raw_domctl(&op), -1);
+    assert_int_equal(errno, EFAULT);
+    c->mode = XEN_DOMCTL_CLAIM_MEMORY_GET;
+    assert_int_equal(raw_domctl(&op), -1);
+    assert_int_equal(errno, EFAULT);
+    assert_int_equal(dominfo(d).nr_outstanding_pages, 0);
+
+    /* A multicall list that is not there. */
+    assert_int_equal(xencall2(xc, __HYPERVISOR_multicall,
+                              (uint64_t)(uintptr_t)gone, 1), -1);
+    assert_int_equal(errno, EFAULT);
+    assert_int_equal(xc_domain_destroy(xch, d), 0);
+}
+
+static void test_interface_version_and_unknown_ops(void **state)
+{
+    struct xen_domctl op = {
+        .cmd = XEN_DOMCTL_getdomaininfo,
+        .interface_version = XEN_DOMCTL_INTERFACE_VERSION - 1,
+    };
+    xencall_handle *xc = xc_interface_xcall_handle(xch);
+
+    (void)state;
+    assert_int_equal(raw_domctl(&op), -1);
+    assert_int_equal(errno, EACCES);
+    op.interface_version = XEN_DOMCTL_INTERFACE_VERSION;
+    op.cmd = XEN_DOMCTL_pausedomain;
+    assert_int_equal(raw_domctl(&op), -1);
+    assert_int_equal(errno, ENOSYS);
+    assert_int_equal(xencall0(xc, __HYPERVISOR_sched_op), -1);
+    assert_int_equal(errno, ENOSYS);
+}
+
+static void test_getinfo_iterates_and_destroy_gives_everything_back(void **state)
+{
+    uint32_t a = new_domain(1024, 1), b = new_domain(1024, 1);
+    xc_dominfo_t info[4];
+    xc_domaininfo_t list[4];
+
+    (void)state;
+    assert_int_equal(xc_domain_claim_pages(xch, b, 100), 0);
+    /* getdomaininfo returns the first domain at or after the one asked. */
+    assert_int_equal(xc_domain_getinfo(xch, 1, 4, info), 2);
+    assert_int_equal(info[0].domid, a);
+    assert_int_equal(info[1].domid, b);
+    assert_int_equal(info[1].nr_outstanding_pages, 100);
+    assert_int_equal(xc_domain_getinfolist(xch, 0, 4, list), 3);
+    assert_int_equal(list[0].domain, 0);
+    assert_int_equal(list[2].outstanding_pages, 100);
+    assert_int_equal(xc_domain_destroy(xch, a), 0);
+    assert_int_equal(xc_domain_destroy(xch, b), 0);
+    assert_fails(xc_domain_destroy(xch, b), ESRCH);
+
+    xc_physinfo_t pi = physinfo();
+    assert_int_equal(pi.free_pages, HOST_PAGES);
+    assert_int_equal(pi.outstanding_pages, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_physinfo_describes_the_host),
+        cmocka_unit_test(test_numainfo_shows_free_memory_falling_on_the_node),
+        cmocka_unit_test(test_upstream_mem_claim_scenario),
+        cmocka_unit_test(test_legacy_claim_errors),
+        cmocka_unit_test(test_legacy_claim_reservation_fields),
+        cmocka_unit_test(test_claim_set_and_get),
+        cmocka_unit_test(test_claim_set_errnos),
+        cmocka_unit_test(test_populate_exact_node),
+        cmocka_unit_test(test_vnuma_round_trip_and_vnode_populate),
+        cmocka_unit_test(test_vnuma_validation),
+        cmocka_unit_test(test_bad_pointers_give_efault),
+        cmocka_unit_test(test_interface_version_and_unknown_ops),
+        cmocka_unit_test(test_getinfo_iterates_and_destroy_gives_everything_back),
+    };
+
+    return cmocka_run_group_tests_name("xen-abi", tests, open_xc, close_xc);
+}
