@@ -6,7 +6,7 @@
 #
 #   make          build everything into build/ (checks packages, never installs);
 #                 build/xen holds the stand-in libxencall & co.
-#   make run      packages, build, then the default demonstration
+#   make run      packages, build, then the default boot storm
 #   make test     packages, then every suite with gcc, clang+ASan+UBSan and
 #                 clang+TSan (what CI runs)
 #   make bench    release build in build/release, then bench/run.sh
@@ -30,7 +30,8 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory build
-	@$(BUILD)/src/cli/numaclaim demo
+	@$(BUILD)/src/cli/numaclaim storm --json $(BUILD)/storm.json --svg $(BUILD)/storm.svg
+	@echo "(also written: $(BUILD)/storm.json, $(BUILD)/storm.svg)"
 
 test: deps
 	@scripts/test.sh

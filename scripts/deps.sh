@@ -13,7 +13,9 @@ PACKAGES=(
     gcc clang libclang-rt-dev      # compilers; clang's sanitizer runtimes
     meson ninja-build pkg-config   # the build
     libcmocka-dev                  # the test suites
-    libxen-dev                     # Xen headers and the real libxenctrl
+    libxen-dev                     # Xen headers, libxenctrl, libxlutil
+    libhwloc-dev                   # host topologies (hwloc:FILE.xml, local)
+    libjansson-dev                 # numaclaim storm --json
     valgrind                       # instruction counts in `make bench`
 )
 

@@ -30,6 +30,18 @@ int xc_domain_claim_memory(xc_interface *xch, uint32_t domid, uint32_t mode,
 int xc_domain_claim_info(xc_interface *xch, uint32_t domid,
                          struct xen_domctl_claim_info *info);
 
+/* Pages the domain owns on each node: up to *nr_nodes entries of pages are
+ * written; *nr_nodes returns the number of nodes the host has. */
+int xc_domain_node_pages(xc_interface *xch, uint32_t domid, uint32_t *nr_nodes,
+                         uint64_t *pages);
+
+/* XEN_SYSCTL_page_offline_op on MFNs [start, end]: cmd is
+ * sysctl_page_offline, sysctl_page_online or sysctl_query_page_offline;
+ * status receives one word per MFN.  (Debian ships this call only in
+ * libxenguest, as xc_mark_page_offline and friends.) */
+int xc_page_offline_op(xc_interface *xch, uint32_t cmd, uint32_t start,
+                       uint32_t end, uint32_t *status);
+
 /*
  * The host overview: per node {size, free, claimed} for up to *nr_nodes
  * nodes (nodes may be NULL), the host totals in *host; *nr_nodes returns

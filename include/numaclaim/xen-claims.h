@@ -8,7 +8,8 @@
  *  - XEN_SYSCTL_claim_overview: the host overview Xen's reviewers asked
  *    for: per node {size, free, claimed} plus host totals;
  *  - XEN_DOMCTL_claim_info: a domain's claim counters, including the pages
- *    recalled from it by page offlining (spec §7).
+ *    recalled from it by page offlining (spec §7);
+ *  - XEN_DOMCTL_node_pages: how many pages a domain owns on each node.
  *
  * The two numaclaim-only operations use numbers far above Xen's, so they can
  * never collide with an operation Xen defines.
@@ -58,6 +59,20 @@ struct xen_domctl_claim_info {
     uint64_aligned_t outstanding;  /* OUT: host-wide + node claims */
     uint64_aligned_t host_claim;   /* OUT: the host-wide part */
     uint64_aligned_t recalled;     /* OUT: pages recalled by offlining */
+};
+
+/* ------------------------------------------------------------------------
+ * XEN_DOMCTL_node_pages (numaclaim)
+ * ------------------------------------------------------------------------ */
+
+/* Where a domain's memory is: pages it owns on each node.  Xen has no such
+ * query; a toolstack would otherwise have to walk the p2m. */
+#define XEN_DOMCTL_node_pages             0x4e430002U
+
+struct xen_domctl_node_pages {
+    XEN_GUEST_HANDLE_64(uint64) pages;  /* OUT: pages[n] for n < num_nodes */
+    uint32_t num_nodes;       /* IN: capacity; OUT: nodes on the host */
+    uint32_t pad;             /* must be 0 */
 };
 
 /* ------------------------------------------------------------------------

@@ -5,6 +5,7 @@
  *   numaclaim demo [--host SPEC]   claims staked, protected, redeemed and
  *                                  released on a simulated host, step by step
  *   numaclaim host SPEC            parse a host spec and print its topology
+ *   numaclaim storm [OPTIONS]      the boot-storm simulator
  */
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +18,8 @@ static void usage(FILE *f)
             "usage: numaclaim COMMAND [OPTIONS]\n"
             "\n"
             "commands:\n"
+            "  storm [OPTIONS]     a boot storm under each placement policy\n"
+            "                      (numaclaim storm --help)\n"
             "  demo [--host SPEC]  walk through claims on a simulated NUMA host\n"
             "                      (default host " CLI_DEFAULT_HOST ")\n"
             "  host SPEC           show the topology a host spec describes\n"
@@ -49,6 +52,8 @@ int main(int argc, char **argv)
         return cli_demo(argc - 1, argv + 1);
     if ( !strcmp(argv[1], "host") )
         return cli_host(argc - 1, argv + 1);
+    if ( !strcmp(argv[1], "storm") )
+        return cli_storm(argc - 1, argv + 1);
     fprintf(stderr, "numaclaim: unknown command '%s' (try --help)\n", argv[1]);
     return 2;
 }

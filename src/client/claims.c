@@ -104,6 +104,60 @@ int xc_domain_claim_info(xc_interface *xch, uint32_t domid,
     return rc;
 }
 
+static void link_node_pages(void *arg, void *extra)
+{
+    struct xen_domctl *d = arg;
+    struct xen_domctl_node_pages *u = (void *)&d->u;
+
+    set_xen_guest_handle_raw(u->pages, (uint64_t *)extra);
+}
+
+int xc_domain_node_pages(xc_interface *xch, uint32_t domid, uint32_t *nr_nodes,
+                         uint64_t *pages)
+{
+    struct xen_domctl d = {
+        .cmd = XEN_DOMCTL_node_pages,
+        .interface_version = XEN_DOMCTL_INTERFACE_VERSION,
+        .domain = (domid_t)domid,
+    };
+    struct xen_domctl_node_pages *u = (void *)&d.u;
+    int rc;
+
+    u->num_nodes = pages ? *nr_nodes : 0;
+    rc = hypercall_bounced(xch, __HYPERVISOR_domctl, &d, sizeof(d), pages,
+                           (size_t)u->num_nodes * sizeof(*pages),
+                           link_node_pages);
+    if ( !rc )
+        *nr_nodes = u->num_nodes;
+    return rc;
+}
+
+static void link_status(void *arg, void *extra)
+{
+    struct xen_sysctl *s = arg;
+
+    set_xen_guest_handle_raw(s->u.page_offline.status, (uint32_t *)extra);
+}
+
+int xc_page_offline_op(xc_interface *xch, uint32_t cmd, uint32_t start,
+                       uint32_t end, uint32_t *status)
+{
+    struct xen_sysctl s = {
+        .cmd = XEN_SYSCTL_page_offline_op,
+        .interface_version = XEN_SYSCTL_INTERFACE_VERSION,
+        .u.page_offline = { .cmd = cmd, .start = start, .end = end },
+    };
+
+    if ( end < start )
+    {
+        errno = EINVAL;
+        return -1;
+    }
+    return hypercall_bounced(xch, __HYPERVISOR_sysctl, &s, sizeof(s), status,
+                             ((size_t)end - start + 1) * sizeof(*status),
+                             link_status);
+}
+
 static void link_nodes(void *arg, void *extra)
 {
     struct xen_sysctl *s = arg;

@@ -6,7 +6,9 @@
  * The process has one simulated host, created at the first xencall_open()
  * from the environment variable NUMACLAIM_HOST (a host spec, default
  * "2x4G") and shared by every handle and thread; the caller acts as the
- * control domain.  Errors reach the caller as Debian's libxencall delivers
+ * control domain.  NUMACLAIM_CHECK=0|1|2 sets how thoroughly the core checks
+ * its invariants after every operation (default: 1 in debug builds, 0 in
+ * release builds).  Errors reach the caller as Debian's libxencall delivers
  * them: -1 with errno set.  Hypercall buffers are ordinary memory: the
  * hypercall layer validates every guest address it is handed, so they
  * never fault (xencall_buffers_never_fault() says 1).
@@ -48,6 +50,9 @@ static struct nc_xen *process_host(void)
         if ( !spec || !*spec )
             spec = DEFAULT_HOST;
         rc = nc_xen_create(spec, &host, err, sizeof(err));
+        if ( !rc && getenv("NUMACLAIM_CHECK") )
+            nc_host_set_autocheck(nc_xen_host(host),
+                                  atoi(getenv("NUMACLAIM_CHECK")));
         if ( rc )
         {
             fprintf(stderr, "numaclaim: NUMACLAIM_HOST=\"%s\": %s\n", spec,

@@ -4,7 +4,8 @@
  * (interface version 0x15), plus numaclaim's claim-set domctls.
  *
  * Modelled: createdomain, destroydomain, getdomaininfo, max_mem,
- * setnodeaffinity, setvnumainfo, claim_memory (91) and claim_info.
+ * setnodeaffinity, setvnumainfo, claim_memory (91), and numaclaim's
+ * claim_info and node_pages.
  * Anything else is -ENOSYS.  Like Xen, the whole struct is copied in, the
  * sub-op decoded, and the struct copied back when a sub-op has outputs.
  */
@@ -168,7 +169,8 @@ static long setvnumainfo(struct nc_host *h, nc_domid_t caller,
 _Static_assert(sizeof(struct xen_memory_claim) == sizeof(struct nc_claim),
                "claim entry layouts differ");
 _Static_assert(sizeof(struct xen_domctl_claim_memory) <= 128 &&
-               sizeof(struct xen_domctl_claim_info) <= 128,
+               sizeof(struct xen_domctl_claim_info) <= 128 &&
+               sizeof(struct xen_domctl_node_pages) <= 128,
                "numaclaim domctls must fit the domctl union");
 
 static long claim_memory(struct nc_host *h, nc_domid_t caller,
@@ -240,6 +242,31 @@ static long claim_info(struct nc_host *h, nc_domid_t caller,
     return 0;
 }
 
+static long node_pages(struct nc_host *h, nc_domid_t caller,
+                       struct xen_domctl *op, bool *copyback)
+{
+    struct xen_domctl_node_pages *u = (void *)&op->u;
+    struct nc_host_info hi;
+    uint64_t pages[NC_MAX_NUMNODES];
+    uint32_t n;
+    long rc;
+
+    if ( caller != NC_DOMID_CONTROL )
+        return -EPERM;
+    if ( u->pad )
+        return -EINVAL;
+    rc = nc_domain_node_pages(h, op->domain, pages, NC_MAX_NUMNODES);
+    if ( rc )
+        return rc;
+    nc_host_overview(h, &hi, NULL, 0);
+    n = u->num_nodes < hi.nr_nodes ? u->num_nodes : hi.nr_nodes;
+    if ( n && copy_to_guest(HADDR(u->pages), pages, n * sizeof(pages[0])) )
+        return -EFAULT;
+    u->num_nodes = hi.nr_nodes;
+    *copyback = true;
+    return 0;
+}
+
 /* ========================================================================
  * Entry
  * ======================================================================== */
@@ -288,6 +315,10 @@ long do_domctl(struct nc_host *h, nc_domid_t caller, uint64_t uarg)
 
     case XEN_DOMCTL_claim_info:
         rc = claim_info(h, caller, &op, &copyback);
+        break;
+
+    case XEN_DOMCTL_node_pages:
+        rc = node_pages(h, caller, &op, &copyback);
         break;
 
     default:

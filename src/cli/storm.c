@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `numaclaim storm`: parse the options into a scenario, run every policy,
+ * print the table and write the JSON and SVG asked for.  Every bad option
+ * gets a message naming it and exit status 2, before anything runs.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "storm.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: numaclaim storm [OPTIONS]\n"
+        "\n"
+        "Build many VMs in parallel on one NUMA host, once per placement\n"
+        "policy on the same arrivals, and compare failures, wasted work and\n"
+        "memory locality.\n"
+        "\n"
+        "  --host SPEC|hwloc:FILE.xml|local   the host (default: two sockets\n"
+        "                         with sub-NUMA clustering, 4 x 128 GiB)\n"
+        "  --vms N                VMs to start (default 48)\n"
+        "  --mix SIZE:W,...       VM sizes and weights (default\n"
+        "                         2G:4,4G:4,8G:3,16G:2,64G:1)\n"
+        "  --configs F[,F...]     VMs from xl.cfg files (repeated up to --vms)\n"
+        "  --fill PCT             memory already used by guests, unevenly\n"
+        "                         over the nodes (default 40)\n"
+        "  --builders N           parallel builders (default 8)\n"
+        "  --policy LIST          none,host,xapi,claimsets (default: all)\n"
+        "  --arrival burst|poisson:RATE   all at once (default) or RATE VMs/s\n"
+        "  --seed N               the seed (default 1): same seed, same report\n"
+        "  --offline PAGES@TIME   offline PAGES frames at TIME s (repeatable)\n"
+        "  --balloon              each VM balloons 10%% down and up once started\n"
+        "  --threads              real threads and wall-clock time (results\n"
+        "                         may vary between runs)\n"
+        "  --json FILE            write the results as JSON\n"
+        "  --svg FILE             plot free/claimed/used memory per node\n"
+        "  --no-progress          no progress bar\n");
+}
+
+static int bad(const char *opt, const char *arg, const char *why)
+{
+    fprintf(stderr, "numaclaim storm: %s '%s': %s\n", opt, arg, why);
+    return 2;
+}
+
+static int parse_u32(const char *arg, uint32_t min, uint32_t max,
+                     uint32_t *out)
+{
+    char *end;
+    unsigned long v;
+
+    errno = 0;
+    v = strtoul(arg, &end, 10);
+    if ( errno || end == arg || *end || arg[0] == '-' || v < min || v > max )
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static int parse_policies(const char *arg, uint32_t *mask)
+{
+    char buf[256], *save = NULL;
+
+    if ( strlen(arg) >= sizeof(buf) )
+        return -1;
+    strcpy(buf, arg);
+    *mask = 0;
+    for ( char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save) )
+    {
+        enum ts_policy p;
+
+        if ( ts_policy_parse(t, &p) )
+            return -1;
+        *mask |= 1u << p;
+    }
+    return *mask ? 0 : -1;
+}
+
+static int parse_offline(const char *arg, struct storm_offline *o)
+{
+    char *end;
+    unsigned long long pages;
+    double t;
+
+    errno = 0;
+    pages = strtoull(arg, &end, 10);
+    if ( errno || end == arg || *end != '@' || arg[0] == '-' || !pages ||
+         pages > (1ULL << 32) )
+        return -1;
+    t = strtod(end + 1, &end);
+    if ( *end || t < 0 || t != t )
+        return -1;
+    o->pages = pages;
+    o->time = t;
+    return 0;
+}
+
+static int load_configs(struct storm_scenario *s, const char *arg)
+{
+    char *list = strdup(arg), *save = NULL, err[512];
+    int rc = 0;
+
+    if ( !list )
+        return 2;
+    for ( char *f = strtok_r(list, ",", &save); f && !rc;
+          f = strtok_r(NULL, ",", &save) )
+    {
+        struct ts_vm *more = realloc(s->configs,
+                                     (s->nr_configs + 1) * sizeof(*more));
+
+        if ( !more )
+        {
+            rc = 2;
+            break;
+        }
+        s->configs = more;
+        if ( ts_vm_load(f, &s->configs[s->nr_configs], err, sizeof(err)) )
+        {
+            fprintf(stderr, "numaclaim storm: --configs: %s\n", err);
+            rc = 2;
+        }
+        else
+            s->nr_configs++;
+    }
+    free(list);
+    return rc;
+}
+
+int cli_storm(int argc, char **argv)
+{
+    enum { O_HOST = 256, O_VMS, O_MIX, O_CONFIGS, O_FILL, O_BUILDERS,
+           O_POLICY, O_ARRIVAL, O_SEED, O_OFFLINE, O_BALLOON, O_THREADS,
+           O_JSON, O_SVG, O_NOPROG, O_HELP };
+    static const struct option opts[] = {
+        { "host", required_argument, NULL, O_HOST },
+        { "vms", required_argument, NULL, O_VMS },
+        { "mix", required_argument, NULL, O_MIX },
+        { "configs", required_argument, NULL, O_CONFIGS },
+        { "fill", required_argument, NULL, O_FILL },
+        { "builders", required_argument, NULL, O_BUILDERS },
+        { "policy", required_argument, NULL, O_POLICY },
+        { "arrival", required_argument, NULL, O_ARRIVAL },
+        { "seed", required_argument, NULL, O_SEED },
+        { "offline", required_argument, NULL, O_OFFLINE },
+        { "balloon", no_argument, NULL, O_BALLOON },
+        { "threads", no_argument, NULL, O_THREADS },
+        { "json", required_argument, NULL, O_JSON },
+        { "svg", required_argument, NULL, O_SVG },
+        { "no-progress", no_argument, NULL, O_NOPROG },
+        { "help", no_argument, NULL, O_HELP },
+        { NULL, 0, NULL, 0 },
+    };
+    struct storm_scenario s;
+    struct storm_result *res;
+    const char *json = NULL, *svg = NULL;
+    char err[512], *end;
+    bool vms_given = false, progress = isatty(2);
+    int opt, nr, rc = 0;
+
+    storm_defaults(&s);
+    optind = 1;
+    while ( (opt = getopt_long(argc, argv, "", opts, NULL)) != -1 )
+    {
+        switch ( opt )
+        {
+        case O_HOST:
+            if ( ts_host_resolve(optarg, &s.host, err, sizeof(err)) )
+                return bad("--host", optarg, err);
+            break;
+        case O_VMS:
+            if ( parse_u32(optarg, 1, 1000000, &s.nr_vms) )
+                return bad("--vms", optarg, "expected a number from 1 to "
+                           "1000000");
+            vms_given = true;
+            break;
+        case O_MIX:
+            if ( storm_parse_mix(&s, optarg, err, sizeof(err)) )
+                return bad("--mix", optarg, err);
+            break;
+        case O_CONFIGS:
+            if ( load_configs(&s, optarg) )
+                return 2;
+            break;
+        case O_FILL:
+            if ( parse_u32(optarg, 0, 90, &s.fill_pct) )
+                return bad("--fill", optarg, "expected a percentage from 0 "
+                           "to 90");
+            break;
+        case O_BUILDERS:
+            if ( parse_u32(optarg, 1, 1024, &s.builders) )
+                return bad("--builders", optarg, "expected a number from 1 "
+                           "to 1024");
+            break;
+        case O_POLICY:
+            if ( parse_policies(optarg, &s.policies) )
+                return bad("--policy", optarg, "expected a list of none, "
+                           "host, xapi, claimsets");
+            break;
+        case O_ARRIVAL:
+            if ( !strcmp(optarg, "burst") )
+                s.rate = 0;
+            else if ( !strncmp(optarg, "poisson:", 8) &&
+                      (s.rate = strtod(optarg + 8, &end)) > 0 &&
+                      end != optarg + 8 && !*end && s.rate < 1e9 )
+                ;
+            else
+                return bad("--arrival", optarg, "expected burst or "
+                           "poisson:RATE with RATE > 0 (VMs per second)");
+            break;
+        case O_SEED:
+            errno = 0;
+            s.seed = strtoull(optarg, &end, 10);
+            if ( errno || end == optarg || *end || optarg[0] == '-' )
+                return bad("--seed", optarg, "expected a whole number");
+            break;
+        case O_OFFLINE:
+            if ( s.nr_offline == STORM_MAX_EVENTS )
+                return bad("--offline", optarg, "too many events (16)");
+            if ( parse_offline(optarg, &s.offline[s.nr_offline]) )
+                return bad("--offline", optarg, "expected PAGES@TIME, e.g. "
+                           "1000@0.5 (pages from 1, time in seconds)");
+            s.nr_offline++;
+            break;
+        case O_BALLOON:
+            s.balloon = true;
+            break;
+        case O_THREADS:
+            s.threads = true;
+            break;
+        case O_JSON:
+            json = optarg;
+            break;
+        case O_SVG:
+            svg = optarg;
+            break;
+        case O_NOPROG:
+            progress = false;
+            break;
+        case O_HELP:
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if ( optind != argc )
+        return bad("argument", argv[optind], "unexpected (try --help)");
+    if ( s.nr_configs && !vms_given )
+        s.nr_vms = s.nr_configs;
+    /* Offline events happen in time order. */
+    for ( uint32_t i = 1; i < s.nr_offline; i++ )
+        for ( uint32_t j = i; j > 0 && s.offline[j - 1].time > s.offline[j].time;
+              j-- )
+        {
+            struct storm_offline t = s.offline[j - 1];
+
+            s.offline[j - 1] = s.offline[j];
+            s.offline[j] = t;
+        }
+    s.progress = progress;
+    if ( storm_prepare(&s, err, sizeof(err)) )
+    {
+        fprintf(stderr, "numaclaim storm: %s\n", err);
+        storm_free(&s);
+        return 2;
+    }
+
+    res = calloc(TS_NR_POLICIES, sizeof(*res));
+    nr = res ? storm_run(&s, res) : -1;
+    if ( nr < 0 )
+    {
+        fprintf(stderr, "numaclaim storm: cannot run: %s\n", strerror(errno));
+        rc = 1;
+        goto out;
+    }
+    storm_print_table(stdout, &s, res, (uint32_t)nr);
+    if ( json && storm_write_json(json, &s, res, (uint32_t)nr, err,
+                                  sizeof(err)) )
+    {
+        fprintf(stderr, "numaclaim storm: --json: %s\n", err);
+        rc = 1;
+    }
+    if ( svg && storm_write_svg(svg, &s, res, (uint32_t)nr, err, sizeof(err)) )
+    {
+        fprintf(stderr, "numaclaim storm: --svg: %s\n", err);
+        rc = 1;
+    }
+    for ( int i = 0; i < nr; i++ )
+        if ( res[i].error )
+            rc = 1;
+ out:
+    free(res);
+    storm_free(&s);
+    return rc;
+}

@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Storm reports: the terminal table, JSON (jansson; schema in
+ * docs/storm.md) and an SVG of every node's free, claimed and used memory
+ * over the storm, one row of panels per policy.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "storm.h"
+
+#define GIB (1ULL << 18)
+
+static double gib(uint64_t pages)
+{
+    return (double)pages / GIB;
+}
+
+/* ========================================================================
+ * Table
+ * ======================================================================== */
+
+void storm_print_table(FILE *f, const struct storm_scenario *s,
+                       const struct storm_result *r, uint32_t nr)
+{
+    uint64_t demand = 0;
+
+    for ( uint32_t i = 0; i < s->nr_vms; i++ )
+        demand += s->vms[i].memory_pages;
+    fprintf(f, "host %s: %u nodes\n", s->host.spec, s->host.nr_nodes);
+    fprintf(f, "storm: %u VMs asking %.0f GiB, %u builders, %s arrival, "
+            "fill %u%%, seed %llu%s\n\n", s->nr_vms, gib(demand), s->builders,
+            s->rate > 0 ? "poisson" : "burst", s->fill_pct,
+            (unsigned long long)s->seed,
+            s->threads ? ", real threads (results may vary run to run)" : "");
+    fprintf(f, "%-10s %7s %11s %11s %10s %8s %9s %9s %9s\n", "policy",
+            "started", "failed-fast", "failed-mid", "wasted", "locality",
+            "mean-dist", "1-node", "build-s");
+    for ( uint32_t i = 0; i < nr; i++ )
+    {
+        const struct storm_result *x = &r[i];
+
+        if ( x->error )
+        {
+            fprintf(f, "%-10s error: %s\n", ts_policy_name(x->policy),
+                    x->message);
+            continue;
+        }
+        fprintf(f, "%-10s %4u/%-3u %11u %11u %6.1f GiB %7.1f%% %9.2f %8.0f%% "
+                "%9.2f\n", ts_policy_name(x->policy), x->started, x->vms,
+                x->failed_claim, x->failed_build, gib(x->wasted_pages),
+                100 * x->locality, x->mean_distance,
+                100 * x->single_node_share, x->build_seconds);
+    }
+    fprintf(f, "\nfailed-fast: refused at claim time, nothing populated; "
+            "failed-mid: failed after\npopulating (wasted: pages populated "
+            "then thrown away); locality: share of\nmemory accesses that are "
+            "node-local; 1-node: VMs that fit a node and got one.\n");
+}
+
+/* ========================================================================
+ * JSON
+ * ======================================================================== */
+
+static json_t *scenario_json(const struct storm_scenario *s)
+{
+    json_t *mix = json_array(), *o;
+
+    for ( uint32_t i = 0; i < s->nr_mix && !s->nr_configs; i++ )
+        json_array_append_new(mix, json_pack("{s:I, s:i}", "pages",
+                                             (json_int_t)s->mix[i].pages,
+                                             "weight", s->mix[i].weight));
+    o = json_pack("{s:i, s:o, s:i, s:i, s:s, s:f, s:I, s:b, s:b}",
+                  "vms", s->nr_vms, "mix", mix, "fill_pct", s->fill_pct,
+                  "builders", s->builders,
+                  "arrival", s->rate > 0 ? "poisson" : "burst",
+                  "rate", s->rate, "seed", (json_int_t)s->seed,
+                  "balloon", s->balloon, "threads", s->threads);
+    if ( s->nr_offline )
+    {
+        json_t *ev = json_array();
+
+        for ( uint32_t i = 0; i < s->nr_offline; i++ )
+            json_array_append_new(ev, json_pack("{s:I, s:f}", "pages",
+                                  (json_int_t)s->offline[i].pages, "time",
+                                  s->offline[i].time));
+        json_object_set_new(o, "offline", ev);
+    }
+    return o;
+}
+
+static json_t *host_json(const struct ts_host *h)
+{
+    json_t *nodes = json_array(), *dist = json_array();
+
+    for ( uint32_t i = 0; i < h->nr_nodes; i++ )
+    {
+        json_t *row = json_array();
+
+        json_array_append_new(nodes, json_integer((json_int_t)h->node_pages[i]));
+        for ( uint32_t j = 0; j < h->nr_nodes; j++ )
+            json_array_append_new(row, json_integer(h->distance[i][j]));
+        json_array_append_new(dist, row);
+    }
+    return json_pack("{s:s, s:s, s:i, s:o, s:o}", "spec", h->spec, "source",
+                     h->source, "nr_nodes", h->nr_nodes, "node_pages", nodes,
+                     "distance", dist);
+}
+
+int storm_write_json(const char *path, const struct storm_scenario *s,
+                     const struct storm_result *r, uint32_t nr, char *err,
+                     size_t errlen)
+{
+    json_t *pol = json_array(), *root;
+    int rc;
+
+    for ( uint32_t i = 0; i < nr; i++ )
+    {
+        const struct storm_result *x = &r[i];
+        json_t *o = json_pack(
+            "{s:s, s:i, s:i, s:i, s:i, s:I, s:f, s:f, s:f, s:f, s:i, s:I}",
+            "name", ts_policy_name(x->policy), "vms", x->vms,
+            "started", x->started, "failed_claim", x->failed_claim,
+            "failed_build", x->failed_build,
+            "wasted_pages", (json_int_t)x->wasted_pages,
+            "locality", x->locality, "mean_distance", x->mean_distance,
+            "single_node_share", x->single_node_share,
+            "build_seconds", x->build_seconds, "replans", x->replans,
+            "recalled_pages", (json_int_t)x->recalled_pages);
+
+        if ( x->error )
+            json_object_set_new(o, "error", json_string(x->message));
+        json_array_append_new(pol, o);
+    }
+    root = json_pack("{s:o, s:o, s:o}", "host", host_json(&s->host),
+                     "scenario", scenario_json(s), "policies", pol);
+    rc = json_dump_file(root, path, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(root);
+    if ( rc )
+    {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* ========================================================================
+ * SVG
+ * ======================================================================== */
+
+#define PANEL_W   220
+#define PANEL_H   110
+#define GAP       18
+#define LEFT      90
+#define TOP       60
+
+/* One node's stacked areas: used (bottom), claimed, free (top). */
+static void panel(FILE *f, const struct storm_result *x, uint32_t node,
+                  uint64_t size, double tmax, double px, double py)
+{
+    static const char *const fill[3] = { "#d95f02", "#7570b3", "#d9ead3" };
+
+    fprintf(f, "<rect x='%.1f' y='%.1f' width='%d' height='%d' "
+            "fill='#fafafa' stroke='#999'/>\n", px, py, PANEL_W, PANEL_H);
+    for ( int layer = 2; layer >= 0; layer-- )
+    {
+        fprintf(f, "<path fill='%s' d='M%.1f %.1f", fill[layer], px,
+                py + PANEL_H);
+        for ( uint32_t k = 0; k < x->nr_samples; k++ )
+        {
+            const struct storm_sample *sm = &x->sample[k];
+            uint64_t used = size > sm->free[node] ? size - sm->free[node] : 0;
+            uint64_t top = layer == 0 ? used
+                           : layer == 1 ? used + sm->claimed[node] : size;
+            double xx = px + (tmax > 0 ? sm->time / tmax : 0) * PANEL_W;
+            double yy = py + PANEL_H - (size ? (double)top / size : 0) * PANEL_H;
+
+            fprintf(f, " L%.1f %.1f", xx, yy);
+        }
+        fprintf(f, " L%.1f %.1f Z'/>\n", px + PANEL_W, py + PANEL_H);
+    }
+}
+
+int storm_write_svg(const char *path, const struct storm_scenario *s,
+                    const struct storm_result *r, uint32_t nr, char *err,
+                    size_t errlen)
+{
+    uint32_t cols = s->host.nr_nodes;
+    double tmax = 0, w = LEFT + cols * (PANEL_W + GAP) + GAP;
+    double h = TOP + nr * (PANEL_H + GAP) + 50;
+    FILE *f = fopen(path, "w");
+
+    if ( !f )
+    {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    for ( uint32_t i = 0; i < nr; i++ )
+        if ( r[i].build_seconds > tmax )
+            tmax = r[i].build_seconds;
+    fprintf(f, "<svg xmlns='http://www.w3.org/2000/svg' width='%.0f' "
+            "height='%.0f' font-family='sans-serif' font-size='12'>\n", w, h);
+    fprintf(f, "<rect width='100%%' height='100%%' fill='white'/>\n");
+    fprintf(f, "<text x='%d' y='22' font-size='16'>numaclaim storm: %u VMs "
+            "on %s</text>\n", LEFT, s->nr_vms, s->host.spec);
+    fprintf(f, "<text x='%d' y='42' fill='#555'>per node, over %.1f s of the "
+            "storm: <tspan fill='#d95f02'>used</tspan>, <tspan "
+            "fill='#7570b3'>claimed</tspan>, <tspan fill='#6aa84f'>free"
+            "</tspan></text>\n", LEFT, tmax);
+    for ( uint32_t n = 0; n < cols; n++ )
+        fprintf(f, "<text x='%d' y='%d' text-anchor='middle'>node %u (%.0f "
+                "GiB)</text>\n", LEFT + GAP + (int)n * (PANEL_W + GAP) +
+                PANEL_W / 2, TOP - 4, n, gib(s->host.node_pages[n]));
+    for ( uint32_t i = 0; i < nr; i++ )
+    {
+        double py = TOP + i * (PANEL_H + GAP);
+
+        fprintf(f, "<text x='8' y='%.1f' font-weight='bold'>%s</text>\n",
+                py + PANEL_H / 2.0, ts_policy_name(r[i].policy));
+        fprintf(f, "<text x='8' y='%.1f' fill='#555'>%u/%u started</text>\n",
+                py + PANEL_H / 2.0 + 16, r[i].started, r[i].vms);
+        for ( uint32_t n = 0; n < cols; n++ )
+            panel(f, &r[i], n, s->host.node_pages[n], tmax,
+                  LEFT + GAP + n * (PANEL_W + GAP), py);
+    }
+    fprintf(f, "<text x='%d' y='%.0f' fill='#555'>time 0 to %.1f s "
+            "(simulated unless run with --threads)</text>\n", LEFT + GAP,
+            h - 20, tmax);
+    fprintf(f, "</svg>\n");
+    if ( fclose(f) )
+    {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,614 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Running a storm: the builders, the clock, the events and the metrics.
+ *
+ * Simulated time (the default).  A discrete-event loop keeps `builders`
+ * build slots.  A VM arriving while a slot is free starts building at its
+ * arrival time; otherwise it waits for the first slot to free up.  The
+ * loop always runs the step of the slot whose clock is earliest (ties: the
+ * lower slot), then advances that slot's clock by the step's cost: a
+ * toolstack call costs STEP_SECONDS, populating costs SECONDS_PER_GIB per
+ * GiB (the page scrubbing that dominates real builds, anchors §3).  The
+ * order of steps, and so every result, depends only on the scenario and
+ * its seed.
+ *
+ * Real threads (--threads).  `builders` threads each take the next VM and
+ * run its build to the end; time is wall-clock.  Results may vary from run
+ * to run, and the report says so.
+ *
+ * Metrics, for every VM that started: its vCPUs either spread evenly over
+ * its node affinity (all nodes if none) and touch all of its memory
+ * uniformly, or, with vNUMA, run on their vnode's node and touch only that
+ * vnode's memory.  locality is the share of those accesses that hit the
+ * vCPU's own node, mean_distance their expected SLIT distance; both are
+ * weighted by vCPUs across VMs.
+ */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "storm.h"
+
+#define STEP_SECONDS     0.002
+#define SECONDS_PER_GIB  0.25
+#define GIB              (1ULL << 18)
+
+struct vm_run {
+    struct ts_build b;
+    double start, end;
+    bool balloon_done;
+};
+
+struct sim {
+    const struct storm_scenario *s;
+    struct storm_result *r;
+    xc_interface *xch;
+    struct vm_run *run;
+    uint32_t usage[TS_MAX_NODES];
+    double sample_every;
+    uint32_t done;
+};
+
+/* ========================================================================
+ * Samples
+ * ======================================================================== */
+
+static void sample(struct sim *m, double now)
+{
+    struct storm_result *r = m->r;
+    struct storm_sample *x;
+    xen_sysctl_node_claims_t nodes[TS_MAX_NODES];
+    uint32_t nr = TS_MAX_NODES;
+
+    if ( r->nr_samples &&
+         now < r->sample[r->nr_samples - 1].time + m->sample_every )
+        return;
+    if ( r->nr_samples == STORM_MAX_SAMPLES )
+    {
+        /* Full: keep every other sample, sample half as often. */
+        for ( uint32_t i = 0; i < STORM_MAX_SAMPLES / 2; i++ )
+            r->sample[i] = r->sample[2 * i];
+        r->nr_samples = STORM_MAX_SAMPLES / 2;
+        m->sample_every *= 2;
+    }
+    if ( xc_claim_overview(m->xch, NULL, &nr, nodes) )
+        return;
+    x = &r->sample[r->nr_samples++];
+    x->time = now;
+    for ( uint32_t n = 0; n < nr && n < TS_MAX_NODES; n++ )
+    {
+        x->free[n] = nodes[n].free;
+        x->claimed[n] = nodes[n].claimed;
+    }
+}
+
+/* ========================================================================
+ * Set-up: the guests already running
+ * ======================================================================== */
+
+/* Uneven: node i of N holds fill * (1.5 - i / (N - 1)) of its memory. */
+static int fill_host(struct sim *m)
+{
+    const struct storm_scenario *s = m->s;
+    uint32_t n = s->host.nr_nodes;
+
+    for ( uint32_t i = 0; i < n && s->fill_pct; i++ )
+    {
+        double share = s->fill_pct / 100.0 *
+                       (n > 1 ? 1.5 - (double)i / (n - 1) : 1.0);
+        uint64_t pages;
+        struct ts_vm vm;
+        struct ts_build b;
+
+        if ( share > 0.95 )
+            share = 0.95;
+        pages = (uint64_t)(s->host.node_pages[i] * share) & ~511ULL;
+        if ( !pages )
+            continue;
+        memset(&vm, 0, sizeof(vm));
+        snprintf(vm.name, sizeof(vm.name), "fill%u", i);
+        vm.memory_pages = vm.maxmem_pages = pages;
+        vm.vcpus = 1;
+        vm.nr_vnodes = 1;
+        vm.vnode[0] = (struct ts_vnode){ .pages = pages, .pnode = i,
+                                         .nr_vcpus = 1, .vdistance = { 10 } };
+        ts_build_init(&b, &vm, TS_POLICY_NONE);
+        ts_build_run(&b, m->xch);
+        if ( b.outcome != TS_OUT_STARTED )
+        {
+            snprintf(m->r->message, sizeof(m->r->message),
+                     "filling node %u failed (%s)", i, strerror(b.error));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ========================================================================
+ * Events
+ * ======================================================================== */
+
+static void offline_frames(struct sim *m, uint64_t pages)
+{
+    /* Free frames from the top of the host down, as failing DIMMs would
+     * take whatever is there; owned ones go pending. */
+    uint64_t total = 0;
+
+    for ( uint32_t n = 0; n < m->s->host.nr_nodes; n++ )
+        total += m->s->host.node_pages[n];
+    for ( uint64_t k = 0, mfn = total; k < pages && mfn > 0; k++ )
+    {
+        uint32_t status;
+
+        mfn -= 1 + (k * 7919) % 64;     /* spread, deterministic */
+        xc_page_offline_op(m->xch, sysctl_page_offline, (uint32_t)mfn,
+                           (uint32_t)mfn, &status);
+    }
+}
+
+static void balloon(struct sim *m, struct vm_run *v)
+{
+    struct ts_balloon bl;
+
+    v->balloon_done = true;
+    if ( ts_balloon_down(m->xch, &v->b, v->b.vm->memory_pages / 10, &bl) == 0 )
+        ts_balloon_up(m->xch, &v->b, &bl);
+}
+
+/* ========================================================================
+ * Metrics
+ * ======================================================================== */
+
+static void vm_metrics(struct sim *m, struct vm_run *v, double *loc,
+                       double *dist, bool *one_node)
+{
+    const struct ts_build *b = &v->b;
+    const struct ts_host *h = &m->s->host;
+    uint64_t pages[TS_MAX_NODES] = { 0 };
+    uint32_t nr = TS_MAX_NODES, nodes_used = 0;
+
+    *loc = *dist = 0;
+    if ( xc_domain_node_pages(m->xch, b->domid, &nr, pages) )
+        return;
+    for ( uint32_t n = 0; n < h->nr_nodes; n++ )
+        nodes_used += pages[n] != 0;
+    *one_node = nodes_used == 1;
+
+    if ( b->plan.vnuma )
+    {
+        uint32_t vcpus = 0;
+
+        for ( uint32_t i = 0; i < b->plan.nr_vnodes; i++ )
+        {
+            const struct ts_plan_vnode *x = &b->plan.vnode[i];
+            uint64_t mine = 0;
+            uint32_t cpu = x->pnode != TS_NO_NODE ? x->pnode : 0;
+
+            for ( uint32_t n = 0; n < h->nr_nodes; n++ )
+                mine += b->vnode_pages[i][n];
+            if ( !x->nr_vcpus || !mine )
+                continue;
+            for ( uint32_t n = 0; n < h->nr_nodes; n++ )
+            {
+                double p = (double)b->vnode_pages[i][n] / mine;
+
+                *loc += x->nr_vcpus * p * (n == cpu);
+                *dist += x->nr_vcpus * p * h->distance[cpu][n];
+            }
+            vcpus += x->nr_vcpus;
+        }
+        if ( vcpus )
+        {
+            *loc /= vcpus;
+            *dist /= vcpus;
+        }
+        return;
+    }
+
+    {
+        uint64_t aff = b->plan.node_affinity, total = 0;
+        uint32_t k;
+
+        if ( !aff )
+            aff = h->nr_nodes >= 64 ? ~0ULL : (1ULL << h->nr_nodes) - 1;
+        k = (uint32_t)__builtin_popcountll(aff);
+        for ( uint32_t n = 0; n < h->nr_nodes; n++ )
+            total += pages[n];
+        if ( !total )
+            return;
+        for ( uint32_t c = 0; c < h->nr_nodes; c++ )
+            for ( uint32_t n = 0; (aff >> c & 1) && n < h->nr_nodes; n++ )
+            {
+                double p = (double)pages[n] / total / k;
+
+                *loc += p * (n == c);
+                *dist += p * h->distance[c][n];
+            }
+    }
+}
+
+static void finish_metrics(struct sim *m)
+{
+    const struct storm_scenario *s = m->s;
+    struct storm_result *r = m->r;
+    double loc = 0, dist = 0, vcpus = 0;
+    uint64_t node_max = 0;
+    uint32_t fit = 0, fit_one = 0;
+
+    for ( uint32_t n = 0; n < s->host.nr_nodes; n++ )
+        if ( s->host.node_pages[n] > node_max )
+            node_max = s->host.node_pages[n];
+    for ( uint32_t i = 0; i < s->nr_vms; i++ )
+    {
+        struct vm_run *v = &m->run[i];
+        struct xen_domctl_claim_info ci;
+
+        r->replans += v->b.replans;
+        if ( v->b.outcome == TS_OUT_FAILED_CLAIM )
+            r->failed_claim++;
+        else if ( v->b.outcome == TS_OUT_FAILED_BUILD )
+        {
+            r->failed_build++;
+            r->wasted_pages += v->b.populated;
+        }
+        else if ( v->b.outcome == TS_OUT_STARTED )
+        {
+            double l, d;
+            bool one = false;
+
+            r->started++;
+            vm_metrics(m, v, &l, &d, &one);
+            loc += l * v->b.vm->vcpus;
+            dist += d * v->b.vm->vcpus;
+            vcpus += v->b.vm->vcpus;
+            if ( v->b.vm->memory_pages <= node_max )
+            {
+                fit++;
+                fit_one += one;
+            }
+            if ( !xc_domain_claim_info(m->xch, v->b.domid, &ci) )
+                r->recalled_pages += ci.recalled;
+        }
+        if ( v->end > r->build_seconds )
+            r->build_seconds = v->end;
+    }
+    r->locality = vcpus ? loc / vcpus : 0;
+    r->mean_distance = vcpus ? dist / vcpus : 0;
+    r->single_node_share = fit ? (double)fit_one / fit : 0;
+}
+
+/* ========================================================================
+ * Progress
+ * ======================================================================== */
+
+static void progress(struct sim *m)
+{
+    uint32_t width = 30, filled;
+
+    if ( !m->s->progress )
+        return;
+    filled = m->s->nr_vms ? m->done * width / m->s->nr_vms : width;
+    fprintf(stderr, "\r  %-10s [", ts_policy_name(m->r->policy));
+    for ( uint32_t i = 0; i < width; i++ )
+        fputc(i < filled ? '#' : '.', stderr);
+    fprintf(stderr, "] %u/%u", m->done, m->s->nr_vms);
+    if ( m->done == m->s->nr_vms )
+        fprintf(stderr, "\r%*s\r", 60, "");
+    fflush(stderr);
+}
+
+/* ========================================================================
+ * The simulated-time loop
+ * ======================================================================== */
+
+struct slot {
+    int32_t vm;                  /* -1: idle */
+    double clock;
+};
+
+static void simulate(struct sim *m)
+{
+    const struct storm_scenario *s = m->s;
+    uint32_t nslots = s->builders ? s->builders : 1, next_vm = 0;
+    uint32_t next_event = 0;
+    struct slot *slot = calloc(nslots, sizeof(*slot));
+
+    if ( !slot )
+        return;
+    for ( uint32_t i = 0; i < nslots; i++ )
+        slot[i] = (struct slot){ .vm = -1, .clock = 0 };
+
+    for ( ;; )
+    {
+        int32_t best = -1, idle = -1;
+        double now;
+
+        for ( uint32_t i = 0; i < nslots; i++ )
+        {
+            if ( slot[i].vm < 0 )
+            {
+                if ( idle < 0 || slot[i].clock < slot[idle].clock )
+                    idle = (int32_t)i;
+            }
+            else if ( best < 0 || slot[i].clock < slot[best].clock )
+                best = (int32_t)i;
+        }
+
+        /* A waiting VM starts as soon as a slot is free. */
+        if ( idle >= 0 && next_vm < s->nr_vms &&
+             (best < 0 || fmax(s->arrival[next_vm], slot[idle].clock) <=
+                              slot[best].clock) )
+        {
+            struct vm_run *v = &m->run[next_vm];
+
+            slot[idle].clock = fmax(s->arrival[next_vm], slot[idle].clock);
+            slot[idle].vm = (int32_t)next_vm;
+            ts_build_init(&v->b, &s->vms[next_vm], m->r->policy);
+            v->b.usage = m->usage;
+            next_vm++;
+            continue;
+        }
+        if ( best < 0 )
+            break;                          /* nothing left to run */
+        now = slot[best].clock;
+
+        /* Offline events due before this step. */
+        while ( next_event < s->nr_offline &&
+                s->offline[next_event].time <= now )
+            offline_frames(m, s->offline[next_event++].pages);
+
+        {
+            struct vm_run *v = &m->run[slot[best].vm];
+            bool more;
+
+            if ( v->b.nr_steps == 0 )
+                v->start = now;
+            more = ts_build_step(&v->b, m->xch);
+            slot[best].clock += STEP_SECONDS +
+                                SECONDS_PER_GIB * v->b.step_pages / GIB;
+            sample(m, slot[best].clock);
+            if ( !more )
+            {
+                v->end = slot[best].clock;
+                if ( s->balloon && v->b.outcome == TS_OUT_STARTED )
+                    balloon(m, v);
+                slot[best].vm = -1;
+                m->done++;
+                progress(m);
+            }
+        }
+    }
+    while ( next_event < s->nr_offline )
+        offline_frames(m, s->offline[next_event++].pages);
+    free(slot);
+}
+
+/* ========================================================================
+ * Real threads
+ * ======================================================================== */
+
+struct threads {
+    struct sim *m;
+    pthread_mutex_t lock;
+    uint32_t next;
+    struct timespec t0;
+};
+
+static double since(const struct timespec *t0)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void usage_lock(void *arg, bool lock)
+{
+    struct threads *t = arg;
+
+    if ( lock )
+        pthread_mutex_lock(&t->lock);
+    else
+        pthread_mutex_unlock(&t->lock);
+}
+
+static void *builder_thread(void *arg)
+{
+    struct threads *t = arg;
+    struct sim *m = t->m;
+    xc_interface *xch = xc_interface_open(NULL, NULL, 0);
+
+    if ( !xch )
+        return NULL;
+    for ( ;; )
+    {
+        struct vm_run *v;
+        uint32_t i;
+
+        pthread_mutex_lock(&t->lock);
+        i = t->next++;
+        pthread_mutex_unlock(&t->lock);
+        if ( i >= m->s->nr_vms )
+            break;
+        v = &m->run[i];
+        ts_build_init(&v->b, &m->s->vms[i], m->r->policy);
+        v->b.usage = m->usage;
+        v->b.usage_lock = usage_lock;
+        v->b.usage_arg = t;
+        v->start = since(&t->t0);
+        ts_build_run(&v->b, xch);
+        v->end = since(&t->t0);
+        if ( m->s->balloon && v->b.outcome == TS_OUT_STARTED )
+        {
+            struct ts_balloon bl;
+
+            if ( !ts_balloon_down(xch, &v->b, v->b.vm->memory_pages / 10,
+                                  &bl) )
+                ts_balloon_up(xch, &v->b, &bl);
+        }
+        pthread_mutex_lock(&t->lock);
+        m->done++;
+        progress(m);
+        pthread_mutex_unlock(&t->lock);
+    }
+    xc_interface_close(xch);
+    return NULL;
+}
+
+static void run_threads(struct sim *m)
+{
+    struct threads t = { .m = m, .lock = PTHREAD_MUTEX_INITIALIZER };
+    uint32_t n = m->s->builders ? m->s->builders : 1, started = 0;
+    pthread_t *th = calloc(n, sizeof(*th));
+    uint32_t next_event = 0;
+
+    if ( !th )
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &t.t0);
+    for ( ; started < n; started++ )
+        if ( pthread_create(&th[started], NULL, builder_thread, &t) )
+            break;
+    /* Events at their wall-clock times, samples while the builders run. */
+    for ( ;; )
+    {
+        double now = since(&t.t0);
+        bool finished;
+
+        pthread_mutex_lock(&t.lock);
+        finished = m->done == m->s->nr_vms;
+        pthread_mutex_unlock(&t.lock);
+        while ( next_event < m->s->nr_offline &&
+                m->s->offline[next_event].time <= now )
+            offline_frames(m, m->s->offline[next_event++].pages);
+        sample(m, now);
+        if ( finished || started == 0 )
+            break;
+        nanosleep(&(struct timespec){ .tv_nsec = 2000000 }, NULL);
+    }
+    for ( uint32_t i = 0; i < started; i++ )
+        pthread_join(th[i], NULL);
+    free(th);
+}
+
+/* ========================================================================
+ * Entry points
+ * ======================================================================== */
+
+void storm_run_policy(const struct storm_scenario *s, enum ts_policy p,
+                      struct storm_result *r)
+{
+    struct sim m = { .s = s, .r = r, .sample_every = 0.01 };
+
+    memset(r, 0, sizeof(*r));
+    r->policy = p;
+    r->vms = s->nr_vms;
+    m.xch = xc_interface_open(NULL, NULL, 0);
+    m.run = calloc(s->nr_vms, sizeof(*m.run));
+    if ( !m.xch || !m.run )
+    {
+        r->error = errno ? errno : ENOMEM;
+        snprintf(r->message, sizeof(r->message), "cannot open libxenctrl");
+        goto out;
+    }
+    if ( fill_host(&m) )
+    {
+        r->error = EINVAL;
+        goto out;
+    }
+    sample(&m, 0);
+    if ( s->threads )
+        run_threads(&m);
+    else
+        simulate(&m);
+    m.sample_every = 0;
+    sample(&m, r->build_seconds);
+    finish_metrics(&m);
+    {
+        double last = 0;
+
+        for ( uint32_t i = 0; i < s->nr_vms; i++ )
+            if ( m.run[i].end > last )
+                last = m.run[i].end;
+        sample(&m, last);
+    }
+ out:
+    free(m.run);
+    if ( m.xch )
+        xc_interface_close(m.xch);
+}
+
+/* Each policy in a child process: a fresh host from NUMACLAIM_HOST. */
+int storm_run(const struct storm_scenario *s, struct storm_result *results)
+{
+    uint32_t nr = 0;
+
+    setenv("NUMACLAIM_HOST", s->host.spec, 1);
+    if ( !getenv("NUMACLAIM_CHECK") )
+        setenv("NUMACLAIM_CHECK", "0", 1);
+    for ( enum ts_policy p = 0; p < TS_NR_POLICIES; p++ )
+    {
+        struct storm_result *r = &results[nr];
+        int fd[2], status;
+        pid_t pid;
+        size_t got = 0;
+
+        if ( !(s->policies >> p & 1) )
+            continue;
+        memset(r, 0, sizeof(*r));
+        r->policy = p;
+        if ( pipe(fd) )
+            return -1;
+        fflush(NULL);
+        pid = fork();
+        if ( pid < 0 )
+            return -1;
+        if ( pid == 0 )
+        {
+            struct storm_result *mine = calloc(1, sizeof(*mine));
+            size_t off = 0;
+
+            close(fd[0]);
+            if ( mine )
+                storm_run_policy(s, p, mine);
+            while ( mine && off < sizeof(*mine) )
+            {
+                ssize_t w = write(fd[1], (char *)mine + off,
+                                  sizeof(*mine) - off);
+
+                if ( w <= 0 )
+                    break;
+                off += (size_t)w;
+            }
+            _exit(mine && off == sizeof(*mine) ? 0 : 1);
+        }
+        close(fd[1]);
+        while ( got < sizeof(*r) )
+        {
+            ssize_t n = read(fd[0], (char *)r + got, sizeof(*r) - got);
+
+            if ( n <= 0 )
+                break;
+            got += (size_t)n;
+        }
+        close(fd[0]);
+        waitpid(pid, &status, 0);
+        if ( got != sizeof(*r) || !WIFEXITED(status) ||
+             WEXITSTATUS(status) != 0 )
+        {
+            memset(r, 0, sizeof(*r));
+            r->policy = p;
+            r->error = EIO;
+            snprintf(r->message, sizeof(r->message),
+                     "the %s run did not finish (%s)", ts_policy_name(p),
+                     WIFSIGNALED(status) ? strsignal(WTERMSIG(status))
+                                         : "exited early");
+        }
+        nr++;
+    }
+    return (int)nr;
+}

@@ -1,0 +1,372 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The domain builder: one VM from config to running (or to a clean
+ * failure), through libxenctrl only, one hypercall-sized step at a time.
+ *
+ *   CREATE    xc_domain_create, xc_domain_setmaxmem
+ *   PLAN      read the host (free, claimed, distances), run the policy
+ *   CLAIM     stake the plan's claim; claimsets re-plans on ENOMEM (another
+ *             builder won the race) up to TS_REPLAN_TRIES times, then
+ *             falls back to a host-wide claim; xapi falls back at once
+ *   VNUMA     xc_domain_setvnuma with vmemranges around the MMIO hole
+ *   POPULATE  one step per extent batch (at most 1 GiB): 1 GiB extents,
+ *             falling back to 2 MiB and then 4 KiB where one fails
+ *   RELEASE   reset the claim (target 0), as libxl does after building
+ *
+ * Any failure destroys the domain: no page, claim or domain leaks.  The
+ * outcome says whether it failed fast (before populating: nothing wasted)
+ * or mid-build (pages populated, then thrown away).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "toolstack.h"
+
+#define GPFN_1G   (1ULL << 18)
+#define GPFN_2M   (1ULL << 9)
+
+void ts_build_init(struct ts_build *b, const struct ts_vm *vm,
+                   enum ts_policy policy)
+{
+    memset(b, 0, sizeof(*b));
+    b->vm = vm;
+    b->policy = policy;
+    b->state = TS_BUILD_CREATE;
+    b->order = 18;
+}
+
+static void fail(struct ts_build *b, xc_interface *xch, const char *what,
+                 int err)
+{
+    b->error = err;
+    snprintf(b->what, sizeof(b->what), "%s", what);
+    b->outcome = b->state == TS_BUILD_POPULATE ? TS_OUT_FAILED_BUILD
+                                               : TS_OUT_FAILED_CLAIM;
+    if ( b->domid )
+        xc_domain_destroy(xch, b->domid);
+    b->state = TS_BUILD_FAILED;
+}
+
+static bool step_create(struct ts_build *b, xc_interface *xch)
+{
+    struct xen_domctl_createdomain c = {
+        .flags = XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_hap,
+        .max_vcpus = b->vm->vcpus,
+        .max_evtchn_port = -1,
+        .max_grant_frames = -1,
+        .max_maptrack_frames = -1,
+    };
+    uint32_t domid = 0;
+
+    if ( xc_domain_create(xch, &domid, &c) )
+    {
+        fail(b, xch, "xc_domain_create", errno);
+        return false;
+    }
+    b->domid = domid;
+    if ( xc_domain_setmaxmem(xch, domid, b->vm->maxmem_pages * 4) )
+    {
+        fail(b, xch, "xc_domain_setmaxmem", errno);
+        return false;
+    }
+    b->state = TS_BUILD_PLAN;
+    return true;
+}
+
+static void usage(struct ts_build *b, bool lock)
+{
+    if ( b->usage_lock )
+        b->usage_lock(b->usage_arg, lock);
+}
+
+static bool step_plan(struct ts_build *b, xc_interface *xch)
+{
+    char why[160];
+
+    if ( ts_view_read(xch, &b->view) )
+    {
+        fail(b, xch, "reading the host", errno);
+        return false;
+    }
+    usage(b, true);
+    if ( b->usage )
+        memcpy(b->view.usage, b->usage, sizeof(b->view.usage));
+    usage(b, false);
+    if ( ts_plan(b->policy, &b->view, b->vm, &b->plan, why, sizeof(why)) )
+    {
+        fail(b, xch, why, EINVAL);
+        return false;
+    }
+    b->state = TS_BUILD_CLAIM;
+    return true;
+}
+
+/* After a failed node claim: one host-wide claim, vnodes no longer pinned
+ * (only preferred), no affinity. */
+static void fall_back_host_wide(struct ts_build *b)
+{
+    ts_plan_host_wide(b->vm, &b->plan);
+    b->plan.node_affinity = 0;
+    for ( uint32_t i = 0; i < b->plan.nr_vnodes; i++ )
+        b->plan.vnode[i].exact = false;
+}
+
+static int set_affinity(xc_interface *xch, uint32_t domid, uint64_t mask)
+{
+    xc_nodemap_t map = xc_nodemap_alloc(xch);
+    int rc;
+
+    if ( !map )
+        return -1;
+    for ( uint32_t n = 0; n < TS_MAX_NODES; n++ )
+        if ( mask >> n & 1 )
+            map[n / 8] |= (uint8_t)(1u << (n % 8));
+    rc = xc_domain_node_setaffinity(xch, domid, map);
+    free(map);
+    return rc;
+}
+
+static void count_usage(struct ts_build *b)
+{
+    uint64_t nodes = b->plan.node_affinity;
+
+    for ( uint32_t i = 0; i < b->plan.nr_vnodes; i++ )
+        if ( b->plan.vnode[i].pnode != TS_NO_NODE )
+            nodes |= 1ULL << b->plan.vnode[i].pnode;
+    usage(b, true);
+    for ( uint32_t n = 0; b->usage && n < TS_MAX_NODES; n++ )
+        if ( nodes >> n & 1 )
+            b->usage[n]++;
+    usage(b, false);
+}
+
+static bool step_claim(struct ts_build *b, xc_interface *xch)
+{
+    struct ts_plan *p = &b->plan;
+    int rc = 0;
+
+    if ( p->claim == TS_CLAIM_LEGACY )
+    {
+        rc = xc_domain_claim_pages(xch, b->domid, b->vm->memory_pages);
+        if ( rc )
+        {
+            fail(b, xch, "xc_domain_claim_pages", errno);
+            return false;
+        }
+    }
+    else if ( p->claim == TS_CLAIM_SET )
+    {
+        xen_memory_claim_t set[TS_MAX_NODES + 1];
+        uint32_t nr = p->nr_claims;
+
+        memcpy(set, p->claims, nr * sizeof(set[0]));
+        rc = xc_domain_claim_memory(xch, b->domid, XEN_DOMCTL_CLAIM_MEMORY_SET,
+                                    &nr, set);
+        if ( rc && errno == ENOMEM &&
+             p->claims[0].target != XEN_DOMCTL_CLAIM_MEMORY_HOST )
+        {
+            /* Another builder took the memory since we looked. */
+            if ( b->policy == TS_POLICY_CLAIMSETS &&
+                 b->replans < TS_REPLAN_TRIES )
+            {
+                b->replans++;
+                b->state = TS_BUILD_PLAN;
+                return true;
+            }
+            fall_back_host_wide(b);
+            return true;            /* the next step stakes it */
+        }
+        if ( rc )
+        {
+            fail(b, xch, "xc_domain_claim_memory", errno);
+            return false;
+        }
+    }
+    b->claimed = p->claim;
+    if ( p->node_affinity && set_affinity(xch, b->domid, p->node_affinity) )
+    {
+        fail(b, xch, "xc_domain_node_setaffinity", errno);
+        return false;
+    }
+    count_usage(b);
+    ts_layout_plan(p, &b->layout);
+    b->state = p->vnuma ? TS_BUILD_VNUMA : TS_BUILD_POPULATE;
+    b->next = b->layout.range[0].start >> 12;
+    return true;
+}
+
+static bool step_vnuma(struct ts_build *b, xc_interface *xch)
+{
+    const struct ts_plan *p = &b->plan;
+    xen_vmemrange_t r[TS_MAX_RANGES];
+    unsigned int dist[TS_MAX_VNODES * TS_MAX_VNODES];
+    unsigned int v2p[TS_MAX_VNODES];
+    unsigned int *v2v = calloc(b->vm->vcpus ? b->vm->vcpus : 1,
+                               sizeof(*v2v));
+    int rc;
+
+    if ( !v2v )
+    {
+        fail(b, xch, "vNUMA topology", ENOMEM);
+        return false;
+    }
+    for ( uint32_t i = 0; i < b->layout.nr_ranges; i++ )
+        r[i] = (xen_vmemrange_t){ .start = b->layout.range[i].start,
+                                  .end = b->layout.range[i].end,
+                                  .nid = b->layout.range[i].vnode };
+    for ( uint32_t v = 0; v < p->nr_vnodes; v++ )
+    {
+        /* A vnode with no node named still needs a pnode for Xen: the
+         * vnode's index on the host, as a hint only. */
+        v2p[v] = p->vnode[v].pnode != TS_NO_NODE ? p->vnode[v].pnode
+                                                 : v % b->view.nr_nodes;
+        for ( uint32_t w = 0; w < p->nr_vnodes; w++ )
+            dist[v * p->nr_vnodes + w] = p->vdistance[v][w];
+        for ( uint32_t c = 0; c < p->vnode[v].nr_vcpus; c++ )
+            if ( p->vnode[v].vcpu_first + c < b->vm->vcpus )
+                v2v[p->vnode[v].vcpu_first + c] = v;
+    }
+    rc = xc_domain_setvnuma(xch, b->domid, p->nr_vnodes, b->layout.nr_ranges,
+                            b->vm->vcpus, r, dist, v2v, v2p);
+    free(v2v);
+    if ( rc )
+    {
+        fail(b, xch, "xc_domain_setvnuma", errno);
+        return false;
+    }
+    b->state = TS_BUILD_POPULATE;
+    return true;
+}
+
+static int node_pages(xc_interface *xch, uint32_t domid, uint64_t *pages)
+{
+    uint32_t nr = TS_MAX_NODES;
+
+    memset(pages, 0, TS_MAX_NODES * sizeof(*pages));
+    return xc_domain_node_pages(xch, domid, &nr, pages);
+}
+
+/* Where the vnode of the range just finished landed. */
+static void account_vnode(struct ts_build *b, xc_interface *xch, uint32_t v)
+{
+    uint64_t now[TS_MAX_NODES];
+
+    if ( node_pages(xch, b->domid, now) )
+        return;
+    for ( uint32_t n = 0; n < TS_MAX_NODES; n++ )
+    {
+        b->vnode_pages[v][n] += now[n] - b->node_base[n];
+        b->node_base[n] = now[n];
+    }
+}
+
+static bool step_populate(struct ts_build *b, xc_interface *xch)
+{
+    const struct ts_range *r = &b->layout.range[b->range];
+    const struct ts_plan_vnode *v = &b->plan.vnode[r->vnode];
+    uint64_t end = r->end >> 12, gpfn = b->next, left = end - gpfn, chunk;
+    uint64_t nr, done;
+    unsigned int flags = 0;
+    uint32_t order = b->order;
+    xen_pfn_t *list;
+    int rc;
+
+    /* The largest extent that fits, capped by earlier failures in this
+     * 1 GiB chunk (b->order). */
+    while ( order > 0 &&
+            ((gpfn & ((1ULL << order) - 1)) || left < (1ULL << order)) )
+        order = order > 9 ? 9 : 0;
+    chunk = order == 18 ? GPFN_1G : order == 9 ? GPFN_1G - gpfn % GPFN_1G
+                                              : GPFN_2M - gpfn % GPFN_2M;
+    if ( chunk > left )
+        chunk = left;
+    nr = chunk >> order;
+
+    if ( v->pnode != TS_NO_NODE )
+        flags = v->exact ? XENMEMF_exact_node(v->pnode)
+                         : XENMEMF_node(v->pnode);
+    list = malloc(nr * sizeof(*list));
+    if ( !list )
+    {
+        fail(b, xch, "populate", ENOMEM);
+        return false;
+    }
+    for ( uint64_t i = 0; i < nr; i++ )
+        list[i] = gpfn + (i << order);
+    rc = xc_domain_populate_physmap(xch, b->domid, nr, order, flags, list);
+    free(list);
+    done = rc > 0 ? (uint64_t)rc : 0;
+    b->step_pages = done << order;
+    b->populated += b->step_pages;
+    b->next += b->step_pages;
+
+    if ( done < nr )
+    {
+        if ( order == 0 )
+        {
+            fail(b, xch, "xc_domain_populate_physmap", ENOMEM);
+            return false;
+        }
+        b->order = order == 18 ? 9 : 0;     /* fall back for this chunk */
+        return true;
+    }
+    if ( b->next % GPFN_1G == 0 || b->next == end )
+        b->order = 18;                      /* a new chunk: 1 GiB again */
+    if ( b->next == end )
+    {
+        bool last_of_vnode = b->range + 1 == b->layout.nr_ranges ||
+                             b->layout.range[b->range + 1].vnode != r->vnode;
+
+        if ( last_of_vnode )
+            account_vnode(b, xch, r->vnode);
+        if ( ++b->range == b->layout.nr_ranges )
+            b->state = TS_BUILD_RELEASE;
+        else
+            b->next = b->layout.range[b->range].start >> 12;
+    }
+    return true;
+}
+
+static bool step_release(struct ts_build *b, xc_interface *xch)
+{
+    /* Target 0 releases every claim, legacy or set, and always works. */
+    if ( b->claimed != TS_CLAIM_NONE && xc_domain_claim_pages(xch, b->domid, 0) )
+    {
+        fail(b, xch, "releasing the claim", errno);
+        return false;
+    }
+    b->outcome = TS_OUT_STARTED;
+    b->state = TS_BUILD_DONE;
+    return false;
+}
+
+bool ts_build_step(struct ts_build *b, xc_interface *xch)
+{
+    b->nr_steps++;
+    b->step_pages = 0;
+    switch ( b->state )
+    {
+    case TS_BUILD_CREATE:
+        return step_create(b, xch);
+    case TS_BUILD_PLAN:
+        return step_plan(b, xch);
+    case TS_BUILD_CLAIM:
+        return step_claim(b, xch);
+    case TS_BUILD_VNUMA:
+        return step_vnuma(b, xch);
+    case TS_BUILD_POPULATE:
+        return step_populate(b, xch);
+    case TS_BUILD_RELEASE:
+        return step_release(b, xch);
+    default:
+        return false;
+    }
+}
+
+void ts_build_run(struct ts_build *b, xc_interface *xch)
+{
+    while ( ts_build_step(b, xch) )
+        ;
+}

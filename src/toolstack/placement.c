@@ -1,0 +1,507 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Placement policies: from a view of the host and a VM config to a plan
+ * (node affinity, claim, vnodes and where each is populated).
+ *
+ *   none       libxl's automatic placement (reference §5.5): the fewest
+ *              nodes whose free memory fits the VM, least used, then most
+ *              free; no claim.  Free memory only: claims are invisible.
+ *   host       the same plus a legacy host-wide claim (xl claim_mode=1).
+ *   xapi       xapi's best effort (reference §9): node sets ordered by
+ *              (max distance, average distance) over free - claimed, ties
+ *              by usage; a one-node plan gets a one-node claim and exact
+ *              populate, anything else a host-wide claim.
+ *   claimsets  the nearest node set (same order as xapi) that fits in
+ *              free - claimed; the VM is split into one vnode per node and
+ *              claimed on all of them in one atomic claim set, each vnode
+ *              populated exactly on its node.
+ *
+ * A VM whose config gives vnodes with pnodes keeps them under every policy
+ * (populated exactly there; claimsets claims them per node).  Candidate
+ * node sets are all subsets on hosts of up to 16 nodes, singletons and
+ * distance-ordered growth from each node beyond that, as xapi and libxl
+ * do.  CPU counts do not constrain placement: numaclaim models memory.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "toolstack.h"
+
+static const char *const names[TS_NR_POLICIES] = {
+    [TS_POLICY_NONE] = "none",
+    [TS_POLICY_HOST] = "host",
+    [TS_POLICY_XAPI] = "xapi",
+    [TS_POLICY_CLAIMSETS] = "claimsets",
+};
+
+const char *ts_policy_name(enum ts_policy p)
+{
+    return p < TS_NR_POLICIES ? names[p] : "?";
+}
+
+int ts_policy_parse(const char *name, enum ts_policy *p)
+{
+    for ( unsigned int i = 0; i < TS_NR_POLICIES; i++ )
+        if ( !strcmp(name, names[i]) )
+        {
+            *p = (enum ts_policy)i;
+            return 0;
+        }
+    return -1;
+}
+
+int ts_view_read(xc_interface *xch, struct ts_view *v)
+{
+    xen_sysctl_node_claims_t nodes[TS_MAX_NODES];
+    uint32_t nr = TS_MAX_NODES, dist[TS_MAX_NODES * TS_MAX_NODES];
+    unsigned int n = TS_MAX_NODES;
+
+    if ( xc_claim_overview(xch, NULL, &nr, nodes) ||
+         xc_numainfo(xch, &n, NULL, dist) )
+        return -1;
+    v->nr_nodes = nr < TS_MAX_NODES ? nr : TS_MAX_NODES;
+    for ( uint32_t i = 0; i < v->nr_nodes; i++ )
+    {
+        v->free[i] = nodes[i].free;
+        v->claimed[i] = nodes[i].claimed;
+        for ( uint32_t j = 0; j < v->nr_nodes; j++ )
+            v->distance[i][j] = (uint8_t)dist[i * n + j];
+    }
+    return 0;
+}
+
+/* ========================================================================
+ * Candidate node sets
+ * ======================================================================== */
+
+struct score {
+    uint32_t max;                /* largest pairwise distance, self incl. */
+    uint64_t sum;                /* sum over ordered pairs */
+    uint32_t pairs;
+};
+
+struct candidate {
+    uint64_t set;
+    struct score score;
+};
+
+/*
+ * The candidates depend on the distances only, so they are computed once
+ * per topology and sorted in xapi's order: (max, average) ascending, then
+ * by set.  Up to 16 nodes every subset; beyond, each node grown by nearest
+ * neighbours.  One cache for the process, keyed by the distance matrix.
+ */
+static struct {
+    pthread_mutex_t lock;
+    uint32_t nr_nodes;
+    uint8_t distance[TS_MAX_NODES][TS_MAX_NODES];
+    uint32_t nr;
+    struct candidate *c;
+} cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static struct score score_of(const struct ts_view *v, uint64_t set)
+{
+    struct score s = { 0, 0, 0 };
+
+    for ( uint32_t a = 0; a < v->nr_nodes; a++ )
+    {
+        if ( !(set >> a & 1) )
+            continue;
+        for ( uint32_t b = 0; b < v->nr_nodes; b++ )
+        {
+            if ( !(set >> b & 1) )
+                continue;
+            if ( v->distance[a][b] > s.max )
+                s.max = v->distance[a][b];
+            s.sum += v->distance[a][b];
+            s.pairs++;
+        }
+    }
+    return s;
+}
+
+/* Order by (max, average) ascending, exactly (no division). */
+static int score_cmp(struct score a, struct score b)
+{
+    if ( a.max != b.max )
+        return a.max < b.max ? -1 : 1;
+    if ( a.sum * b.pairs != b.sum * a.pairs )
+        return a.sum * b.pairs < b.sum * a.pairs ? -1 : 1;
+    return 0;
+}
+
+static int candidate_cmp(const void *x, const void *y)
+{
+    const struct candidate *a = x, *b = y;
+    int c = score_cmp(a->score, b->score);
+
+    if ( c )
+        return c;
+    return a->set < b->set ? -1 : a->set > b->set;
+}
+
+static uint32_t build_candidates(const struct ts_view *v, struct candidate *out)
+{
+    uint32_t nr = 0;
+
+    if ( v->nr_nodes <= 16 )
+    {
+        for ( uint64_t s = 1; s < (1ULL << v->nr_nodes); s++ )
+            out[nr++] = (struct candidate){ s, score_of(v, s) };
+        return nr;
+    }
+    for ( uint32_t seed = 0; seed < v->nr_nodes; seed++ )
+    {
+        uint64_t set = 0;
+
+        for ( uint32_t k = 0; k < v->nr_nodes; k++ )
+        {
+            uint32_t best = TS_NO_NODE;
+
+            for ( uint32_t n = 0; n < v->nr_nodes; n++ )
+                if ( !(set >> n & 1) &&
+                     (best == TS_NO_NODE ||
+                      v->distance[seed][n] < v->distance[seed][best]) )
+                    best = n;
+            set |= 1ULL << best;
+            out[nr++] = (struct candidate){ set, score_of(v, set) };
+        }
+    }
+    return nr;
+}
+
+/* The sorted candidates for v's topology; NULL if out of memory.  The
+ * array stays valid until a view of another topology is planned, which a
+ * process does not do while planning on this one. */
+static const struct candidate *candidates(const struct ts_view *v,
+                                          uint32_t *nr)
+{
+    const struct candidate *c;
+
+    pthread_mutex_lock(&cache.lock);
+    if ( !cache.c || cache.nr_nodes != v->nr_nodes ||
+         memcmp(cache.distance, v->distance, sizeof(cache.distance)) )
+    {
+        uint32_t max = v->nr_nodes <= 16 ? (1u << v->nr_nodes)
+                                         : v->nr_nodes * v->nr_nodes;
+
+        free(cache.c);
+        cache.c = malloc(max * sizeof(*cache.c));
+        cache.nr = cache.c ? build_candidates(v, cache.c) : 0;
+        if ( cache.c )
+            qsort(cache.c, cache.nr, sizeof(*cache.c), candidate_cmp);
+        cache.nr_nodes = v->nr_nodes;
+        memcpy(cache.distance, v->distance, sizeof(cache.distance));
+    }
+    c = cache.c;
+    *nr = cache.nr;
+    pthread_mutex_unlock(&cache.lock);
+    return c;
+}
+
+static uint64_t set_sum(const uint64_t *x, uint64_t set)
+{
+    uint64_t s = 0;
+
+    for ( ; set; set &= set - 1 )
+        s += x[__builtin_ctzll(set)];
+    return s;
+}
+
+static uint64_t set_usage(const struct ts_view *v, uint64_t set)
+{
+    uint64_t s = 0;
+
+    for ( ; set; set &= set - 1 )
+        s += v->usage[__builtin_ctzll(set)];
+    return s;
+}
+
+/* libxl: fewest nodes whose free memory fits; fewer placements, then more
+ * free memory, then the lower set; 0 if nothing fits or on a one-node
+ * host (no placement). */
+static uint64_t libxl_place(const struct ts_view *v, uint64_t pages)
+{
+    uint32_t nr, best_k = 65;
+    const struct candidate *c = candidates(v, &nr);
+    uint64_t best = 0;
+
+    if ( v->nr_nodes <= 1 )
+        return 0;
+    for ( uint32_t i = 0; i < nr; i++ )
+    {
+        uint64_t s = c[i].set;
+        uint32_t k = (uint32_t)__builtin_popcountll(s);
+
+        if ( k > best_k || set_sum(v->free, s) < pages )
+            continue;
+        if ( k < best_k || set_usage(v, s) < set_usage(v, best) ||
+             (set_usage(v, s) == set_usage(v, best) &&
+              (set_sum(v->free, s) > set_sum(v->free, best) ||
+               (set_sum(v->free, s) == set_sum(v->free, best) && s < best))) )
+        {
+            best = s;
+            best_k = k;
+        }
+    }
+    return best;
+}
+
+/* xapi / claimsets: the first set in (max, average) order whose unclaimed
+ * memory fits; among those with the same score, the least used, then the
+ * lowest set. */
+static uint64_t nearest_fit(const struct ts_view *v, uint64_t pages)
+{
+    uint64_t unclaimed[TS_MAX_NODES] = { 0 }, best = 0;
+    uint32_t nr, first = 0;
+    const struct candidate *c = candidates(v, &nr);
+
+    for ( uint32_t n = 0; n < v->nr_nodes; n++ )
+        unclaimed[n] = v->free[n] > v->claimed[n] ? v->free[n] - v->claimed[n]
+                                                  : 0;
+    for ( uint32_t i = 0; i < nr; i++ )
+    {
+        uint64_t s = c[i].set;
+
+        if ( best && score_cmp(c[i].score, c[first].score) != 0 )
+            break;                /* past the best score's ties */
+        if ( set_sum(unclaimed, s) < pages )
+            continue;
+        if ( !best )
+        {
+            best = s;
+            first = i;
+        }
+        else if ( set_usage(v, s) < set_usage(v, best) )
+            best = s;
+    }
+    return best;
+}
+
+/* ========================================================================
+ * Plans
+ * ======================================================================== */
+
+static void one_vnode(const struct ts_vm *vm, struct ts_plan *plan)
+{
+    plan->nr_vnodes = 1;
+    plan->vnode[0] = (struct ts_plan_vnode){
+        .pages = vm->memory_pages,
+        .pnode = TS_NO_NODE,
+        .nr_vcpus = vm->vcpus,
+    };
+}
+
+/* The VM's own vNUMA config, pnodes honoured. */
+static int config_vnodes(const struct ts_view *v, const struct ts_vm *vm,
+                         struct ts_plan *plan, char *why, size_t whylen)
+{
+    plan->vnuma = true;
+    plan->nr_vnodes = vm->nr_vnodes;
+    for ( uint32_t i = 0; i < vm->nr_vnodes; i++ )
+    {
+        const struct ts_vnode *c = &vm->vnode[i];
+
+        if ( c->pnode != TS_NO_NODE && c->pnode >= v->nr_nodes )
+        {
+            snprintf(why, whylen, "%s: vnode %u asks for pnode %u, the host "
+                     "has %u nodes", vm->name, i, c->pnode, v->nr_nodes);
+            return -1;
+        }
+        plan->vnode[i] = (struct ts_plan_vnode){
+            .pages = c->pages,
+            .pnode = c->pnode,
+            .exact = c->pnode != TS_NO_NODE,
+            .nr_vcpus = c->nr_vcpus,
+            .vcpu_first = c->vcpu_first,
+        };
+        for ( uint32_t j = 0; j < vm->nr_vnodes; j++ )
+            plan->vdistance[i][j] = c->vdistance[j];
+    }
+    return 0;
+}
+
+/* Split the VM over the nodes of `set`: as evenly as each node's unclaimed
+ * memory allows (water filling), in 2 MiB units, vcpus in proportion. */
+static void split(const struct ts_view *v, const struct ts_vm *vm,
+                  uint64_t set, struct ts_plan *plan)
+{
+    uint32_t node[TS_MAX_NODES], k = 0, vcpus_left = vm->vcpus;
+    uint64_t cap[TS_MAX_NODES], share[TS_MAX_NODES] = { 0 };
+    uint64_t left = vm->memory_pages;
+
+    for ( uint32_t n = 0; n < v->nr_nodes && k < TS_MAX_VNODES; n++ )
+        if ( set >> n & 1 )
+        {
+            node[k] = n;
+            cap[k] = v->free[n] > v->claimed[n] ? v->free[n] - v->claimed[n]
+                                                : 0;
+            k++;
+        }
+    /* Water filling: repeatedly give every unfilled node an equal part. */
+    while ( left )
+    {
+        uint32_t open = 0;
+        uint64_t part;
+
+        for ( uint32_t i = 0; i < k; i++ )
+            open += share[i] < cap[i];
+        if ( !open )
+            break;
+        /* Equal parts in 2 MiB units; a last remainder smaller than that
+         * goes whole to the first node with room. */
+        part = left / open >= 512 ? (left / open) & ~511ULL : left;
+        for ( uint32_t i = 0; i < k && left; i++ )
+        {
+            uint64_t give = cap[i] - share[i];
+
+            if ( share[i] >= cap[i] )
+                continue;
+            if ( give > part )
+                give = part;
+            if ( give > left )
+                give = left;
+            share[i] += give;
+            left -= give;
+        }
+    }
+
+    plan->vnuma = k > 1 || vm->nr_vnodes > 0;
+    plan->nr_vnodes = 0;
+    for ( uint32_t i = 0; i < k; i++ )
+    {
+        struct ts_plan_vnode *x;
+
+        if ( !share[i] )
+            continue;
+        x = &plan->vnode[plan->nr_vnodes++];
+        *x = (struct ts_plan_vnode){
+            .pages = share[i],
+            .pnode = node[i],
+            .exact = true,
+        };
+    }
+    /* vcpus in proportion to memory, the rounding to the last vnode. */
+    for ( uint32_t i = 0, first = 0; i < plan->nr_vnodes; i++ )
+    {
+        uint32_t c = i + 1 == plan->nr_vnodes
+                     ? vcpus_left
+                     : (uint32_t)(vm->vcpus * plan->vnode[i].pages /
+                                  vm->memory_pages);
+
+        if ( c > vcpus_left )
+            c = vcpus_left;
+        plan->vnode[i].vcpu_first = first;
+        plan->vnode[i].nr_vcpus = c;
+        first += c;
+        vcpus_left -= c;
+    }
+    for ( uint32_t i = 0; i < plan->nr_vnodes; i++ )
+        for ( uint32_t j = 0; j < plan->nr_vnodes; j++ )
+            plan->vdistance[i][j] =
+                v->distance[plan->vnode[i].pnode][plan->vnode[j].pnode];
+}
+
+void ts_plan_host_wide(const struct ts_vm *vm, struct ts_plan *plan)
+{
+    plan->claim = TS_CLAIM_SET;
+    plan->nr_claims = 1;
+    plan->claims[0] = (xen_memory_claim_t){
+        .pages = vm->memory_pages,
+        .target = XEN_DOMCTL_CLAIM_MEMORY_HOST,
+    };
+}
+
+/* A claim set with one entry per node of the plan's vnodes. */
+static void claim_per_node(struct ts_plan *plan)
+{
+    uint64_t per[TS_MAX_NODES] = { 0 };
+
+    for ( uint32_t i = 0; i < plan->nr_vnodes; i++ )
+        per[plan->vnode[i].pnode] += plan->vnode[i].pages;
+    plan->claim = TS_CLAIM_SET;
+    plan->nr_claims = 0;
+    for ( uint32_t n = 0; n < TS_MAX_NODES; n++ )
+        if ( per[n] )
+            plan->claims[plan->nr_claims++] =
+                (xen_memory_claim_t){ .pages = per[n], .target = n };
+}
+
+static bool vnodes_pinned(const struct ts_vm *vm)
+{
+    for ( uint32_t i = 0; i < vm->nr_vnodes; i++ )
+        if ( vm->vnode[i].pnode == TS_NO_NODE )
+            return false;
+    return vm->nr_vnodes > 0;
+}
+
+int ts_plan(enum ts_policy p, const struct ts_view *v, const struct ts_vm *vm,
+            struct ts_plan *plan, char *why, size_t whylen)
+{
+    uint64_t set;
+
+    memset(plan, 0, sizeof(*plan));
+    if ( vm->nr_vnodes > 0 && (vnodes_pinned(vm) || p != TS_POLICY_CLAIMSETS) )
+    {
+        if ( config_vnodes(v, vm, plan, why, whylen) )
+            return -1;
+    }
+    else
+        one_vnode(vm, plan);
+
+    switch ( p )
+    {
+    case TS_POLICY_NONE:
+    case TS_POLICY_HOST:
+        if ( vm->cpu_nodes )
+            plan->node_affinity = vm->cpu_nodes;
+        else if ( !vnodes_pinned(vm) )
+            plan->node_affinity = libxl_place(v, vm->memory_pages);
+        plan->claim = p == TS_POLICY_HOST ? TS_CLAIM_LEGACY : TS_CLAIM_NONE;
+        return 0;
+
+    case TS_POLICY_XAPI:
+        set = vnodes_pinned(vm) ? 0 : nearest_fit(v, vm->memory_pages);
+        if ( set && __builtin_popcountll(set) == 1 )
+        {
+            uint32_t n = (uint32_t)__builtin_ctzll(set);
+
+            plan->node_affinity = set;
+            for ( uint32_t i = 0; i < plan->nr_vnodes; i++ )
+            {
+                plan->vnode[i].pnode = n;
+                plan->vnode[i].exact = true;
+            }
+            plan->claim = TS_CLAIM_SET;
+            plan->nr_claims = 1;
+            plan->claims[0] = (xen_memory_claim_t){
+                .pages = vm->memory_pages, .target = n };
+            return 0;
+        }
+        ts_plan_host_wide(vm, plan);
+        return 0;
+
+    case TS_POLICY_CLAIMSETS:
+        if ( vnodes_pinned(vm) )
+        {
+            claim_per_node(plan);
+            return 0;
+        }
+        set = nearest_fit(v, vm->memory_pages);
+        if ( !set )
+        {
+            ts_plan_host_wide(vm, plan);
+            return 0;
+        }
+        split(v, vm, set, plan);
+        plan->node_affinity = set;
+        claim_per_node(plan);
+        return 0;
+
+    default:
+        snprintf(why, whylen, "unknown policy %d", (int)p);
+        return -1;
+    }
+}

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The toolstack: host topologies, VM configs, placement policies, domain
+ * builders and ballooning.  It is a real libxenctrl client: it reaches the
+ * host only through xc_* calls (Debian's libxenctrl plus numaclaim's client
+ * library, include/numaclaim/xc-claims.h), exactly as it would on a Xen
+ * whose hypervisor has claim sets.  The one exception is ts_host_resolve(),
+ * which turns a topology description into the host spec a simulated host is
+ * created from (NUMACLAIM_HOST) before any xc_interface is opened.
+ */
+#ifndef NC_TOOLSTACK_H
+#define NC_TOOLSTACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <numaclaim/xc-claims.h>
+
+#define TS_MAX_NODES    64
+#define TS_MAX_VNODES   32
+#define TS_SPEC_MAX     8192
+
+/* ========================================================================
+ * Hosts (hosts.c)
+ * ======================================================================== */
+
+struct ts_host {
+    uint32_t nr_nodes;
+    uint64_t node_pages[TS_MAX_NODES];           /* 4 KiB pages */
+    uint8_t distance[TS_MAX_NODES][TS_MAX_NODES];
+    char spec[TS_SPEC_MAX];      /* the numaclaim host spec it amounts to */
+    char source[256];            /* what it was made from, for reports */
+};
+
+/*
+ * Resolve a host argument:
+ *   - a host spec ("4x64G", "64G,64G;dist=10,21,21,10");
+ *   - "hwloc:FILE.xml": an lstopo XML export (NUMA nodes, their memory,
+ *     the NUMA distance matrix);
+ *   - "local": this machine, through hwloc.
+ * On error returns -1 with a message naming the problem in err.
+ */
+int ts_host_resolve(const char *arg, struct ts_host *host, char *err,
+                    size_t errlen);
+
+/* ========================================================================
+ * VM configs (vmconfig.c)
+ * ======================================================================== */
+
+struct ts_vnode {
+    uint64_t pages;              /* memory of this vnode */
+    uint32_t pnode;              /* physical node, or TS_NO_NODE */
+    uint32_t nr_vcpus;           /* vcpus of this vnode */
+    uint32_t vcpu_first;         /* its vcpus are vcpu_first.. +nr_vcpus-1 */
+    uint32_t vdistance[TS_MAX_VNODES];   /* to each vnode */
+};
+#define TS_NO_NODE 0xFFFFFFFFu
+
+struct ts_vm {
+    char name[64];
+    uint64_t memory_pages;       /* memory= (MiB in the file) */
+    uint64_t maxmem_pages;       /* maxmem=, defaults to memory */
+    uint32_t vcpus;
+    bool hvm;                    /* type = "hvm" (default) or "pvh" */
+    uint64_t cpu_nodes;          /* nodes of cpus= ("nodes:0,1"); 0: any */
+    uint32_t nr_vnodes;          /* 0: no vNUMA */
+    struct ts_vnode vnode[TS_MAX_VNODES];
+};
+
+/*
+ * Read an xl.cfg file with Debian's libxlutil (name, memory, maxmem,
+ * vcpus, vnuma, cpus, type).  A key that matters for placement but is not
+ * supported is an error naming it, never silently dropped.  -1 and a
+ * message in err on error.
+ */
+int ts_vm_load(const char *path, struct ts_vm *vm, char *err, size_t errlen);
+/* The same from text in memory (source names it in messages). */
+int ts_vm_parse(const char *text, const char *source, struct ts_vm *vm,
+                char *err, size_t errlen);
+
+/* ========================================================================
+ * Placement policies (placement.c)
+ * ======================================================================== */
+
+enum ts_policy {
+    TS_POLICY_NONE,       /* no claims; libxl-like placement on free memory */
+    TS_POLICY_HOST,       /* the same plus a legacy host-wide claim */
+    TS_POLICY_XAPI,       /* xapi's best effort: one-node claim or host-wide */
+    TS_POLICY_CLAIMSETS,  /* one atomic claim set over the nearest nodes */
+    TS_NR_POLICIES
+};
+
+const char *ts_policy_name(enum ts_policy p);
+/* -1 for an unknown name. */
+int ts_policy_parse(const char *name, enum ts_policy *p);
+
+/* The host as a placement policy sees it, read through libxenctrl. */
+struct ts_view {
+    uint32_t nr_nodes;
+    uint64_t free[TS_MAX_NODES];         /* free pages */
+    uint64_t claimed[TS_MAX_NODES];      /* claimed pages (0 on plain Xen) */
+    uint8_t distance[TS_MAX_NODES][TS_MAX_NODES];
+    uint32_t usage[TS_MAX_NODES];        /* placements made on each node */
+};
+
+/* Fill v from xc_claim_overview and xc_numainfo (usage left as it is). */
+int ts_view_read(xc_interface *xch, struct ts_view *v);
+
+enum ts_claim_kind {
+    TS_CLAIM_NONE,        /* populate unprotected */
+    TS_CLAIM_LEGACY,      /* XENMEM_claim_pages, an absolute target */
+    TS_CLAIM_SET,         /* XEN_DOMCTL_claim_memory SET */
+};
+
+struct ts_plan_vnode {
+    uint64_t pages;
+    uint32_t pnode;              /* TS_NO_NODE: no node named */
+    bool exact;                  /* populate with XENMEMF_exact_node(pnode) */
+    uint32_t nr_vcpus, vcpu_first;
+};
+
+struct ts_plan {
+    uint64_t node_affinity;      /* 0: leave the domain's default (all) */
+    enum ts_claim_kind claim;
+    uint32_t nr_claims;
+    xen_memory_claim_t claims[TS_MAX_NODES + 1];
+    bool vnuma;                  /* give the guest a vNUMA topology */
+    uint32_t nr_vnodes;          /* >= 1 */
+    struct ts_plan_vnode vnode[TS_MAX_VNODES];
+    uint32_t vdistance[TS_MAX_VNODES][TS_MAX_VNODES];
+};
+
+/*
+ * Plan a VM on a view of the host: a pure function, so a plan can be
+ * tested on a fixed topology.  -1 when the VM cannot be planned at all
+ * (more vnodes than allowed, a pnode the host lacks): why says so.
+ */
+int ts_plan(enum ts_policy p, const struct ts_view *v, const struct ts_vm *vm,
+            struct ts_plan *plan, char *why, size_t whylen);
+
+/* The claim a plan falls back to: one host-wide entry for the VM. */
+void ts_plan_host_wide(const struct ts_vm *vm, struct ts_plan *plan);
+
+/* ========================================================================
+ * Guest memory layout (layout.c)
+ * ======================================================================== */
+
+/* HVM guests: RAM below the MMIO hole [0xF0000000, 4 GiB), the rest above
+ * 4 GiB.  A vnode whose memory straddles the hole gets two ranges. */
+#define TS_MMIO_HOLE_START  0xF0000000ULL
+#define TS_MMIO_HOLE_END    0x100000000ULL
+#define TS_MAX_RANGES       (2 * TS_MAX_VNODES)
+
+struct ts_range {
+    uint64_t start, end;         /* guest physical bytes, [start, end) */
+    uint32_t vnode;
+};
+
+struct ts_layout {
+    uint32_t nr_ranges;
+    struct ts_range range[TS_MAX_RANGES];
+};
+
+void ts_layout_plan(const struct ts_plan *plan, struct ts_layout *l);
+
+/* ========================================================================
+ * The domain builder (builder.c)
+ * ======================================================================== */
+
+enum ts_build_state {
+    TS_BUILD_CREATE,
+    TS_BUILD_PLAN,
+    TS_BUILD_CLAIM,
+    TS_BUILD_VNUMA,
+    TS_BUILD_POPULATE,
+    TS_BUILD_RELEASE,
+    TS_BUILD_DONE,
+    TS_BUILD_FAILED,
+};
+
+enum ts_outcome {
+    TS_OUT_PENDING,
+    TS_OUT_STARTED,
+    TS_OUT_FAILED_CLAIM,         /* failed fast: nothing populated */
+    TS_OUT_FAILED_BUILD,         /* failed mid-build: pages thrown away */
+};
+
+#define TS_REPLAN_TRIES 3
+
+/*
+ * One domain build, shaped like libxenguest's: create, max_mem, plan and
+ * claim per policy, setvnumainfo, populate with 1 GiB extents falling back
+ * to 2 MiB and 4 KiB, release the claims, or destroy the domain on
+ * failure.  It advances one hypercall-sized step at a time, so that a
+ * scheduler can interleave many builders deterministically.
+ */
+struct ts_build {
+    /* in */
+    const struct ts_vm *vm;
+    enum ts_policy policy;
+    uint32_t *usage;             /* shared placement counters, or NULL */
+    void (*usage_lock)(void *arg, bool lock);
+    void *usage_arg;
+
+    /* progress */
+    enum ts_build_state state;
+    uint32_t domid;
+    struct ts_view view;
+    struct ts_plan plan;
+    struct ts_layout layout;
+    uint32_t replans;
+    uint32_t range;              /* populating layout.range[range] */
+    uint64_t next;               /* next gpfn to populate in it */
+    uint32_t order;              /* extent order being tried */
+    uint64_t node_base[TS_MAX_NODES];   /* node pages before this vnode */
+
+    /* out */
+    enum ts_outcome outcome;
+    int error;                   /* errno of the failure */
+    char what[160];              /* the step that failed, and why */
+    enum ts_claim_kind claimed;  /* the claim actually staked */
+    uint64_t populated;          /* pages populated (so far, or at failure) */
+    uint64_t step_pages;         /* pages the last step populated */
+    uint32_t nr_steps;
+    uint64_t vnode_pages[TS_MAX_VNODES][TS_MAX_NODES];  /* where it landed */
+};
+
+void ts_build_init(struct ts_build *b, const struct ts_vm *vm,
+                   enum ts_policy policy);
+/* One step; true while there is more to do. */
+bool ts_build_step(struct ts_build *b, xc_interface *xch);
+/* Run to the end. */
+void ts_build_run(struct ts_build *b, xc_interface *xch);
+
+/* ========================================================================
+ * Parallel builders (pool.c)
+ * ======================================================================== */
+
+/* Build vms[0..nr) with `threads` threads, each with its own xc_interface;
+ * results[i] is VM i's finished build.  0, or -1 if a thread could not
+ * open libxenctrl. */
+int ts_pool_build(const struct ts_vm *vms, uint32_t nr, enum ts_policy policy,
+                  uint32_t threads, struct ts_build *results);
+
+/* ========================================================================
+ * NUMA-aware ballooning (balloon.c)
+ * ======================================================================== */
+
+struct ts_balloon {
+    uint32_t nr;                 /* gpfn runs given back */
+    struct {
+        uint64_t gpfn, nr;
+    } run[TS_MAX_RANGES];
+};
+
+/* Give back `pages` of a built domain, taken evenly from the top of each
+ * of its ranges (decrease_reservation), recording them in bl. */
+int ts_balloon_down(xc_interface *xch, const struct ts_build *b,
+                    uint64_t pages, struct ts_balloon *bl);
+/* Take them back with populate_physmap and no node flag: with vNUMA the
+ * implicit hint brings each page back to its vnode's node. */
+int ts_balloon_up(xc_interface *xch, const struct ts_build *b,
+                  const struct ts_balloon *bl);
+
+#endif /* NC_TOOLSTACK_H */
