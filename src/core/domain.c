@@ -63,7 +63,7 @@ void domain_put(struct nc_host *h, struct nc_domain *d)
 
 uint32_t next_domid(const struct nc_host *h, uint32_t from)
 {
-    for ( uint32_t w = from / 64; w < NC_DOMID_FIRST_RESERVED / 64; w++ )
+    for ( uint32_t w = from / 64; w < NC_DOMID_WORDS; w++ )
     {
         uint64_t bits = h->domid_used[w];
 
@@ -77,12 +77,15 @@ uint32_t next_domid(const struct nc_host *h, uint32_t from)
 
 static uint32_t lowest_free_domid(const struct nc_host *h)
 {
-    for ( uint32_t w = 0; w < NC_DOMID_FIRST_RESERVED / 64; w++ )
+    for ( uint32_t w = 0; w < NC_DOMID_WORDS; w++ )
     {
         uint64_t free = ~h->domid_used[w] & (w == 0 ? ~1ULL : ~0ULL);
 
+        /* The last word's bits from NC_DOMID_FIRST_RESERVED up are no
+         * domids: the first free bit there means none is free. */
         if ( free )
-            return w * 64 + (uint32_t)__builtin_ctzll(free);
+            return NC_MIN(w * 64 + (uint32_t)__builtin_ctzll(free),
+                          (uint32_t)NC_DOMID_FIRST_RESERVED);
     }
     return NC_DOMID_FIRST_RESERVED;
 }

@@ -148,9 +148,9 @@ static int parse_distances(const char *s, struct nc_host_config *cfg,
             break;
         s++;
     }
-    if ( *s )
-        return fail(m, "distance list", all, span_until(all, ";") + 1,
-                    "unexpected text after it");
+    if ( *s )                   /* ';': another option after dist= */
+        return fail(m, "option", s + 1, span_until(s + 1, ";"),
+                    "unknown or repeated (dist=... is the only option)");
     if ( count != n * n )
     {
         msg_str(m, "distance matrix ");

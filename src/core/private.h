@@ -160,6 +160,10 @@ struct nc_domain {
  * The host
  * ------------------------------------------------------------------------ */
 
+/* Words of the domid bitmap: one bit per domid below
+ * NC_DOMID_FIRST_RESERVED (0x7FF0 is not a multiple of 64). */
+#define NC_DOMID_WORDS  ((NC_DOMID_FIRST_RESERVED + 63) / 64)
+
 /* One MFN range of some node, for MFN -> node lookups. */
 struct nc_hrange {
     uint64_t start, end;
@@ -186,7 +190,7 @@ struct nc_host {
 
     nc_lock_t domlist_lock;
     struct nc_domain **domain;         /* (D) [NC_DOMID_FIRST_RESERVED] */
-    uint64_t domid_used[NC_DOMID_FIRST_RESERVED / 64];   /* (D) */
+    uint64_t domid_used[NC_DOMID_WORDS];                 /* (D) */
     uint32_t nr_domains;               /* (D) including the control domain */
 
     int _Atomic autocheck;             /* (a) level run after each op */

@@ -167,6 +167,8 @@ static void panel(FILE *f, const struct storm_result *x, uint32_t node,
             "fill='#fafafa' stroke='#999'/>\n", px, py, PANEL_W, PANEL_H);
     for ( int layer = 2; layer >= 0; layer-- )
     {
+        double yy = py + PANEL_H;
+
         fprintf(f, "<path fill='%s' d='M%.1f %.1f", fill[layer], px,
                 py + PANEL_H);
         for ( uint32_t k = 0; k < x->nr_samples; k++ )
@@ -176,11 +178,13 @@ static void panel(FILE *f, const struct storm_result *x, uint32_t node,
             uint64_t top = layer == 0 ? used
                            : layer == 1 ? used + sm->claimed[node] : size;
             double xx = px + (tmax > 0 ? sm->time / tmax : 0) * PANEL_W;
-            double yy = py + PANEL_H - (size ? (double)top / size : 0) * PANEL_H;
 
+            yy = py + PANEL_H - (size ? (double)top / size : 0) * PANEL_H;
             fprintf(f, " L%.1f %.1f", xx, yy);
         }
-        fprintf(f, " L%.1f %.1f Z'/>\n", px + PANEL_W, py + PANEL_H);
+        /* A policy that finished early holds its last state. */
+        fprintf(f, " L%.1f %.1f L%.1f %.1f Z'/>\n", px + PANEL_W, yy,
+                px + PANEL_W, py + PANEL_H);
     }
 }
 

@@ -99,6 +99,8 @@ static struct {
     uint8_t distance[TS_MAX_NODES][TS_MAX_NODES];
     uint32_t nr;
     struct candidate *c;
+    uint64_t *by_k;                      /* the sets again, by size */
+    uint32_t k_first[TS_MAX_NODES + 2];  /* by_k index of size k */
 } cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static struct score score_of(const struct ts_view *v, uint64_t set)
@@ -172,9 +174,28 @@ static uint32_t build_candidates(const struct ts_view *v, struct candidate *out)
     return nr;
 }
 
-/* The sorted candidates for v's topology; NULL if out of memory.  The
- * array stays valid until a view of another topology is planned, which a
- * process does not do while planning on this one. */
+static void index_by_size(void)
+{
+    uint32_t count[TS_MAX_NODES + 2] = { 0 };
+
+    for ( uint32_t i = 0; i < cache.nr; i++ )
+        count[__builtin_popcountll(cache.c[i].set)]++;
+    cache.k_first[0] = 0;
+    for ( uint32_t k = 1; k <= TS_MAX_NODES + 1; k++ )
+        cache.k_first[k] = cache.k_first[k - 1] + count[k - 1];
+    memset(count, 0, sizeof(count));
+    for ( uint32_t i = 0; i < cache.nr; i++ )
+    {
+        uint32_t k = (uint32_t)__builtin_popcountll(cache.c[i].set);
+
+        cache.by_k[cache.k_first[k] + count[k]++] = cache.c[i].set;
+    }
+}
+
+/* The sorted candidates for v's topology, and (by_k) the same sets by
+ * size; NULL if out of memory.  They stay valid until a view of another
+ * topology is planned, which a process does not do while planning on this
+ * one. */
 static const struct candidate *candidates(const struct ts_view *v,
                                           uint32_t *nr)
 {
@@ -188,10 +209,20 @@ static const struct candidate *candidates(const struct ts_view *v,
                                          : v->nr_nodes * v->nr_nodes;
 
         free(cache.c);
+        free(cache.by_k);
         cache.c = malloc(max * sizeof(*cache.c));
+        cache.by_k = malloc(max * sizeof(*cache.by_k));
+        if ( !cache.by_k )
+        {
+            free(cache.c);
+            cache.c = NULL;
+        }
         cache.nr = cache.c ? build_candidates(v, cache.c) : 0;
         if ( cache.c )
+        {
             qsort(cache.c, cache.nr, sizeof(*cache.c), candidate_cmp);
+            index_by_size();
+        }
         cache.nr_nodes = v->nr_nodes;
         memcpy(cache.distance, v->distance, sizeof(cache.distance));
     }
@@ -221,31 +252,32 @@ static uint64_t set_usage(const struct ts_view *v, uint64_t set)
 
 /* libxl: fewest nodes whose free memory fits; fewer placements, then more
  * free memory, then the lower set; 0 if nothing fits or on a one-node
- * host (no placement). */
+ * host (no placement).  The candidates are scanned by size, so a VM that
+ * fits one node looks at n sets, not 2^n. */
 static uint64_t libxl_place(const struct ts_view *v, uint64_t pages)
 {
-    uint32_t nr, best_k = 65;
+    uint32_t nr;
     const struct candidate *c = candidates(v, &nr);
-    uint64_t best = 0;
+    uint64_t best = 0, all = 0;
 
-    if ( v->nr_nodes <= 1 )
+    for ( uint32_t n = 0; n < v->nr_nodes; n++ )
+        all += v->free[n];
+    if ( v->nr_nodes <= 1 || !c || all < pages )
         return 0;
-    for ( uint32_t i = 0; i < nr; i++ )
-    {
-        uint64_t s = c[i].set;
-        uint32_t k = (uint32_t)__builtin_popcountll(s);
-
-        if ( k > best_k || set_sum(v->free, s) < pages )
-            continue;
-        if ( k < best_k || set_usage(v, s) < set_usage(v, best) ||
-             (set_usage(v, s) == set_usage(v, best) &&
-              (set_sum(v->free, s) > set_sum(v->free, best) ||
-               (set_sum(v->free, s) == set_sum(v->free, best) && s < best))) )
+    for ( uint32_t k = 1; k <= v->nr_nodes && !best; k++ )
+        for ( uint32_t i = cache.k_first[k]; i < cache.k_first[k + 1]; i++ )
         {
-            best = s;
-            best_k = k;
+            uint64_t s = cache.by_k[i];
+
+            if ( set_sum(v->free, s) < pages )
+                continue;
+            if ( !best || set_usage(v, s) < set_usage(v, best) ||
+                 (set_usage(v, s) == set_usage(v, best) &&
+                  (set_sum(v->free, s) > set_sum(v->free, best) ||
+                   (set_sum(v->free, s) == set_sum(v->free, best) &&
+                    s < best))) )
+                best = s;
         }
-    }
     return best;
 }
 
@@ -254,13 +286,18 @@ static uint64_t libxl_place(const struct ts_view *v, uint64_t pages)
  * lowest set. */
 static uint64_t nearest_fit(const struct ts_view *v, uint64_t pages)
 {
-    uint64_t unclaimed[TS_MAX_NODES] = { 0 }, best = 0;
+    uint64_t unclaimed[TS_MAX_NODES] = { 0 }, best = 0, all = 0;
     uint32_t nr, first = 0;
     const struct candidate *c = candidates(v, &nr);
 
     for ( uint32_t n = 0; n < v->nr_nodes; n++ )
+    {
         unclaimed[n] = v->free[n] > v->claimed[n] ? v->free[n] - v->claimed[n]
                                                   : 0;
+        all += unclaimed[n];
+    }
+    if ( !c || all < pages )
+        return 0;                 /* no set can fit: do not look */
     for ( uint32_t i = 0; i < nr; i++ )
     {
         uint64_t s = c[i].set;

@@ -482,7 +482,7 @@ static int vnode_item(const struct ctx *c, const char *item, uint32_t i,
     char *copy = strdup(item), *eq, *key, *val;
     unsigned int k;
     uint64_t x;
-    int rc = -1;
+    int rc = -1, t;
 
     if ( !copy )
         return fail(c, "vnuma vnode %u: out of memory", i);
@@ -554,14 +554,11 @@ static int vnode_item(const struct ctx *c, const char *item, uint32_t i,
     {
         struct vcpus_arg a = { .c = c, .vnode = i, .set = vp->vcpus[i] };
 
-        rc = for_each_token(val, vnode_vcpus_token, &a);
-        if ( rc == -2 )
+        t = for_each_token(val, vnode_vcpus_token, &a);
+        if ( t == -2 )
             fail(c, "vnuma vnode %u: out of memory", i);
-        if ( rc )
-        {
-            rc = -1;
+        if ( t )
             goto out;
-        }
         break;
     }
 
@@ -569,14 +566,11 @@ static int vnode_item(const struct ctx *c, const char *item, uint32_t i,
     {
         struct vdist_arg a = { .c = c, .vnode = i, .row = vn->vdistance };
 
-        rc = for_each_token(val, vnode_vdist_token, &a);
-        if ( rc == -2 )
+        t = for_each_token(val, vnode_vdist_token, &a);
+        if ( t == -2 )
             fail(c, "vnuma vnode %u: out of memory", i);
-        if ( rc )
-        {
-            rc = -1;
+        if ( t )
             goto out;
-        }
         if ( a.nr != nr_vnodes )
         {
             fail(c, "vnuma vnode %u: vdistances has %u entries, %u vnodes "
@@ -834,6 +828,19 @@ static int load(const char *path, const char *text, const char *source,
     {
         fail(&c, "out of memory");
         goto out;
+    }
+
+    /* libxlutil's message for a file it cannot open loses the errno. */
+    if ( path )
+    {
+        FILE *f = fopen(path, "r");
+
+        if ( !f )
+        {
+            fail(&c, "cannot read: %s", strerror(errno));
+            goto out;
+        }
+        fclose(f);
     }
 
     e = path ? xlu_cfg_readfile(cfg, path)

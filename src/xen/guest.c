@@ -9,11 +9,41 @@
  * instead of SIGSEGV.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "xen.h"
+
+/* Our pid, without a getpid() system call per copy; a forked child
+ * forgets the parent's. */
+static _Atomic pid_t self;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void forget_pid(void)
+{
+    atomic_store(&self, 0);
+}
+
+static void install_atfork(void)
+{
+    pthread_atfork(NULL, NULL, forget_pid);
+}
+
+static pid_t self_pid(void)
+{
+    pid_t p = atomic_load(&self);
+
+    if ( !p )
+    {
+        pthread_once(&atfork_once, install_atfork);
+        p = getpid();
+        atomic_store(&self, p);
+    }
+    return p;
+}
 
 static int guest_io(uint64_t gaddr, void *local, size_t len, bool write)
 {
@@ -25,8 +55,8 @@ static int guest_io(uint64_t gaddr, void *local, size_t len, bool write)
         return 0;
     if ( gaddr == 0 || gaddr + len < gaddr )
         return -EFAULT;
-    n = write ? process_vm_writev(getpid(), &l, 1, &r, 1, 0)
-              : process_vm_readv(getpid(), &l, 1, &r, 1, 0);
+    n = write ? process_vm_writev(self_pid(), &l, 1, &r, 1, 0)
+              : process_vm_readv(self_pid(), &l, 1, &r, 1, 0);
     return n == (ssize_t)len ? 0 : -EFAULT;
 }
 

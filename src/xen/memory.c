@@ -64,21 +64,26 @@ static long reservation(struct nc_host *h, nc_domid_t caller, unsigned int op,
     domid = target_domid(caller, r.domid);
     f = decode_memflags(r.mem_flags);
 
-    for ( i = start; i < r.nr_extents; i++ )
+    for ( i = start; i < r.nr_extents; )
     {
-        xen_pfn_t gpfn;
-        int rc;
+        /* The extent list is read a batch at a time. */
+        xen_pfn_t gpfn[512];
+        uint64_t n = r.nr_extents - i < 512 ? r.nr_extents - i : 512;
 
         if ( !HADDR(r.extent_start) ||
-             copy_from_guest(&gpfn, HADDR(r.extent_start) + i * sizeof(gpfn),
-                             sizeof(gpfn)) )
+             copy_from_guest(gpfn, HADDR(r.extent_start) + i * sizeof(gpfn[0]),
+                             n * sizeof(gpfn[0])) )
             break;
-        if ( op == XENMEM_decrease_reservation )
-            rc = nc_depopulate(h, caller, domid, gpfn, r.extent_order);
-        else
-            rc = nc_populate(h, caller, domid, gpfn, r.extent_order, f, NULL);
-        if ( rc )
-            break;
+        for ( uint64_t k = 0; k < n; k++, i++ )
+        {
+            int rc = op == XENMEM_decrease_reservation
+                     ? nc_depopulate(h, caller, domid, gpfn[k], r.extent_order)
+                     : nc_populate(h, caller, domid, gpfn[k], r.extent_order,
+                                   f, NULL);
+
+            if ( rc )
+                return (long)i;
+        }
     }
     return (long)i;
 }

@@ -1,0 +1,570 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The toolstack suite: placement plans on fixed topologies (pure), guest
+ * memory layout around the MMIO hole, and domain builds through Debian's
+ * libxenctrl on numaclaim's stand-ins (NUMACLAIM_HOST=4x2G: four nodes of
+ * 524288 pages): the two-builder race made deterministic by stepping the
+ * builders in turn, every failure path leaving nothing behind, NUMA-aware
+ * ballooning, and the parallel pool.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "toolstack.h"
+
+#define GIB     (1ULL << 18)             /* pages */
+#define NODE    (2 * GIB)                /* the test host's nodes */
+#define HOST    XEN_DOMCTL_CLAIM_MEMORY_HOST
+
+static xc_interface *xch;
+
+/* ========================================================================
+ * Fixtures
+ * ======================================================================== */
+
+static struct ts_vm vm_of(const char *name, uint64_t pages, uint32_t vcpus)
+{
+    struct ts_vm vm;
+
+    memset(&vm, 0, sizeof(vm));
+    snprintf(vm.name, sizeof(vm.name), "%s", name);
+    vm.memory_pages = vm.maxmem_pages = pages;
+    vm.vcpus = vcpus;
+    vm.hvm = true;
+    return vm;
+}
+
+/* A view with uniform distances local/remote and the given free pages. */
+static struct ts_view view_of(uint32_t n, uint8_t remote, const uint64_t *free)
+{
+    struct ts_view v;
+
+    memset(&v, 0, sizeof(v));
+    v.nr_nodes = n;
+    for ( uint32_t i = 0; i < n; i++ )
+    {
+        v.free[i] = free[i];
+        for ( uint32_t j = 0; j < n; j++ )
+            v.distance[i][j] = i == j ? 10 : remote;
+    }
+    return v;
+}
+
+/* Two sockets with sub-NUMA clustering: 10 local, 11 same socket, 21
+ * across. */
+static struct ts_view snc_view(const uint64_t *free)
+{
+    struct ts_view v = view_of(4, 21, free);
+
+    v.distance[0][1] = v.distance[1][0] = 11;
+    v.distance[2][3] = v.distance[3][2] = 11;
+    return v;
+}
+
+static struct ts_plan plan(enum ts_policy p, const struct ts_view *v,
+                           const struct ts_vm *vm)
+{
+    struct ts_plan pl;
+    char why[160];
+
+    assert_int_equal(ts_plan(p, v, vm, &pl, why, sizeof(why)), 0);
+    return pl;
+}
+
+static int open_xc(void **state)
+{
+    (void)state;
+    xch = xc_interface_open(NULL, NULL, 0);
+    return xch ? 0 : -1;
+}
+
+static int close_xc(void **state)
+{
+    (void)state;
+    return xc_interface_close(xch);
+}
+
+/* Nothing left behind: only domain 0, every page free, nothing claimed. */
+static void assert_host_clean(void)
+{
+    xc_physinfo_t pi;
+    xc_domaininfo_t info[4];
+
+    assert_int_equal(xc_physinfo(xch, &pi), 0);
+    assert_int_equal(pi.free_pages, 4 * NODE);
+    assert_int_equal(pi.outstanding_pages, 0);
+    assert_int_equal(xc_domain_getinfolist(xch, 0, 4, info), 1);
+}
+
+static uint64_t node_pages(uint32_t domid, uint32_t node)
+{
+    uint64_t pages[TS_MAX_NODES] = { 0 };
+    uint32_t nr = TS_MAX_NODES;
+
+    assert_int_equal(xc_domain_node_pages(xch, domid, &nr, pages), 0);
+    assert_int_equal(nr, 4);
+    return pages[node];
+}
+
+/* ========================================================================
+ * Plans on fixed topologies
+ * ======================================================================== */
+
+static void test_policies_on_an_empty_host(void **state)
+{
+    uint64_t free[4] = { 64 * GIB, 64 * GIB, 64 * GIB, 64 * GIB };
+    struct ts_view v = view_of(4, 21, free);
+    struct ts_vm vm = vm_of("a", 8 * GIB, 4);
+    struct ts_plan p;
+
+    (void)state;
+    p = plan(TS_POLICY_NONE, &v, &vm);
+    assert_int_equal(p.node_affinity, 0x1);
+    assert_int_equal(p.claim, TS_CLAIM_NONE);
+    assert_int_equal(p.nr_vnodes, 1);
+    assert_int_equal(p.vnode[0].pnode, TS_NO_NODE);
+    assert_false(p.vnuma);
+
+    p = plan(TS_POLICY_HOST, &v, &vm);
+    assert_int_equal(p.node_affinity, 0x1);
+    assert_int_equal(p.claim, TS_CLAIM_LEGACY);
+
+    p = plan(TS_POLICY_XAPI, &v, &vm);
+    assert_int_equal(p.node_affinity, 0x1);
+    assert_int_equal(p.claim, TS_CLAIM_SET);
+    assert_int_equal(p.nr_claims, 1);
+    assert_int_equal(p.claims[0].target, 0);
+    assert_int_equal(p.claims[0].pages, 8 * GIB);
+    assert_int_equal(p.vnode[0].pnode, 0);
+    assert_true(p.vnode[0].exact);
+
+    p = plan(TS_POLICY_CLAIMSETS, &v, &vm);
+    assert_int_equal(p.node_affinity, 0x1);
+    assert_int_equal(p.nr_vnodes, 1);
+    assert_int_equal(p.vnode[0].pnode, 0);
+    assert_int_equal(p.vnode[0].pages, 8 * GIB);
+    assert_int_equal(p.vnode[0].nr_vcpus, 4);
+    assert_int_equal(p.nr_claims, 1);
+    assert_int_equal(p.claims[0].target, 0);
+    assert_int_equal(p.claims[0].pages, 8 * GIB);
+}
+
+static void test_usage_and_claims_steer_the_choice(void **state)
+{
+    uint64_t free[4] = { 64 * GIB, 64 * GIB, 64 * GIB, 64 * GIB };
+    struct ts_view v = view_of(4, 21, free);
+    struct ts_vm vm = vm_of("a", 8 * GIB, 4);
+
+    (void)state;
+    v.usage[0] = 1;
+    assert_int_equal(plan(TS_POLICY_NONE, &v, &vm).node_affinity, 0x2);
+    assert_int_equal(plan(TS_POLICY_XAPI, &v, &vm).claims[0].target, 1);
+
+    /* Claims are invisible to libxl's placement, not to xapi's. */
+    v.usage[0] = 0;
+    v.claimed[0] = 60 * GIB;
+    assert_int_equal(plan(TS_POLICY_NONE, &v, &vm).node_affinity, 0x1);
+    assert_int_equal(plan(TS_POLICY_XAPI, &v, &vm).claims[0].target, 1);
+    assert_int_equal(plan(TS_POLICY_CLAIMSETS, &v, &vm).vnode[0].pnode, 1);
+
+    /* libxl: among single nodes the one with the most free memory. */
+    v.claimed[0] = 0;
+    v.free[2] = 70 * GIB;
+    assert_int_equal(plan(TS_POLICY_NONE, &v, &vm).node_affinity, 0x4);
+}
+
+static void test_nearest_node_set_on_sub_numa_clustering(void **state)
+{
+    uint64_t free[4] = { 10 * GIB, 10 * GIB, 40 * GIB, 40 * GIB };
+    struct ts_view v = snc_view(free);
+    struct ts_vm small = vm_of("s", 16 * GIB, 4), big = vm_of("b", 48 * GIB, 8);
+    struct ts_plan p;
+
+    (void)state;
+    /* 16 GiB fits node 2 alone: one node, one-node claim. */
+    p = plan(TS_POLICY_XAPI, &v, &small);
+    assert_int_equal(p.node_affinity, 0x4);
+    assert_int_equal(p.claims[0].target, 2);
+
+    /* 48 GiB: the same-socket pair {2,3} (max distance 11), not a pair
+     * across sockets.  xapi falls back to host-wide... */
+    p = plan(TS_POLICY_XAPI, &v, &big);
+    assert_int_equal(p.node_affinity, 0);
+    assert_int_equal(p.nr_claims, 1);
+    assert_int_equal(p.claims[0].target, HOST);
+    assert_int_equal(p.claims[0].pages, 48 * GIB);
+
+    /* ...claim sets split it over {2,3} and claim both atomically. */
+    p = plan(TS_POLICY_CLAIMSETS, &v, &big);
+    assert_int_equal(p.node_affinity, 0xc);
+    assert_true(p.vnuma);
+    assert_int_equal(p.nr_vnodes, 2);
+    assert_int_equal(p.vnode[0].pnode, 2);
+    assert_int_equal(p.vnode[0].pages, 24 * GIB);
+    assert_int_equal(p.vnode[0].nr_vcpus, 4);
+    assert_int_equal(p.vnode[1].pnode, 3);
+    assert_int_equal(p.vnode[1].pages, 24 * GIB);
+    assert_int_equal(p.vnode[1].vcpu_first, 4);
+    assert_int_equal(p.vdistance[0][1], 11);
+    assert_int_equal(p.nr_claims, 2);
+    assert_int_equal(p.claims[0].target, 2);
+    assert_int_equal(p.claims[0].pages, 24 * GIB);
+    assert_int_equal(p.claims[1].target, 3);
+
+    /* libxl: two nodes suffice; it only counts free memory, so it takes
+     * the pair with most free memory, whatever the distance. */
+    assert_int_equal(plan(TS_POLICY_NONE, &v, &big).node_affinity, 0xc);
+}
+
+static void test_split_fills_nodes_by_capacity(void **state)
+{
+    uint64_t free[2] = { 4 * GIB, 20 * GIB };
+    struct ts_view v = view_of(2, 21, free);
+    struct ts_vm vm = vm_of("a", 16 * GIB, 3);
+    struct ts_plan p = plan(TS_POLICY_CLAIMSETS, &v, &vm);
+
+    (void)state;
+    /* 16 GiB fits node 1 alone. */
+    assert_int_equal(p.nr_vnodes, 1);
+    assert_int_equal(p.vnode[0].pnode, 1);
+
+    /* 22 GiB needs both: node 0 gives all it has, node 1 the rest. */
+    vm = vm_of("a", 22 * GIB, 3);
+    p = plan(TS_POLICY_CLAIMSETS, &v, &vm);
+    assert_int_equal(p.nr_vnodes, 2);
+    assert_int_equal(p.vnode[0].pnode, 0);
+    assert_int_equal(p.vnode[0].pages, 4 * GIB);
+    assert_int_equal(p.vnode[1].pnode, 1);
+    assert_int_equal(p.vnode[1].pages, 18 * GIB);
+    assert_int_equal(p.vnode[0].nr_vcpus, 0);
+    assert_int_equal(p.vnode[1].nr_vcpus, 3);
+    assert_int_equal(p.claims[0].pages, 4 * GIB);
+    assert_int_equal(p.claims[1].pages, 18 * GIB);
+
+    /* An even split stays in 2 MiB units, the remainder on one node. */
+    vm = vm_of("c", 3 * GIB + 512, 2);
+    free[0] = free[1] = 20 * GIB;
+    v = view_of(2, 21, free);
+    v.claimed[0] = v.claimed[1] = 18 * GIB;
+    p = plan(TS_POLICY_CLAIMSETS, &v, &vm);
+    assert_int_equal(p.nr_vnodes, 2);
+    assert_int_equal(p.vnode[0].pages, 3 * GIB / 2 + 512);
+    assert_int_equal(p.vnode[1].pages, 3 * GIB / 2);
+
+    /* Nothing fits: a host-wide claim, which the hypervisor will refuse. */
+    vm = vm_of("b", 30 * GIB, 3);
+    p = plan(TS_POLICY_CLAIMSETS, &v, &vm);
+    assert_int_equal(p.nr_claims, 1);
+    assert_int_equal(p.claims[0].target, HOST);
+}
+
+static void test_configured_vnodes_are_kept(void **state)
+{
+    uint64_t free[4] = { 8 * GIB, 8 * GIB, 8 * GIB, 8 * GIB };
+    struct ts_view v = view_of(4, 21, free);
+    struct ts_vm vm = vm_of("v", 4 * GIB, 4);
+    struct ts_plan p;
+    char why[160];
+
+    (void)state;
+    vm.nr_vnodes = 2;
+    vm.vnode[0] = (struct ts_vnode){ .pages = GIB, .pnode = 3, .nr_vcpus = 2,
+                                     .vdistance = { 10, 21 } };
+    vm.vnode[1] = (struct ts_vnode){ .pages = 3 * GIB, .pnode = 1,
+                                     .nr_vcpus = 2, .vcpu_first = 2,
+                                     .vdistance = { 21, 10 } };
+    p = plan(TS_POLICY_CLAIMSETS, &v, &vm);
+    assert_int_equal(p.nr_vnodes, 2);
+    assert_int_equal(p.vnode[0].pnode, 3);
+    assert_true(p.vnode[0].exact);
+    assert_int_equal(p.nr_claims, 2);
+    assert_int_equal(p.claims[0].target, 1);
+    assert_int_equal(p.claims[0].pages, 3 * GIB);
+    assert_int_equal(p.claims[1].target, 3);
+    assert_int_equal(p.claims[1].pages, GIB);
+    p = plan(TS_POLICY_NONE, &v, &vm);
+    assert_int_equal(p.node_affinity, 0);
+    assert_int_equal(p.claim, TS_CLAIM_NONE);
+    assert_int_equal(p.vnode[1].pnode, 1);
+
+    vm.vnode[1].pnode = 4;
+    assert_int_equal(ts_plan(TS_POLICY_NONE, &v, &vm, &p, why, sizeof(why)),
+                     -1);
+    assert_non_null(strstr(why, "pnode 4, the host has 4 nodes"));
+}
+
+/* ========================================================================
+ * Layout
+ * ======================================================================== */
+
+static void test_vmemranges_skip_the_mmio_hole(void **state)
+{
+    struct ts_plan p = { .nr_vnodes = 2 };
+    struct ts_layout l;
+
+    (void)state;
+    p.vnode[0].pages = 3 * GIB;                 /* [0, 3G) */
+    p.vnode[1].pages = 2 * GIB;                 /* [3G, 3.75G) + [4G, 5.25G) */
+    ts_layout_plan(&p, &l);
+    assert_int_equal(l.nr_ranges, 3);
+    assert_int_equal(l.range[0].start, 0);
+    assert_int_equal(l.range[0].end, 3ULL << 30);
+    assert_int_equal(l.range[0].vnode, 0);
+    assert_int_equal(l.range[1].start, 3ULL << 30);
+    assert_int_equal(l.range[1].end, TS_MMIO_HOLE_START);
+    assert_int_equal(l.range[1].vnode, 1);
+    assert_int_equal(l.range[2].start, TS_MMIO_HOLE_END);
+    assert_int_equal(l.range[2].end, TS_MMIO_HOLE_END + (5ULL << 28));
+    assert_int_equal(l.range[2].vnode, 1);
+
+    /* Exactly up to the hole: no empty range. */
+    p.nr_vnodes = 1;
+    p.vnode[0].pages = TS_MMIO_HOLE_START >> 12;
+    ts_layout_plan(&p, &l);
+    assert_int_equal(l.nr_ranges, 1);
+    assert_int_equal(l.range[0].end, TS_MMIO_HOLE_START);
+}
+
+/* ========================================================================
+ * Builds through libxenctrl
+ * ======================================================================== */
+
+/* Two builders stepped in turn: the race, made deterministic. */
+static void race(enum ts_policy p, const struct ts_vm *vm, struct ts_build *a,
+                 struct ts_build *b)
+{
+    bool more_a = true, more_b = true;
+
+    ts_build_init(a, vm, p);
+    ts_build_init(b, vm, p);
+    while ( more_a || more_b )
+    {
+        if ( more_a )
+            more_a = ts_build_step(a, xch);
+        if ( more_b )
+            more_b = ts_build_step(b, xch);
+    }
+}
+
+static void destroy_started(const struct ts_build *b)
+{
+    if ( b->outcome == TS_OUT_STARTED )
+        assert_int_equal(xc_domain_destroy(xch, b->domid), 0);
+}
+
+/* 5 GiB each on an 8 GiB host: both fit alone, not together. */
+static void test_race_without_claims_fails_midway(void **state)
+{
+    struct ts_vm vm = vm_of("r", 5 * GIB, 2);
+    struct ts_build a, b;
+
+    (void)state;
+    race(TS_POLICY_NONE, &vm, &a, &b);
+    /* Both planned on the same empty host (nodes 0-2) and populated in
+     * turn: b ran out after 3.75 GiB and failed, its work thrown away;
+     * a then finished in the memory b gave back. */
+    assert_int_equal(a.plan.node_affinity, 0x7);
+    assert_int_equal(b.plan.node_affinity, 0x7);
+    assert_int_equal(b.outcome, TS_OUT_FAILED_BUILD);
+    assert_int_equal(b.error, ENOMEM);
+    assert_int_equal(b.populated, 15 * GIB / 4);
+    assert_int_equal(a.outcome, TS_OUT_STARTED);
+    assert_int_equal(a.populated, 5 * GIB);
+    destroy_started(&a);
+    assert_host_clean();
+}
+
+static void test_race_with_claim_sets_fails_fast(void **state)
+{
+    struct ts_vm vm = vm_of("r", 5 * GIB, 2);
+    struct ts_build a, b;
+
+    (void)state;
+    race(TS_POLICY_CLAIMSETS, &vm, &a, &b);
+    assert_int_equal(a.outcome, TS_OUT_STARTED);
+    assert_int_equal(a.claimed, TS_CLAIM_SET);
+    assert_int_equal(a.plan.nr_vnodes, 3);
+    for ( uint32_t v = 0; v < a.plan.nr_vnodes; v++ )
+        assert_int_equal(a.vnode_pages[v][a.plan.vnode[v].pnode],
+                         a.plan.vnode[v].pages);
+    /* The loser's claim set was refused (ENOMEM): it re-planned on fresh
+     * figures, found no room, and failed with nothing populated. */
+    assert_int_equal(b.outcome, TS_OUT_FAILED_CLAIM);
+    assert_int_equal(b.error, ENOMEM);
+    assert_int_equal(b.populated, 0);
+    assert_int_equal(b.replans, 1);
+    destroy_started(&a);
+    assert_host_clean();
+}
+
+static void test_host_wide_claims_fail_fast_too(void **state)
+{
+    struct ts_vm vm = vm_of("r", 5 * GIB, 2);
+    struct ts_build a, b;
+
+    (void)state;
+    race(TS_POLICY_HOST, &vm, &a, &b);
+    assert_int_equal(a.outcome, TS_OUT_STARTED);
+    assert_int_equal(b.outcome, TS_OUT_FAILED_CLAIM);
+    assert_string_equal(b.what, "xc_domain_claim_pages");
+    assert_int_equal(b.populated, 0);
+    destroy_started(&a);
+    race(TS_POLICY_XAPI, &vm, &a, &b);
+    assert_int_equal(a.outcome, TS_OUT_STARTED);
+    assert_int_equal(a.claimed, TS_CLAIM_SET);
+    assert_int_equal(b.outcome, TS_OUT_FAILED_CLAIM);
+    destroy_started(&a);
+    assert_host_clean();
+}
+
+static void test_every_failure_leaves_nothing_behind(void **state)
+{
+    struct ts_vm huge = vm_of("huge", 9 * GIB, 2);
+    struct ts_build b;
+
+    (void)state;
+    for ( enum ts_policy p = 0; p < TS_NR_POLICIES; p++ )
+    {
+        ts_build_init(&b, &huge, p);
+        ts_build_run(&b, xch);
+        assert_int_equal(b.outcome, p == TS_POLICY_NONE ? TS_OUT_FAILED_BUILD
+                                                        : TS_OUT_FAILED_CLAIM);
+        assert_host_clean();
+    }
+
+    /* A config naming a node the host lacks fails at planning. */
+    huge = vm_of("bad", GIB, 1);
+    huge.nr_vnodes = 1;
+    huge.vnode[0] = (struct ts_vnode){ .pages = GIB, .pnode = 7,
+                                       .nr_vcpus = 1, .vdistance = { 10 } };
+    ts_build_init(&b, &huge, TS_POLICY_CLAIMSETS);
+    ts_build_run(&b, xch);
+    assert_int_equal(b.outcome, TS_OUT_FAILED_CLAIM);
+    assert_int_equal(b.error, EINVAL);
+    assert_host_clean();
+}
+
+static void test_fallback_to_smaller_extents(void **state)
+{
+    struct ts_vm filler = vm_of("f", NODE - 512, 1), vm = vm_of("v", GIB, 1);
+    struct ts_build f, b;
+
+    (void)state;
+    /* Leave 512 pages (one 2 MiB block) free on node 0: a one-node guest
+     * there needs 1 GiB from elsewhere... so pin it with vNUMA to node 0
+     * after freeing exactly 1 GiB in 2 MiB-aligned pieces. */
+    filler.nr_vnodes = 1;
+    filler.vnode[0] = (struct ts_vnode){ .pages = NODE - 512, .pnode = 0,
+                                         .nr_vcpus = 1, .vdistance = { 10 } };
+    ts_build_init(&f, &filler, TS_POLICY_NONE);
+    ts_build_run(&f, xch);
+    assert_int_equal(f.outcome, TS_OUT_STARTED);
+    assert_int_equal(f.vnode_pages[0][0], NODE - 512);
+
+    /* node 0 has 512 free pages: a 1 GiB guest pinned there fails after
+     * falling back to 2 MiB (one extent) and 4 KiB: exactly 512 pages. */
+    vm.nr_vnodes = 1;
+    vm.vnode[0] = (struct ts_vnode){ .pages = GIB, .pnode = 0, .nr_vcpus = 1,
+                                     .vdistance = { 10 } };
+    ts_build_init(&b, &vm, TS_POLICY_NONE);
+    ts_build_run(&b, xch);
+    assert_int_equal(b.outcome, TS_OUT_FAILED_BUILD);
+    assert_int_equal(b.populated, 512);
+    destroy_started(&f);
+    assert_host_clean();
+}
+
+static void test_ballooning_returns_memory_to_its_vnode(void **state)
+{
+    struct ts_vm numa = vm_of("numa", 5 * GIB, 2), flat = vm_of("flat", GIB, 2);
+    struct ts_build a, b;
+    struct ts_balloon bl;
+    uint64_t before[4], after[4];
+
+    (void)state;
+    /* claimsets splits 5 GiB over three nodes: a vNUMA guest. */
+    ts_build_init(&a, &numa, TS_POLICY_CLAIMSETS);
+    ts_build_run(&a, xch);
+    assert_int_equal(a.outcome, TS_OUT_STARTED);
+    assert_true(a.plan.vnuma);
+    for ( uint32_t n = 0; n < 4; n++ )
+        before[n] = node_pages(a.domid, n);
+    assert_int_equal(ts_balloon_down(xch, &a, 3000, &bl), 0);
+    assert_int_equal(bl.nr, a.layout.nr_ranges);
+    assert_int_equal(ts_balloon_up(xch, &a, &bl), 0);
+    for ( uint32_t n = 0; n < 4; n++ )
+        assert_int_equal(node_pages(a.domid, n), before[n]);
+
+    /* A guest without vNUMA, striped over two nodes: the pages come back
+     * by striping, not where they were. */
+    flat.cpu_nodes = 0x8 | 0x4;         /* nodes 2 and 3 */
+    ts_build_init(&b, &flat, TS_POLICY_NONE);
+    ts_build_run(&b, xch);
+    assert_int_equal(b.outcome, TS_OUT_STARTED);
+    assert_false(b.plan.vnuma);
+    for ( uint32_t n = 0; n < 4; n++ )
+        before[n] = node_pages(b.domid, n);
+    assert_int_equal(before[2] + before[3], GIB);
+    assert_int_equal(ts_balloon_down(xch, &b, 1000, &bl), 0);
+    assert_int_equal(ts_balloon_up(xch, &b, &bl), 0);
+    for ( uint32_t n = 0; n < 4; n++ )
+        after[n] = node_pages(b.domid, n);
+    assert_int_equal(after[2] + after[3], GIB);
+    assert_true(after[2] != before[2]);
+
+    destroy_started(&a);
+    destroy_started(&b);
+    assert_host_clean();
+}
+
+static void test_parallel_pool_builds_every_vm(void **state)
+{
+    struct ts_vm vms[6];
+    struct ts_build res[6];
+    uint32_t per_node[4] = { 0 };
+
+    (void)state;
+    for ( uint32_t i = 0; i < 6; i++ )
+        vms[i] = vm_of("p", GIB, 1);
+    assert_int_equal(ts_pool_build(vms, 6, TS_POLICY_CLAIMSETS, 3, res), 0);
+    for ( uint32_t i = 0; i < 6; i++ )
+    {
+        assert_int_equal(res[i].outcome, TS_OUT_STARTED);
+        assert_int_equal(res[i].plan.nr_vnodes, 1);
+        per_node[res[i].plan.vnode[0].pnode]++;
+    }
+    /* Two 1 GiB guests fit a 2 GiB node: every node got at most two. */
+    for ( uint32_t n = 0; n < 4; n++ )
+        assert_true(per_node[n] <= 2);
+    for ( uint32_t i = 0; i < 6; i++ )
+        destroy_started(&res[i]);
+    assert_host_clean();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_policies_on_an_empty_host),
+        cmocka_unit_test(test_usage_and_claims_steer_the_choice),
+        cmocka_unit_test(test_nearest_node_set_on_sub_numa_clustering),
+        cmocka_unit_test(test_split_fills_nodes_by_capacity),
+        cmocka_unit_test(test_configured_vnodes_are_kept),
+        cmocka_unit_test(test_vmemranges_skip_the_mmio_hole),
+        cmocka_unit_test(test_race_without_claims_fails_midway),
+        cmocka_unit_test(test_race_with_claim_sets_fails_fast),
+        cmocka_unit_test(test_host_wide_claims_fail_fast_too),
+        cmocka_unit_test(test_every_failure_leaves_nothing_behind),
+        cmocka_unit_test(test_fallback_to_smaller_extents),
+        cmocka_unit_test(test_ballooning_returns_memory_to_its_vnode),
+        cmocka_unit_test(test_parallel_pool_builds_every_vm),
+    };
+
+    return cmocka_run_group_tests_name("toolstack", tests, open_xc, close_xc);
+}
