@@ -40,7 +40,8 @@ bench: deps
 	@[ -f $(BUILD)/release/build.ninja ] || \
 		meson setup $(BUILD)/release -Dbuildtype=release -Dnc_debug=0 -Dtests=false
 	@ninja -C $(BUILD)/release
-	@bench/run.sh $(BUILD)/release
+	@bench/run.sh $(BUILD)/release --json $(BUILD)/bench.json
+	@bench/storm-scale.sh $(BUILD)/release
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

@@ -16,7 +16,7 @@ PACKAGES=(
     libxen-dev                     # Xen headers, libxenctrl, libxlutil
     libhwloc-dev                   # host topologies (hwloc:FILE.xml, local)
     libjansson-dev                 # numaclaim storm --json
-    valgrind                       # instruction counts in `make bench`
+    valgrind time                  # `make bench`: instruction counts, peak memory
 )
 
 check_only=0

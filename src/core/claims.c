@@ -20,15 +20,25 @@
  * Lookups and deductions
  * ======================================================================== */
 
+/* The array is sorted by node: binary search, after the mask says yes. */
 static struct nc_node_claim *find_node_claim(const struct nc_domain *d,
                                              uint32_t node)
 {
+    uint32_t lo = 0, hi = d->nr_node_claims;
+
     if ( !(d->node_claim_mask & (1ULL << node)) )
         return NULL;
-    for ( uint32_t i = 0; i < d->nr_node_claims; i++ )
-        if ( d->node_claim[i].node == node )
-            return &d->node_claim[i];
-    ASSERT_UNREACHABLE();
+    while ( lo < hi )
+    {
+        uint32_t mid = lo + (hi - lo) / 2;
+
+        if ( d->node_claim[mid].node < node )
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    BUG_ON(lo == d->nr_node_claims || d->node_claim[lo].node != node);
+    return &d->node_claim[lo];
 }
 
 uint64_t domain_node_claim(const struct nc_domain *d, uint32_t node)
@@ -58,27 +68,31 @@ uint64_t domain_release_unpinned_claims(struct nc_host *h, struct nc_domain *d,
     return x;
 }
 
+static uint64_t release_entry(struct nc_host *h, struct nc_domain *d,
+                              struct nc_node_claim *c, uint64_t pages)
+{
+    uint64_t x = NC_MIN(pages, c->pages);
+
+    ASSERT(nc_lock_held(&h->heap_lock));
+    c->pages -= x;
+    ASSERT(h->node_claimed[c->node] >= x);
+    h->node_claimed[c->node] -= x;
+    deduct_outstanding(h, d, x);
+    return x;
+}
+
 uint64_t domain_release_node_claims(struct nc_host *h, struct nc_domain *d,
                                     uint32_t node, uint64_t pages)
 {
     struct nc_node_claim *c = find_node_claim(d, node);
-    uint64_t x;
 
-    ASSERT(nc_lock_held(&h->heap_lock));
-    if ( !c )
-        return 0;
-    x = NC_MIN(pages, c->pages);
-    c->pages -= x;
-    ASSERT(h->node_claimed[node] >= x);
-    h->node_claimed[node] -= x;
-    deduct_outstanding(h, d, x);
-    return x;
+    return c ? release_entry(h, d, c, pages) : 0;
 }
 
 void domain_release_all_claims_locked(struct nc_host *h, struct nc_domain *d)
 {
     for ( uint32_t i = 0; i < d->nr_node_claims; i++ )
-        domain_release_node_claims(h, d, d->node_claim[i].node, UINT64_MAX);
+        release_entry(h, d, &d->node_claim[i], UINT64_MAX);
     domain_release_unpinned_claims(h, d, UINT64_MAX);
     ASSERT(d->outstanding == 0);
     d->nr_node_claims = 0;

@@ -1,0 +1,312 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# bench/run.sh [BUILD_DIR] [--json FILE] [--quick]
+#
+# Runs numaclaim-bench from a release build (default build/release, set up
+# with `meson setup build/release -Dbuildtype=release -Dnc_debug=0
+# -Dtests=false`), then, if valgrind is installed, counts instructions per
+# alloc+free pair under callgrind: `numaclaim-bench --pairs N --order K
+# [--claims]` at two values of N, so that
+#
+#     Ir/pair = (Ir(N2) - Ir(N1)) / (N2 - N1)
+#
+# and the set-up (host, domain, claim set) cancels out.  Prints one table
+# (pairs/s and Ir/pair without and with claims, their ratio, and the
+# claim-set install/replace rates) and whether the project's goal holds:
+# claims cost at most 5% more instructions per alloc+free pair.  With
+# --json FILE, writes the benchmark's JSON extended with the instruction
+# counts.  Needs only bash and coreutils (no python3, jq or awk).
+#
+# Exit status: 0 on success (whether or not the goal is met), 1 if a run
+# failed, 2 for bad arguments.
+set -euo pipefail
+
+N1=1000
+N2=11000
+GOAL_PCT=5              # claims may cost at most this % more Ir per pair
+
+me=bench/run.sh
+
+usage()
+{
+    cat <<EOF
+usage: $me [BUILD_DIR] [--json FILE] [--quick]
+
+  BUILD_DIR     a release build (default build/release)
+  --json FILE   write every figure to FILE as JSON
+  --quick       short timed runs (smoke test); instruction counts unchanged
+EOF
+}
+
+bad_usage()
+{
+    echo "$me: $1" >&2
+    echo "Try '$me --help'." >&2
+    exit 2
+}
+
+build=
+json=
+quick=
+while [ $# -gt 0 ]
+do
+    case "$1" in
+    -h|--help)
+        usage
+        exit 0
+        ;;
+    --json)
+        if [ $# -lt 2 ] || [ -z "$2" ]
+        then
+            bad_usage "--json needs a file name"
+        fi
+        json=$2
+        shift
+        ;;
+    --quick)
+        quick=--quick
+        ;;
+    -*)
+        bad_usage "unknown argument '$1'"
+        ;;
+    *)
+        [ -z "$build" ] || bad_usage "more than one build directory given"
+        build=$1
+        ;;
+    esac
+    shift
+done
+build=${build:-build/release}
+
+bench=$build/bench/numaclaim-bench
+if [ ! -x "$bench" ]
+then
+    echo "$me: $bench not found; build it first:" >&2
+    echo "  meson setup $build -Dbuildtype=release -Dnc_debug=0 -Dtests=false" >&2
+    echo "  ninja -C $build" >&2
+    exit 1
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/numaclaim-bench.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+# ------------------------------------------------------------------------
+# Helpers: integer arithmetic only
+# ------------------------------------------------------------------------
+
+# div NUM DEN DECIMALS: NUM / DEN rounded to DECIMALS places (NUM >= 0).
+div()
+{
+    local num=$1 den=$2 dec=$3 scale q
+
+    scale=$((10 ** dec))
+    q=$(( (num * scale * 2 + den) / (2 * den) ))
+    if [ "$dec" -eq 0 ]
+    then
+        printf '%d' "$q"
+    else
+        printf '%d.%0*d' $((q / scale)) "$dec" $((q % scale))
+    fi
+}
+
+# pct_more NUM DEN: (NUM / DEN - 1) in percent, signed, 2 decimals.
+pct_more()
+{
+    local num=$1 den=$2
+
+    if [ "$num" -ge "$den" ]
+    then
+        printf '+%s' "$(div $(( (num - den) * 100 )) "$den" 2)"
+    else
+        printf -- '-%s' "$(div $(( (den - num) * 100 )) "$den" 2)"
+    fi
+}
+
+# get KEY: a value of the benchmark's flat JSON (one key per line).
+get()
+{
+    local line
+
+    line=$(grep -m1 "^  \"$1\": " "$tmp/bench.json") ||
+        { echo "$me: key $1 missing from the benchmark's JSON" >&2; exit 1; }
+    line=${line#*: }
+    line=${line%,}
+    line=${line#\"}
+    printf '%s' "${line%\"}"
+}
+
+# ir_total FILE: the total instruction count of a callgrind out file.
+ir_total()
+{
+    local key value rest
+
+    while read -r key value rest
+    do
+        case "$key" in
+        summary:|totals:)
+            printf '%s' "$value"
+            return 0
+            ;;
+        esac
+    done < "$1"
+    echo "$me: no summary/totals line in $1" >&2
+    exit 1
+}
+
+# ------------------------------------------------------------------------
+# Timed figures
+# ------------------------------------------------------------------------
+
+echo "$me: timed benchmark: $bench $quick" >&2
+if ! "$bench" $quick --json "$tmp/bench.json" > "$tmp/bench.txt" 2> "$tmp/bench.err"
+then
+    cat "$tmp/bench.txt" "$tmp/bench.err" >&2
+    echo "$me: $bench failed" >&2
+    exit 1
+fi
+if [ "$(get release_build)" != true ]
+then
+    echo "$me: warning: $build is not a release build (nc_debug=$(get nc_debug));" \
+         "figures are not representative" >&2
+fi
+
+# ------------------------------------------------------------------------
+# Instruction counts
+# ------------------------------------------------------------------------
+
+declare -A ir            # ir[o0], ir[o0_claims], ...: Ir per pair x (N2-N1)
+have_ir=false
+if command -v valgrind > /dev/null 2>&1
+then
+    have_ir=true
+    for order in 0 9
+    do
+        for claims in "" --claims
+        do
+            key=o$order${claims:+_claims}
+            for n in $N1 $N2
+            do
+                out=$tmp/callgrind.$key.$n.out
+                echo "$me: callgrind: --pairs $n --order $order $claims" >&2
+                if ! valgrind --tool=callgrind --callgrind-out-file="$out" \
+                        "$bench" --pairs "$n" --order "$order" $claims \
+                        > "$tmp/vg.log" 2>&1
+                then
+                    cat "$tmp/vg.log" >&2
+                    echo "$me: callgrind run failed" >&2
+                    exit 1
+                fi
+                if [ "$n" = $N1 ]
+                then
+                    t1=$(ir_total "$out")
+                else
+                    t2=$(ir_total "$out")
+                fi
+            done
+            ir[$key]=$((t2 - t1))
+        done
+    done
+else
+    echo "$me: valgrind not installed: no instruction counts" >&2
+fi
+
+# ------------------------------------------------------------------------
+# The table
+# ------------------------------------------------------------------------
+
+dn=$((N2 - N1))
+goal_met=true
+goal_detail=
+runs=$(get runs)
+
+echo
+echo "numaclaim benchmark: $build, pairs on host $(get pairs_host)," \
+     "claim sets on host $(get claim_sets_host), best of $runs" \
+     "run$([ "$runs" = 1 ] || echo s)${quick:+ (quick)}"
+echo
+printf '%-38s %15s %15s %8s\n' figure "without claims" "with claims" ratio
+for order in 0 9
+do
+    printf '%-38s %15s %15s %8s\n' "alloc+free order $order, pairs/s" \
+        "$(get alloc_free_o${order}_pairs_per_s)" \
+        "$(get alloc_free_o${order}_claims_pairs_per_s)" \
+        "$(get alloc_free_o${order}_pairs_ratio)"
+done
+for order in 0 9
+do
+    if $have_ir
+    then
+        a=${ir[o$order]}
+        b=${ir[o${order}_claims]}
+        printf '%-38s %15s %15s %8s\n' "alloc+free order $order, instr/pair" \
+            "$(div "$a" $dn 1)" "$(div "$b" $dn 1)" "$(div "$b" "$a" 4)"
+        if [ $((b * 100)) -gt $((a * (100 + GOAL_PCT))) ]
+        then
+            goal_met=false
+        fi
+        goal_detail+="${goal_detail:+, }order $order $(pct_more "$b" "$a")%"
+    else
+        printf '%-38s %15s %15s %8s\n' "alloc+free order $order, instr/pair" \
+            n/a n/a n/a
+    fi
+done
+for nr in 1 8 64
+do
+    printf '%-38s %15s\n' \
+        "claim set install/replace, $nr entr$([ $nr = 1 ] && echo y || echo ies)/s" \
+        "$(get claim_set_${nr}_per_s)"
+done
+echo
+if $have_ir
+then
+    echo "instr/pair: callgrind Ir, (Ir(N=$N2) - Ir(N=$N1)) / $dn pairs"
+    if $goal_met
+    then
+        echo "goal (claims cost <= $GOAL_PCT% more instructions per alloc+free pair): MET ($goal_detail)"
+    else
+        echo "goal (claims cost <= $GOAL_PCT% more instructions per alloc+free pair): NOT MET ($goal_detail)"
+    fi
+else
+    echo "goal (claims cost <= $GOAL_PCT% more instructions per alloc+free pair): not checked (no valgrind)"
+fi
+
+# ------------------------------------------------------------------------
+# JSON: the benchmark's object, extended
+# ------------------------------------------------------------------------
+
+if [ -n "$json" ]
+then
+    {
+        # All lines but the closing brace, a comma after the last entry.
+        sed -e '$d' "$tmp/bench.json" | sed -e '$s/$/,/'
+        b=${build//\\/\\\\}
+        echo "  \"build_dir\": \"${b//\"/\\\"}\","
+        if $have_ir
+        then
+            echo "  \"callgrind\": true,"
+            echo "  \"ir_pairs_n1\": $N1,"
+            echo "  \"ir_pairs_n2\": $N2,"
+            for order in 0 9
+            do
+                a=${ir[o$order]}
+                b=${ir[o${order}_claims]}
+                echo "  \"alloc_free_o${order}_ir_per_pair\": $(div "$a" $dn 2),"
+                echo "  \"alloc_free_o${order}_claims_ir_per_pair\": $(div "$b" $dn 2),"
+                echo "  \"alloc_free_o${order}_ir_ratio\": $(div "$b" "$a" 4),"
+            done
+            echo "  \"ir_goal_max_ratio\": 1.$(printf '%02d' $GOAL_PCT),"
+            echo "  \"ir_goal_met\": $goal_met"
+        else
+            echo "  \"callgrind\": false,"
+            echo "  \"ir_goal_met\": null"
+        fi
+        echo "}"
+    } > "$tmp/merged.json"
+    if ! cp "$tmp/merged.json" "$json"
+    then
+        echo "$me: cannot write $json" >&2
+        exit 1
+    fi
+    echo "JSON: $json"
+fi

@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The storm suite: a seed gives the same report every run; on the default
+ * scenario claim sets have no mid-build failure and the best locality while
+ * `none` shows the race; the mix parser; JSON and SVG output; events and
+ * real threads.  Each policy runs in a forked child with its own host.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "storm.h"
+
+#define GIB (1ULL << 18)
+
+static struct storm_result res[TS_NR_POLICIES], again[TS_NR_POLICIES];
+
+static uint32_t run(struct storm_scenario *s, struct storm_result *r)
+{
+    char err[256];
+    int nr;
+
+    assert_int_equal(storm_prepare(s, err, sizeof(err)), 0);
+    nr = storm_run(s, r);
+    assert_true(nr > 0);
+    for ( int i = 0; i < nr; i++ )
+        assert_int_equal(r[i].error, 0);
+    return (uint32_t)nr;
+}
+
+static const struct storm_result *find(const struct storm_result *r,
+                                       uint32_t nr, enum ts_policy p)
+{
+    for ( uint32_t i = 0; i < nr; i++ )
+        if ( r[i].policy == p )
+            return &r[i];
+    fail_msg("policy %s missing", ts_policy_name(p));
+    return NULL;
+}
+
+static void test_default_scenario_acceptance(void **state)
+{
+    struct storm_scenario s;
+    const struct storm_result *none, *cs;
+    uint32_t nr;
+
+    (void)state;
+    storm_defaults(&s);
+    nr = run(&s, res);
+    assert_int_equal(nr, 4);
+    none = find(res, nr, TS_POLICY_NONE);
+    cs = find(res, nr, TS_POLICY_CLAIMSETS);
+
+    /* The race: builds fail after populating, and the work is lost. */
+    assert_true(none->failed_build > 0);
+    assert_true(none->wasted_pages > 0);
+    assert_int_equal(none->failed_claim, 0);
+
+    /* Claims turn late failures into early ones. */
+    for ( uint32_t i = 0; i < nr; i++ )
+    {
+        const struct storm_result *x = &res[i];
+
+        assert_int_equal(x->vms, 48);
+        assert_int_equal(x->started + x->failed_claim + x->failed_build, 48);
+        if ( x->policy == TS_POLICY_NONE )
+            continue;
+        assert_int_equal(x->failed_build, 0);
+        assert_int_equal(x->wasted_pages, 0);
+        /* claimsets has the best locality of the four. */
+        if ( x->policy != TS_POLICY_CLAIMSETS )
+            assert_true(cs->locality > x->locality);
+    }
+    assert_true(cs->locality > none->locality);
+    assert_true(cs->mean_distance < none->mean_distance);
+    assert_true(cs->nr_samples >= 2);
+    storm_free(&s);
+}
+
+static void test_same_seed_same_report(void **state)
+{
+    struct storm_scenario s;
+    uint32_t nr;
+
+    (void)state;
+    storm_defaults(&s);
+    s.nr_vms = 24;
+    s.seed = 7;
+    s.rate = 20;
+    nr = run(&s, res);
+    storm_free(&s);
+    storm_defaults(&s);
+    s.nr_vms = 24;
+    s.seed = 7;
+    s.rate = 20;
+    assert_int_equal(run(&s, again), nr);
+    assert_memory_equal(res, again, nr * sizeof(res[0]));
+
+    /* Another seed, other VMs. */
+    storm_free(&s);
+    storm_defaults(&s);
+    s.nr_vms = 24;
+    s.seed = 8;
+    s.rate = 20;
+    run(&s, again);
+    assert_memory_not_equal(res, again, nr * sizeof(res[0]));
+    storm_free(&s);
+}
+
+static void test_mix_parser(void **state)
+{
+    struct storm_scenario s;
+    char err[256];
+
+    (void)state;
+    storm_defaults(&s);
+    assert_int_equal(storm_parse_mix(&s, "512M:2,4G:1,1T:3", err, sizeof(err)),
+                     0);
+    assert_int_equal(s.nr_mix, 3);
+    assert_int_equal(s.mix[0].pages, 131072);
+    assert_int_equal(s.mix[0].weight, 2);
+    assert_int_equal(s.mix[1].pages, 4 * GIB);
+    assert_int_equal(s.mix[2].pages, 1024 * GIB);
+    assert_int_equal(s.mix[2].weight, 3);
+    assert_int_equal(storm_parse_mix(&s, "4G", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "bad entry \"4G\""));
+    assert_int_equal(storm_parse_mix(&s, "4Q:1", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "bad entry \"4Q:1\""));
+    assert_int_equal(storm_parse_mix(&s, "4G:0", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "bad weight in \"4G:0\""));
+    assert_int_equal(storm_parse_mix(&s, "4G:1,", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "trailing comma"));
+    assert_int_equal(storm_parse_mix(&s, "", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "empty"));
+    /* A failed parse leaves the previous mix. */
+    assert_int_equal(s.nr_mix, 3);
+    storm_free(&s);
+}
+
+static void test_json_has_every_field(void **state)
+{
+    struct storm_scenario s;
+    char path[] = "/tmp/numaclaim-storm-XXXXXX", err[256];
+    json_error_t jerr;
+    json_t *root, *pol;
+    uint32_t nr;
+    int fd = mkstemp(path);
+
+    (void)state;
+    assert_true(fd >= 0);
+    close(fd);
+    storm_defaults(&s);
+    s.nr_vms = 12;
+    nr = run(&s, res);
+    assert_int_equal(storm_write_json(path, &s, res, nr, err, sizeof(err)), 0);
+    root = json_load_file(path, 0, &jerr);
+    assert_non_null(root);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(root, "host"), "spec")),
+                        s.host.spec);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(root, "scenario"), "vms")), 12);
+    pol = json_object_get(root, "policies");
+    assert_int_equal(json_array_size(pol), 4);
+    for ( uint32_t i = 0; i < nr; i++ )
+    {
+        json_t *p = json_array_get(pol, i);
+
+        assert_string_equal(json_string_value(json_object_get(p, "name")),
+                            ts_policy_name(res[i].policy));
+        assert_int_equal(json_integer_value(json_object_get(p, "started")),
+                         res[i].started);
+        assert_int_equal(json_integer_value(json_object_get(p, "failed_claim")),
+                         res[i].failed_claim);
+        assert_int_equal(json_integer_value(json_object_get(p, "failed_build")),
+                         res[i].failed_build);
+        assert_int_equal(json_integer_value(json_object_get(p, "wasted_pages")),
+                         res[i].wasted_pages);
+        assert_true(json_real_value(json_object_get(p, "locality")) ==
+                    res[i].locality);
+        assert_non_null(json_object_get(p, "mean_distance"));
+        assert_non_null(json_object_get(p, "single_node_share"));
+        assert_non_null(json_object_get(p, "build_seconds"));
+    }
+    json_decref(root);
+
+    /* An unwritable path is an error, not a crash. */
+    assert_int_equal(storm_write_json("/nonexistent/dir/x.json", &s, res, nr,
+                                      err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "cannot write /nonexistent/dir/x.json"));
+    unlink(path);
+    storm_free(&s);
+}
+
+static void test_svg_is_written(void **state)
+{
+    struct storm_scenario s;
+    char path[] = "/tmp/numaclaim-svg-XXXXXX", err[256], buf[64 * 1024];
+    uint32_t nr;
+    int fd = mkstemp(path);
+    FILE *f;
+    size_t n;
+
+    (void)state;
+    assert_true(fd >= 0);
+    close(fd);
+    storm_defaults(&s);
+    s.nr_vms = 12;
+    nr = run(&s, res);
+    assert_int_equal(storm_write_svg(path, &s, res, nr, err, sizeof(err)), 0);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    assert_true(!strncmp(buf, "<svg ", 5));
+    assert_non_null(strstr(buf, ">claimsets</text>"));
+    assert_non_null(strstr(buf, ">node 3 (128 GiB)</text>"));
+    assert_non_null(strstr(buf, "</svg>"));
+    unlink(path);
+    storm_free(&s);
+}
+
+static void test_offline_and_balloon_events(void **state)
+{
+    struct storm_scenario s;
+    uint32_t nr;
+
+    (void)state;
+    storm_defaults(&s);
+    s.nr_vms = 24;
+    s.balloon = true;
+    s.nr_offline = 1;
+    s.offline[0] = (struct storm_offline){ .pages = 20000, .time = 0.5 };
+    nr = run(&s, res);
+    for ( uint32_t i = 0; i < nr; i++ )
+        assert_int_equal(res[i].started + res[i].failed_claim +
+                         res[i].failed_build, 24);
+    /* Ballooning gives vNUMA guests their memory back on the same nodes:
+     * claim sets keep the locality they had. */
+    assert_true(find(res, nr, TS_POLICY_CLAIMSETS)->locality > 0.99);
+    storm_free(&s);
+}
+
+static void test_real_threads(void **state)
+{
+    struct storm_scenario s;
+    uint32_t nr;
+
+    (void)state;
+    storm_defaults(&s);
+    s.nr_vms = 24;
+    s.threads = true;
+    s.builders = 4;
+    nr = run(&s, res);
+    for ( uint32_t i = 0; i < nr; i++ )
+    {
+        assert_int_equal(res[i].started + res[i].failed_claim +
+                         res[i].failed_build, 24);
+        if ( res[i].policy != TS_POLICY_NONE )
+            assert_int_equal(res[i].failed_build, 0);
+    }
+    storm_free(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_default_scenario_acceptance),
+        cmocka_unit_test(test_same_seed_same_report),
+        cmocka_unit_test(test_mix_parser),
+        cmocka_unit_test(test_json_has_every_field),
+        cmocka_unit_test(test_svg_is_written),
+        cmocka_unit_test(test_offline_and_balloon_events),
+        cmocka_unit_test(test_real_threads),
+    };
+
+    return cmocka_run_group_tests_name("storm", tests, NULL, NULL);
+}
