@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -422,6 +423,7 @@ static void test_vnuma_validation(void **state)
         { .start = 4ULL << 20, .end = 16ULL << 20, .nid = 1 },   /* overlap */
     };
     unsigned int dist[4] = { 10, 21, 21, 10 }, v2v[2] = { 0, 1 };
+    unsigned int v2v3[3] = { 0, 1, 1 };
     unsigned int v2p[2] = { 0, 1 }, bad_v2v[2] = { 0, 2 }, bad_v2p[2] = { 0, 64 };
     /* GET writes its buffers back even on failure: keep them apart. */
     xen_vmemrange_t gr[1];
@@ -432,7 +434,7 @@ static void test_vnuma_validation(void **state)
     assert_fails(xc_domain_setvnuma(xch, d, 2, 2, 2, r, dist, v2v, v2p),
                  EINVAL);
     r[1].start = 8ULL << 20;
-    assert_fails(xc_domain_setvnuma(xch, d, 2, 2, 3, r, dist, v2v, v2p),
+    assert_fails(xc_domain_setvnuma(xch, d, 2, 2, 3, r, dist, v2v3, v2p),
                  EINVAL);                                   /* vcpus */
     assert_fails(xc_domain_setvnuma(xch, d, 2, 2, 2, r, dist, bad_v2v, v2p),
                  E2BIG);
@@ -455,6 +457,61 @@ static void test_vnuma_validation(void **state)
     assert_int_equal(nr, 2);
     assert_int_equal(nc, 2);
     assert_int_equal(xc_domain_destroy(xch, d), 0);
+}
+
+static void test_node_affinity_steers_populate(void **state)
+{
+    uint32_t d = new_domain(4096, 1);
+    xc_nodemap_t map = xc_nodemap_alloc(xch);
+    uint64_t pages[4] = { 0 };
+    uint32_t nr = 4;
+
+    (void)state;
+    assert_non_null(map);
+    map[0] = 1u << 2;                                   /* node 2 only */
+    assert_int_equal(xc_domain_node_setaffinity(xch, d, map), 0);
+    for ( xen_pfn_t g = 0; g < 4; g++ )
+        assert_int_equal(populate(d, g * 512, 9, 0), 0);
+    assert_int_equal(xc_domain_node_pages(xch, d, &nr, pages), 0);
+    assert_int_equal(nr, 4);
+    assert_int_equal(pages[2], 2048);
+    assert_int_equal(pages[0] + pages[1] + pages[3], 0);
+    map[0] = 0x80;                                      /* no such node */
+    assert_fails(xc_domain_node_setaffinity(xch, d, map), EINVAL);
+    free(map);
+    assert_int_equal(xc_domain_destroy(xch, d), 0);
+}
+
+static void test_page_offline_op_and_recall(void **state)
+{
+    uint32_t d = new_domain(NODE_PAGES, 1);
+    xen_memory_claim_t all = { .pages = NODE_PAGES, .target = 3 };
+    struct xen_domctl_claim_info ci;
+    uint32_t status[2];
+    uint32_t mfn = 3 * NODE_PAGES + 5;                  /* on node 3 */
+
+    (void)state;
+    assert_int_equal(claim_set(d, 1, &all), 0);
+    assert_int_equal(xc_page_offline_op(xch, sysctl_page_offline, mfn, mfn + 1,
+                                        status), 0);
+    assert_int_equal(status[0], PG_OFFLINE_OFFLINED);
+    assert_int_equal(status[1], PG_OFFLINE_OFFLINED);
+    /* Node 3's claim no longer fitted its free memory: 2 pages recalled. */
+    assert_int_equal(xc_domain_claim_info(xch, d, &ci), 0);
+    assert_int_equal(ci.recalled, 2);
+    assert_int_equal(ci.outstanding, NODE_PAGES - 2);
+    assert_int_equal(xc_page_offline_op(xch, sysctl_query_page_offline, mfn,
+                                        mfn, status), 0);
+    assert_int_equal(status[0], PG_OFFLINE_STATUS_OFFLINED);
+    assert_int_equal(xc_page_offline_op(xch, sysctl_page_online, mfn, mfn + 1,
+                                        status), 0);
+    assert_int_equal(status[0], PG_ONLINE_ONLINED);
+    assert_fails(xc_page_offline_op(xch, sysctl_page_offline,
+                                    (uint32_t)HOST_PAGES, (uint32_t)HOST_PAGES,
+                                    status), EINVAL);     /* not RAM */
+    assert_fails(xc_page_offline_op(xch, 9, mfn, mfn, status), EINVAL);
+    assert_int_equal(xc_domain_destroy(xch, d), 0);
+    assert_int_equal(physinfo().free_pages, HOST_PAGES);
 }
 
 /* ========================================================================
@@ -575,6 +632,8 @@ int main(void)
         cmocka_unit_test(test_populate_exact_node),
         cmocka_unit_test(test_vnuma_round_trip_and_vnode_populate),
         cmocka_unit_test(test_vnuma_validation),
+        cmocka_unit_test(test_node_affinity_steers_populate),
+        cmocka_unit_test(test_page_offline_op_and_recall),
         cmocka_unit_test(test_bad_pointers_give_efault),
         cmocka_unit_test(test_interface_version_and_unknown_ops),
         cmocka_unit_test(test_getinfo_iterates_and_destroy_gives_everything_back),

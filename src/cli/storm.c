@@ -102,6 +102,9 @@ static int parse_offline(const char *arg, struct storm_offline *o)
     return 0;
 }
 
+/* An option error: say it, then clean up and exit with status 2. */
+#define FAIL(status) do { rc = (status); goto out; } while ( 0 )
+
 static int load_configs(struct storm_scenario *s, const char *arg)
 {
     char *list = strdup(arg), *save = NULL, err[512];
@@ -158,7 +161,7 @@ int cli_storm(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     struct storm_scenario s;
-    struct storm_result *res;
+    struct storm_result *res = NULL;
     const char *json = NULL, *svg = NULL;
     char err[512], *end;
     bool vms_given = false, progress = isatty(2);
@@ -172,36 +175,36 @@ int cli_storm(int argc, char **argv)
         {
         case O_HOST:
             if ( ts_host_resolve(optarg, &s.host, err, sizeof(err)) )
-                return bad("--host", optarg, err);
+                FAIL(bad("--host", optarg, err));
             break;
         case O_VMS:
             if ( parse_u32(optarg, 1, 1000000, &s.nr_vms) )
-                return bad("--vms", optarg, "expected a number from 1 to "
-                           "1000000");
+                FAIL(bad("--vms", optarg, "expected a number from 1 to "
+                           "1000000"));
             vms_given = true;
             break;
         case O_MIX:
             if ( storm_parse_mix(&s, optarg, err, sizeof(err)) )
-                return bad("--mix", optarg, err);
+                FAIL(bad("--mix", optarg, err));
             break;
         case O_CONFIGS:
             if ( load_configs(&s, optarg) )
-                return 2;
+                FAIL(2);
             break;
         case O_FILL:
             if ( parse_u32(optarg, 0, 90, &s.fill_pct) )
-                return bad("--fill", optarg, "expected a percentage from 0 "
-                           "to 90");
+                FAIL(bad("--fill", optarg, "expected a percentage from 0 "
+                           "to 90"));
             break;
         case O_BUILDERS:
             if ( parse_u32(optarg, 1, 1024, &s.builders) )
-                return bad("--builders", optarg, "expected a number from 1 "
-                           "to 1024");
+                FAIL(bad("--builders", optarg, "expected a number from 1 "
+                           "to 1024"));
             break;
         case O_POLICY:
             if ( parse_policies(optarg, &s.policies) )
-                return bad("--policy", optarg, "expected a list of none, "
-                           "host, xapi, claimsets");
+                FAIL(bad("--policy", optarg, "expected a list of none, "
+                           "host, xapi, claimsets"));
             break;
         case O_ARRIVAL:
             if ( !strcmp(optarg, "burst") )
@@ -211,21 +214,21 @@ int cli_storm(int argc, char **argv)
                       end != optarg + 8 && !*end && s.rate < 1e9 )
                 ;
             else
-                return bad("--arrival", optarg, "expected burst or "
-                           "poisson:RATE with RATE > 0 (VMs per second)");
+                FAIL(bad("--arrival", optarg, "expected burst or "
+                           "poisson:RATE with RATE > 0 (VMs per second)"));
             break;
         case O_SEED:
             errno = 0;
             s.seed = strtoull(optarg, &end, 10);
             if ( errno || end == optarg || *end || optarg[0] == '-' )
-                return bad("--seed", optarg, "expected a whole number");
+                FAIL(bad("--seed", optarg, "expected a whole number"));
             break;
         case O_OFFLINE:
             if ( s.nr_offline == STORM_MAX_EVENTS )
-                return bad("--offline", optarg, "too many events (16)");
+                FAIL(bad("--offline", optarg, "too many events (16)"));
             if ( parse_offline(optarg, &s.offline[s.nr_offline]) )
-                return bad("--offline", optarg, "expected PAGES@TIME, e.g. "
-                           "1000@0.5 (pages from 1, time in seconds)");
+                FAIL(bad("--offline", optarg, "expected PAGES@TIME, e.g. "
+                           "1000@0.5 (pages from 1, time in seconds)"));
             s.nr_offline++;
             break;
         case O_BALLOON:
@@ -245,14 +248,14 @@ int cli_storm(int argc, char **argv)
             break;
         case O_HELP:
             usage(stdout);
-            return 0;
+            FAIL(0);
         default:
             usage(stderr);
-            return 2;
+            FAIL(2);
         }
     }
     if ( optind != argc )
-        return bad("argument", argv[optind], "unexpected (try --help)");
+        FAIL(bad("argument", argv[optind], "unexpected (try --help)"));
     if ( s.nr_configs && !vms_given )
         s.nr_vms = s.nr_configs;
     /* Offline events happen in time order. */
@@ -269,8 +272,7 @@ int cli_storm(int argc, char **argv)
     if ( storm_prepare(&s, err, sizeof(err)) )
     {
         fprintf(stderr, "numaclaim storm: %s\n", err);
-        storm_free(&s);
-        return 2;
+        FAIL(2);
     }
 
     res = calloc(TS_NR_POLICIES, sizeof(*res));
