@@ -407,16 +407,6 @@ static double since(const struct timespec *t0)
     return (double)(t.tv_sec - t0->tv_sec) + (t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-static void usage_lock(void *arg, bool lock)
-{
-    struct threads *t = arg;
-
-    if ( lock )
-        pthread_mutex_lock(&t->lock);
-    else
-        pthread_mutex_unlock(&t->lock);
-}
-
 static void *builder_thread(void *arg)
 {
     struct threads *t = arg;
@@ -438,8 +428,8 @@ static void *builder_thread(void *arg)
         v = &m->run[i];
         ts_build_init(&v->b, &m->s->vms[i], m->r->policy);
         v->b.usage = m->usage;
-        v->b.usage_lock = usage_lock;
-        v->b.usage_arg = t;
+        v->b.usage_lock = ts_usage_lock_mutex;
+        v->b.usage_arg = &t->lock;
         v->start = since(&t->t0);
         ts_build_run(&v->b, xch);
         v->end = since(&t->t0);

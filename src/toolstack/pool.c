@@ -23,14 +23,12 @@ struct pool {
     uint32_t usage[TS_MAX_NODES];
 };
 
-static void usage_lock(void *arg, bool lock)
+void ts_usage_lock_mutex(void *mutex, bool lock)
 {
-    struct pool *p = arg;
-
     if ( lock )
-        pthread_mutex_lock(&p->lock);
+        pthread_mutex_lock(mutex);
     else
-        pthread_mutex_unlock(&p->lock);
+        pthread_mutex_unlock(mutex);
 }
 
 static void *builder_thread(void *arg)
@@ -50,8 +48,8 @@ static void *builder_thread(void *arg)
 
         ts_build_init(b, &p->vms[i], p->policy);
         b->usage = p->usage;
-        b->usage_lock = usage_lock;
-        b->usage_arg = p;
+        b->usage_lock = ts_usage_lock_mutex;
+        b->usage_arg = &p->lock;
         ts_build_run(b, xch);
     }
     xc_interface_close(xch);

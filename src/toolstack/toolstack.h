@@ -237,6 +237,9 @@ void ts_build_run(struct ts_build *b, xc_interface *xch);
  * Parallel builders (pool.c)
  * ======================================================================== */
 
+/* A ts_build usage_lock for a pthread_mutex_t passed as its argument. */
+void ts_usage_lock_mutex(void *mutex, bool lock);
+
 /* Build vms[0..nr) with `threads` threads, each with its own xc_interface;
  * results[i] is VM i's finished build.  0, or -1 if a thread could not
  * open libxenctrl. */

@@ -21,6 +21,10 @@
 /* The address a guest handle holds. */
 #define HADDR(h) ((uint64_t)(uintptr_t)(h).p)
 
+/* Xen's getdomaininfo record of a domain (domctl and sysctl share it). */
+void fill_domaininfo(const struct nc_domain_info *i,
+                     struct xen_domctl_getdomaininfo *o);
+
 long do_domctl(struct nc_host *h, nc_domid_t caller, uint64_t uarg);
 long do_sysctl(struct nc_host *h, nc_domid_t caller, uint64_t uarg);
 long do_memory_op(struct nc_host *h, nc_domid_t caller, uint64_t cmd,

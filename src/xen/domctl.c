@@ -43,8 +43,8 @@ static long createdomain(struct nc_host *h, nc_domid_t caller,
     return 0;
 }
 
-static void fill_domaininfo(const struct nc_domain_info *i,
-                            struct xen_domctl_getdomaininfo *o)
+void fill_domaininfo(const struct nc_domain_info *i,
+                     struct xen_domctl_getdomaininfo *o)
 {
     memset(o, 0, sizeof(*o));
     o->domain = i->domid;

@@ -138,15 +138,7 @@ static long getdomaininfolist(struct nc_host *h,
 
         if ( nc_domain_getinfo(h, (nc_domid_t)id, &i) )
             continue;               /* destroyed meanwhile */
-        memset(&o, 0, sizeof(o));
-        o.domain = i.domid;
-        o.flags = XEN_DOMINF_hvm_guest | XEN_DOMINF_hap |
-                  (i.dying ? XEN_DOMINF_dying : XEN_DOMINF_paused);
-        o.tot_pages = i.tot_pages;
-        o.max_pages = i.max_pages;
-        o.outstanding_pages = i.outstanding;
-        o.nr_online_vcpus = i.max_vcpus;
-        o.max_vcpu_id = i.max_vcpus ? i.max_vcpus - 1 : 0;
+        fill_domaininfo(&i, &o);
         if ( copy_to_guest(HADDR(l->buffer) + n * sizeof(o), &o, sizeof(o)) )
             return -EFAULT;
         n++;
