@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,15 +102,17 @@ int xencall_fd(xencall_handle *xcall)
 /* NUMACLAIM_TRACE=1 logs every hypercall and its result to stderr. */
 static bool trace(void)
 {
-    static int on = -1;
+    static _Atomic int on = -1;
+    int v = atomic_load(&on);
 
-    if ( on < 0 )
+    if ( v < 0 )
     {
         const char *t = getenv("NUMACLAIM_TRACE");
 
-        on = t && *t && *t != '0';
+        v = t && *t && *t != '0';
+        atomic_store(&on, v);
     }
-    return on;
+    return v;
 }
 
 static long call(unsigned int op, uint64_t a1, uint64_t a2, uint64_t a3,
