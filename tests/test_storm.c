@@ -65,7 +65,9 @@ static void test_default_scenario_acceptance(void **state)
     assert_true(none->wasted_pages > 0);
     assert_int_equal(none->failed_claim, 0);
 
-    /* Claims turn late failures into early ones. */
+    /* Claims turn late failures into early ones, and no populated memory
+     * is thrown away, so the started VMs hold more memory. */
+    assert_true(cs->started_pages > none->started_pages);
     for ( uint32_t i = 0; i < nr; i++ )
     {
         const struct storm_result *x = &res[i];
@@ -179,6 +181,9 @@ static void test_json_has_every_field(void **state)
                             ts_policy_name(res[i].policy));
         assert_int_equal(json_integer_value(json_object_get(p, "started")),
                          res[i].started);
+        assert_int_equal(json_integer_value(json_object_get(p,
+                                                            "started_pages")),
+                         res[i].started_pages);
         assert_int_equal(json_integer_value(json_object_get(p, "failed_claim")),
                          res[i].failed_claim);
         assert_int_equal(json_integer_value(json_object_get(p, "failed_build")),

@@ -36,9 +36,9 @@ void storm_print_table(FILE *f, const struct storm_scenario *s,
             s->rate > 0 ? "poisson" : "burst", s->fill_pct,
             (unsigned long long)s->seed,
             s->threads ? ", real threads (results may vary run to run)" : "");
-    fprintf(f, "%-10s %7s %11s %11s %10s %8s %9s %9s %9s\n", "policy",
-            "started", "failed-fast", "failed-mid", "wasted", "locality",
-            "mean-dist", "1-node", "build-s");
+    fprintf(f, "%-10s %7s %9s %11s %10s %10s %8s %9s %6s %8s\n", "policy",
+            "started", "memory", "failed-fast", "failed-mid", "wasted",
+            "locality", "mean-dist", "1-node", "build-s");
     for ( uint32_t i = 0; i < nr; i++ )
     {
         const struct storm_result *x = &r[i];
@@ -49,16 +49,18 @@ void storm_print_table(FILE *f, const struct storm_scenario *s,
                     x->message);
             continue;
         }
-        fprintf(f, "%-10s %4u/%-3u %11u %11u %6.1f GiB %7.1f%% %9.2f %8.0f%% "
-                "%9.2f\n", ts_policy_name(x->policy), x->started, x->vms,
-                x->failed_claim, x->failed_build, gib(x->wasted_pages),
-                100 * x->locality, x->mean_distance,
-                100 * x->single_node_share, x->build_seconds);
+        fprintf(f, "%-10s %4u/%-3u %5.0f GiB %11u %10u %6.1f GiB %7.1f%% "
+                "%9.2f %5.0f%% %8.2f\n", ts_policy_name(x->policy),
+                x->started, x->vms, gib(x->started_pages), x->failed_claim,
+                x->failed_build, gib(x->wasted_pages), 100 * x->locality,
+                x->mean_distance, 100 * x->single_node_share,
+                x->build_seconds);
     }
-    fprintf(f, "\nfailed-fast: refused at claim time, nothing populated; "
-            "failed-mid: failed after\npopulating (wasted: pages populated "
-            "then thrown away); locality: share of\nmemory accesses that are "
-            "node-local; 1-node: VMs that fit a node and got one.\n");
+    fprintf(f, "\nmemory: of the VMs started; failed-fast: refused at claim "
+            "time, nothing populated;\nfailed-mid: failed after populating "
+            "(wasted: pages populated then thrown away);\nlocality: share of "
+            "memory accesses that are node-local; 1-node: VMs that fit a\n"
+            "node and got one.\n");
 }
 
 /* ========================================================================
@@ -121,9 +123,12 @@ int storm_write_json(const char *path, const struct storm_scenario *s,
     {
         const struct storm_result *x = &r[i];
         json_t *o = json_pack(
-            "{s:s, s:i, s:i, s:i, s:i, s:I, s:f, s:f, s:f, s:f, s:i, s:I}",
+            "{s:s, s:i, s:i, s:I, s:i, s:i, s:I, s:f, s:f, s:f, s:f, s:i, "
+            "s:I}",
             "name", ts_policy_name(x->policy), "vms", x->vms,
-            "started", x->started, "failed_claim", x->failed_claim,
+            "started", x->started,
+            "started_pages", (json_int_t)x->started_pages,
+            "failed_claim", x->failed_claim,
             "failed_build", x->failed_build,
             "wasted_pages", (json_int_t)x->wasted_pages,
             "locality", x->locality, "mean_distance", x->mean_distance,

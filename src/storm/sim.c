@@ -262,6 +262,7 @@ static void finish_metrics(struct sim *m)
             bool one = false;
 
             r->started++;
+            r->started_pages += v->b.vm->memory_pages;
             vm_metrics(m, v, &l, &d, &one);
             loc += l * v->b.vm->vcpus;
             dist += d * v->b.vm->vcpus;

@@ -68,6 +68,7 @@ struct storm_result {
     enum ts_policy policy;
     uint32_t vms;
     uint32_t started;
+    uint64_t started_pages;      /* memory of the VMs that started */
     uint32_t failed_claim;       /* failed fast, at claim time */
     uint32_t failed_build;       /* failed after populating */
     uint64_t wasted_pages;       /* populated, then thrown away */
