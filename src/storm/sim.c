@@ -290,8 +290,11 @@ static void finish_metrics(struct sim *m)
 static void progress(struct sim *m)
 {
     uint32_t width = 30, filled;
+    uint32_t nr = m->s->nr_vms;
 
-    if ( !m->s->progress )
+    /* Redraw at each percent, not at each of 10,000 VMs. */
+    if ( !m->s->progress ||
+         (m->done != nr && m->done * 100 / nr == (m->done - 1) * 100 / nr) )
         return;
     filled = m->s->nr_vms ? m->done * width / m->s->nr_vms : width;
     fprintf(stderr, "\r  %-10s [", ts_policy_name(m->r->policy));
