@@ -46,6 +46,12 @@ expect 2 "--seed 'abc'" storm --seed abc
 expect 2 "--offline '10'" storm --offline 10
 expect 2 "--offline '0@1'" storm --offline 0@1
 expect 2 "--offline '5@-1'" storm --offline 5@-1
+expect 2 "--offline '5@'" storm --offline 5@
+expect 2 "--offline '5@inf'" storm --offline 5@inf
+expect 2 "--offline: 4294967296 pages, the host has 536870912" storm --host 2x1T --offline 4294967296@1
+expect 2 "--seed ' -1'" storm --seed ' -1'
+expect 2 "--vms ' 5'" storm --vms ' 5'
+expect 2 "--vms '100001'" storm --vms 100001
 expect 2 "--configs: /nonexistent.cfg: cannot read" storm --configs /nonexistent.cfg
 expect 2 "unrecognized option" storm --frobnicate
 expect 2 "argument 'extra': unexpected" storm extra

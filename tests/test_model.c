@@ -3,7 +3,7 @@
  * The model suite: a seeded, reproducible, model-based randomized test.
  *
  * It runs NC_MODEL_OPS (default 1,000,000) random operations against one
- * small host ("16M,16M,8M,16M,4M" with a distance matrix; node 4 is
+ * small host ("8M,8M,4M,8M,4M" with a distance matrix; node 4 is
  * configured offline) with up to 8 guest domains, and keeps beside it a
  * small, independent reference model written from the spec alone: per
  * domain tot_pages, max_pages, host_claim, claims[n], recalled, dying,
@@ -64,12 +64,12 @@
 
 #define NN              5               /* nodes; node 4 is offline */
 #define ONLINE_MASK     0xFULL
-#define ONLINE_PAGES    14336ULL        /* frames of the online nodes */
-#define NR_FRAMES       15360ULL        /* all configured frames */
+#define ONLINE_PAGES    7168ULL         /* frames of the online nodes */
+#define NR_FRAMES       8192ULL         /* all configured frames */
 #define MAP_WORDS       (NR_FRAMES / 64)
 #define NR_SLOTS        11              /* domids 0..10; 10 is never made */
 #define MAX_LIVE        8               /* guest domains at once */
-#define GPFNS           4096ULL         /* guest frames a domain may use */
+#define GPFNS           8192ULL         /* guest frames a domain may use */
 #define MAX_ANON        64
 #define NO_MFN          UINT64_MAX
 #define NO_NODE         NC_NUMA_NO_NODE
@@ -77,9 +77,9 @@
 #define DEFAULT_SEED    0x6e756d61636c6169ULL   /* "numaclai" */
 #define DEFAULT_OPS     1000000ULL
 #define SWEEP_EVERY     10000ULL
-#define MAX_BROKEN      200
+#define MAX_BROKEN      6               /* broken frames never come back */
 
-#define HOST_SPEC "16M,16M,8M,16M,4M;dist=" \
+#define HOST_SPEC "8M,8M,4M,8M,4M;dist=" \
     "10,20,30,20,40,"                       \
     "20,10,20,30,40,"                       \
     "30,20,10,20,40,"                       \
@@ -93,8 +93,8 @@ static const uint8_t dist[NN][NN] = {
     { 20, 30, 20, 10, 40 },
     { 40, 40, 40, 40, 10 },
 };
-static const uint64_t node_start[NN] = { 0, 4096, 8192, 10240, 14336 };
-static const uint64_t node_frames[NN] = { 4096, 4096, 2048, 4096, 1024 };
+static const uint64_t node_start[NN] = { 0, 2048, 4096, 5120, 7168 };
+static const uint64_t node_frames[NN] = { 2048, 2048, 1024, 2048, 1024 };
 
 typedef unsigned __int128 u128;
 
@@ -253,6 +253,7 @@ static uint64_t stat_rc[NR_OPS][NR_STAT_RC];
 static struct {
     uint64_t recall_node, recall_host, deduct_max, redeem_c, not_first;
     uint64_t pending_freed, land_order[NC_MAX_ORDER + 1];
+    uint64_t live_sum, free_sum, claimed_sum, bad_sum;
 } stat;
 
 static void count_rc(int op, int rc)
@@ -1101,22 +1102,25 @@ static uint64_t pick_max(const struct mdom *d)
 {
     uint64_t out = m_outstanding(d);
 
-    switch ( rnd(20) )
+    switch ( rnd(40) )
     {
-    case 0: case 1: case 2: case 3: case 4: case 5:
-        return rnd(4097);
-    case 6: case 7: case 8: case 9:
-        return d->tot + rnd(1500);
-    case 10: case 11: case 12: case 13:
+    case 0: case 1: case 2: case 3: case 4: case 5: case 6: case 7:
+    case 8: case 9: case 10: case 11:
+        return 1024 + rnd(3073);
+    case 12: case 13: case 14: case 15: case 16: case 17:
+        return d->tot + rnd(2048);
+    case 18: case 19: case 20: case 21: case 22: case 23:
         return d->tot + out - rnd(out + 1);     /* partial deduction */
-    case 14: case 15:
+    case 24: case 25:
         return d->tot - rnd(d->tot + 1);        /* at or under tot */
-    case 16: case 17:
+    case 26: case 27: case 28: case 29: case 30: case 31: case 32: case 33:
         return d->max < UINT64_MAX - 512 ? d->max + rnd(512) : d->max;
-    case 18:
+    case 34: case 35:
         return UINT64_MAX;
-    default:
+    case 36:
         return 0;
+    default:
+        return rnd(4097);
     }
 }
 
@@ -1224,7 +1228,7 @@ static void op_create(void)
 
     /* A new domain has max_pages 0: give it some room at once. */
     {
-        uint64_t max = rnd(4097);
+        uint64_t max = 512 + rnd(3585);
 
         op_describe("create(domid %u) then set_max_pages(%" PRIu64 ")", got,
                     max);
@@ -1250,8 +1254,13 @@ static void op_kill(bool destroy)
     nc_domid_t caller = pick_caller();
     uint32_t domid = pick_domid();
     struct mdom *d = NULL;
-    int want = m_target(caller, domid, &d), rc;
+    int want, rc;
 
+    /* Reap dying domains too, or they would fill every slot. */
+    for ( uint32_t id = 1; destroy && id < NR_SLOTS; id++ )
+        if ( M.dom[id].exists && M.dom[id].dying && chance(50) )
+            domid = id;
+    want = m_target(caller, domid, &d);
     op_describe("%s(caller %u, dom %u)", destroy ? "destroy" : "kill",
                 caller, domid);
     rc = destroy ? nc_domain_destroy(H, caller, (nc_domid_t)domid)
@@ -1802,11 +1811,15 @@ static void op_populate(void)
 
     if ( order <= 12 )
     {
-        gpfn = rnd(GPFNS / r) * r;
+        /* Small extents mostly in the low half of the gpfn space, large
+         * ones in the high half, so that large slots stay free. */
+        uint64_t half = order < 4 ? 0 : GPFNS / 2 / r;
+
+        gpfn = (chance(75) ? rnd(GPFNS / 2 / r) + half : rnd(GPFNS / r)) * r;
         /* Mostly look for an unpopulated slot. */
         for ( int tries = 0; d && tries < 8 && chance(85) &&
                              !m_range_unmapped(d, gpfn, r); tries++ )
-            gpfn = rnd(GPFNS / r) * r;
+            gpfn = (rnd(GPFNS / 2 / r) + half) * r;
         if ( order && chance(2) )
             gpfn |= 1;                               /* misaligned */
     }
@@ -1868,6 +1881,10 @@ static void op_depopulate(void)
                              d->p2m[gpfn] == NO_MFN; tries++ )
             gpfn = rnd(GPFNS);
         gpfn &= ~(r - 1);
+        /* Often look for a fully populated range of this order. */
+        for ( int tries = 0; d && d->tot >= r && tries < 16 && chance(90) &&
+                             !m_range_mapped(d, gpfn, r); tries++ )
+            gpfn = rnd(GPFNS / r) * r;
         if ( order && chance(2) )
             gpfn |= 1;
     }
@@ -2159,12 +2176,12 @@ static const struct {
     unsigned int weight;
 } ops[] = {
     { op_populate,    300 },
-    { op_depopulate,  190 },
+    { op_depopulate,  160 },
     { op_claim_set,   115 },
     { op_claim_get,    20 },
     { op_claim_pages,  60 },
     { op_set_max,      50 },
-    { op_create,       20 },
+    { op_create,        6 },
     { op_affinity,     25 },
     { op_alloc_anon,   35 },
     { op_free_anon,    35 },
@@ -2185,12 +2202,12 @@ static void op_destroy(void)
 
 static void run_one(unsigned int total_weight)
 {
-    unsigned int x = (unsigned int)rnd(total_weight + 20);
+    unsigned int x = (unsigned int)rnd(total_weight + 4);
 
-    /* Domain teardown: 5 per mille kill, 15 per mille destroy. */
+    /* Domain teardown: about 1 per mille kill, 3 per mille destroy. */
     if ( x >= total_weight )
     {
-        if ( x - total_weight < 5 )
+        if ( x - total_weight < 1 )
             op_kill_only();
         else
             op_destroy();
@@ -2246,6 +2263,12 @@ static void print_stats(double secs)
     printf("  landed past the first admissible node %" PRIu64
            "; pending frames offlined on free %" PRIu64 "\n",
            stat.not_first, stat.pending_freed);
+    printf("  on average: %.2f live guests, %.0f free pages, %.0f claimed, "
+           "%.1f bad frames\n",
+           (double)stat.live_sum / (double)(g_nops ? g_nops : 1),
+           (double)stat.free_sum / (double)(g_nops ? g_nops : 1),
+           (double)stat.claimed_sum / (double)(g_nops ? g_nops : 1),
+           (double)stat.bad_sum / (double)(g_nops ? g_nops : 1));
     printf("  extents by order:");
     for ( uint32_t k = 0; k <= NC_MAX_ORDER; k++ )
         if ( stat.land_order[k] )
@@ -2298,6 +2321,11 @@ static void test_model(void **state)
     {
         run_one(total_weight);
         check_all();
+        for ( uint32_t id = 1; id < NR_SLOTS; id++ )
+            stat.live_sum += M.dom[id].exists && !M.dom[id].dying;
+        stat.free_sum += M.total_avail;
+        stat.claimed_sum += m_total_outstanding();
+        stat.bad_sum += M.nr_bad;
         if ( (g_opi + 1) % SWEEP_EVERY == 0 )
             check_frames();
     }

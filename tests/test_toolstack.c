@@ -300,6 +300,72 @@ static void test_configured_vnodes_are_kept(void **state)
     assert_non_null(strstr(why, "pnode 4, the host has 4 nodes"));
 }
 
+static void test_partly_pinned_vnodes_and_cpus(void **state)
+{
+    uint64_t free[4] = { 8 * GIB, 8 * GIB, 8 * GIB, 8 * GIB };
+    struct ts_view v = view_of(4, 21, free);
+    struct ts_vm vm = vm_of("m", 2 * GIB, 2);
+    struct ts_plan p;
+    char why[160];
+
+    (void)state;
+    /* vnode 0 pinned to node 1, vnode 1 anywhere. */
+    vm.nr_vnodes = 2;
+    vm.vnode[0] = (struct ts_vnode){ .pages = GIB, .pnode = 1, .nr_vcpus = 1,
+                                     .vdistance = { 10, 20 } };
+    vm.vnode[1] = (struct ts_vnode){ .pages = GIB, .pnode = TS_NO_NODE,
+                                     .nr_vcpus = 1, .vcpu_first = 1,
+                                     .vdistance = { 20, 10 } };
+    for ( enum ts_policy pol = 0; pol < TS_NR_POLICIES; pol++ )
+    {
+        p = plan(pol, &v, &vm);
+        assert_int_equal(p.nr_vnodes, 2);
+        assert_int_equal(p.vnode[0].pnode, 1);
+        assert_true(p.vnode[0].exact);
+        assert_int_equal(p.vnode[1].pnode, TS_NO_NODE);
+    }
+    p = plan(TS_POLICY_CLAIMSETS, &v, &vm);
+    assert_int_equal(p.nr_claims, 2);
+    assert_int_equal(p.claims[0].target, HOST);
+    assert_int_equal(p.claims[0].pages, GIB);
+    assert_int_equal(p.claims[1].target, 1);
+    assert_int_equal(p.claims[1].pages, GIB);
+
+    /* cpus= restricts every policy to its nodes. */
+    vm = vm_of("c", GIB, 1);
+    vm.cpu_nodes = 0x8;
+    assert_int_equal(plan(TS_POLICY_NONE, &v, &vm).node_affinity, 0x8);
+    assert_int_equal(plan(TS_POLICY_XAPI, &v, &vm).claims[0].target, 3);
+    assert_int_equal(plan(TS_POLICY_CLAIMSETS, &v, &vm).vnode[0].pnode, 3);
+    vm.cpu_nodes = 0x10;
+    assert_int_equal(ts_plan(TS_POLICY_XAPI, &v, &vm, &p, why, sizeof(why)),
+                     -1);
+    assert_non_null(strstr(why, "cpus= names node 4, the host has 4 nodes"));
+}
+
+static void test_claim_sets_wider_than_32_nodes_fall_back(void **state)
+{
+    uint64_t free[40];
+    struct ts_view v;
+    struct ts_vm vm = vm_of("w", 36 * GIB, 8);
+    struct ts_plan p;
+
+    (void)state;
+    for ( uint32_t n = 0; n < 40; n++ )
+        free[n] = GIB;
+    v = view_of(40, 21, free);
+    p = plan(TS_POLICY_CLAIMSETS, &v, &vm);
+    assert_int_equal(p.nr_vnodes, 1);
+    assert_int_equal(p.nr_claims, 1);
+    assert_int_equal(p.claims[0].target, HOST);
+    assert_int_equal(p.claims[0].pages, 36 * GIB);
+    /* 30 nodes are fine: one vnode each, all of the VM planned. */
+    vm = vm_of("n", 30 * GIB, 30);
+    p = plan(TS_POLICY_CLAIMSETS, &v, &vm);
+    assert_int_equal(p.nr_vnodes, 30);
+    assert_int_equal(p.nr_claims, 30);
+}
+
 /* ========================================================================
  * Layout
  * ======================================================================== */
@@ -556,6 +622,8 @@ int main(void)
         cmocka_unit_test(test_nearest_node_set_on_sub_numa_clustering),
         cmocka_unit_test(test_split_fills_nodes_by_capacity),
         cmocka_unit_test(test_configured_vnodes_are_kept),
+        cmocka_unit_test(test_partly_pinned_vnodes_and_cpus),
+        cmocka_unit_test(test_claim_sets_wider_than_32_nodes_fall_back),
         cmocka_unit_test(test_vmemranges_skip_the_mmio_hole),
         cmocka_unit_test(test_race_without_claims_fails_midway),
         cmocka_unit_test(test_race_with_claim_sets_fails_fast),

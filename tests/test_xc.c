@@ -568,6 +568,10 @@ static void test_bad_pointers_give_efault(void **state)
     assert_int_equal(errno, EFAULT);
     assert_int_equal(dominfo(d).nr_outstanding_pages, 0);
 
+    /* A status array that is not there. */
+    assert_fails(xc_page_offline_op(xch, sysctl_query_page_offline, 5, 5,
+                                    NULL), EFAULT);
+
     /* A multicall list that is not there. */
     assert_int_equal(xencall2(xc, __HYPERVISOR_multicall,
                               (uint64_t)(uintptr_t)gone, 1), -1);
@@ -592,6 +596,28 @@ static void test_interface_version_and_unknown_ops(void **state)
     assert_int_equal(errno, ENOSYS);
     assert_int_equal(xencall0(xc, __HYPERVISOR_sched_op), -1);
     assert_int_equal(errno, ENOSYS);
+
+    /* A multicall entry naming itself, or an op beyond 32 bits: ENOSYS in
+     * the entry, no recursion. */
+    {
+        multicall_entry_t *e = xencall_alloc_buffer(xc, sizeof(*e));
+
+        e->op = __HYPERVISOR_multicall;
+        e->args[0] = (uint64_t)(uintptr_t)e;
+        e->args[1] = 1;
+        assert_int_equal(xencall2(xc, __HYPERVISOR_multicall,
+                                  (uint64_t)(uintptr_t)e, 1), 0);
+        assert_int_equal((long)e->result, -ENOSYS);
+        e->op = (1ULL << 32) | __HYPERVISOR_multicall;
+        assert_int_equal(xencall2(xc, __HYPERVISOR_multicall,
+                                  (uint64_t)(uintptr_t)e, 1), 0);
+        assert_int_equal((long)e->result, -ENOSYS);
+        e->op = (1ULL << 32) | __HYPERVISOR_memory_op;
+        assert_int_equal(xencall2(xc, __HYPERVISOR_multicall,
+                                  (uint64_t)(uintptr_t)e, 1), 0);
+        assert_int_equal((long)e->result, -ENOSYS);
+        xencall_free_buffer(xc, e);
+    }
 }
 
 static void test_getinfo_iterates_and_destroy_gives_everything_back(void **state)

@@ -11,7 +11,7 @@
  *    recalled from it by page offlining (spec §7);
  *  - XEN_DOMCTL_node_pages: how many pages a domain owns on each node.
  *
- * The two numaclaim-only operations use numbers far above Xen's, so they can
+ * The numaclaim-only operations use numbers far above Xen's, so they can
  * never collide with an operation Xen defines.
  *
  * Include after <xenctrl.h>, or after <xen/domctl.h> and <xen/sysctl.h> with

@@ -4,8 +4,10 @@
  * print the table and write the JSON and SVG asked for.  Every bad option
  * gets a message naming it and exit status 2, before anything runs.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +58,8 @@ static int parse_u32(const char *arg, uint32_t min, uint32_t max,
     char *end;
     unsigned long v;
 
+    if ( !isdigit((unsigned char)arg[0]) )
+        return -1;
     errno = 0;
     v = strtoul(arg, &end, 10);
     if ( errno || end == arg || *end || arg[0] == '-' || v < min || v > max )
@@ -89,13 +93,19 @@ static int parse_offline(const char *arg, struct storm_offline *o)
     unsigned long long pages;
     double t;
 
+    const char *at;
+
+    if ( !isdigit((unsigned char)arg[0]) )
+        return -1;
     errno = 0;
     pages = strtoull(arg, &end, 10);
-    if ( errno || end == arg || *end != '@' || arg[0] == '-' || !pages ||
-         pages > (1ULL << 32) )
+    if ( errno || *end != '@' || !pages || pages > (1ULL << 32) )
         return -1;
-    t = strtod(end + 1, &end);
-    if ( *end || t < 0 || t != t )
+    at = end + 1;
+    if ( !isdigit((unsigned char)*at) && *at != '.' )
+        return -1;
+    t = strtod(at, &end);
+    if ( end == at || *end || !isfinite(t) || t < 0 )
         return -1;
     o->pages = pages;
     o->time = t;
@@ -178,9 +188,9 @@ int cli_storm(int argc, char **argv)
                 FAIL(bad("--host", optarg, err));
             break;
         case O_VMS:
-            if ( parse_u32(optarg, 1, 1000000, &s.nr_vms) )
+            if ( parse_u32(optarg, 1, 100000, &s.nr_vms) )
                 FAIL(bad("--vms", optarg, "expected a number from 1 to "
-                           "1000000"));
+                           "100000"));
             vms_given = true;
             break;
         case O_MIX:
@@ -220,7 +230,7 @@ int cli_storm(int argc, char **argv)
         case O_SEED:
             errno = 0;
             s.seed = strtoull(optarg, &end, 10);
-            if ( errno || end == optarg || *end || optarg[0] == '-' )
+            if ( errno || !isdigit((unsigned char)optarg[0]) || *end )
                 FAIL(bad("--seed", optarg, "expected a whole number"));
             break;
         case O_OFFLINE:
@@ -258,6 +268,20 @@ int cli_storm(int argc, char **argv)
         FAIL(bad("argument", argv[optind], "unexpected (try --help)"));
     if ( s.nr_configs && !vms_given )
         s.nr_vms = s.nr_configs;
+    for ( uint32_t i = 0; i < s.nr_offline; i++ )
+    {
+        uint64_t frames = 0;
+
+        for ( uint32_t n = 0; n < s.host.nr_nodes; n++ )
+            frames += s.host.node_pages[n];
+        if ( s.offline[i].pages > frames )
+        {
+            fprintf(stderr, "numaclaim storm: --offline: %llu pages, the host "
+                    "has %llu\n", (unsigned long long)s.offline[i].pages,
+                    (unsigned long long)frames);
+            FAIL(2);
+        }
+    }
     /* Offline events happen in time order. */
     for ( uint32_t i = 1; i < s.nr_offline; i++ )
         for ( uint32_t j = i; j > 0 && s.offline[j - 1].time > s.offline[j].time;

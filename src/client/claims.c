@@ -153,8 +153,10 @@ int xc_page_offline_op(xc_interface *xch, uint32_t cmd, uint32_t start,
         errno = EINVAL;
         return -1;
     }
+    /* A NULL status reaches the hypervisor as NULL: EFAULT from there. */
     return hypercall_bounced(xch, __HYPERVISOR_sysctl, &s, sizeof(s), status,
-                             ((size_t)end - start + 1) * sizeof(*status),
+                             status ? ((size_t)end - start + 1) * sizeof(*status)
+                                    : 0,
                              link_status);
 }
 

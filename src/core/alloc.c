@@ -166,6 +166,8 @@ static int alloc_locked(struct nc_host *h, struct nc_domain *d,
  * Request decoding (spec §6)
  * ======================================================================== */
 
+/* gpfn: the extent's first gpfn, for the implicit vNUMA hint of populate;
+ * NC_HB_NONE for allocations that map no gpfn (no hint). */
 static int decode_flags(const struct nc_host *h, const struct nc_domain *d,
                         bool privileged, uint64_t gpfn, uint32_t order,
                         struct nc_memflags f, struct alloc_req *rq)
@@ -186,8 +188,9 @@ static int decode_flags(const struct nc_host *h, const struct nc_domain *d,
     {
         /* A guest may name its own vnodes, exact or not; without vNUMA the
          * request is ignored, as in Xen. */
-        if ( d && d->vnuma && f.node != NC_NUMA_NO_NODE )
+        if ( d && d->vnuma )
         {
+            /* No vnode given decodes as 0xFF, as in Xen: out of range. */
             if ( f.node >= d->vnuma->nr_vnodes )
                 return -EINVAL;
             rq->node = d->vnuma->vnode_to_pnode[f.node];
@@ -206,7 +209,7 @@ static int decode_flags(const struct nc_host *h, const struct nc_domain *d,
         else if ( f.exact )
             return -EINVAL;     /* a guest may not pin physical nodes */
     }
-    else if ( d && d->vnuma )
+    else if ( d && d->vnuma && gpfn != NC_HB_NONE )
         /* The implicit hint: a gpfn of vnode v asks for v's pnode. */
         rq->node = vnuma_gpfn_pnode(d->vnuma, gpfn);
 
@@ -371,7 +374,7 @@ int nc_alloc_anon(struct nc_host *h, nc_domid_t on_behalf_of, uint32_t order,
             return -ESRCH;
         nc_lock(&d->lock);
     }
-    rc = decode_flags(h, d, true, 0, order, flags, &rq);
+    rc = decode_flags(h, d, true, NC_HB_NONE, order, flags, &rq);
     if ( !rc )
     {
         rq.charged = false;
@@ -406,8 +409,8 @@ int nc_free_anon(struct nc_host *h, uint64_t mfn, uint32_t order)
     nc_lock(&h->heap_lock);
     rc = vec_reserve(&h->heap_lock, (void **)&h->anon.e, &h->anon.nr,
                      &h->anon.cap, 1, sizeof(*h->anon.e));
-    if ( !rc && !p2m_range_mapped(&h->anon, mfn, 1ULL << order) )
-        rc = -EINVAL;
+    if ( !rc && !p2m_is_extent(&h->anon, mfn, 1ULL << order) )
+        rc = -EINVAL;           /* exactly one allocation, nothing else */
     if ( !rc )
         p2m_remove(&h->anon, mfn, 1ULL << order, give_run, &g);
     nc_unlock(&h->heap_lock);

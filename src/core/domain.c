@@ -176,13 +176,9 @@ static int get_target(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
     return *dp ? 0 : -ESRCH;
 }
 
-int nc_domain_kill(struct nc_host *h, nc_domid_t caller, nc_domid_t domid)
+/* Kill a domain the caller holds a reference to. */
+static void domain_kill(struct nc_host *h, struct nc_domain *d)
 {
-    struct nc_domain *d;
-    int rc = get_target(h, caller, domid, &d);
-
-    if ( rc )
-        return rc;
     nc_lock(&d->lock);
     if ( !d->dying )
     {
@@ -197,6 +193,16 @@ int nc_domain_kill(struct nc_host *h, nc_domid_t caller, nc_domid_t domid)
         d->vnuma = NULL;
     }
     nc_unlock(&d->lock);
+}
+
+int nc_domain_kill(struct nc_host *h, nc_domid_t caller, nc_domid_t domid)
+{
+    struct nc_domain *d;
+    int rc = get_target(h, caller, domid, &d);
+
+    if ( rc )
+        return rc;
+    domain_kill(h, d);
     domain_put(h, d);
     host_autocheck(h);
     return 0;
@@ -205,25 +211,27 @@ int nc_domain_kill(struct nc_host *h, nc_domid_t caller, nc_domid_t domid)
 int nc_domain_destroy(struct nc_host *h, nc_domid_t caller, nc_domid_t domid)
 {
     struct nc_domain *d;
-    int rc = nc_domain_kill(h, caller, domid);
+    bool reaped = false;
+    int rc = get_target(h, caller, domid, &d);
 
     if ( rc )
         return rc;
+    domain_kill(h, d);
+    /* Reap this very domain: a concurrent destroy may have reaped it and
+     * a create reused its domid meanwhile. */
     nc_lock(&h->domlist_lock);
-    d = h->domain[domid];
-    if ( d && d->dying )
+    if ( h->domain[domid] == d )
     {
         table_set(h, domid, NULL);
         h->nr_domains--;
+        reaped = true;
     }
-    else
-        d = NULL;              /* reaped by a concurrent destroy */
     nc_unlock(&h->domlist_lock);
-    if ( !d )
-        return -ESRCH;
-    domain_put(h, d);          /* the table's reference */
+    if ( reaped )
+        domain_put(h, d);      /* the table's reference */
+    domain_put(h, d);
     host_autocheck(h);
-    return 0;
+    return reaped ? 0 : -ESRCH;
 }
 
 /* ========================================================================

@@ -348,6 +348,10 @@ int heap_init(struct nc_host *h, const struct nc_host_config *cfg)
 {
     uint32_t nr = 0;
 
+    /* One entry per hypervisor allocation, so nc_free_anon can insist on
+     * getting back exactly what it handed out. */
+    h->anon.no_merge = true;
+
     for ( uint32_t n = 0; n < cfg->nr_nodes; n++ )
         nr += cfg->node[n].nr_ranges;
     h->ranges = nc_zalloc((size_t)NC_MAX(nr, 1u) * sizeof(*h->ranges));

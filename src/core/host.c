@@ -289,8 +289,14 @@ static int check_config(const struct nc_host_config *cfg)
 {
     struct msg m = { NULL, 0, 0 };
 
+    bool online = false;
+
     if ( cfg->nr_nodes == 0 || cfg->nr_nodes > NC_MAX_NUMNODES )
         return -EINVAL;
+    for ( uint32_t n = 0; n < cfg->nr_nodes; n++ )
+        online |= cfg->node[n].online;
+    if ( !online )
+        return -EINVAL;        /* a host needs a node to allocate from */
     if ( check_distances(cfg, &m) )
         return -EINVAL;
     for ( uint32_t a = 0; a < cfg->nr_nodes; a++ )

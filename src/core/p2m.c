@@ -131,6 +131,8 @@ void p2m_insert(struct nc_p2m *p, uint64_t gpfn, uint64_t mfn, uint64_t nr)
     ASSERT(p2m_range_unmapped(p, gpfn, nr));
     p->pages += nr;
 
+    if ( p->no_merge )
+        goto insert;
     if ( i > 0 && continues(&p->e[i - 1], gpfn, mfn) )
     {
         struct nc_extent *prev = &p->e[i - 1];
@@ -152,10 +154,18 @@ void p2m_insert(struct nc_p2m *p, uint64_t gpfn, uint64_t mfn, uint64_t nr)
         p->e[i].nr += nr;
         return;
     }
+ insert:
     BUG_ON(!p2m_spare(p, 1));
     nc_memmove(&p->e[i + 1], &p->e[i], (size_t)(p->nr - i) * sizeof(*p->e));
     p->e[i] = (struct nc_extent){ .gpfn = gpfn, .mfn = mfn, .nr = nr };
     p->nr++;
+}
+
+bool p2m_is_extent(const struct nc_p2m *p, uint64_t gpfn, uint64_t nr)
+{
+    uint32_t i = first_ending_after(p, gpfn);
+
+    return i < p->nr && p->e[i].gpfn == gpfn && p->e[i].nr == nr;
 }
 
 void p2m_remove(struct nc_p2m *p, uint64_t gpfn, uint64_t nr,

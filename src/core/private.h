@@ -48,6 +48,7 @@ struct nc_p2m {
     uint32_t nr;                 /* entries in use */
     uint32_t cap;                /* entries allocated */
     uint64_t pages;              /* sum of e[i].nr */
+    bool no_merge;               /* keep each insert its own entry */
 };
 
 /*
@@ -74,6 +75,9 @@ void p2m_insert(struct nc_p2m *p, uint64_t gpfn, uint64_t mfn, uint64_t nr);
 void p2m_remove(struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
                 void (*fn)(void *arg, uint64_t mfn, uint64_t nr), void *arg);
 int p2m_lookup(const struct nc_p2m *p, uint64_t gpfn, uint64_t *mfnp);
+/* True if [gpfn, gpfn + nr) is exactly one entry (one allocation in a
+ * no_merge map). */
+bool p2m_is_extent(const struct nc_p2m *p, uint64_t gpfn, uint64_t nr);
 /* Linear search by MFN (offlining only): true and *gpfnp if mapped. */
 bool p2m_find_mfn(const struct nc_p2m *p, uint64_t mfn, uint64_t *gpfnp);
 

@@ -141,11 +141,17 @@ static void offline_frames(struct sim *m, uint64_t pages)
 
     for ( uint32_t n = 0; n < m->s->host.nr_nodes; n++ )
         total += m->s->host.node_pages[n];
-    for ( uint64_t k = 0, mfn = total; k < pages && mfn > 0; k++ )
+    /* page_offline_op names frames in 32 bits: the top 16 TiB at most. */
+    if ( total > (1ULL << 32) )
+        total = 1ULL << 32;
+    for ( uint64_t k = 0, mfn = total; k < pages; k++ )
     {
+        uint64_t step = 1 + (k * 7919) % 64;     /* spread, deterministic */
         uint32_t status;
 
-        mfn -= 1 + (k * 7919) % 64;     /* spread, deterministic */
+        if ( mfn < step )
+            break;
+        mfn -= step;
         xc_page_offline_op(m->xch, sysctl_page_offline, (uint32_t)mfn,
                            (uint32_t)mfn, &status);
     }
@@ -400,6 +406,7 @@ struct threads {
     struct sim *m;
     pthread_mutex_t lock;
     uint32_t next;
+    uint32_t alive;              /* builder threads still running */
     struct timespec t0;
 };
 
@@ -417,9 +424,7 @@ static void *builder_thread(void *arg)
     struct sim *m = t->m;
     xc_interface *xch = xc_interface_open(NULL, NULL, 0);
 
-    if ( !xch )
-        return NULL;
-    for ( ;; )
+    for ( ; xch; )
     {
         struct vm_run *v;
         uint32_t i;
@@ -450,7 +455,11 @@ static void *builder_thread(void *arg)
         progress(m);
         pthread_mutex_unlock(&t->lock);
     }
-    xc_interface_close(xch);
+    if ( xch )
+        xc_interface_close(xch);
+    pthread_mutex_lock(&t->lock);
+    t->alive--;
+    pthread_mutex_unlock(&t->lock);
     return NULL;
 }
 
@@ -465,8 +474,21 @@ static void run_threads(struct sim *m)
         return;
     clock_gettime(CLOCK_MONOTONIC, &t.t0);
     for ( ; started < n; started++ )
-        if ( pthread_create(&th[started], NULL, builder_thread, &t) )
+    {
+        bool failed;
+
+        pthread_mutex_lock(&t.lock);
+        t.alive++;
+        pthread_mutex_unlock(&t.lock);
+        failed = pthread_create(&th[started], NULL, builder_thread, &t) != 0;
+        if ( failed )
+        {
+            pthread_mutex_lock(&t.lock);
+            t.alive--;
+            pthread_mutex_unlock(&t.lock);
             break;
+        }
+    }
     /* Events at their wall-clock times, samples while the builders run. */
     for ( ;; )
     {
@@ -474,7 +496,7 @@ static void run_threads(struct sim *m)
         bool finished;
 
         pthread_mutex_lock(&t.lock);
-        finished = m->done == m->s->nr_vms;
+        finished = m->done == m->s->nr_vms || t.alive == 0;
         pthread_mutex_unlock(&t.lock);
         while ( next_event < m->s->nr_offline &&
                 m->s->offline[next_event].time <= now )

@@ -42,8 +42,8 @@ static void fail(struct ts_build *b, xc_interface *xch, const char *what,
 {
     b->error = err;
     snprintf(b->what, sizeof(b->what), "%s", what);
-    b->outcome = b->state == TS_BUILD_POPULATE ? TS_OUT_FAILED_BUILD
-                                               : TS_OUT_FAILED_CLAIM;
+    b->outcome = b->state == TS_BUILD_POPULATE || b->populated
+                 ? TS_OUT_FAILED_BUILD : TS_OUT_FAILED_CLAIM;
     if ( b->domid )
         xc_domain_destroy(xch, b->domid);
     b->state = TS_BUILD_FAILED;

@@ -282,9 +282,10 @@ static uint64_t libxl_place(const struct ts_view *v, uint64_t pages)
 }
 
 /* xapi / claimsets: the first set in (max, average) order whose unclaimed
- * memory fits; among those with the same score, the least used, then the
- * lowest set. */
-static uint64_t nearest_fit(const struct ts_view *v, uint64_t pages)
+ * memory fits (within `allowed`, if not 0: the VM's cpus= nodes); among
+ * those with the same score, the least used, then the lowest set. */
+static uint64_t nearest_fit(const struct ts_view *v, uint64_t pages,
+                            uint64_t allowed)
 {
     uint64_t unclaimed[TS_MAX_NODES] = { 0 }, best = 0, all = 0;
     uint32_t nr, first = 0;
@@ -304,7 +305,7 @@ static uint64_t nearest_fit(const struct ts_view *v, uint64_t pages)
 
         if ( best && score_cmp(c[i].score, c[first].score) != 0 )
             break;                /* past the best score's ties */
-        if ( set_sum(unclaimed, s) < pages )
+        if ( (allowed && (s & ~allowed)) || set_sum(unclaimed, s) < pages )
             continue;
         if ( !best )
         {
@@ -452,14 +453,24 @@ void ts_plan_host_wide(const struct ts_vm *vm, struct ts_plan *plan)
 }
 
 /* A claim set with one entry per node of the plan's vnodes. */
+/* A claim set with one entry per node of the plan's pinned vnodes, and a
+ * host-wide entry for any vnode without a node. */
 static void claim_per_node(struct ts_plan *plan)
 {
-    uint64_t per[TS_MAX_NODES] = { 0 };
+    uint64_t per[TS_MAX_NODES] = { 0 }, anywhere = 0;
 
     for ( uint32_t i = 0; i < plan->nr_vnodes; i++ )
-        per[plan->vnode[i].pnode] += plan->vnode[i].pages;
+    {
+        if ( plan->vnode[i].pnode == TS_NO_NODE )
+            anywhere += plan->vnode[i].pages;
+        else
+            per[plan->vnode[i].pnode] += plan->vnode[i].pages;
+    }
     plan->claim = TS_CLAIM_SET;
     plan->nr_claims = 0;
+    if ( anywhere )
+        plan->claims[plan->nr_claims++] = (xen_memory_claim_t){
+            .pages = anywhere, .target = XEN_DOMCTL_CLAIM_MEMORY_HOST };
     for ( uint32_t n = 0; n < TS_MAX_NODES; n++ )
         if ( per[n] )
             plan->claims[plan->nr_claims++] =
@@ -477,10 +488,19 @@ static bool vnodes_pinned(const struct ts_vm *vm)
 int ts_plan(enum ts_policy p, const struct ts_view *v, const struct ts_vm *vm,
             struct ts_plan *plan, char *why, size_t whylen)
 {
-    uint64_t set;
+    uint64_t set, all = v->nr_nodes >= 64 ? ~0ULL : (1ULL << v->nr_nodes) - 1;
 
     memset(plan, 0, sizeof(*plan));
-    if ( vm->nr_vnodes > 0 && (vnodes_pinned(vm) || p != TS_POLICY_CLAIMSETS) )
+    if ( vm->cpu_nodes & ~all )
+    {
+        snprintf(why, whylen, "%s: cpus= names node %u, the host has %u nodes",
+                 vm->name, (uint32_t)__builtin_ctzll(vm->cpu_nodes & ~all),
+                 v->nr_nodes);
+        return -1;
+    }
+    /* A VM with its own vNUMA config keeps its vnodes under every policy:
+     * those with a pnode are populated there exactly. */
+    if ( vm->nr_vnodes > 0 )
     {
         if ( config_vnodes(v, vm, plan, why, whylen) )
             return -1;
@@ -500,17 +520,16 @@ int ts_plan(enum ts_policy p, const struct ts_view *v, const struct ts_vm *vm,
         return 0;
 
     case TS_POLICY_XAPI:
-        set = vnodes_pinned(vm) ? 0 : nearest_fit(v, vm->memory_pages);
+        /* xapi places VMs without a topology of their own. */
+        set = vm->nr_vnodes ? 0
+                            : nearest_fit(v, vm->memory_pages, vm->cpu_nodes);
         if ( set && __builtin_popcountll(set) == 1 )
         {
             uint32_t n = (uint32_t)__builtin_ctzll(set);
 
             plan->node_affinity = set;
-            for ( uint32_t i = 0; i < plan->nr_vnodes; i++ )
-            {
-                plan->vnode[i].pnode = n;
-                plan->vnode[i].exact = true;
-            }
+            plan->vnode[0].pnode = n;
+            plan->vnode[0].exact = true;
             plan->claim = TS_CLAIM_SET;
             plan->nr_claims = 1;
             plan->claims[0] = (xen_memory_claim_t){
@@ -518,23 +537,36 @@ int ts_plan(enum ts_policy p, const struct ts_view *v, const struct ts_vm *vm,
             return 0;
         }
         ts_plan_host_wide(vm, plan);
+        plan->node_affinity = vm->cpu_nodes;
         return 0;
 
     case TS_POLICY_CLAIMSETS:
-        if ( vnodes_pinned(vm) )
+        if ( vm->nr_vnodes )
         {
+            /* Pinned vnodes claimed on their nodes, the rest host-wide. */
             claim_per_node(plan);
             return 0;
         }
-        set = nearest_fit(v, vm->memory_pages);
-        if ( !set )
+        set = nearest_fit(v, vm->memory_pages, vm->cpu_nodes);
+        /* A guest has at most 32 vnodes: wider sets fall back. */
+        if ( set && __builtin_popcountll(set) <= TS_MAX_VNODES )
         {
-            ts_plan_host_wide(vm, plan);
-            return 0;
+            uint64_t planned = 0;
+
+            split(v, vm, set, plan);
+            for ( uint32_t i = 0; i < plan->nr_vnodes; i++ )
+                planned += plan->vnode[i].pages;
+            if ( planned == vm->memory_pages )
+            {
+                plan->node_affinity = set;
+                claim_per_node(plan);
+                return 0;
+            }
+            memset(plan, 0, sizeof(*plan));
+            one_vnode(vm, plan);
         }
-        split(v, vm, set, plan);
-        plan->node_affinity = set;
-        claim_per_node(plan);
+        ts_plan_host_wide(vm, plan);
+        plan->node_affinity = vm->cpu_nodes;
         return 0;
 
     default:

@@ -66,8 +66,9 @@ static long do_multicall(struct nc_xen *x, nc_domid_t caller, uint64_t list,
             return -EFAULT;
         for ( unsigned int j = 0; j < 5; j++ )
             args[j] = e.args[j];
-        /* No nested multicalls, as in Xen. */
-        e.result = e.op == __HYPERVISOR_multicall
+        /* No nested multicalls, as in Xen; an op that does not fit the
+         * hypercall number is no operation at all. */
+        e.result = e.op == __HYPERVISOR_multicall || e.op != (unsigned int)e.op
                    ? (xen_ulong_t)-ENOSYS
                    : (xen_ulong_t)nc_xen_hypercall(x, caller,
                                                    (unsigned int)e.op, args);

@@ -94,6 +94,7 @@ static long page_offline_op(struct nc_host *h, nc_domid_t caller,
         return -EINVAL;
     for ( uint64_t mfn = op->start; mfn <= op->end; mfn++ )
     {
+        status = NC_PG_OFFLINE_INVALID;
         switch ( op->cmd )
         {
         case sysctl_page_offline:
