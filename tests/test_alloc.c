@@ -1460,6 +1460,40 @@ static void test_implicit_hint_follows_vmemranges(void **state)
     nc_host_destroy(h);
 }
 
+/* Review findings: a vnode request without a vnode is EINVAL as in Xen;
+ * allocations that map no gpfn take no implicit hint; nc_free_anon takes
+ * back exactly one allocation. */
+static void test_vnode_flag_without_vnode_and_anon_rules(void **state)
+{
+    struct nc_host *h = host_new("4x64M");
+    nc_domid_t d = dom_new(h, BIG);
+    uint64_t mfn, m2;
+
+    (void)state;
+    set_vnuma_2(h, d, 3, 1);
+    assert_int_equal(nc_populate(h, CTL, d, 0, 0,
+                                 (struct nc_memflags){ .node = NC_NUMA_NO_NODE,
+                                                       .vnode = true }, NULL),
+                     -EINVAL);
+    EXPECT_DOM(h, d, 0, 0, 0);
+    /* An anonymous allocation for d follows d's affinity (striping after
+     * node 0), not the hint of gpfn 0 (pnode 3). */
+    assert_int_equal(nc_domain_set_node_affinity(h, CTL, d, 1ULL << 0), 0);
+    assert_int_equal(nc_alloc_anon(h, d, 1, NC_MEMFLAGS_NONE, &mfn), 0);
+    assert_int_equal(nc_host_mfn_node(h, mfn), 0);
+    /* Half of it, or it and its neighbour, are not one allocation. */
+    assert_int_equal(nc_alloc_anon(h, d, 1, NC_MEMFLAGS_NONE, &m2), 0);
+    assert_int_equal(nc_free_anon(h, mfn + 1, 0), -EINVAL);
+    assert_int_equal(nc_free_anon(h, mfn, 0), -EINVAL);
+    if ( m2 == mfn + 2 )
+        assert_int_equal(nc_free_anon(h, mfn, 2), -EINVAL);
+    assert_int_equal(nc_free_anon(h, mfn, 1), 0);
+    assert_int_equal(nc_free_anon(h, mfn, 1), -EINVAL);
+    assert_int_equal(nc_free_anon(h, m2, 1), 0);
+    assert_invariants(h);
+    nc_host_destroy(h);
+}
+
 #define BALLOON_PAGES   64U
 #define BALLOON_OUT     10U
 #define BALLOON_FIRST   10U
@@ -1580,6 +1614,7 @@ int main(void)
         cmocka_unit_test(test_guest_physical_node_request_is_filtered),
         cmocka_unit_test(test_implicit_hint_follows_vmemranges),
         cmocka_unit_test(test_ballooning_returns_pages_to_vnode_pnode),
+        cmocka_unit_test(test_vnode_flag_without_vnode_and_anon_rules),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -338,6 +338,11 @@ static void test_create_rejects_bad_node_count_and_ranges(void **state)
     parse_ok("2x64M", &cfg);
     cfg.node[1].nr_ranges = NC_MAX_RANGES + 1;
     expect_create_einval(&cfg);
+
+    /* No online node: nothing could ever be allocated. */
+    parse_ok("2x64M", &cfg);
+    cfg.node[0].online = cfg.node[1].online = false;
+    expect_create_einval(&cfg);
 }
 
 /* ========================================================================
