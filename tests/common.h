@@ -20,9 +20,11 @@
 
 #define CTL NC_DOMID_CONTROL
 
-/* A host from a spec string, with the full frame-level checker run after
- * every operation (tests use small hosts, so this stays cheap). */
-static inline struct nc_host *host_new(const char *spec)
+/* A host from a spec string, with the nodes of offline_mask offline and
+ * the full frame-level checker run after every operation (tests use small
+ * hosts, so this stays cheap). */
+static inline struct nc_host *host_new_offline(const char *spec,
+                                               uint64_t offline_mask)
 {
     struct nc_host_config cfg;
     struct nc_host *h = NULL;
@@ -30,9 +32,17 @@ static inline struct nc_host *host_new(const char *spec)
 
     if ( nc_host_config_parse(spec, &cfg, err, sizeof(err)) )
         fail_msg("bad host spec %s: %s", spec, err);
+    for ( uint32_t n = 0; n < cfg.nr_nodes; n++ )
+        if ( offline_mask & (1ULL << n) )
+            cfg.node[n].online = false;
     assert_int_equal(nc_host_create(&cfg, &h), 0);
     nc_host_set_autocheck(h, NC_CHECK_FRAMES);
     return h;
+}
+
+static inline struct nc_host *host_new(const char *spec)
+{
+    return host_new_offline(spec, 0);
 }
 
 /* Check I1-I7 at frame level and fail with the checker's reason. */
@@ -78,6 +88,36 @@ static inline struct nc_node_info node_info(struct nc_host *h, uint32_t n)
     assert_int_equal(nc_host_overview(h, NULL, all, NC_MAX_NUMNODES), 0);
     return all[n];
 }
+
+/* Exact counters of a domain, a node and the host. */
+#define EXPECT_DOM(h, d, tot, outst, hclaim)                                \
+    do {                                                                    \
+        struct nc_domain_info i_ = dom_info(h, d);                          \
+                                                                            \
+        assert_int_equal(i_.tot_pages, (tot));                              \
+        assert_int_equal(i_.outstanding, (outst));                          \
+        assert_int_equal(i_.host_claim, (hclaim));                          \
+    } while ( 0 )
+
+#define EXPECT_NODE(h, n, free_, claimed_)                                  \
+    do {                                                                    \
+        struct nc_node_info i_ = node_info(h, n);                           \
+                                                                            \
+        assert_int_equal(i_.free, (free_));                                 \
+        assert_int_equal(i_.claimed, (claimed_));                           \
+    } while ( 0 )
+
+#define EXPECT_HOST(h, avail, outst)                                        \
+    do {                                                                    \
+        struct nc_host_info i_ = host_info(h);                              \
+                                                                            \
+        assert_int_equal(i_.total_avail, (avail));                          \
+        assert_int_equal(i_.outstanding_claims, (outst));                   \
+    } while ( 0 )
+
+/* Claim-set entries for claim_set(): host-wide, and on a node. */
+#define HOSTC(p)    NC_CLAIM_HOST, (uint64_t)(p)
+#define NODEC(n, p) (uint32_t)(n), (uint64_t)(p)
 
 /* Install a claim set given as (target, pages) pairs. */
 static inline int claim_set(struct nc_host *h, nc_domid_t d, uint32_t nr,

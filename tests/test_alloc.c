@@ -26,35 +26,6 @@
  */
 #define DIST4 "4x64M;dist=10,30,20,40,30,10,25,15,20,25,10,35,40,15,35,10"
 
-/* Claim-set entries for claim_set(), typed as its variadic reader wants. */
-#define HOSTC(p)    NC_CLAIM_HOST, (uint64_t)(p)
-#define NODEC(n, p) (uint32_t)(n), (uint64_t)(p)
-
-#define EXPECT_DOM(h, d, tot, outst, hclaim)                                \
-    do {                                                                    \
-        struct nc_domain_info i_ = dom_info(h, d);                          \
-                                                                            \
-        assert_int_equal(i_.tot_pages, (tot));                              \
-        assert_int_equal(i_.outstanding, (outst));                          \
-        assert_int_equal(i_.host_claim, (hclaim));                          \
-    } while ( 0 )
-
-#define EXPECT_NODE(h, n, free_, claimed_)                                  \
-    do {                                                                    \
-        struct nc_node_info i_ = node_info(h, n);                           \
-                                                                            \
-        assert_int_equal(i_.free, (free_));                                 \
-        assert_int_equal(i_.claimed, (claimed_));                           \
-    } while ( 0 )
-
-#define EXPECT_HOST(h, avail, outst)                                        \
-    do {                                                                    \
-        struct nc_host_info i_ = host_info(h);                              \
-                                                                            \
-        assert_int_equal(i_.total_avail, (avail));                          \
-        assert_int_equal(i_.outstanding_claims, (outst));                   \
-    } while ( 0 )
-
 /* ========================================================================
  * Helpers
  * ======================================================================== */

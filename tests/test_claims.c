@@ -22,54 +22,6 @@
 #define HOST_PAGES  (2 * NODE_PAGES)         /* "2x64M" */
 #define BIG_MAX     (1ULL << 20)
 
-/* Claim-set entries for claim_set() and EXPECT_CLAIMS(), typed as the
- * variadic readers expect them. */
-#define HOSTC(p)    NC_CLAIM_HOST, (uint64_t)(p)
-#define NODEC(n, p) (uint32_t)(n), (uint64_t)(p)
-
-#define EXPECT_DOM(h, d, tot, outst, hclaim)                                \
-    do {                                                                    \
-        struct nc_domain_info i_ = dom_info(h, d);                          \
-                                                                            \
-        assert_int_equal(i_.tot_pages, (tot));                              \
-        assert_int_equal(i_.outstanding, (outst));                          \
-        assert_int_equal(i_.host_claim, (hclaim));                          \
-    } while ( 0 )
-
-#define EXPECT_HOST(h, avail, outst)                                        \
-    do {                                                                    \
-        struct nc_host_info i_ = host_info(h);                              \
-                                                                            \
-        assert_int_equal(i_.total_avail, (avail));                          \
-        assert_int_equal(i_.outstanding_claims, (outst));                   \
-    } while ( 0 )
-
-#define EXPECT_NODE(h, n, free_, claimed_)                                  \
-    do {                                                                    \
-        struct nc_node_info i_ = node_info(h, n);                           \
-                                                                            \
-        assert_int_equal(i_.free, (free_));                                 \
-        assert_int_equal(i_.claimed, (claimed_));                           \
-    } while ( 0 )
-
-/* A host from a spec string with the nodes of offline_mask offline. */
-static struct nc_host *host_new_offline(const char *spec,
-                                        uint64_t offline_mask)
-{
-    struct nc_host_config cfg;
-    struct nc_host *h = NULL;
-    char err[256];
-
-    if ( nc_host_config_parse(spec, &cfg, err, sizeof(err)) )
-        fail_msg("bad host spec %s: %s", spec, err);
-    for ( uint32_t n = 0; n < cfg.nr_nodes; n++ )
-        if ( offline_mask & (1ULL << n) )
-            cfg.node[n].online = false;
-    assert_int_equal(nc_host_create(&cfg, &h), 0);
-    nc_host_set_autocheck(h, NC_CHECK_FRAMES);
-    return h;
-}
-
 static int set_raw(struct nc_host *h, nc_domid_t d, struct nc_claim *set,
                    uint32_t nr)
 {

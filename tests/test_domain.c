@@ -40,23 +40,6 @@ static int dom_create_rc(struct nc_host *h, nc_domid_t caller,
     return nc_domain_create(h, caller, &c, d);
 }
 
-static struct nc_host *host_new_offline(const char *spec,
-                                        uint64_t offline_mask)
-{
-    struct nc_host_config cfg;
-    struct nc_host *h = NULL;
-    char err[256];
-
-    if ( nc_host_config_parse(spec, &cfg, err, sizeof(err)) )
-        fail_msg("bad host spec %s: %s", spec, err);
-    for ( uint32_t n = 0; n < cfg.nr_nodes; n++ )
-        if ( offline_mask & (1ULL << n) )
-            cfg.node[n].online = false;
-    assert_int_equal(nc_host_create(&cfg, &h), 0);
-    nc_host_set_autocheck(h, NC_CHECK_FRAMES);
-    return h;
-}
-
 static uint64_t translate(struct nc_host *h, nc_domid_t d, uint64_t gpfn)
 {
     uint64_t mfn = UINT64_MAX;
