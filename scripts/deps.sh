@@ -15,6 +15,7 @@ PACKAGES=(
     libcmocka-dev                  # the test suites
     libxen-dev                     # Xen headers, libxenctrl, libxlutil
     libhwloc-dev                   # host topologies (hwloc:FILE.xml, local)
+    libhwloc-plugins               # hwloc's libxml2 XML backend (tested too)
     libjansson-dev                 # numaclaim storm --json
     valgrind time                  # `make bench`: instruction counts, peak memory
 )

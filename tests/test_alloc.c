@@ -869,30 +869,168 @@ static void test_misaligned_gpfn_is_einval(void **state)
     nc_host_destroy(h);
 }
 
-static void test_populated_gpfn_is_eexist(void **state)
+/* Xen's populate over a mapped gpfn: the new extent is allocated as any
+ * charged allocation (the old pages still count), then the old pages leave
+ * the p2m and are freed; claims are not restored. */
+static void test_populate_replaces_mapped_gpfn(void **state)
 {
     struct nc_host *h = host_new("4x64M");
     nc_domid_t d = dom_new(h, BIG);
-    uint64_t mfn, first;
+    uint64_t mfn, first, eight;
 
     (void)state;
-    first = pop_mfn(h, d, 4, 0, NC_MEMFLAGS_NONE);
-    assert_int_equal(nc_populate(h, CTL, d, 4, 0, NC_MEMFLAGS_NONE, &mfn),
-                     -EEXIST);
-    assert_int_equal(nc_populate(h, CTL, d, 4, 2, NC_MEMFLAGS_NONE, &mfn),
-                     -EEXIST);
-    assert_int_equal(nc_populate(h, CTL, d, 0, 3, NC_MEMFLAGS_NONE, &mfn),
-                     -EEXIST);
+    first = pop_mfn(h, d, 4, 0, flags_node(0, 1));
+    mfn = pop_mfn(h, d, 4, 0, flags_node(0, 1));
+    assert_int_not_equal(mfn, first);
+    assert_int_equal(nc_domain_translate(h, d, 4, &eight), 0);
+    assert_int_equal(eight, mfn);
     EXPECT_DOM(h, d, 1, 0, 0);
     EXPECT_HOST(h, 4 * N - 1, 0);
+    assert_int_equal(dom_info(h, d).nr_p2m_extents, 1);
+
+    /* An order-3 extent over the order-0 one: 8 pages, the old one freed. */
+    eight = pop_mfn(h, d, 0, 3, flags_node(0, 1));
+    EXPECT_DOM(h, d, 8, 0, 0);
+    EXPECT_NODE(h, 0, N - 8, 0);
     assert_int_equal(nc_domain_translate(h, d, 4, &mfn), 0);
-    assert_int_equal(mfn, first);
-    assert_int_equal(pop_none(h, d, 5, 0), 2);
-    assert_int_equal(pop_none(h, d, 0, 2), 3);
-    assert_int_equal(nc_populate(h, CTL, d, 0, 3, NC_MEMFLAGS_NONE, &mfn),
-                     -EEXIST);
-    EXPECT_DOM(h, d, 6, 0, 0);
+    assert_int_equal(mfn, eight + 4);
+
+    /* An order-1 extent in the middle splits the order-3 run in three. */
+    mfn = pop_mfn(h, d, 2, 1, flags_node(1, 1));
+    EXPECT_DOM(h, d, 8, 0, 0);
+    EXPECT_NODE(h, 0, N - 6, 0);
+    EXPECT_NODE(h, 1, N - 2, 0);
+    assert_int_equal(dom_info(h, d).nr_p2m_extents, 3);
+    {
+        uint64_t pages[4];
+
+        assert_int_equal(nc_domain_node_pages(h, d, pages, 4), 0);
+        assert_int_equal(pages[0], 6);
+        assert_int_equal(pages[1], 2);
+    }
+
+    /* With a claim held: the new extent redeems it, the freed pages do
+     * not give it back. */
+    assert_int_equal(claim_set(h, d, 1, NODEC(1, 16)), 0);
+    (void)pop_mfn(h, d, 0, 3, flags_node(1, 1));
+    EXPECT_DOM(h, d, 8, 8, 0);
+    EXPECT_NODE(h, 0, N, 0);
+    EXPECT_NODE(h, 1, N - 8, 8);
+    EXPECT_HOST(h, 4 * N - 8, 8);
+
+    /* At max_pages the replacement fails: the old pages still count. */
+    assert_int_equal(nc_domain_set_max_pages(h, CTL, d, 8), 0);
+    EXPECT_DOM(h, d, 8, 0, 0);
+    assert_int_equal(nc_populate(h, CTL, d, 0, 0, NC_MEMFLAGS_NONE, &mfn),
+                     -E2BIG);
+    EXPECT_DOM(h, d, 8, 0, 0);
+    EXPECT_HOST(h, 4 * N - 8, 0);
     assert_invariants(h);
+    assert_int_equal(nc_domain_destroy(h, CTL, d), 0);
+    EXPECT_HOST(h, 4 * N, 0);
+    nc_host_destroy(h);
+}
+
+/* increase_reservation: pages owned but not mapped (I7 counts them), freed
+ * by MFN or when the domain dies. */
+static void test_increase_reservation_owns_unmapped_pages(void **state)
+{
+    struct nc_host *h = host_new("4x64M");
+    nc_domid_t d = dom_new(h, 100);
+    struct nc_domain_info info;
+    uint64_t mfn = ~0ULL, pages[4], got;
+    uint32_t status;
+
+    (void)state;
+    assert_int_equal(claim_set(h, d, 2, HOSTC(10), NODEC(1, 10)), 0);
+    assert_int_equal(nc_increase_reservation(h, CTL, d, 2, flags_node(1, 1),
+                                             &mfn), 0);
+    assert_int_equal(nc_host_mfn_node(h, mfn), 1);
+    assert_int_equal(mfn % 4, 0);
+    EXPECT_DOM(h, d, 4, 16, 10);
+    EXPECT_NODE(h, 1, N - 4, 6);
+    info = dom_info(h, d);
+    assert_int_equal(info.unmapped_pages, 4);
+    assert_int_equal(info.nr_p2m_extents, 0);
+    assert_int_equal(nc_domain_node_pages(h, d, pages, 4), 0);
+    assert_int_equal(pages[1], 4);
+    /* Nothing is mapped anywhere. */
+    assert_int_equal(nc_domain_translate(h, d, 0, &got), -ENOENT);
+    assert_int_equal(nc_depopulate(h, CTL, d, mfn, 0), -ENOENT);
+
+    /* Errors: guest order limit, another domain's pages, max_pages. */
+    assert_int_equal(nc_increase_reservation(h, d, d, 10, NC_MEMFLAGS_NONE,
+                                             NULL), -EINVAL);
+    assert_int_equal(nc_increase_reservation(h, d + 1, d, 0,
+                                             NC_MEMFLAGS_NONE, NULL), -EPERM);
+    assert_int_equal(nc_increase_reservation(h, CTL, d + 1, 0,
+                                             NC_MEMFLAGS_NONE, NULL), -ESRCH);
+    assert_int_equal(nc_increase_reservation(h, CTL, d, 7, NC_MEMFLAGS_NONE,
+                                             NULL), -E2BIG);
+    assert_int_equal(nc_free_unmapped(h, CTL, d, mfn + 4, 0), -ENOENT);
+    assert_int_equal(nc_free_unmapped(h, CTL, d, mfn + 1, 1), -EINVAL);
+    EXPECT_DOM(h, d, 4, 16, 10);
+
+    /* A guest ballooning itself: order 0 on its own. */
+    assert_int_equal(nc_increase_reservation(h, d, d, 0, NC_MEMFLAGS_NONE,
+                                             &got), 0);
+    EXPECT_DOM(h, d, 5, 15, 10);
+    assert_int_equal(nc_free_unmapped(h, d, d, got, 0), 0);
+    EXPECT_DOM(h, d, 4, 15, 10);
+
+    /* Part of a run back; then the rest is pending offline and goes when
+     * the domain dies. */
+    assert_int_equal(nc_free_unmapped(h, CTL, d, mfn + 2, 1), 0);
+    EXPECT_DOM(h, d, 2, 15, 10);
+    assert_int_equal(dom_info(h, d).unmapped_pages, 2);
+    assert_int_equal(nc_free_unmapped(h, CTL, d, mfn + 2, 0), -ENOENT);
+    assert_int_equal(nc_page_offline(h, CTL, mfn, false, &status), 0);
+    assert_int_equal(status, NC_PG_OFFLINE_OWNED | NC_PG_OFFLINE_PENDING |
+                                 ((uint32_t)d << NC_PG_OFFLINE_OWNER_SHIFT));
+    assert_invariants(h);
+    assert_int_equal(nc_domain_destroy(h, CTL, d), 0);
+    assert_int_equal(nc_page_query(h, CTL, mfn, &status), 0);
+    assert_int_equal(status, NC_PG_OFFLINE_STATUS_OFFLINED);
+    assert_int_equal(nc_page_query(h, CTL, mfn + 1, &status), 0);
+    assert_int_equal(status, NC_PG_OFFLINE_STATUS_NONE);
+    EXPECT_HOST(h, 4 * N - 1, 0);
+    nc_host_destroy(h);
+}
+
+/* XEN_SYSCTL_availheap's arithmetic: zone z holds the MFNs whose highest
+ * set bit is bit z - 1 (MFN 0 in zone 1); a width of w bits reaches zone
+ * w - 12. */
+static void test_avail_heap_zones(void **state)
+{
+    struct nc_host *h = host_new("2x64M");
+    nc_domid_t d = dom_new(h, BIG);
+
+    (void)state;
+    assert_int_equal(nc_host_avail_heap(h, -1, 0, 0), 2 * N);
+    assert_int_equal(nc_host_avail_heap(h, 0, 0, 0), N);
+    assert_int_equal(nc_host_avail_heap(h, 1, 0, 0), N);
+    assert_int_equal(nc_host_avail_heap(h, 2, 0, 0), 0);
+    assert_int_equal(nc_host_avail_heap(h, -2, 0, 0), 0);
+    /* Node 0 is MFNs [0, 16384): zones 1..14; node 1 is zone 15. */
+    assert_int_equal(nc_host_avail_heap(h, -1, 0, 12 + 14), N);
+    assert_int_equal(nc_host_avail_heap(h, -1, 12 + 15, 0), N);
+    assert_int_equal(nc_host_avail_heap(h, -1, 12 + 15, 12 + 15), N);
+    assert_int_equal(nc_host_avail_heap(h, 1, 0, 12 + 14), 0);
+    /* Zone 1 is MFNs 0 and 1; widths below 13 mean zone 1. */
+    assert_int_equal(nc_host_avail_heap(h, -1, 13, 13), 2);
+    assert_int_equal(nc_host_avail_heap(h, -1, 1, 1), 2);
+    assert_int_equal(nc_host_avail_heap(h, -1, 14, 14), 2);
+    assert_int_equal(nc_host_avail_heap(h, -1, 12 + 3, 12 + 4), 4 + 8);
+    /* Widths past the last zone are clamped; min above max is empty. */
+    assert_int_equal(nc_host_avail_heap(h, -1, 0, 200), 2 * N);
+    assert_int_equal(nc_host_avail_heap(h, -1, 12 + 15, 12 + 14), 0);
+
+    /* It is the heap: claims do not change it, allocations do. */
+    assert_int_equal(claim_set(h, d, 1, NODEC(1, 100)), 0);
+    assert_int_equal(nc_host_avail_heap(h, 1, 0, 0), N);
+    (void)pop_mfn(h, d, 0, 4, flags_node(1, 1));
+    assert_int_equal(nc_host_avail_heap(h, 1, 0, 0), N - 16);
+    assert_int_equal(nc_host_avail_heap(h, -1, 0, 0), 2 * N - 16);
     nc_host_destroy(h);
 }
 
@@ -1567,7 +1705,9 @@ int main(void)
         cmocka_unit_test(test_guest_may_populate_up_to_order_9_only),
         cmocka_unit_test(test_foreign_caller_is_eperm),
         cmocka_unit_test(test_misaligned_gpfn_is_einval),
-        cmocka_unit_test(test_populated_gpfn_is_eexist),
+        cmocka_unit_test(test_populate_replaces_mapped_gpfn),
+        cmocka_unit_test(test_increase_reservation_owns_unmapped_pages),
+        cmocka_unit_test(test_avail_heap_zones),
         cmocka_unit_test(test_depopulate_unpopulated_is_enoent),
         cmocka_unit_test(test_depopulate_frees_to_node_and_keeps_claims_spent),
         /* §6 vNUMA */

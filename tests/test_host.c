@@ -247,6 +247,133 @@ static void test_parse_rejects_unknown_option(void **state)
                        "dist=10,22,22,10");
 }
 
+/* ========================================================================
+ * pCPUs: ";cpus="
+ * ======================================================================== */
+
+static void test_parse_cpus_default_is_8_per_node(void **state)
+{
+    struct nc_host_config cfg;
+    struct nc_host *h;
+
+    (void)state;
+    parse_ok("3x64M", &cfg);
+    for ( uint32_t n = 0; n < 3; n++ )
+        assert_int_equal(cfg.cpus[n], 8);
+    assert_int_equal(cfg.cpus[3], 0);
+
+    h = host_new("3x64M");
+    assert_int_equal(host_info(h).nr_cpus, 24);
+    for ( uint32_t n = 0; n < 3; n++ )
+    {
+        assert_int_equal(node_info(h, n).cpus, 8);
+        assert_int_equal(node_info(h, n).first_cpu, 8 * n);
+    }
+    /* Domain 0 has a vCPU on every pCPU. */
+    assert_int_equal(dom_info(h, CTL).max_vcpus, 24);
+    nc_host_destroy(h);
+}
+
+static void test_parse_cpus_every_node_or_per_node(void **state)
+{
+    struct nc_host_config cfg;
+
+    (void)state;
+    parse_ok("3x64M;cpus=4", &cfg);
+    assert_int_equal(cfg.cpus[0], 4);
+    assert_int_equal(cfg.cpus[1], 4);
+    assert_int_equal(cfg.cpus[2], 4);
+
+    /* A node without CPUs (HBM, CXL) is fine while the host has some. */
+    parse_ok("3x64M;cpus=2,0,6", &cfg);
+    assert_int_equal(cfg.cpus[0], 2);
+    assert_int_equal(cfg.cpus[1], 0);
+    assert_int_equal(cfg.cpus[2], 6);
+
+    /* Either order with dist=, and each is applied. */
+    parse_ok("2x64M;cpus=4,2;dist=10,30,30,10", &cfg);
+    assert_int_equal(cfg.cpus[0], 4);
+    assert_int_equal(cfg.cpus[1], 2);
+    assert_int_equal(cfg.distance[0][1], 30);
+    parse_ok("2x64M;dist=10,30,30,10;cpus=4,2", &cfg);
+    assert_int_equal(cfg.cpus[0], 4);
+    assert_int_equal(cfg.cpus[1], 2);
+    assert_int_equal(cfg.distance[1][0], 30);
+
+    /* The most a host may have. */
+    parse_ok("2x64M;cpus=4096,0", &cfg);
+    assert_int_equal(cfg.cpus[0], 4096);
+}
+
+static void test_memoryless_node_with_cpus(void **state)
+{
+    struct nc_host *h = host_new("64M,0,64M;cpus=2,4,0");
+    struct nc_host_info hi = host_info(h);
+
+    (void)state;
+    assert_int_equal(hi.nr_cpus, 6);
+    assert_int_equal(node_info(h, 1).size, 0);
+    assert_int_equal(node_info(h, 1).cpus, 4);
+    assert_int_equal(node_info(h, 1).first_cpu, 2);
+    assert_int_equal(node_info(h, 2).cpus, 0);
+    assert_int_equal(node_info(h, 2).first_cpu, 6);
+    /* Past nr_nodes: no CPUs, numbered after the last. */
+    assert_int_equal(node_info(h, 3).cpus, 0);
+    assert_int_equal(node_info(h, 3).first_cpu, 6);
+    assert_int_equal(hi.max_mfn, 2 * NODE_64M - 1);
+    assert_int_equal(dom_info(h, CTL).max_vcpus, 6);
+    nc_host_destroy(h);
+}
+
+static void test_parse_rejects_bad_cpus(void **state)
+{
+    (void)state;
+    /* count mismatch */
+    expect_parse_error("3x64M;cpus=1,2", "cpus \"1,2\": has 2 counts, the "
+                       "host has 3 nodes");
+    expect_parse_error("1G;cpus=1,2", "has 2 counts, the host has 1 node");
+    /* zero */
+    expect_parse_error("2x64M;cpus=0", "cpus \"0\": the host needs at "
+                       "least one CPU");
+    expect_parse_error("2x64M;cpus=0,0;dist=10,21,21,10",
+                       "the host needs at least one CPU");
+    /* too many */
+    expect_parse_error("2x64M;cpus=2049", "cpus \"2049\": 4098 CPUs in all, "
+                       "a host has at most 4096");
+    expect_parse_error("64M;cpus=4097", "CPU count \"4097\": expected a "
+                       "number from 0 to 4096");
+    /* not numbers */
+    expect_parse_error("2x64M;cpus=a,1", "CPU count \"a\"");
+    expect_parse_error("2x64M;cpus=", "CPU count \"\"");
+    expect_parse_error("2x64M;cpus=1,,1", "CPU count \"\"");
+    expect_parse_error("2x64M;cpus=-1", "CPU count \"-1\"");
+    /* twice */
+    expect_parse_error("2x64M;cpus=1;cpus=2", "option \"cpus=2\": given "
+                       "twice");
+    expect_parse_error("2x64M;cpus=1;dist=10,21,21,10;cpus=2",
+                       "given twice");
+    expect_parse_error("2x64M;cpu=1", "expected dist=... or cpus=...");
+}
+
+static void test_create_rejects_bad_cpu_counts(void **state)
+{
+    struct nc_host_config cfg;
+    struct nc_host *h = NULL;
+
+    (void)state;
+    parse_ok("2x64M", &cfg);
+    cfg.cpus[0] = NC_MAX_CPUS;
+    cfg.cpus[1] = 1;
+    assert_int_equal(nc_host_create(&cfg, &h), -EINVAL);
+    assert_null(h);
+
+    /* All zero is the default, 8 per node. */
+    cfg.cpus[0] = cfg.cpus[1] = 0;
+    assert_int_equal(nc_host_create(&cfg, &h), 0);
+    assert_int_equal(host_info(h).nr_cpus, 16);
+    nc_host_destroy(h);
+}
+
 static void test_parse_rejects_more_than_64_nodes_in_list(void **state)
 {
     char spec[65 * 3 + 1];
@@ -818,6 +945,11 @@ int main(void)
         cmocka_unit_test(test_parse_rejects_wrong_number_of_distances),
         cmocka_unit_test(test_parse_rejects_bad_local_or_remote_distance),
         cmocka_unit_test(test_parse_rejects_unknown_option),
+        cmocka_unit_test(test_parse_cpus_default_is_8_per_node),
+        cmocka_unit_test(test_parse_cpus_every_node_or_per_node),
+        cmocka_unit_test(test_memoryless_node_with_cpus),
+        cmocka_unit_test(test_parse_rejects_bad_cpus),
+        cmocka_unit_test(test_create_rejects_bad_cpu_counts),
         cmocka_unit_test(test_parse_rejects_more_than_64_nodes_in_list),
         cmocka_unit_test(test_create_rejects_overlapping_ranges),
         cmocka_unit_test(test_create_rejects_bad_distance_matrix),

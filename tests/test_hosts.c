@@ -455,8 +455,8 @@ static void test_error_not_xml(void **state)
     write_tmp("4x64G\nthis is a host spec, not an lstopo export\n");
     assert_int_equal(resolve("hwloc:%s", tmp_path), -1);
     remove_tmp();
-    snprintf(expect, sizeof(expect), "hwloc:%s: not an hwloc XML topology",
-             tmp_path);
+    snprintf(expect, sizeof(expect), "hwloc:%s: not an hwloc XML topology "
+             "(not XML)", tmp_path);
     expect_error(expect);
 
     write_tmp("");
@@ -470,9 +470,11 @@ static void test_error_not_xml(void **state)
     write_tmp("<?xml version=\"1.0\"?>\n<domain type=\"xen\"/>\n");
     assert_int_equal(resolve("hwloc:%s", tmp_path), -1);
     remove_tmp();
-    snprintf(expect, sizeof(expect), "hwloc:%s: not ", tmp_path);
+    /* The same words with either of hwloc's XML backends (meson runs
+     * this suite with libxml2 and with HWLOC_LIBXML_IMPORT=0). */
+    snprintf(expect, sizeof(expect), "hwloc:%s: not a usable hwloc XML "
+             "topology (hwloc cannot load it)", tmp_path);
     expect_error(expect);
-    expect_error("hwloc XML topology");
 }
 
 static void test_error_bad_distance(void **state)

@@ -22,7 +22,10 @@
  * node, duplicate, shortfall, over max_pages, nr 0 and nr > 65, other
  * modes) and GET with every capacity, populate (orders 0..12 and 18, with
  * no node, a node, an exact node, address_bits, vnode flags, guest
- * callers), depopulate, uncharged nc_alloc_anon / nc_free_anon, page
+ * callers; over a mapped range it replaces the old pages, which are freed
+ * after the new extent was taken), depopulate, increase_reservation
+ * (owned-unmapped pages) and their release by MFN, uncharged
+ * nc_alloc_anon / nc_free_anon, page
  * offline (free, owned, already offlined frames; broken sometimes), online
  * and query.
  *
@@ -41,7 +44,7 @@
  *
  * Where the spec leaves a choice open, the model follows core.h and the
  * implementation: populate checks arguments, then ESRCH, EPERM, dying,
- * EEXIST, the flags (an exact request for a missing or offline node is
+ * the flags (an exact request for a missing or offline node is
  * ENOMEM there), and only then E2BIG and the node walk; an uncharged
  * allocation on behalf of a domain starts at its striping node (the
  * largest-claim rule is for charged allocations) and updates its last
@@ -243,13 +246,14 @@ static void op_append(const char *fmt, ...)
 enum {
     OP_CREATE, OP_KILL, OP_DESTROY, OP_MAX, OP_AFFINITY, OP_LEGACY,
     OP_SET, OP_GET, OP_POPULATE, OP_DEPOPULATE, OP_ANON, OP_ANON_FREE,
-    OP_OFFLINE, OP_ONLINE, OP_QUERY, NR_OPS
+    OP_OFFLINE, OP_ONLINE, OP_QUERY, OP_INCREASE, OP_FREE_UNMAPPED, NR_OPS
 };
 
 static const char *const op_name[NR_OPS] = {
     "create", "kill", "destroy", "max_pages", "affinity", "claim_pages",
     "claim SET", "claim GET", "populate", "depopulate", "alloc_anon",
-    "free_anon", "offline", "online", "query",
+    "free_anon", "offline", "online", "query", "increase_reservation",
+    "free_unmapped",
 };
 
 static const int stat_errno[] = {
@@ -290,6 +294,7 @@ struct mdom {
     uint64_t tot, max, host_claim, claims[NN], recalled, affinity;
     uint32_t last_alloc;
     uint32_t extents;                    /* maximal runs of the p2m */
+    uint64_t unmapped;                   /* owned pages no gpfn maps */
     uint64_t node_pages[NN];
     uint64_t p2m[GPFNS];                 /* NO_MFN: not populated */
 };
@@ -303,6 +308,7 @@ static struct {
     uint64_t node_avail[NN], total_avail, offlined, broken;
     uint64_t freemap[MAP_WORDS];         /* bit set: frame is free */
     int16_t owner[NR_FRAMES];            /* OWN_* or a domid */
+    bool unmapped[NR_FRAMES];            /* owned, in no p2m */
     uint8_t bad[NR_FRAMES];              /* B_* */
     uint32_t badlist[NR_FRAMES], badpos[NR_FRAMES], nr_bad;
     struct manon anon[MAX_ANON];
@@ -554,7 +560,9 @@ static void m_init(void)
             M.by_dist[f][i] = (uint8_t)best;
         }
     }
-    m_dom_init(NC_DOMID_CONTROL, 0);   /* exists from start-up, max 0 */
+    /* Exists from start-up with max_pages 0 and a vCPU per pCPU (the
+     * spec names no CPUs: the default on each of the NN nodes). */
+    m_dom_init(NC_DOMID_CONTROL, NN * NC_DEFAULT_NODE_CPUS);
 }
 
 /* ------------------------------------------------------------------------
@@ -973,6 +981,7 @@ static void check_all(void)
         EXPECT_EQ("info node_affinity", di.node_affinity, d->affinity);
         EXPECT_EQ("info last_alloc_node", di.last_alloc_node, d->last_alloc);
         EXPECT_EQ("info nr_p2m_extents", di.nr_p2m_extents, d->extents);
+        EXPECT_EQ("info unmapped_pages", di.unmapped_pages, d->unmapped);
         EXPECT_RC(nc_domain_node_pages(H, (nc_domid_t)id, pages, NN), 0);
         for ( uint32_t n = 0; n < NN; n++ )
             EXPECT_EQ("node_pages", pages[n], d->node_pages[n]);
@@ -988,7 +997,7 @@ static uint32_t m_query_status(uint64_t mfn)
     uint8_t b = M.bad[mfn];
 
     if ( !b )
-        return NC_PG_OFFLINE_STATUS_ONLINE;
+        return NC_PG_OFFLINE_STATUS_NONE;
     return ((b & B_PENDING) ? NC_PG_OFFLINE_STATUS_OFFLINE_PENDING
                             : NC_PG_OFFLINE_STATUS_OFFLINED) |
            ((b & B_BROKEN) ? NC_PG_OFFLINE_STATUS_BROKEN : 0);
@@ -1056,6 +1065,12 @@ static void check_frames(void)
             pages[node_of(mfn)]++;
             runs += p2m_run_starts(d, g);
         }
+        for ( uint64_t m = 0; m < NR_FRAMES; m++ )
+            if ( M.unmapped[m] && M.owner[m] == (int16_t)id )
+            {
+                pages[node_of(m)]++;
+                tot++;
+            }
         MODEL_ASSERT(tot == d->tot && runs == d->extents);
         for ( uint32_t n = 0; n < NN; n++ )
             MODEL_ASSERT(pages[n] == d->node_pages[n]);
@@ -1248,6 +1263,17 @@ static void op_create(void)
     }
 }
 
+/* Free one owned-unmapped frame of d. */
+static void m_free_unmapped(struct mdom *d, uint64_t m)
+{
+    MODEL_ASSERT(M.unmapped[m] && d->unmapped > 0 && d->tot > 0);
+    M.unmapped[m] = false;
+    d->node_pages[node_of(m)]--;
+    d->unmapped--;
+    d->tot--;
+    m_give(m, 1);
+}
+
 static void m_kill(struct mdom *d)
 {
     if ( d->dying )
@@ -1257,6 +1283,9 @@ static void m_kill(struct mdom *d)
     for ( uint64_t g = 0; g < GPFNS; g++ )
         if ( d->p2m[g] != NO_MFN )
             m_unmap(d, g, 1);
+    for ( uint64_t m = 0; m < NR_FRAMES && d->unmapped; m++ )
+        if ( M.unmapped[m] && M.owner[m] == (int16_t)(d - M.dom) )
+            m_free_unmapped(d, m);
     MODEL_ASSERT(d->tot == 0 && d->extents == 0);
 }
 
@@ -1806,6 +1835,26 @@ static struct nc_memflags pick_flags(void)
     return f;
 }
 
+/* The checks every reservation operation makes before it allocates or
+ * frees: the caller's order limit and the extent's alignment, then the
+ * domain, the caller's right to it, and dying. */
+static int m_extent_rc(nc_domid_t caller, uint32_t domid,
+                       const struct mdom *d, uint64_t addr, uint32_t order)
+{
+    bool privileged = caller == CTL;
+
+    if ( order > (privileged ? NC_MAX_ORDER : 9u) ||
+         (addr & ((1ULL << order) - 1)) || addr >= NC_MAX_MFN )
+        return -EINVAL;
+    if ( !d )
+        return -ESRCH;
+    if ( !privileged && caller != domid )
+        return -EPERM;
+    if ( d->dying )
+        return -ESRCH;
+    return 0;
+}
+
 static void op_populate(void)
 {
     uint32_t domid = pick_domid(), x = (uint32_t)rnd(100);
@@ -1842,17 +1891,8 @@ static void op_populate(void)
                 "node %u, exact %d, vnode %d, bits %u)", caller, domid, gpfn,
                 order, f.node, f.exact, f.vnode, f.address_bits);
 
-    if ( order > (privileged ? NC_MAX_ORDER : 9u) || (gpfn & (r - 1)) ||
-         gpfn >= NC_MAX_MFN )
-        p.rc = -EINVAL;
-    else if ( !d )
-        p.rc = -ESRCH;
-    else if ( !privileged && caller != domid )
-        p.rc = -EPERM;
-    else if ( d->dying )
-        p.rc = -ESRCH;
-    else if ( !m_range_unmapped(d, gpfn, r) )
-        p.rc = -EEXIST;
+    if ( (p.rc = m_extent_rc(caller, domid, d, gpfn, order)) != 0 )
+        ;
     else if ( (p.rc = m_decode(privileged, f, &req, &exact, &zone_hi)) == 0 )
         m_predict_alloc(d, true, order, req, exact, zone_hi, &p);
 
@@ -1863,6 +1903,11 @@ static void op_populate(void)
         return;
     check_extent(mfn, order, zone_hi, &p);
     m_redeem(d, &p);
+    /* Over a mapped range, the old pages are freed after the new extent
+     * was allocated (so the new one never reuses them). */
+    for ( uint64_t g = gpfn; g < gpfn + r && g < GPFNS; g++ )
+        if ( d->p2m[g] != NO_MFN )
+            m_unmap(d, g, 1);
     m_map(domid, gpfn, mfn, r);
     d->last_alloc = p.node;
     {
@@ -1902,14 +1947,8 @@ static void op_depopulate(void)
     op_describe("depopulate(caller %u, dom %u, gpfn %" PRIu64 ", order %u)",
                 caller, domid, gpfn, order);
 
-    if ( order > (privileged ? NC_MAX_ORDER : 9u) || (gpfn & (r - 1)) )
-        want = -EINVAL;
-    else if ( !d )
-        want = -ESRCH;
-    else if ( !privileged && caller != domid )
-        want = -EPERM;
-    else if ( d->dying )
-        want = -ESRCH;
+    if ( (want = m_extent_rc(caller, domid, d, gpfn, order)) != 0 )
+        ;
     else if ( !m_range_mapped(d, gpfn, r) )
         want = -ENOENT;
     rc = nc_depopulate(H, caller, (nc_domid_t)domid, gpfn, order);
@@ -1917,6 +1956,94 @@ static void op_depopulate(void)
     EXPECT_RC(rc, want);
     if ( !rc )
         m_unmap(d, gpfn, r);
+}
+
+/* increase_reservation: a charged allocation that no gpfn maps. */
+static void op_increase(void)
+{
+    uint32_t domid = pick_domid(), x = (uint32_t)rnd(100);
+    nc_domid_t caller = x < 85 ? CTL : x < 97 ? (nc_domid_t)domid
+                                   : (nc_domid_t)(1 + rnd(NR_SLOTS - 1));
+    struct mdom *d = mdom(domid);
+    bool privileged = caller == CTL;
+    uint32_t order = pick_order(!privileged), req, zone_hi;
+    struct nc_memflags f = pick_flags();
+    struct pred p = { .rc = 0 };
+    uint64_t mfn = NO_MFN;
+    bool exact;
+    int rc;
+
+    if ( order > 9 && order <= NC_MAX_ORDER && chance(90) )
+        order = (uint32_t)rnd(6);
+    op_describe("increase_reservation(caller %u, dom %u, order %u, node %u, "
+                "exact %d, vnode %d, bits %u)", caller, domid, order, f.node,
+                f.exact, f.vnode, f.address_bits);
+    if ( (p.rc = m_extent_rc(caller, domid, d, 0, order)) != 0 )
+        ;
+    else if ( (p.rc = m_decode(privileged, f, &req, &exact, &zone_hi)) == 0 )
+        m_predict_alloc(d, true, order, req, exact, zone_hi, &p);
+
+    rc = nc_increase_reservation(H, caller, (nc_domid_t)domid, order, f,
+                                 &mfn);
+    count_rc(OP_INCREASE, rc);
+    EXPECT_RC(rc, p.rc);
+    if ( rc )
+        return;
+    check_extent(mfn, order, zone_hi, &p);
+    m_redeem(d, &p);
+    m_take(mfn, 1ULL << order, (int16_t)domid);
+    for ( uint64_t m = mfn; m < mfn + (1ULL << order); m++ )
+        M.unmapped[m] = true;
+    d->unmapped += 1ULL << order;
+    d->tot += 1ULL << order;
+    d->node_pages[p.node] += 1ULL << order;
+    d->last_alloc = p.node;
+    EXPECT_RC(nc_domain_translate(H, (nc_domid_t)domid, 0, NULL),
+              d->p2m[0] == NO_MFN ? -ENOENT : 0);
+}
+
+/* decrease_reservation of owned-unmapped pages, by MFN. */
+static void op_free_unmapped(void)
+{
+    uint32_t domid = pick_domid(), x = (uint32_t)rnd(100);
+    nc_domid_t caller = x < 90 ? CTL : x < 97 ? (nc_domid_t)domid
+                                   : (nc_domid_t)(1 + rnd(NR_SLOTS - 1));
+    struct mdom *d = mdom(domid);
+    uint32_t order = chance(70) ? 0 : (uint32_t)rnd(4);
+    uint64_t r = 1ULL << order, mfn = rnd(NR_FRAMES);
+    int want = 0, rc;
+
+    /* Mostly a frame the domain owns unmapped: the next one from a random
+     * start. */
+    if ( d && d->unmapped && chance(90) )
+        for ( uint64_t k = 0; k < NR_FRAMES; k++ )
+        {
+            uint64_t m = (mfn + k) % NR_FRAMES;
+
+            if ( M.unmapped[m] && M.owner[m] == (int16_t)domid )
+            {
+                mfn = m;
+                break;
+            }
+        }
+    mfn &= ~(r - 1);
+    if ( order && chance(2) )
+        mfn |= 1;
+    op_describe("free_unmapped(caller %u, dom %u, mfn %" PRIu64 ", order %u)",
+                caller, domid, mfn, order);
+    if ( (want = m_extent_rc(caller, domid, d, mfn, order)) != 0 )
+        ;
+    else
+        for ( uint64_t m = mfn; m < mfn + r; m++ )
+            if ( m >= NR_FRAMES || !M.unmapped[m] ||
+                 M.owner[m] != (int16_t)domid )
+                want = -ENOENT;
+    rc = nc_free_unmapped(H, caller, (nc_domid_t)domid, mfn, order);
+    count_rc(OP_FREE_UNMAPPED, rc);
+    EXPECT_RC(rc, want);
+    if ( !rc )
+        for ( uint64_t m = mfn; m < mfn + r; m++ )
+            m_free_unmapped(d, m);
 }
 
 static void op_alloc_anon(void)
@@ -2214,6 +2341,8 @@ static const struct {
 } ops[] = {
     { op_populate,    300 },
     { op_depopulate,  160 },
+    { op_increase,     30 },
+    { op_free_unmapped, 25 },
     { op_claim_set,   115 },
     { op_claim_get,    20 },
     { op_claim_pages,  60 },

@@ -130,7 +130,7 @@ static void test_offline_free_frame_is_offlined_at_once(void **state)
     const uint64_t mfn = NODE1_MFN + 77;
 
     (void)state;
-    assert_int_equal(query(h, mfn), NC_PG_OFFLINE_STATUS_ONLINE);
+    assert_int_equal(query(h, mfn), NC_PG_OFFLINE_STATUS_NONE);
     assert_int_equal(host_info(h).offlined_pages, 0);
 
     assert_int_equal(offline(h, mfn, false), NC_PG_OFFLINE_OFFLINED);
@@ -142,8 +142,8 @@ static void test_offline_free_frame_is_offlined_at_once(void **state)
     assert_int_equal(node_info(h, 0).free, NODE_PAGES);
     assert_int_equal(query(h, mfn), NC_PG_OFFLINE_STATUS_OFFLINED);
     /* Its neighbours stay on the heap. */
-    assert_int_equal(query(h, mfn - 1), NC_PG_OFFLINE_STATUS_ONLINE);
-    assert_int_equal(query(h, mfn + 1), NC_PG_OFFLINE_STATUS_ONLINE);
+    assert_int_equal(query(h, mfn - 1), NC_PG_OFFLINE_STATUS_NONE);
+    assert_int_equal(query(h, mfn + 1), NC_PG_OFFLINE_STATUS_NONE);
 
     assert_invariants(h);
     nc_host_destroy(h);
@@ -205,7 +205,7 @@ static void test_offline_owned_frame_is_pending_with_owner(void **state)
     avail = host_info(h).total_avail;
     assert_int_equal(avail, HOST_PAGES - 512);
     /* Owned but not pending: online, like any frame in use. */
-    assert_int_equal(query(h, mfn), NC_PG_OFFLINE_STATUS_ONLINE);
+    assert_int_equal(query(h, mfn), NC_PG_OFFLINE_STATUS_NONE);
 
     assert_int_equal(offline(h, mfn, false), OWNED_PENDING(42));
     assert_int_equal(query(h, mfn), NC_PG_OFFLINE_STATUS_OFFLINE_PENDING);
@@ -306,7 +306,7 @@ static void test_offline_xen_page_is_pending_until_freed(void **state)
     assert_int_equal(offline(h, mfn + 1, false),
                      NC_PG_OFFLINE_XENPAGE | NC_PG_OFFLINE_PENDING);
     assert_int_equal(query(h, mfn + 1), NC_PG_OFFLINE_STATUS_OFFLINE_PENDING);
-    assert_int_equal(query(h, mfn), NC_PG_OFFLINE_STATUS_ONLINE);
+    assert_int_equal(query(h, mfn), NC_PG_OFFLINE_STATUS_NONE);
     assert_int_equal(host_info(h).total_avail, HOST_PAGES - 4);
     assert_int_equal(host_info(h).offlined_pages, 0);
 
@@ -314,7 +314,7 @@ static void test_offline_xen_page_is_pending_until_freed(void **state)
     assert_int_equal(host_info(h).total_avail, HOST_PAGES - 1);
     assert_int_equal(host_info(h).offlined_pages, 1);
     assert_int_equal(query(h, mfn + 1), NC_PG_OFFLINE_STATUS_OFFLINED);
-    assert_int_equal(query(h, mfn), NC_PG_OFFLINE_STATUS_ONLINE);
+    assert_int_equal(query(h, mfn), NC_PG_OFFLINE_STATUS_NONE);
 
     assert_invariants(h);
     nc_host_destroy(h);
@@ -458,7 +458,7 @@ static void test_online_offlined_frame_returns_it_to_heap(void **state)
                      -ENOMEM);
 
     assert_int_equal(online(h, NODE1_MFN + 512), NC_PG_ONLINE_ONLINED);
-    assert_int_equal(query(h, NODE1_MFN + 512), NC_PG_OFFLINE_STATUS_ONLINE);
+    assert_int_equal(query(h, NODE1_MFN + 512), NC_PG_OFFLINE_STATUS_NONE);
     assert_int_equal(host_info(h).total_avail, HOST_PAGES);
     assert_int_equal(host_info(h).offlined_pages, 0);
     assert_int_equal(node_info(h, 1).free, NODE_PAGES);
@@ -524,12 +524,12 @@ static void test_online_pending_frame_cancels_offline(void **state)
     mfn = translate(h, d, 3);
     assert_int_equal(offline(h, mfn, false), OWNED_PENDING(d));
     assert_int_equal(online(h, mfn), NC_PG_ONLINE_ONLINED);
-    assert_int_equal(query(h, mfn), NC_PG_OFFLINE_STATUS_ONLINE);
+    assert_int_equal(query(h, mfn), NC_PG_OFFLINE_STATUS_NONE);
     assert_int_equal(host_info(h).total_avail, HOST_PAGES - 16);
 
     /* Freed, it goes back to the heap like its neighbours. */
     assert_int_equal(nc_depopulate(h, CTL, d, 0, 4), 0);
-    assert_int_equal(query(h, mfn), NC_PG_OFFLINE_STATUS_ONLINE);
+    assert_int_equal(query(h, mfn), NC_PG_OFFLINE_STATUS_NONE);
     assert_int_equal(host_info(h).total_avail, HOST_PAGES);
     assert_int_equal(host_info(h).offlined_pages, 0);
 
@@ -547,14 +547,14 @@ static void test_online_normal_frame_reports_onlined(void **state)
     (void)state;
     /* A free frame. */
     assert_int_equal(online(h, 10), NC_PG_ONLINE_ONLINED);
-    assert_int_equal(query(h, 10), NC_PG_OFFLINE_STATUS_ONLINE);
+    assert_int_equal(query(h, 10), NC_PG_OFFLINE_STATUS_NONE);
     assert_int_equal(host_info(h).total_avail, HOST_PAGES);
 
     /* An owned frame that is not pending. */
     assert_int_equal(populate(h, d, 0, 0), 0);
     mfn = translate(h, d, 0);
     assert_int_equal(online(h, mfn), NC_PG_ONLINE_ONLINED);
-    assert_int_equal(query(h, mfn), NC_PG_OFFLINE_STATUS_ONLINE);
+    assert_int_equal(query(h, mfn), NC_PG_OFFLINE_STATUS_NONE);
     assert_int_equal(host_info(h).total_avail, HOST_PAGES - 1);
     assert_int_equal(dom_info(h, d).tot_pages, 1);
     assert_int_equal(host_info(h).offlined_pages, 0);
@@ -590,7 +590,7 @@ static void test_offline_ops_need_the_control_domain(void **state)
         assert_int_equal(nc_page_offline(h, c, HOST_PAGES, false, &status),
                          -EPERM);
     }
-    assert_int_equal(query(h, 30), NC_PG_OFFLINE_STATUS_ONLINE);
+    assert_int_equal(query(h, 30), NC_PG_OFFLINE_STATUS_NONE);
     assert_int_equal(query(h, 20), NC_PG_OFFLINE_STATUS_OFFLINED);
     assert_int_equal(host_info(h).total_avail, HOST_PAGES - 1);
     assert_int_equal(host_info(h).offlined_pages, 1);

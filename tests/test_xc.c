@@ -515,6 +515,205 @@ static void test_page_offline_op_and_recall(void **state)
 }
 
 /* ========================================================================
+ * Xen's semantics where clients notice them
+ * ======================================================================== */
+
+/* xc_availheap: free bytes per node and address width.  On 4x64M, node 0
+ * is MFNs [0, 16384) (zones 1..14), node 1 zone 15, nodes 2 and 3 zone 16. */
+static void test_availheap_by_node_and_width(void **state)
+{
+    uint32_t d = new_domain(NODE_PAGES, 1);
+    xen_memory_claim_t c = { .pages = 1024, .target = 3 };
+    uint64_t bytes = 0;
+
+    (void)state;
+    assert_int_equal(xc_availheap(xch, 0, 0, -1, &bytes), 0);
+    assert_int_equal(bytes, HOST_PAGES * 4096);
+    assert_int_equal(xc_availheap(xch, 0, 0, 2, &bytes), 0);
+    assert_int_equal(bytes, NODE_PAGES * 4096);
+    assert_int_equal(xc_availheap(xch, 0, 12 + 14, -1, &bytes), 0);
+    assert_int_equal(bytes, NODE_PAGES * 4096);
+    assert_int_equal(xc_availheap(xch, 12 + 16, 0, -1, &bytes), 0);
+    assert_int_equal(bytes, 2 * NODE_PAGES * 4096);
+    assert_int_equal(xc_availheap(xch, 12 + 15, 12 + 15, -1, &bytes), 0);
+    assert_int_equal(bytes, NODE_PAGES * 4096);
+    assert_int_equal(xc_availheap(xch, 0, 0, 9, &bytes), 0);
+    assert_int_equal(bytes, 0);                 /* no such node */
+
+    /* Claims leave the heap as it is; populating takes from it. */
+    assert_int_equal(claim_set(d, 1, &c), 0);
+    assert_int_equal(xc_availheap(xch, 0, 0, 3, &bytes), 0);
+    assert_int_equal(bytes, NODE_PAGES * 4096);
+    assert_int_equal(populate(d, 0, 9, XENMEMF_exact_node(3)), 0);
+    assert_int_equal(xc_availheap(xch, 0, 0, 3, &bytes), 0);
+    assert_int_equal(bytes, (NODE_PAGES - 512) * 4096);
+    assert_int_equal(xc_availheap(xch, 0, 0, -1, &bytes), 0);
+    assert_int_equal(bytes, (HOST_PAGES - 512) * 4096);
+    assert_int_equal(xc_domain_destroy(xch, d), 0);
+}
+
+/* Pause counts as Xen keeps them: 1 at creation, bounded at 255. */
+static void test_pause_and_unpause(void **state)
+{
+    uint32_t d = new_domain(1024, 2);
+    xc_dominfo_t i;
+
+    (void)state;
+    i = dominfo(d);
+    assert_int_equal(i.paused, 1);
+    assert_int_equal(i.blocked, 0);
+    assert_int_equal(xc_domain_unpause(xch, d), 0);
+    i = dominfo(d);
+    assert_int_equal(i.paused, 0);
+    assert_int_equal(i.blocked, 1);
+    assert_fails(xc_domain_unpause(xch, d), EINVAL);
+    for ( int n = 0; n < 255; n++ )
+        assert_int_equal(xc_domain_pause(xch, d), 0);
+    assert_fails(xc_domain_pause(xch, d), EOVERFLOW);
+    assert_int_equal(dominfo(d).paused, 1);
+    for ( int n = 0; n < 254; n++ )
+        assert_int_equal(xc_domain_unpause(xch, d), 0);
+    assert_int_equal(dominfo(d).paused, 1);
+    assert_int_equal(xc_domain_unpause(xch, d), 0);
+    assert_int_equal(dominfo(d).paused, 0);
+
+    assert_fails(xc_domain_pause(xch, 0), EINVAL);     /* itself */
+    assert_fails(xc_domain_unpause(xch, 0), EINVAL);
+    assert_fails(xc_domain_pause(xch, 0x7000), ESRCH);
+    assert_fails(xc_domain_unpause(xch, 0x7000), ESRCH);
+    /* Claims and populate do not care whether a domain runs. */
+    assert_int_equal(populate(d, 0, 0, 0), 0);
+    assert_int_equal(xc_domain_destroy(xch, d), 0);
+}
+
+/* populate_physmap over a mapped gpfn replaces the mapping: the new
+ * extent redeems the claim, the old pages go back to their node. */
+static void test_populate_replaces_with_claims_held(void **state)
+{
+    uint32_t d = new_domain(2048, 1);
+    xen_memory_claim_t c = { .pages = 512, .target = 1 };
+    uint64_t pages[4];
+    uint32_t nr = 4;
+    xc_dominfo_t i;
+
+    (void)state;
+    assert_int_equal(populate(d, 0, 9, XENMEMF_exact_node(0)), 0);
+    assert_int_equal(claim_set(d, 1, &c), 0);
+    assert_int_equal(populate(d, 0, 9, XENMEMF_exact_node(1)), 0);
+    i = dominfo(d);
+    assert_int_equal(i.nr_pages, 512);
+    assert_int_equal(i.nr_outstanding_pages, 0);
+    assert_int_equal(xc_domain_node_pages(xch, d, &nr, pages), 0);
+    assert_int_equal(pages[0], 0);
+    assert_int_equal(pages[1], 512);
+    assert_int_equal(physinfo().free_pages, HOST_PAGES - 512);
+    /* Part of the extent again, from node 2: 8 pages moved. */
+    assert_int_equal(populate(d, 8, 3, XENMEMF_exact_node(2)), 0);
+    assert_int_equal(xc_domain_node_pages(xch, d, &nr, pages), 0);
+    assert_int_equal(pages[1], 504);
+    assert_int_equal(pages[2], 8);
+    assert_int_equal(dominfo(d).nr_pages, 512);
+    assert_int_equal(xc_domain_destroy(xch, d), 0);
+    assert_int_equal(physinfo().free_pages, HOST_PAGES);
+}
+
+/* increase_reservation: owned pages no gpfn maps; a list receives MFNs,
+ * which decrease_reservation takes back; destroy frees the rest. */
+static void test_increase_reservation_unmapped(void **state)
+{
+    uint32_t d = new_domain(4096, 1);
+    xen_memory_claim_t c = { .pages = 1024, .target = XEN_DOMCTL_CLAIM_MEMORY_HOST };
+    xen_pfn_t mfn[4] = { 0 };
+    uint64_t pages[4];
+    uint32_t nr = 4;
+    xc_dominfo_t i;
+
+    (void)state;
+    assert_int_equal(claim_set(d, 1, &c), 0);
+    assert_int_equal(xc_domain_increase_reservation(xch, d, 2, 9,
+                                                    XENMEMF_exact_node(0),
+                                                    NULL), 2);
+    i = dominfo(d);
+    assert_int_equal(i.nr_pages, 1024);
+    assert_int_equal(i.nr_outstanding_pages, 0);
+    assert_int_equal(xc_domain_increase_reservation(xch, d, 4, 0,
+                                                    XENMEMF_exact_node(2),
+                                                    mfn), 4);
+    for ( int k = 0; k < 4; k++ )
+        assert_true(mfn[k] >= 2 * NODE_PAGES && mfn[k] < 3 * NODE_PAGES);
+    assert_int_equal(xc_domain_node_pages(xch, d, &nr, pages), 0);
+    assert_int_equal(pages[0], 1024);
+    assert_int_equal(pages[2], 4);
+    assert_int_equal(dominfo(d).nr_pages, 1028);
+    /* Over max_pages: a short count. */
+    assert_int_equal(xc_domain_increase_reservation(xch, d, 8, 9, 0, NULL), 5);
+    assert_int_equal(dominfo(d).nr_pages, 1028 + 5 * 512);
+    /* Give the four back by MFN; a second time there is nothing. */
+    assert_int_equal(xc_domain_decrease_reservation(xch, d, 4, 0, mfn), 4);
+    assert_int_equal(dominfo(d).nr_pages, 1024 + 5 * 512);
+    assert_int_equal(xc_domain_decrease_reservation(xch, d, 1, 0, mfn), 0);
+    assert_int_equal(xc_domain_destroy(xch, d), 0);
+    assert_int_equal(physinfo().free_pages, HOST_PAGES);
+}
+
+/* Xen reads the extent list entry by entry: the extents before the first
+ * unreadable one are done and counted. */
+static void test_extent_list_fault_counts_the_readable_head(void **state)
+{
+    xencall_handle *xc = xc_interface_xcall_handle(xch);
+    uint32_t d = new_domain(4096, 1);
+    struct xen_memory_reservation *r = xencall_alloc_buffer(xc, sizeof(*r));
+    char *two = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    xen_pfn_t *list;
+
+    (void)state;
+    assert_true(two != MAP_FAILED);
+    assert_int_equal(munmap(two + 4096, 4096), 0);
+    /* Three readable entries, then the unmapped page. */
+    list = (xen_pfn_t *)(two + 4096) - 3;
+    list[0] = 0;
+    list[1] = 1;
+    list[2] = 2;
+    memset(r, 0, sizeof(*r));
+    r->nr_extents = 600;
+    r->extent_order = 0;
+    r->domid = (domid_t)d;
+    set_xen_guest_handle_raw(r->extent_start, list);
+    assert_int_equal(xencall2(xc, __HYPERVISOR_memory_op,
+                              XENMEM_populate_physmap,
+                              (uint64_t)(uintptr_t)r), 3);
+    assert_int_equal(dominfo(d).nr_pages, 3);
+    assert_int_equal(xencall2(xc, __HYPERVISOR_memory_op,
+                              XENMEM_decrease_reservation,
+                              (uint64_t)(uintptr_t)r), 3);
+    assert_int_equal(dominfo(d).nr_pages, 0);
+    /* increase_reservation writes MFNs: a fault there stops the count
+     * (as in Xen, the extent whose MFN could not be written stays). */
+    r->nr_extents = 5;
+    assert_int_equal(xencall2(xc, __HYPERVISOR_memory_op,
+                              XENMEM_increase_reservation,
+                              (uint64_t)(uintptr_t)r), 3);
+    assert_int_equal(dominfo(d).nr_pages, 4);
+    assert_int_equal(munmap(two, 4096), 0);
+    xencall_free_buffer(xc, r);
+    assert_int_equal(xc_domain_destroy(xch, d), 0);
+}
+
+/* xen-hptool mem-query: an online page is status 0, as in Xen. */
+static void test_page_query_of_online_page_is_zero(void **state)
+{
+    uint32_t status[3] = { 7, 7, 7 };
+
+    (void)state;
+    assert_int_equal(xc_page_offline_op(xch, sysctl_query_page_offline, 100,
+                                        102, status), 0);
+    assert_int_equal(status[0], 0);
+    assert_int_equal(status[1], 0);
+    assert_int_equal(status[2], 0);
+}
+
+/* ========================================================================
  * Raw hypercalls: bad pointers, versions, unknown operations
  * ======================================================================== */
 
@@ -591,7 +790,7 @@ static void test_interface_version_and_unknown_ops(void **state)
     assert_int_equal(raw_domctl(&op), -1);
     assert_int_equal(errno, EACCES);
     op.interface_version = XEN_DOMCTL_INTERFACE_VERSION;
-    op.cmd = XEN_DOMCTL_pausedomain;
+    op.cmd = XEN_DOMCTL_shadow_op;
     assert_int_equal(raw_domctl(&op), -1);
     assert_int_equal(errno, ENOSYS);
     assert_int_equal(xencall0(xc, __HYPERVISOR_sched_op), -1);
@@ -660,6 +859,12 @@ int main(void)
         cmocka_unit_test(test_vnuma_validation),
         cmocka_unit_test(test_node_affinity_steers_populate),
         cmocka_unit_test(test_page_offline_op_and_recall),
+        cmocka_unit_test(test_availheap_by_node_and_width),
+        cmocka_unit_test(test_pause_and_unpause),
+        cmocka_unit_test(test_populate_replaces_with_claims_held),
+        cmocka_unit_test(test_increase_reservation_unmapped),
+        cmocka_unit_test(test_extent_list_fault_counts_the_readable_head),
+        cmocka_unit_test(test_page_query_of_online_page_is_zero),
         cmocka_unit_test(test_bad_pointers_give_efault),
         cmocka_unit_test(test_interface_version_and_unknown_ops),
         cmocka_unit_test(test_getinfo_iterates_and_destroy_gives_everything_back),

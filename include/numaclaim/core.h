@@ -20,6 +20,7 @@
 #ifndef NUMACLAIM_CORE_H
 #define NUMACLAIM_CORE_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,6 +38,8 @@ extern "C" {
 #define NC_PADDR_BITS       52
 #define NC_NR_ZONES         (NC_PADDR_BITS - NC_PAGE_SHIFT + 1)
 #define NC_MAX_MFN          (1ULL << (NC_PADDR_BITS - NC_PAGE_SHIFT))
+#define NC_MAX_CPUS         4096    /* pCPUs of a host: one dom0 vCPU each */
+#define NC_DEFAULT_NODE_CPUS 8      /* pCPUs per node when a spec names none */
 
 typedef uint16_t nc_domid_t;
 
@@ -64,15 +67,21 @@ struct nc_host_config {
     uint32_t nr_nodes;
     struct nc_node_config node[NC_MAX_NUMNODES];
     uint8_t distance[NC_MAX_NUMNODES][NC_MAX_NUMNODES];   /* SLIT units */
+    /* pCPUs of each node, numbered node by node (node 0's first).  All 0
+     * means NC_DEFAULT_NODE_CPUS on every node; otherwise a node may have
+     * none (an HBM or CXL node), but the host needs one. */
+    uint32_t cpus[NC_MAX_NUMNODES];
 };
 
 /*
  * Parse a host spec: "NxSIZE" (e.g. "4x64G") or a comma list of node sizes
  * ("64G,64G,32G,32G"), binary suffixes K/M/G/T, optionally followed by
  * ";dist=d00,d01,...", the N*N distance matrix in row-major order (default
- * 10 local, 21 remote).  Node i's frames follow node i-1's, starting at MFN
- * 0.  On error returns -EINVAL and writes a message naming the bad part into
- * err (if errlen > 0).
+ * 10 local, 21 remote), and ";cpus=N" (N pCPUs on every node) or
+ * ";cpus=c0,c1,..." (one count per node; default 8 each), in either order.
+ * Node i's frames follow node i-1's, starting at MFN 0.  On error returns
+ * -EINVAL and writes a message naming the bad part into err (if
+ * errlen > 0).
  */
 int nc_host_config_parse(const char *spec, struct nc_host_config *cfg,
                          char *err, size_t errlen);
@@ -92,6 +101,8 @@ struct nc_host_info {
     uint64_t outstanding_claims; /* sum of all claims */
     uint64_t offlined_pages;     /* offlined or broken */
     uint32_t nr_domains;         /* excluding the control domain */
+    uint32_t nr_cpus;            /* pCPUs, ids 0..nr_cpus-1 */
+    uint64_t max_mfn;            /* highest MFN of any node's RAM */
 };
 
 struct nc_node_info {
@@ -99,12 +110,22 @@ struct nc_node_info {
     uint64_t size;               /* frames present */
     uint64_t free;               /* node_avail */
     uint64_t claimed;            /* node_claimed */
+    uint32_t cpus;               /* pCPUs on this node */
+    uint32_t first_cpu;          /* id of the first of them */
 };
 
 /* Host overview (spec §4): host totals plus, for nodes 0..nr-1, {size,
  * free, claimed}, all read in one critical section.  nodes may be NULL. */
 int nc_host_overview(struct nc_host *h, struct nc_host_info *info,
                      struct nc_node_info *nodes, uint32_t nr);
+
+/* XEN_SYSCTL_availheap: free frames of one node (or of all, node == -1)
+ * in the zones that the address widths [min_width, max_width] select, as
+ * Xen's avail_domheap_pages_region(): width 0 means no limit, widths are
+ * clamped to the valid zones, and a node that is not online counts 0.
+ * Claims are not subtracted (this is the heap, not what is unclaimed). */
+uint64_t nc_host_avail_heap(struct nc_host *h, int32_t node,
+                            uint32_t min_width, uint32_t max_width);
 
 /* SLIT distance between two nodes (0 for a node that does not exist). */
 uint8_t nc_host_distance(const struct nc_host *h, uint32_t a, uint32_t b);
@@ -144,6 +165,8 @@ struct nc_domain_info {
     uint64_t node_affinity;      /* bit n = node n */
     uint32_t last_alloc_node;
     uint32_t nr_p2m_extents;     /* entries in the p2m */
+    uint32_t pause_count;        /* controller pauses (1 at creation) */
+    uint64_t unmapped_pages;     /* owned, not in the p2m (in tot_pages) */
 };
 
 /* -ESRCH for an unknown domain. */
@@ -162,6 +185,13 @@ int nc_domain_node_pages(struct nc_host *h, nc_domid_t domid,
  * first, then nodes by descending id). */
 int nc_domain_set_max_pages(struct nc_host *h, nc_domid_t caller,
                             nc_domid_t domid, uint64_t max_pages);
+
+/* XEN_DOMCTL_pausedomain / unpausedomain: the controller's pause count,
+ * as in Xen.  A domain starts with a count of 1 (paused until the
+ * toolstack unpauses it once); pausing past 255 is -EOVERFLOW, unpausing
+ * at 0 is -EINVAL; the control domain cannot pause itself (-EINVAL). */
+int nc_domain_pause(struct nc_host *h, nc_domid_t caller, nc_domid_t domid);
+int nc_domain_unpause(struct nc_host *h, nc_domid_t caller, nc_domid_t domid);
 
 /* XEN_DOMCTL_setnodeaffinity: -EINVAL if mask has no online node. */
 int nc_domain_set_node_affinity(struct nc_host *h, nc_domid_t caller,
@@ -215,21 +245,37 @@ struct nc_memflags {
     ((struct nc_memflags){ .node = NC_NUMA_NO_NODE })
 
 /*
- * Populate one extent of 2^order pages at gpfn for domid (populate_physmap
- * and increase_reservation).  On success the extent's first MFN is written
- * to *mfnp (may be NULL).  Errors: -ESRCH unknown or dying domain, -EPERM
- * caller neither the control domain nor the domain itself, -EINVAL bad order
- * or flags, -EEXIST gpfn range already (partly) populated, -E2BIG over
- * max_pages, -ENOMEM no admissible node has a free buddy.
+ * Populate one extent of 2^order pages at gpfn for domid (populate_physmap).
+ * On success the extent's first MFN is written to *mfnp (may be NULL).  As
+ * in Xen, a gpfn range that is already (partly) mapped is replaced: the new
+ * extent is allocated first, as any charged allocation (so the old pages
+ * still count against max_pages), then the old pages leave the p2m and are
+ * freed; claims are not restored.  Errors: -ESRCH unknown or dying domain,
+ * -EPERM caller neither the control domain nor the domain itself, -EINVAL
+ * bad order or flags, -E2BIG over max_pages, -ENOMEM no admissible node has
+ * a free buddy.
  */
 int nc_populate(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
                 uint64_t gpfn, uint32_t order, struct nc_memflags flags,
                 uint64_t *mfnp);
 
+/* increase_reservation: 2^order pages the domain owns but does not map
+ * (they count in tot_pages and redeem claims like any charged allocation;
+ * no gpfn, so no implicit vNUMA hint).  The extent's first MFN is written
+ * to *mfnp (may be NULL).  Errors as nc_populate. */
+int nc_increase_reservation(struct nc_host *h, nc_domid_t caller,
+                            nc_domid_t domid, uint32_t order,
+                            struct nc_memflags flags, uint64_t *mfnp);
+
 /* decrease_reservation: unmap and free 2^order pages at gpfn; all of them
  * must be populated (-ENOENT otherwise).  Claims are not restored. */
 int nc_depopulate(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
                   uint64_t gpfn, uint32_t order);
+
+/* decrease_reservation of owned-unmapped pages: free [mfn, mfn + 2^order),
+ * all of which the domain must own unmapped (-ENOENT otherwise). */
+int nc_free_unmapped(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
+                     uint64_t mfn, uint32_t order);
 
 /* Uncharged allocation owned by the hypervisor (Xen's MEMF_no_refcount /
  * MEMF_no_owner, or d == NULL): it is neither counted in a domain's
@@ -291,6 +337,9 @@ int nc_domain_get_vnuma(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
 #define NC_PG_ONLINE_FAILED         NC_PG_OFFLINE_FAILED
 #define NC_PG_ONLINE_ONLINED        NC_PG_OFFLINE_OFFLINED
 #define NC_PG_OFFLINE_STATUS_OFFLINED          (1U << 1)
+/* Xen's header defines STATUS_ONLINE, but Xen's query never reports it:
+ * an online frame queries as no bits at all, and so does numaclaim's. */
+#define NC_PG_OFFLINE_STATUS_NONE              0U
 #define NC_PG_OFFLINE_STATUS_ONLINE            (1U << 2)
 #define NC_PG_OFFLINE_STATUS_OFFLINE_PENDING   (1U << 3)
 #define NC_PG_OFFLINE_STATUS_BROKEN            (1U << 4)
@@ -311,6 +360,58 @@ int nc_page_online(struct nc_host *h, nc_domid_t caller, uint64_t mfn,
                    uint32_t *status);
 int nc_page_query(struct nc_host *h, nc_domid_t caller, uint64_t mfn,
                   uint32_t *status);
+
+/* ------------------------------------------------------------------------
+ * The hypervisor console: Xen's console ring ("conring")
+ * ------------------------------------------------------------------------ */
+
+/* Bytes kept, as Xen's default conring: when full, the oldest are
+ * dropped.  The core writes a line for boot, domain creation and
+ * destruction, every claim installed, released or refused (with its
+ * errno), and every recall on offlining; each line starts "(XEN) ". */
+#define NC_CONSOLE_SIZE         16384U
+
+#define NC_CONSOLE_INCREMENTAL  (1U << 0)  /* start at *index if it is kept */
+#define NC_CONSOLE_CLEAR        (1U << 1)  /* drop what was read */
+
+/*
+ * XEN_SYSCTL_readconsole: copy up to max bytes, oldest first, into buf.
+ * Bytes are numbered by free-running 32-bit indexes: without
+ * NC_CONSOLE_INCREMENTAL the read starts at the oldest byte kept; with it,
+ * at *index when that lies in the ring, else at the oldest.  On return
+ * *count is the bytes copied and *index the index after the last one, for
+ * the next incremental read.
+ */
+void nc_console_read(struct nc_host *h, char *buf, uint32_t max,
+                     uint32_t *index, uint32_t flags, uint32_t *count);
+/* Drop every byte before index (if it is still kept): what
+ * NC_CONSOLE_CLEAR does, for a reader that copies out before clearing. */
+void nc_console_clear(struct nc_host *h, uint32_t index);
+/* One message from outside the core (the hypercall layer): "(XEN) " is
+ * put before each line and a final newline added if missing. */
+void nc_console_write(struct nc_host *h, const char *text);
+void nc_console_printf(struct nc_host *h, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The core's own formatter (no libc): %d %i %u %x %X %c %s %p %% with the
+ * flags '-' and '0', a width, and the length modifiers hh h l ll z.  Like
+ * snprintf it returns the length the whole text needs and always ends buf
+ * with a NUL when size > 0. */
+int nc_format(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int nc_vformat(char *buf, size_t size, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+/*
+ * XEN_SYSCTL_debug_keys: each key's handler writes to the console as Xen's
+ * keyhandlers do; a key with no handler is ignored, as in Xen.
+ *   'h'  list the keys
+ *   'H'  the heap: free pages per node and zone, free blocks per order
+ *   'm'  claims: each domain's outstanding pages, host-wide and per node
+ *   'q'  domains: pages, claims, vCPUs, state
+ *   '*'  every dump above
+ */
+void nc_debug_key(struct nc_host *h, char key);
 
 /* ------------------------------------------------------------------------
  * Invariants (spec §2)

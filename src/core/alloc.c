@@ -241,54 +241,6 @@ static int check_extent(nc_domid_t caller, uint64_t gpfn, uint32_t order)
  * Entry points
  * ======================================================================== */
 
-int nc_populate(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
-                uint64_t gpfn, uint32_t order, struct nc_memflags flags,
-                uint64_t *mfnp)
-{
-    struct nc_domain *d;
-    struct alloc_req rq;
-    uint64_t mfn = 0;
-    uint32_t node;
-    int rc = check_extent(caller, gpfn, order);
-
-    if ( rc )
-        return rc;
-    d = domain_get(h, domid);
-    if ( !d )
-        return -ESRCH;
-    if ( !caller_is_control(caller) && caller != domid )
-    {
-        domain_put(h, d);
-        return -EPERM;
-    }
-
-    nc_lock(&d->lock);
-    if ( d->dying )
-        rc = -ESRCH;
-    else if ( !p2m_range_unmapped(&d->p2m, gpfn, 1ULL << order) )
-        rc = -EEXIST;
-    else
-        rc = decode_flags(h, d, caller_is_control(caller), gpfn, order,
-                          flags, &rq);
-    if ( !rc )
-        rc = p2m_reserve(&d->p2m, 1);
-    if ( !rc )
-    {
-        rq.charged = true;
-        nc_lock(&h->heap_lock);
-        rc = alloc_locked(h, d, &rq, &mfn, &node);
-        if ( !rc )
-            p2m_insert(&d->p2m, gpfn, mfn, 1ULL << order);
-        nc_unlock(&h->heap_lock);
-    }
-    nc_unlock(&d->lock);
-    domain_put(h, d);
-    if ( !rc && mfnp )
-        *mfnp = mfn;
-    host_autocheck(h);
-    return rc;
-}
-
 struct give_ctx {
     struct nc_host *h;
     struct nc_domain *d;
@@ -316,15 +268,13 @@ static void give_run(void *arg, uint64_t mfn, uint64_t nr)
     }
 }
 
-int nc_depopulate(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
-                  uint64_t gpfn, uint32_t order)
+/* The domain a reservation operation acts on, referenced: the control
+ * domain may name any domain, a guest only itself. */
+static int get_reservation_target(struct nc_host *h, nc_domid_t caller,
+                                  nc_domid_t domid, struct nc_domain **dp)
 {
-    struct nc_domain *d;
-    int rc = check_extent(caller, gpfn, order);
+    struct nc_domain *d = domain_get(h, domid);
 
-    if ( rc )
-        return rc;
-    d = domain_get(h, domid);
     if ( !d )
         return -ESRCH;
     if ( !caller_is_control(caller) && caller != domid )
@@ -332,20 +282,102 @@ int nc_depopulate(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
         domain_put(h, d);
         return -EPERM;
     }
+    *dp = d;
+    return 0;
+}
+
+/*
+ * A charged extent for domid: mapped at gpfn (populate_physmap, replacing
+ * what was mapped there), or with gpfn NC_HB_NONE owned unmapped
+ * (increase_reservation).
+ */
+static int charged_alloc(struct nc_host *h, nc_domid_t caller,
+                         nc_domid_t domid, uint64_t gpfn, uint32_t order,
+                         struct nc_memflags flags, uint64_t *mfnp)
+{
+    bool map = gpfn != NC_HB_NONE;
+    struct nc_domain *d;
+    struct nc_p2m *p2m;
+    struct alloc_req rq;
+    uint64_t mfn = 0;
+    uint32_t node;
+    int rc = check_extent(caller, map ? gpfn : 0, order);
+
+    if ( rc )
+        return rc;
+    rc = get_reservation_target(h, caller, domid, &d);
+    if ( rc )
+        return rc;
 
     nc_lock(&d->lock);
+    p2m = map ? &d->p2m : &d->unmapped;
     if ( d->dying )
         rc = -ESRCH;
-    else if ( !p2m_range_mapped(&d->p2m, gpfn, 1ULL << order) )
+    else
+        rc = decode_flags(h, d, caller_is_control(caller), gpfn, order,
+                          flags, &rq);
+    /* One entry for the new extent, and for a mapping one more for
+     * splitting an old run that the extent replaces in its middle. */
+    if ( !rc )
+        rc = p2m_reserve(p2m, map ? 2 : 1);
+    if ( !rc )
+    {
+        struct give_ctx g = { h, d };
+        uint64_t old;
+
+        rq.charged = true;
+        nc_lock(&h->heap_lock);
+        rc = alloc_locked(h, d, &rq, &mfn, &node);
+        if ( !rc && map )
+        {
+            /* Xen's order: the new extent is allocated while the old pages
+             * still count, then whatever was mapped there is freed. */
+            old = p2m_remove_mapped(p2m, gpfn, 1ULL << order, give_run, &g);
+            ASSERT(d->tot_pages >= old);
+            d->tot_pages -= old;
+        }
+        if ( !rc )
+            p2m_insert(p2m, map ? gpfn : mfn, mfn, 1ULL << order);
+        nc_unlock(&h->heap_lock);
+    }
+    nc_unlock(&d->lock);
+    domain_put(h, d);
+    if ( !rc && mfnp )
+        *mfnp = mfn;
+    host_autocheck(h);
+    return rc;
+}
+
+/* Free 2^order pages of domid at addr: a gpfn of its p2m, or with
+ * `unmapped` the MFN of pages it owns unmapped.  All of them must be
+ * there (-ENOENT otherwise). */
+static int free_extent(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
+                       uint64_t addr, uint32_t order, bool unmapped)
+{
+    struct nc_domain *d;
+    struct nc_p2m *p2m;
+    int rc = check_extent(caller, addr, order);
+
+    if ( rc )
+        return rc;
+    rc = get_reservation_target(h, caller, domid, &d);
+    if ( rc )
+        return rc;
+
+    nc_lock(&d->lock);
+    p2m = unmapped ? &d->unmapped : &d->p2m;
+    if ( d->dying )
+        rc = -ESRCH;
+    else if ( !p2m_range_mapped(p2m, addr, 1ULL << order) )
         rc = -ENOENT;
     else
-        rc = p2m_reserve(&d->p2m, 1);
+        rc = p2m_reserve(p2m, 1);
     if ( !rc )
     {
         struct give_ctx g = { h, d };
 
         nc_lock(&h->heap_lock);
-        p2m_remove(&d->p2m, gpfn, 1ULL << order, give_run, &g);
+        p2m_remove(p2m, addr, 1ULL << order, give_run, &g);
         ASSERT(d->tot_pages >= (1ULL << order));
         d->tot_pages -= 1ULL << order;
         nc_unlock(&h->heap_lock);
@@ -354,6 +386,35 @@ int nc_depopulate(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
     domain_put(h, d);
     host_autocheck(h);
     return rc;
+}
+
+int nc_populate(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
+                uint64_t gpfn, uint32_t order, struct nc_memflags flags,
+                uint64_t *mfnp)
+{
+    /* NC_HB_NONE asks for an unmapped extent: no gpfn is that large. */
+    if ( gpfn == NC_HB_NONE )
+        return -EINVAL;
+    return charged_alloc(h, caller, domid, gpfn, order, flags, mfnp);
+}
+
+int nc_increase_reservation(struct nc_host *h, nc_domid_t caller,
+                            nc_domid_t domid, uint32_t order,
+                            struct nc_memflags flags, uint64_t *mfnp)
+{
+    return charged_alloc(h, caller, domid, NC_HB_NONE, order, flags, mfnp);
+}
+
+int nc_depopulate(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
+                  uint64_t gpfn, uint32_t order)
+{
+    return free_extent(h, caller, domid, gpfn, order, false);
+}
+
+int nc_free_unmapped(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
+                     uint64_t mfn, uint32_t order)
+{
+    return free_extent(h, caller, domid, mfn, order, true);
 }
 
 int nc_alloc_anon(struct nc_host *h, nc_domid_t on_behalf_of, uint32_t order,

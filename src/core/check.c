@@ -13,7 +13,8 @@
  *   I5  node_claimed[n] <= node_avail[n]
  *   I6  d.outstanding <= max(0, d.max_pages - d.tot_pages)
  *   I7  total_avail == sum node_avail == frames on the free maps; each
- *       domain's tot_pages == the pages its p2m maps
+ *       domain's tot_pages == the pages its p2m maps plus the pages it
+ *       owns unmapped
  *
  * plus the structural facts the counters rest on (per-zone and per-order
  * counts, sorted and merged p2m extents).  Level NC_CHECK_FRAMES also walks
@@ -75,7 +76,7 @@ static int broken(struct why *w, const char *inv, const char *what,
 static int check_domain(struct nc_host *h, struct nc_domain *d,
                         uint64_t *claimed, struct why *w)
 {
-    uint64_t node_sum = 0, pages = 0, per_node = 0, room, mask = 0;
+    uint64_t node_sum = 0, pages = 0, unmapped = 0, per_node = 0, room, mask = 0;
 
     for ( uint32_t i = 0; i < d->nr_node_claims; i++ )
     {
@@ -116,8 +117,19 @@ static int check_domain(struct nc_host *h, struct nc_domain *d,
     }
     CHECK(pages == d->p2m.pages, "p2m", "page count stale", pages,
           d->p2m.pages);
-    CHECK(d->tot_pages == pages, "I7", "tot_pages != pages the p2m maps",
-          d->tot_pages, pages);
+    for ( uint32_t i = 0; i < d->unmapped.nr; i++ )
+    {
+        const struct nc_extent *e = &d->unmapped.e[i];
+
+        CHECK(e->nr > 0 && e->gpfn == e->mfn, "unmapped", "bad run",
+              d->domid, i);
+        unmapped += e->nr;
+    }
+    CHECK(unmapped == d->unmapped.pages, "unmapped", "page count stale",
+          unmapped, d->unmapped.pages);
+    CHECK(d->tot_pages == pages + unmapped, "I7",
+          "tot_pages != mapped + owned-unmapped pages", d->tot_pages,
+          pages + unmapped);
     for ( uint32_t n = 0; n < NC_MAX_NUMNODES; n++ )
         per_node += d->node_pages[n];
     CHECK(per_node == d->tot_pages, "I7", "per-node pages != tot_pages",
@@ -255,6 +267,7 @@ static int check_frames(struct nc_host *h, uint8_t *map, uint64_t size,
               h->node_avail[n]);
     }
     for_each_domid(h, id)
+    {
         for ( uint32_t i = 0; i < h->domain[id]->p2m.nr; i++ )
         {
             const struct nc_extent *e = &h->domain[id]->p2m.e[i];
@@ -263,6 +276,15 @@ static int check_frames(struct nc_host *h, uint8_t *map, uint64_t size,
             if ( rc )
                 return rc;
         }
+        for ( uint32_t i = 0; i < h->domain[id]->unmapped.nr; i++ )
+        {
+            const struct nc_extent *e = &h->domain[id]->unmapped.e[i];
+
+            rc = mark(map, size, e->mfn, e->nr, F_OWNED, w);
+            if ( rc )
+                return rc;
+        }
+    }
     for ( uint32_t i = 0; i < h->anon.nr; i++ )
     {
         rc = mark(map, size, h->anon.e[i].mfn, h->anon.e[i].nr, F_XEN, w);

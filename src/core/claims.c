@@ -234,6 +234,7 @@ int domain_install_claim_set(struct nc_host *h, struct nc_domain *d,
                              bool legacy)
 {
     struct nc_node_claim *spare = NULL;
+    uint64_t outstanding = 0;
     int rc;
 
     if ( nr > 0 && nr <= NC_CLAIM_MAX_ENTRIES )
@@ -253,10 +254,13 @@ int domain_install_claim_set(struct nc_host *h, struct nc_domain *d,
     {
         nc_lock(&h->heap_lock);
         rc = domain_set_claim_entries(h, d, set, nr, legacy, &spare);
+        outstanding = d->outstanding;
         nc_unlock(&h->heap_lock);
     }
     nc_unlock(&d->lock);
     nc_free(spare);
+    /* Written with no lock held: the console never delays allocation. */
+    console_claims(h, d->domid, set, nr, legacy, rc, outstanding);
     return rc;
 }
 

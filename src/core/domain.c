@@ -39,6 +39,7 @@ struct nc_domain *domain_get(struct nc_host *h, nc_domid_t domid)
 static void domain_free(struct nc_domain *d)
 {
     p2m_fini(&d->p2m);
+    p2m_fini(&d->unmapped);
     nc_free(d->node_claim);
     vnuma_free(d->vnuma);
     nc_lock_fini(&d->lock);
@@ -122,6 +123,9 @@ int nc_domain_create(struct nc_host *h, nc_domid_t caller,
     d->max_vcpus = cfg->max_vcpus;
     d->node_affinity = h->online_mask;
     d->refcnt = 1;
+    /* A guest is created paused and runs once the toolstack unpauses it;
+     * the control domain is running from start-up. */
+    d->pause_count = id == NC_DOMID_CONTROL ? 0 : 1;
 
     nc_lock(&h->domlist_lock);
     if ( id == NC_DOMID_ANY )
@@ -149,6 +153,8 @@ int nc_domain_create(struct nc_host *h, nc_domid_t caller,
     }
     if ( domidp )
         *domidp = id;
+    printk(h, "d%u: created, %u vCPU%s", id, cfg->max_vcpus,
+           cfg->max_vcpus == 1 ? "" : "s");
     host_autocheck(h);
     return 0;
 }
@@ -158,8 +164,12 @@ void domain_relinquish_locked(struct nc_host *h, struct nc_domain *d)
     ASSERT(nc_lock_held(&d->lock) && nc_lock_held(&h->heap_lock));
     for ( uint32_t i = 0; i < d->p2m.nr; i++ )
         heap_give_locked(h, d->p2m.e[i].mfn, d->p2m.e[i].nr);
+    for ( uint32_t i = 0; i < d->unmapped.nr; i++ )
+        heap_give_locked(h, d->unmapped.e[i].mfn, d->unmapped.e[i].nr);
     d->p2m.nr = 0;
     d->p2m.pages = 0;
+    d->unmapped.nr = 0;
+    d->unmapped.pages = 0;
     d->tot_pages = 0;
     nc_memzero(d->node_pages, sizeof(d->node_pages));
 }
@@ -230,6 +240,8 @@ int nc_domain_destroy(struct nc_host *h, nc_domid_t caller, nc_domid_t domid)
     if ( reaped )
         domain_put(h, d);      /* the table's reference */
     domain_put(h, d);
+    if ( reaped )
+        printk(h, "d%u: destroyed", domid);
     host_autocheck(h);
     return reaped ? 0 : -ESRCH;
 }
@@ -260,6 +272,41 @@ int nc_domain_set_max_pages(struct nc_host *h, nc_domid_t caller,
     domain_put(h, d);
     host_autocheck(h);
     return rc;
+}
+
+/* Xen bounds the controller's count so that repeated hypercalls cannot
+ * overflow it. */
+#define NC_MAX_PAUSE_COUNT 255
+
+/* Change the controller's pause count by +1 or -1 within [0, 255]. */
+static int pause_count_add(struct nc_host *h, nc_domid_t caller,
+                           nc_domid_t domid, int delta)
+{
+    struct nc_domain *d;
+    int rc = get_target(h, caller, domid, &d);
+
+    if ( rc )
+        return rc;
+    nc_lock(&d->lock);
+    if ( delta > 0 && d->pause_count >= NC_MAX_PAUSE_COUNT )
+        rc = -EOVERFLOW;
+    else if ( delta < 0 && d->pause_count == 0 )
+        rc = -EINVAL;
+    else
+        d->pause_count = (uint32_t)((int)d->pause_count + delta);
+    nc_unlock(&d->lock);
+    domain_put(h, d);
+    return rc;
+}
+
+int nc_domain_pause(struct nc_host *h, nc_domid_t caller, nc_domid_t domid)
+{
+    return pause_count_add(h, caller, domid, 1);
+}
+
+int nc_domain_unpause(struct nc_host *h, nc_domid_t caller, nc_domid_t domid)
+{
+    return pause_count_add(h, caller, domid, -1);
 }
 
 int nc_domain_set_node_affinity(struct nc_host *h, nc_domid_t caller,
@@ -307,6 +354,8 @@ int nc_domain_getinfo(struct nc_host *h, nc_domid_t domid,
         .node_affinity = d->node_affinity,
         .last_alloc_node = d->last_alloc_node,
         .nr_p2m_extents = d->p2m.nr,
+        .pause_count = d->pause_count,
+        .unmapped_pages = d->unmapped.pages,
     };
     nc_unlock(&h->heap_lock);
     nc_unlock(&d->lock);

@@ -414,3 +414,35 @@ void heap_fini(struct nc_host *h)
     h->node = NULL;
     h->ranges = NULL;
 }
+
+/* ========================================================================
+ * Queries
+ * ======================================================================== */
+
+/* Clamp a width's zone into the zones that hold domain memory (Xen's zone
+ * 0 is its own heap; numaclaim has none, so zone 0 is always empty). */
+static uint32_t width_zone(uint32_t width, uint32_t none)
+{
+    uint32_t z = width ? bits_to_zone(width) : none;
+
+    return NC_MAX(1u, NC_MIN((uint32_t)NC_NR_ZONES - 1, z));
+}
+
+uint64_t nc_host_avail_heap(struct nc_host *h, int32_t node,
+                            uint32_t min_width, uint32_t max_width)
+{
+    uint32_t lo = width_zone(min_width, 1), hi = width_zone(max_width,
+                                                            NC_NR_ZONES - 1);
+    uint64_t pages = 0;
+
+    nc_lock(&h->heap_lock);
+    for ( uint32_t n = 0; n < h->nr_nodes; n++ )
+    {
+        if ( !h->node[n].online || (node != -1 && (uint32_t)node != n) )
+            continue;
+        for ( uint32_t z = lo; z <= hi; z++ )
+            pages += h->node[n].zone_avail[z];
+    }
+    nc_unlock(&h->heap_lock);
+    return pages;
+}

@@ -5,12 +5,17 @@
  *
  * Host spec grammar (docs/design.md has examples):
  *
- *   spec    := nodes [ ";dist=" d { "," d } ]
+ *   spec    := nodes { ";" option }        (each option at most once)
+ *   option  := "dist=" d { "," d }         (N*N entries, row-major)
+ *            | "cpus=" c                   (c pCPUs on every node)
+ *            | "cpus=" c { "," c }         (one count per node)
  *   nodes   := N "x" size  |  size { "," size }
  *   size    := digits [ "K" | "M" | "G" | "T" ]     (binary; bytes if none)
  *
- * Node i's frames start where node i-1's end, node 0 at MFN 0.  The
- * parser is freestanding: it formats its own error messages.
+ * Node i's frames start where node i-1's end, node 0 at MFN 0.  pCPUs are
+ * numbered node by node, node 0's first; 8 per node by default.  A node
+ * may have memory and no CPU or the reverse, but the host needs a CPU.
+ * The parser is freestanding: it formats its own error messages.
  */
 #include "private.h"
 
@@ -70,6 +75,17 @@ static int fail(struct msg *m, const char *what, const char *s, size_t n,
 /* ========================================================================
  * Parsing
  * ======================================================================== */
+
+/* True if the n characters at s start with the option name p. */
+static bool has_prefix(const char *s, size_t n, const char *p)
+{
+    size_t i;
+
+    for ( i = 0; p[i]; i++ )
+        if ( i >= n || s[i] != p[i] )
+            return false;
+    return true;
+}
 
 static size_t span_until(const char *s, const char *stops)
 {
@@ -148,9 +164,6 @@ static int parse_distances(const char *s, struct nc_host_config *cfg,
             break;
         s++;
     }
-    if ( *s )                   /* ';': another option after dist= */
-        return fail(m, "option", s + 1, span_until(s + 1, ";"),
-                    "unknown or repeated (dist=... is the only option)");
     if ( count != n * n )
     {
         msg_str(m, "distance matrix ");
@@ -163,6 +176,63 @@ static int parse_distances(const char *s, struct nc_host_config *cfg,
         msg_num(m, (uint64_t)n * n);
         return -EINVAL;
     }
+    return 0;
+}
+
+/* ";cpus=N" (every node) or ";cpus=c0,c1,..." (one per node). */
+static int parse_cpus(const char *s, struct nc_host_config *cfg,
+                      struct msg *m)
+{
+    uint32_t n = cfg->nr_nodes, count = 0;
+    uint64_t counts[NC_MAX_NUMNODES], total = 0;
+    const char *all = s;
+    size_t alen = span_until(s, ";");
+
+    for ( ;; )
+    {
+        size_t len = span_until(s, ",;");
+        uint64_t v;
+
+        if ( parse_uint(s, len, &v) || v > NC_MAX_CPUS )
+            return fail(m, "CPU count", s, len,
+                        "expected a number from 0 to 4096");
+        if ( count < n )
+            counts[count] = v;
+        count++;
+        s += len;
+        if ( *s != ',' )
+            break;
+        s++;
+    }
+    if ( count == 1 )                   /* the same on every node */
+        for ( count = 1; count < n; count++ )
+            counts[count] = counts[0];
+    if ( count != n )
+    {
+        msg_str(m, "cpus ");
+        msg_part(m, all, alen);
+        msg_str(m, ": has ");
+        msg_num(m, count);
+        msg_str(m, " counts, the host has ");
+        msg_num(m, n);
+        msg_str(m, n == 1 ? " node" : " nodes");
+        return -EINVAL;
+    }
+    for ( uint32_t i = 0; i < n; i++ )
+        total += counts[i];
+    if ( total == 0 )
+        return fail(m, "cpus", all, alen, "the host needs at least one CPU");
+    if ( total > NC_MAX_CPUS )
+    {
+        msg_str(m, "cpus ");
+        msg_part(m, all, alen);
+        msg_str(m, ": ");
+        msg_num(m, total);
+        msg_str(m, " CPUs in all, a host has at most 4096");
+        return -EINVAL;
+    }
+    for ( uint32_t i = 0; i < n; i++ )
+        cfg->cpus[i] = (uint32_t)counts[i];
     return 0;
 }
 
@@ -198,6 +268,7 @@ int nc_host_config_parse(const char *spec, struct nc_host_config *cfg,
     size_t len;
     uint64_t sizes[NC_MAX_NUMNODES], start = 0;
     uint32_t n = 0;
+    bool seen_dist = false, seen_cpus = false;
     int rc;
 
     msg_str(&m, "");
@@ -252,6 +323,7 @@ int nc_host_config_parse(const char *spec, struct nc_host_config *cfg,
             cfg->node[i].range[0] = (struct nc_range){ start, sizes[i] };
         }
         start += sizes[i];
+        cfg->cpus[i] = NC_DEFAULT_NODE_CPUS;
         for ( uint32_t j = 0; j < n; j++ )
             cfg->distance[i][j] = i == j ? 10 : 21;
     }
@@ -262,21 +334,32 @@ int nc_host_config_parse(const char *spec, struct nc_host_config *cfg,
     s += len;
     while ( *s == ';' )
     {
+        bool dist, cpus;
+
         s++;
         len = span_until(s, ";");
-        if ( len >= 5 && s[0] == 'd' && s[1] == 'i' && s[2] == 's' &&
-             s[3] == 't' && s[4] == '=' )
+        dist = has_prefix(s, len, "dist=");
+        cpus = has_prefix(s, len, "cpus=");
+        if ( !dist && !cpus )
+            return fail(&m, "option", s, len,
+                        "unknown (expected dist=... or cpus=...)");
+        if ( (dist && seen_dist) || (cpus && seen_cpus) )
+            return fail(&m, "option", s, len, "given twice");
+        if ( dist )
         {
+            seen_dist = true;
             rc = parse_distances(s + 5, cfg, &m);
-            if ( rc )
-                return rc;
-            rc = check_distances(cfg, &m);
-            if ( rc )
-                return rc;
-            s += len;
+            if ( !rc )
+                rc = check_distances(cfg, &m);
         }
         else
-            return fail(&m, "option", s, len, "unknown (expected dist=...)");
+        {
+            seen_cpus = true;
+            rc = parse_cpus(s + 5, cfg, &m);
+        }
+        if ( rc )
+            return rc;
+        s += len;
     }
     return 0;
 }
@@ -284,6 +367,45 @@ int nc_host_config_parse(const char *spec, struct nc_host_config *cfg,
 /* ========================================================================
  * Creation and queries
  * ======================================================================== */
+
+/* A config that names no CPUs gets NC_DEFAULT_NODE_CPUS per node. */
+static bool default_cpus(const struct nc_host_config *cfg)
+{
+    for ( uint32_t n = 0; n < cfg->nr_nodes; n++ )
+        if ( cfg->cpus[n] )
+            return false;
+    return true;
+}
+
+/* The boot messages: what the host is made of, as Xen's boot log says it. */
+static void boot_messages(struct nc_host *h)
+{
+    char sz[16];
+
+    printk(h, "numaclaim: %u node%s, %u CPU%s, %s of RAM", h->nr_nodes,
+           h->nr_nodes == 1 ? "" : "s", h->nr_cpus, h->nr_cpus == 1 ? "" : "s",
+           console_size(sz, h->total_pages));
+    for ( uint32_t n = 0; n < h->nr_nodes; n++ )
+    {
+        const struct nc_node *nd = &h->node[n];
+        char cpus[40], mem[80];
+
+        if ( !h->node_cpus[n] )
+            nc_format(cpus, sizeof(cpus), "no CPUs");
+        else
+            nc_format(cpus, sizeof(cpus), "CPUs %u-%u", h->first_cpu[n],
+                      h->first_cpu[n] + h->node_cpus[n] - 1);
+        if ( !nd->size )
+            nc_format(mem, sizeof(mem), "no memory");
+        else
+            nc_format(mem, sizeof(mem), "%s in MFNs 0x%llx-0x%llx",
+                      console_size(sz, nd->size),
+                      (unsigned long long)nd->range[0].start,
+                      (unsigned long long)nd->end - 1);
+        printk(h, "NUMA: node %u: %s, %s%s", n, mem, cpus,
+               nd->online ? "" : " (offline)");
+    }
+}
 
 static int check_config(const struct nc_host_config *cfg)
 {
@@ -299,6 +421,15 @@ static int check_config(const struct nc_host_config *cfg)
         return -EINVAL;        /* a host needs a node to allocate from */
     if ( check_distances(cfg, &m) )
         return -EINVAL;
+    if ( !default_cpus(cfg) )
+    {
+        uint64_t total = 0;
+
+        for ( uint32_t n = 0; n < cfg->nr_nodes; n++ )
+            total += cfg->cpus[n];
+        if ( total == 0 || total > NC_MAX_CPUS )
+            return -EINVAL;    /* a host runs on at least one CPU */
+    }
     for ( uint32_t a = 0; a < cfg->nr_nodes; a++ )
     {
         if ( cfg->node[a].nr_ranges > NC_MAX_RANGES )
@@ -340,9 +471,14 @@ int nc_host_create(const struct nc_host_config *cfg, struct nc_host **hostp)
         return -ENOMEM;
     nc_lock_init(&h->heap_lock);
     nc_lock_init(&h->domlist_lock);
+    console_init(h);
     h->nr_nodes = cfg->nr_nodes;
     for ( uint32_t n = 0; n < cfg->nr_nodes; n++ )
     {
+        h->node_cpus[n] = default_cpus(cfg) ? NC_DEFAULT_NODE_CPUS
+                                            : cfg->cpus[n];
+        h->first_cpu[n] = h->nr_cpus;
+        h->nr_cpus += h->node_cpus[n];
         if ( cfg->node[n].online )
             h->online_mask |= 1ULL << n;
         for ( uint32_t m = 0; m < cfg->nr_nodes; m++ )
@@ -351,6 +487,11 @@ int nc_host_create(const struct nc_host_config *cfg, struct nc_host **hostp)
     h->autocheck = NC_DEBUG >= 1 ? NC_CHECK_COUNTERS : 0;
     h->domain = nc_zalloc(NC_DOMID_FIRST_RESERVED * sizeof(*h->domain));
     rc = h->domain ? heap_init(h, cfg) : -ENOMEM;
+    if ( !rc )
+        boot_messages(h);
+    /* The control domain has a vCPU on every pCPU, as a dom0 does when
+     * dom0_max_vcpus is not given. */
+    dom0.max_vcpus = h->nr_cpus;
     if ( !rc )
         rc = nc_domain_create(h, NC_DOMID_CONTROL, &dom0, &id);
     if ( rc )
@@ -381,6 +522,7 @@ void nc_host_destroy(struct nc_host *h)
     nc_free(h->domain);
     nc_lock_fini(&h->heap_lock);
     nc_lock_fini(&h->domlist_lock);
+    console_fini(h);
     nc_free(h);
 }
 
@@ -397,6 +539,9 @@ int nc_host_overview(struct nc_host *h, struct nc_host_info *info,
         info->outstanding_claims = h->outstanding_claims;
         info->offlined_pages = h->offlined;
         info->nr_domains = h->nr_domains - 1;
+        info->nr_cpus = h->nr_cpus;
+        info->max_mfn = h->nr_ranges ? h->ranges[h->nr_ranges - 1].end - 1
+                                     : 0;
     }
     for ( uint32_t n = 0; nodes && n < nr; n++ )
     {
@@ -407,6 +552,8 @@ int nc_host_overview(struct nc_host *h, struct nc_host_info *info,
             .size = exists ? h->node[n].size : 0,
             .free = exists ? h->node_avail[n] : 0,
             .claimed = exists ? h->node_claimed[n] : 0,
+            .cpus = exists ? h->node_cpus[n] : 0,
+            .first_cpu = exists ? h->first_cpu[n] : h->nr_cpus,
         };
     }
     nc_unlock(&h->heap_lock);

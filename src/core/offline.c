@@ -68,7 +68,8 @@ static void badset_remove(struct nc_badset *s, struct nc_badpage *b)
  * Recall
  * ======================================================================== */
 
-static void recall_claims_locked(struct nc_host *h, uint32_t node)
+static void recall_claims_locked(struct nc_host *h, uint32_t node,
+                                 struct console_recall *note)
 {
     uint64_t excess;
 
@@ -82,6 +83,7 @@ static void recall_claims_locked(struct nc_host *h, uint32_t node)
             uint64_t x = domain_release_node_claims(h, d, node, excess);
 
             d->recalled += x;
+            console_recall_note(note, d->domid, node, x);
             excess -= x;
             if ( !excess )
                 break;
@@ -97,6 +99,7 @@ static void recall_claims_locked(struct nc_host *h, uint32_t node)
             uint64_t x = domain_release_unpinned_claims(h, d, excess);
 
             d->recalled += x;
+            console_recall_note(note, d->domid, NC_CLAIM_HOST, x);
             excess -= x;
             if ( !excess )
                 break;
@@ -113,7 +116,8 @@ static void recall_claims_locked(struct nc_host *h, uint32_t node)
 static nc_domid_t frame_owner_locked(struct nc_host *h, uint64_t mfn)
 {
     for_each_domid(h, id)
-        if ( p2m_find_mfn(&h->domain[id]->p2m, mfn, NULL) )
+        if ( p2m_find_mfn(&h->domain[id]->p2m, mfn, NULL) ||
+             p2m_range_mapped(&h->domain[id]->unmapped, mfn, 1) )
             return (nc_domid_t)id;
     BUG_ON(!p2m_range_mapped(&h->anon, mfn, 1));
     return NC_DOMID_XEN;
@@ -149,6 +153,7 @@ int nc_page_offline(struct nc_host *h, nc_domid_t caller, uint64_t mfn,
                     bool broken, uint32_t *status)
 {
     struct nc_badpage *b;
+    struct console_recall note = { 0 };
     uint32_t brk = broken ? NC_BAD_BROKEN : 0;
     int rc = check_frame(h, caller, mfn);
 
@@ -171,7 +176,7 @@ int nc_page_offline(struct nc_host *h, nc_domid_t caller, uint64_t mfn,
     {
         badset_insert(&h->bad, mfn, NC_BAD_OFFLINED | brk);
         h->offlined++;
-        recall_claims_locked(h, mfn_node(h, mfn));
+        recall_claims_locked(h, mfn_node(h, mfn), &note);
         *status = NC_PG_OFFLINE_OFFLINED;
     }
     else
@@ -183,6 +188,8 @@ int nc_page_offline(struct nc_host *h, nc_domid_t caller, uint64_t mfn,
         *status |= NC_PG_OFFLINE_BROKEN;
  out:
     world_unlock(h);
+    if ( note.pages )
+        console_recall_write(h, mfn, &note);
     host_autocheck(h);
     return rc;
 }
@@ -231,7 +238,7 @@ int nc_page_query(struct nc_host *h, nc_domid_t caller, uint64_t mfn,
     nc_lock(&h->heap_lock);
     b = badset_find(&h->bad, mfn);
     if ( !b )
-        *status = NC_PG_OFFLINE_STATUS_ONLINE;
+        *status = 0;            /* Xen reports an online frame as no bits */
     else
         *status = ((b->flags & NC_BAD_PENDING)
                    ? NC_PG_OFFLINE_STATUS_OFFLINE_PENDING

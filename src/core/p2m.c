@@ -168,14 +168,12 @@ bool p2m_is_extent(const struct nc_p2m *p, uint64_t gpfn, uint64_t nr)
     return i < p->nr && p->e[i].gpfn == gpfn && p->e[i].nr == nr;
 }
 
-void p2m_remove(struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
-                void (*fn)(void *arg, uint64_t mfn, uint64_t nr), void *arg)
+uint64_t p2m_remove_mapped(struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
+                           void (*fn)(void *arg, uint64_t mfn, uint64_t nr),
+                           void *arg)
 {
-    uint64_t end = gpfn + nr;
+    uint64_t end = gpfn + nr, removed = 0;
     uint32_t i = first_ending_after(p, gpfn);
-
-    ASSERT(p2m_range_mapped(p, gpfn, nr));
-    p->pages -= nr;
 
     while ( i < p->nr && p->e[i].gpfn < end )
     {
@@ -184,6 +182,9 @@ void p2m_remove(struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
         uint64_t lo = NC_MAX(x->gpfn, gpfn), hi = NC_MIN(x_end, end);
 
         fn(arg, x->mfn + (lo - x->gpfn), hi - lo);
+        removed += hi - lo;
+        ASSERT(p->pages >= hi - lo);
+        p->pages -= hi - lo;
 
         if ( lo > x->gpfn && hi < x_end )
         {
@@ -196,7 +197,7 @@ void p2m_remove(struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
             p->e[i + 1].mfn += hi - p->e[i + 1].gpfn;
             p->e[i + 1].nr = x_end - hi;
             p->e[i + 1].gpfn = hi;
-            return;
+            return removed;
         }
         if ( lo > x->gpfn )             /* keep the head */
         {
@@ -217,6 +218,18 @@ void p2m_remove(struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
             p->nr--;
         }
     }
+    return removed;
+}
+
+void p2m_remove(struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
+                void (*fn)(void *arg, uint64_t mfn, uint64_t nr), void *arg)
+{
+    uint64_t removed;
+
+    ASSERT(p2m_range_mapped(p, gpfn, nr));
+    removed = p2m_remove_mapped(p, gpfn, nr, fn, arg);
+    ASSERT(removed == nr);
+    (void)removed;
 }
 
 int p2m_lookup(const struct nc_p2m *p, uint64_t gpfn, uint64_t *mfnp)

@@ -4,17 +4,22 @@
  *
  * Locks and their order (spec §9; docs/design.md has the reasoning):
  *
- *   domlist_lock  ->  d->lock  ->  heap_lock
+ *   domlist_lock  ->  d->lock  ->  heap_lock  ->  console_lock
  *
  * No module takes a lock to the left of one it already holds, and no
  * thread holds two domain locks at once, except the invariant checker,
  * which takes all of them in ascending domid order under domlist_lock.
+ * console_lock is a leaf: nothing is taken under it and nothing is
+ * allocated, so a message could be written under any lock; but messages
+ * are formatted and written after the heap lock is dropped, so that the
+ * allocation path never waits for the console.
  *
  * Every field below says what protects it:
  *   (c) constant after creation
  *   (h) host->heap_lock
  *   (d) the owning domain's lock
  *   (D) host->domlist_lock
+ *   (K) host->console_lock
  *   (d+h) written with both held, so either suffices to read it
  *   (a) atomic
  * Functions named *_locked require the locks their comment names and
@@ -74,6 +79,11 @@ void p2m_insert(struct nc_p2m *p, uint64_t gpfn, uint64_t mfn, uint64_t nr);
  * Needs p2m_spare(p, 1). */
 void p2m_remove(struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
                 void (*fn)(void *arg, uint64_t mfn, uint64_t nr), void *arg);
+/* Unmap whatever part of [gpfn, gpfn + nr) is mapped, calling fn for each
+ * MFN run; returns the pages unmapped.  Needs p2m_spare(p, 1). */
+uint64_t p2m_remove_mapped(struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
+                           void (*fn)(void *arg, uint64_t mfn, uint64_t nr),
+                           void *arg);
 int p2m_lookup(const struct nc_p2m *p, uint64_t gpfn, uint64_t *mfnp);
 /* True if [gpfn, gpfn + nr) is exactly one entry (one allocation in a
  * no_merge map). */
@@ -141,11 +151,17 @@ struct nc_domain {
     nc_lock_t lock;
 
     bool dying;                           /* (d) */
+    uint32_t pause_count;                 /* (d) controller pauses; 1 at
+                                           * creation, as in Xen */
     uint64_t max_pages;                   /* (d) */
-    uint64_t tot_pages;                   /* (d+h) pages its p2m maps */
+    uint64_t tot_pages;                   /* (d+h) p2m.pages + unmapped.pages */
     uint64_t node_affinity;               /* (d) */
     uint64_t node_pages[NC_MAX_NUMNODES]; /* (d+h) owned pages per node */
     struct nc_p2m p2m;                    /* (d) */
+    /* (d) Pages the domain owns but has not mapped (increase_reservation),
+     * as mfn -> mfn runs: freed by decrease_reservation naming the MFN, or
+     * when the domain dies. */
+    struct nc_p2m unmapped;
     struct nc_vnuma_info *vnuma;          /* (d) NULL: none */
 
     /* Claims.  Written under d->lock and heap_lock, except that recall on
@@ -196,6 +212,17 @@ struct nc_host {
     struct nc_domain **domain;         /* (D) [NC_DOMID_FIRST_RESERVED] */
     uint64_t domid_used[NC_DOMID_WORDS];                 /* (D) */
     uint32_t nr_domains;               /* (D) including the control domain */
+
+    uint32_t nr_cpus;                                     /* (c) */
+    uint32_t node_cpus[NC_MAX_NUMNODES];                  /* (c) */
+    uint32_t first_cpu[NC_MAX_NUMNODES];  /* (c) CPUs numbered node by node */
+
+    /* The hypervisor console (console.c), Xen's conring: conring_c and
+     * conring_p are free-running byte counters (the oldest byte kept, the
+     * next one written), so readers can resume from an index they saw. */
+    nc_lock_t console_lock;
+    uint32_t conring_c, conring_p;                        /* (K) */
+    char conring[NC_CONSOLE_SIZE];                        /* (K) */
 
     int _Atomic autocheck;             /* (a) level run after each op */
 };
@@ -266,5 +293,37 @@ uint32_t vnuma_gpfn_pnode(const struct nc_vnuma_info *v, uint64_t gpfn);
 
 /* check.c */
 void host_autocheck(struct nc_host *h);
+
+/* console.c: messages for the console ring, written with no heap lock
+ * held.  printk puts "(XEN) " before each line and ends the message with
+ * a newline if it has none. */
+void console_init(struct nc_host *h);
+void console_fini(struct nc_host *h);
+void printk(struct nc_host *h, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* "12.00 GiB": pages in the largest binary unit, two decimals (cut). */
+const char *console_size(char buf[16], uint64_t pages);
+/* "ENOMEM" for -ENOMEM, the number for an errno it does not know. */
+const char *console_errno(char buf[16], int rc);
+/* The outcome of installing a claim set (or a legacy claim) for d. */
+void console_claims(struct nc_host *h, nc_domid_t domid,
+                    const struct nc_claim *set, uint32_t nr, bool legacy,
+                    int rc, uint64_t outstanding);
+
+/* What one offlining recalled, noted under the locks and written after. */
+#define CONSOLE_RECALL_MAX 8
+struct console_recall {
+    uint32_t nr;                 /* entries noted (at most _MAX are kept) */
+    uint64_t pages;              /* total recalled */
+    struct {
+        nc_domid_t domid;
+        uint32_t node;           /* NC_CLAIM_HOST: host-wide claim */
+        uint64_t pages;
+    } e[CONSOLE_RECALL_MAX];
+};
+void console_recall_note(struct console_recall *r, nc_domid_t domid,
+                         uint32_t node, uint64_t pages);
+void console_recall_write(struct nc_host *h, uint64_t mfn,
+                          const struct console_recall *r);
 
 #endif /* NC_CORE_PRIVATE_H */

@@ -247,8 +247,11 @@ static int resolve_spec(const char *arg, struct ts_host *host, char *err,
  * hwloc topologies
  * ======================================================================== */
 
-/* Check that a file can be read before hwloc is given it, so that a
- * missing file is reported as such rather than as bad XML. */
+/* Check that a file can be read, and starts like XML, before hwloc is
+ * given it: a missing file is reported as such rather than as bad XML, and
+ * a file that is no XML at all gets the same message whichever XML backend
+ * hwloc has (libxml2 from libhwloc-plugins fails in set_xml, the built-in
+ * minimal parser only in load, each with its own errno). */
 static int check_readable(const char *path, const char *label, char *err,
                           size_t errlen)
 {
@@ -258,7 +261,12 @@ static int check_readable(const char *path, const char *label, char *err,
     if ( !f )
         return fail(err, errlen, "%s: cannot read it: %s", label,
                     strerror(errno));
-    c = fgetc(f);
+    do
+        c = fgetc(f);
+    while ( c == ' ' || c == '\t' || c == '\n' || c == '\r' );
+    /* A UTF-8 byte-order mark may precede the declaration. */
+    if ( c == 0xEF && fgetc(f) == 0xBB && fgetc(f) == 0xBF )
+        c = fgetc(f);
     if ( c == EOF && ferror(f) )
     {
         int e = errno;
@@ -270,6 +278,9 @@ static int check_readable(const char *path, const char *label, char *err,
     fclose(f);
     if ( c == EOF )
         return fail(err, errlen, "%s: empty file, not an hwloc XML topology",
+                    label);
+    if ( c != '<' )
+        return fail(err, errlen, "%s: not an hwloc XML topology (not XML)",
                     label);
     return 0;
 }
@@ -401,8 +412,8 @@ static int resolve_hwloc(const char *path, const char *label,
     /* hwloc 2.x parses the file here, not in hwloc_topology_load(). */
     if ( path && hwloc_topology_set_xml(topo, path) )
     {
-        fail(err, errlen, "%s: not an hwloc XML topology (hwloc cannot "
-             "parse it)", label);
+        fail(err, errlen, "%s: not a usable hwloc XML topology (hwloc "
+             "cannot load it)", label);
         goto out;
     }
     /* Some failures (a topology without NUMA nodes) leave errno at 0. */
@@ -411,10 +422,11 @@ static int resolve_hwloc(const char *path, const char *label,
     {
         int e = errno;
 
+        /* errno differs between hwloc's XML backends: leave it out, so
+         * that the message is the same with either. */
         if ( path )
             fail(err, errlen, "%s: not a usable hwloc XML topology (hwloc "
-                 "cannot load it%s%s)", label, e ? ": " : "",
-                 e ? strerror(e) : "");
+                 "cannot load it)", label);
         else
             fail(err, errlen, "%s: hwloc cannot discover this machine%s%s",
                  label, e ? ": " : "", e ? strerror(e) : "");

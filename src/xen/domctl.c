@@ -3,10 +3,11 @@
  * __HYPERVISOR_domctl: struct xen_domctl from Debian's 4.17 headers
  * (interface version 0x15), plus numaclaim's claim-set domctls.
  *
- * Modelled: createdomain, destroydomain, getdomaininfo, max_mem,
+ * Modelled: createdomain, destroydomain, pausedomain, unpausedomain,
+ * getdomaininfo, max_mem,
  * setnodeaffinity, setvnumainfo, claim_memory (91), and numaclaim's
- * claim_info and node_pages.
- * Anything else is -ENOSYS.  Like Xen, the whole struct is copied in, the
+ * claim_info and node_pages; getnodeaffinity and getvcpuinfo are in
+ * platform.c.  Anything else is -ENOSYS.  Like Xen, the whole struct is copied in, the
  * sub-op decoded, and the struct copied back when a sub-op has outputs.
  */
 #include <errno.h>
@@ -48,8 +49,17 @@ void fill_domaininfo(const struct nc_domain_info *i,
 {
     memset(o, 0, sizeof(*o));
     o->domain = i->domid;
+    /* Xen's flags: paused while the controller's count is above 0; a
+     * guest's vCPUs run nothing, so an unpaused one shows as blocked. */
     o->flags = XEN_DOMINF_hvm_guest | XEN_DOMINF_hap |
-               (i->dying ? XEN_DOMINF_dying : XEN_DOMINF_paused);
+               (i->dying ? XEN_DOMINF_dying : 0) |
+               (i->pause_count ? XEN_DOMINF_paused
+                               : (i->max_vcpus ? XEN_DOMINF_blocked : 0));
+    /* Domain 0 is the caller itself, a PVH control domain (the host has no
+     * PV): never paused, its vCPUs (one per pCPU) running, as `xl list`
+     * shows it ("r-----"). */
+    if ( i->domid == NC_DOMID_CONTROL )
+        o->flags = XEN_DOMINF_hvm_guest | XEN_DOMINF_hap | XEN_DOMINF_running;
     o->tot_pages = i->tot_pages;
     o->max_pages = i->max_pages;
     o->outstanding_pages = i->outstanding;
@@ -292,6 +302,14 @@ long do_domctl(struct nc_host *h, nc_domid_t caller, uint64_t uarg)
         rc = nc_domain_destroy(h, caller, op.domain);
         break;
 
+    case XEN_DOMCTL_pausedomain:
+        rc = nc_domain_pause(h, caller, op.domain);
+        break;
+
+    case XEN_DOMCTL_unpausedomain:
+        rc = nc_domain_unpause(h, caller, op.domain);
+        break;
+
     case XEN_DOMCTL_getdomaininfo:
         rc = getdomaininfo(h, caller, &op, &copyback);
         break;
@@ -307,6 +325,14 @@ long do_domctl(struct nc_host *h, nc_domid_t caller, uint64_t uarg)
 
     case XEN_DOMCTL_setvnumainfo:
         rc = setvnumainfo(h, caller, &op);
+        break;
+
+    case XEN_DOMCTL_getnodeaffinity:
+        rc = domctl_getnodeaffinity(h, caller, &op);
+        break;
+
+    case XEN_DOMCTL_getvcpuinfo:
+        rc = domctl_getvcpuinfo(h, caller, &op, &copyback);
         break;
 
     case XEN_DOMCTL_claim_memory:

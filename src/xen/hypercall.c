@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Hypercall entry: the host of the process, and dispatch by hypercall
- * number to the domctl, sysctl and memory_op decoders, plus multicall
- * (Debian's libxenctrl 4.17 sends memory_op as a one-entry multicall).
+ * number to the domctl, sysctl, memory_op and xen_version decoders, plus
+ * multicall (Debian's libxenctrl 4.17 sends memory_op as a one-entry
+ * multicall).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <stddef.h>
@@ -13,6 +15,7 @@
 
 struct nc_xen {
     struct nc_host *host;
+    char cmdline[1024];          /* XENVER_commandline: "host=SPEC" */
 };
 
 int nc_xen_create(const char *spec, struct nc_xen **xp, char *err,
@@ -29,6 +32,7 @@ int nc_xen_create(const char *spec, struct nc_xen **xp, char *err,
     x = calloc(1, sizeof(*x));
     if ( !x )
         return -ENOMEM;
+    snprintf(x->cmdline, sizeof(x->cmdline), "host=%s", spec);
     rc = nc_host_create(&cfg, &x->host);
     if ( rc )
     {
@@ -95,6 +99,9 @@ long nc_xen_hypercall(struct nc_xen *x, nc_domid_t caller, unsigned int op,
 
     case __HYPERVISOR_multicall:
         return do_multicall(x, caller, arg[0], arg[1]);
+
+    case __HYPERVISOR_xen_version:
+        return do_xen_version(x->cmdline, caller, arg[0], arg[1]);
 
     default:
         return -ENOSYS;

@@ -8,9 +8,16 @@
  * as a short count), continuing from the start extent encoded in the
  * command's upper bits; the others return 0 or -errno.
  *
- * numaclaim has no owned-but-unmapped pages (I7), so increase_reservation
- * takes gpfns in extent_start exactly like populate_physmap; with a NULL
- * extent_start it can place nothing and returns 0.
+ * increase_reservation allocates pages the domain owns but does not map,
+ * as Xen does; when an extent list is given, each extent's first MFN is
+ * written into it (Xen does so for guests that are not translated).
+ * decrease_reservation frees the mapped gpfns it names; a number that no
+ * gpfn maps is taken as the MFN of owned-unmapped pages, so that pages
+ * from increase_reservation can be given back before the domain dies.
+ *
+ * Extent lists are read a batch at a time; a batch that cannot be read
+ * whole is read again extent by extent, so that, as in Xen, the extents
+ * before the first unreadable one are done and counted.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -39,6 +46,62 @@ static nc_domid_t target_domid(nc_domid_t caller, domid_t domid)
     return domid == DOMID_SELF ? caller : domid;
 }
 
+#define EXTENT_BATCH 512
+
+/* Read up to EXTENT_BATCH entries of the list from index i: the number of
+ * leading entries that could be read (0 at a fault on entry i). */
+static uint64_t read_extents(uint64_t list, uint64_t i, uint64_t n,
+                             xen_pfn_t *out)
+{
+    if ( n > EXTENT_BATCH )
+        n = EXTENT_BATCH;
+    if ( !copy_from_guest(out, list + i * sizeof(*out), n * sizeof(*out)) )
+        return n;
+    for ( uint64_t k = 0; k < n; k++ )
+        if ( copy_from_guest(&out[k], list + (i + k) * sizeof(*out),
+                             sizeof(*out)) )
+            return k;
+    return n;
+}
+
+static int one_extent(struct nc_host *h, nc_domid_t caller, unsigned int op,
+                      nc_domid_t domid, const struct xen_memory_reservation *r,
+                      struct nc_memflags f, xen_pfn_t gpfn)
+{
+    int rc;
+
+    if ( op == XENMEM_populate_physmap )
+        return nc_populate(h, caller, domid, gpfn, r->extent_order, f, NULL);
+    rc = nc_depopulate(h, caller, domid, gpfn, r->extent_order);
+    if ( rc == -ENOENT )
+        rc = nc_free_unmapped(h, caller, domid, gpfn, r->extent_order);
+    return rc;
+}
+
+/* increase_reservation: owned-unmapped extents, MFNs reported if asked. */
+static long increase(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
+                     const struct xen_memory_reservation *r,
+                     struct nc_memflags f, uint64_t start)
+{
+    uint64_t list = HADDR(r->extent_start), i;
+
+    for ( i = start; i < r->nr_extents; i++ )
+    {
+        uint64_t mfn;
+        xen_pfn_t out;
+
+        if ( nc_increase_reservation(h, caller, domid, r->extent_order, f,
+                                     &mfn) )
+            break;
+        out = (xen_pfn_t)mfn;
+        /* As in Xen, an extent whose MFN cannot be reported stays
+         * allocated but is not counted. */
+        if ( list && copy_to_guest(list + i * sizeof(out), &out, sizeof(out)) )
+            break;
+    }
+    return (long)i;
+}
+
 static long reservation(struct nc_host *h, nc_domid_t caller, unsigned int op,
                         uint64_t start, uint64_t uarg)
 {
@@ -63,27 +126,22 @@ static long reservation(struct nc_host *h, nc_domid_t caller, unsigned int op,
     }
     domid = target_domid(caller, r.domid);
     f = decode_memflags(r.mem_flags);
+    if ( op == XENMEM_increase_reservation )
+        return increase(h, caller, domid, &r, f, start);
+    if ( !HADDR(r.extent_start) )
+        return (long)start;
 
     for ( i = start; i < r.nr_extents; )
     {
-        /* The extent list is read a batch at a time. */
-        xen_pfn_t gpfn[512];
-        uint64_t n = r.nr_extents - i < 512 ? r.nr_extents - i : 512;
+        xen_pfn_t gpfn[EXTENT_BATCH];
+        uint64_t n = read_extents(HADDR(r.extent_start), i,
+                                  r.nr_extents - i, gpfn);
 
-        if ( !HADDR(r.extent_start) ||
-             copy_from_guest(gpfn, HADDR(r.extent_start) + i * sizeof(gpfn[0]),
-                             n * sizeof(gpfn[0])) )
-            break;
         for ( uint64_t k = 0; k < n; k++, i++ )
-        {
-            int rc = op == XENMEM_decrease_reservation
-                     ? nc_depopulate(h, caller, domid, gpfn[k], r.extent_order)
-                     : nc_populate(h, caller, domid, gpfn[k], r.extent_order,
-                                   f, NULL);
-
-            if ( rc )
+            if ( one_extent(h, caller, op, domid, &r, f, gpfn[k]) )
                 return (long)i;
-        }
+        if ( n < EXTENT_BATCH && i < r.nr_extents )
+            break;              /* a fault at extent i */
     }
     return (long)i;
 }

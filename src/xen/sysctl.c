@@ -3,33 +3,46 @@
  * __HYPERVISOR_sysctl: struct xen_sysctl from Debian's 4.17 headers
  * (interface version 0x15), plus numaclaim's host overview.
  *
- * Modelled: physinfo, numainfo, page_offline_op, getdomaininfolist and
- * claim_overview.  Anything else is -ENOSYS.
+ * Modelled: physinfo, numainfo, availheap, page_offline_op,
+ * getdomaininfolist and
+ * claim_overview, and (platform.c) sched_id, cpupool_op, cputopoinfo,
+ * readconsole and debug_keys.  Anything else is -ENOSYS.
  */
 #include <errno.h>
 #include <string.h>
 
 #include "decode.h"
 
-/* The simulated host has one CPU per node: nothing here schedules. */
+/*
+ * As Xen 4.17: threads and cores are those of CPU 0's socket (here its
+ * node: one socket per node, one thread per core, platform.c), nr_nodes
+ * counts online nodes, max_node_id is MAX_NUMNODES - 1 and max_cpu_id
+ * nr_cpu_ids - 1.  HVM with HAP and grant tables v1 and v2, no PV: the
+ * host runs HVM guests and a PVH domain 0.  Nothing is ever scrubbed.
+ */
 static long physinfo(struct nc_host *h, struct xen_sysctl_physinfo *pi)
 {
     struct nc_host_info hi;
+    struct xen_topology t;
 
     nc_host_overview(h, &hi, NULL, 0);
+    read_topology(h, &t);
     memset(pi, 0, sizeof(*pi));
     pi->threads_per_core = 1;
-    pi->cores_per_socket = 1;
-    pi->nr_cpus = hi.nr_nodes;
-    pi->max_cpu_id = hi.nr_nodes - 1;
-    pi->nr_nodes = hi.nr_nodes;
-    pi->max_node_id = hi.nr_nodes - 1;
+    pi->cores_per_socket = t.cpus[topology_cpu_node(&t, 0)];
+    pi->nr_cpus = hi.nr_cpus;
+    pi->max_cpu_id = hi.nr_cpus - 1;
+    pi->nr_nodes = t.nr_online_nodes;
+    pi->max_node_id = NC_MAX_NUMNODES - 1;
     pi->cpu_khz = 2000000;
-    pi->capabilities = XEN_SYSCTL_PHYSCAP_hvm | XEN_SYSCTL_PHYSCAP_hap;
+    pi->capabilities = XEN_SYSCTL_PHYSCAP_hvm | XEN_SYSCTL_PHYSCAP_hap |
+                       XEN_SYSCTL_PHYSCAP_gnttab_v1 |
+                       XEN_SYSCTL_PHYSCAP_gnttab_v2;
     pi->total_pages = hi.total_pages;
     pi->free_pages = hi.total_avail;
+    pi->scrub_pages = 0;
     pi->outstanding_pages = hi.outstanding_claims;
-    pi->max_mfn = NC_MAX_MFN - 1;
+    pi->max_mfn = hi.max_mfn;
     return 0;
 }
 
@@ -213,6 +226,40 @@ long do_sysctl(struct nc_host *h, nc_domid_t caller, uint64_t uarg)
 
     case XEN_SYSCTL_getdomaininfolist:
         rc = getdomaininfolist(h, &op.u.getdomaininfolist);
+        break;
+
+    case XEN_SYSCTL_availheap:
+        op.u.availheap.avail_bytes =
+            nc_host_avail_heap(h, op.u.availheap.node,
+                               op.u.availheap.min_bitwidth,
+                               op.u.availheap.max_bitwidth) << NC_PAGE_SHIFT;
+        rc = 0;
+        break;
+
+    /* Xen copies these back only when they succeed. */
+    case XEN_SYSCTL_sched_id:
+        op.u.sched_id.sched_id = XEN_SCHEDULER_CREDIT2;
+        rc = 0;
+        break;
+
+    case XEN_SYSCTL_cpupool_op:
+        rc = sysctl_cpupool_op(h, caller, &op.u.cpupool_op);
+        copyback = !rc;
+        break;
+
+    case XEN_SYSCTL_cputopoinfo:
+        rc = sysctl_cputopoinfo(h, &op.u.cputopoinfo);
+        copyback = !rc;
+        break;
+
+    case XEN_SYSCTL_readconsole:
+        rc = sysctl_readconsole(h, &op.u.readconsole);
+        copyback = !rc;
+        break;
+
+    case XEN_SYSCTL_debug_keys:
+        copyback = false;
+        rc = sysctl_debug_keys(h, &op.u.debug_keys);
         break;
 
     case XEN_SYSCTL_claim_overview:

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Debug keys (XEN_SYSCTL_debug_keys, `xl debug-keys`): each handler dumps
+ * part of the core's state to the console, as Xen's keyhandlers do.
+ *
+ * A dump copies what it shows out of the locked structures in small pieces
+ * (one node's zone counters, one domain's claims) and formats them after
+ * the lock is dropped, so a dump of a big host never holds heap_lock for
+ * more than a few hundred words of copying.  Like Xen's dumps, a dump is
+ * not one atomic snapshot: counters may move between its lines.
+ */
+#include "private.h"
+
+/* ========================================================================
+ * 'H': the heap
+ * ======================================================================== */
+
+/*
+ * Xen prints "heap[node=N][zone=Z] -> P pages" for every zone of every node
+ * with memory.  numaclaim prints the same line for the zones that have
+ * free pages only (a 52-bit host has 41 zones; the ring is 16 KiB), then
+ * the free blocks of that zone by order, "order:count".
+ */
+static void dump_heap(struct nc_host *h)
+{
+    printk(h, "'H' pressed: the heap, free pages per node and zone");
+    for ( uint32_t n = 0; n < h->nr_nodes; n++ )
+    {
+        uint64_t zone_avail[NC_NR_ZONES], avail, claimed;
+        const struct nc_node *nd = &h->node[n];
+
+        if ( !nd->online || !nd->size )
+            continue;
+        nc_lock(&h->heap_lock);
+        for ( uint32_t z = 0; z < NC_NR_ZONES; z++ )
+            zone_avail[z] = nd->zone_avail[z];
+        avail = h->node_avail[n];
+        claimed = h->node_claimed[n];
+        nc_unlock(&h->heap_lock);
+
+        printk(h, "node %u: %llu of %llu pages free, %llu claimed", n,
+               (unsigned long long)avail, (unsigned long long)nd->size,
+               (unsigned long long)claimed);
+        for ( uint32_t z = 0; z < NC_NR_ZONES; z++ )
+        {
+            uint64_t blocks[NC_MAX_ORDER + 1];
+            char line[512];
+            size_t used;
+
+            if ( !zone_avail[z] )
+                continue;
+            nc_lock(&h->heap_lock);
+            for ( uint32_t k = 0; k <= NC_MAX_ORDER; k++ )
+                blocks[k] = nd->zone_blocks[z][k];
+            nc_unlock(&h->heap_lock);
+
+            used = (size_t)nc_format(line, sizeof(line),
+                                     "heap[node=%u][zone=%u] -> %llu pages; "
+                                     "free blocks by order:", n, z,
+                                     (unsigned long long)zone_avail[z]);
+            for ( uint32_t k = 0; k <= NC_MAX_ORDER && used < sizeof(line);
+                  k++ )
+                if ( blocks[k] )
+                    used += (size_t)nc_format(line + used, sizeof(line) - used,
+                                              " %u:%llu", k,
+                                              (unsigned long long)blocks[k]);
+            nc_console_write(h, line);
+        }
+    }
+    nc_lock(&h->heap_lock);
+    {
+        uint64_t off = h->offlined, avail = h->total_avail;
+
+        nc_unlock(&h->heap_lock);
+        printk(h, "host: %llu of %llu pages free, %llu offlined",
+               (unsigned long long)avail, (unsigned long long)h->total_pages,
+               (unsigned long long)off);
+    }
+}
+
+/* ========================================================================
+ * 'm': claims
+ * ======================================================================== */
+
+static void dump_claims(struct nc_host *h)
+{
+    uint64_t node_claimed[NC_MAX_NUMNODES], outstanding, avail;
+
+    printk(h, "'m' pressed: claims per domain and node");
+    for ( uint32_t id = nc_domain_next(h, 0); id < NC_DOMID_FIRST_RESERVED;
+          id = nc_domain_next(h, id + 1) )
+    {
+        struct nc_node_claim nodes[NC_MAX_NUMNODES];
+        struct nc_domain *d = domain_get(h, (nc_domid_t)id);
+        uint64_t outst, host, recalled;
+        uint32_t nr;
+        char line[1400];
+        size_t used;
+
+        if ( !d )
+            continue;                   /* destroyed meanwhile */
+        nc_lock(&h->heap_lock);         /* claims are read under it */
+        outst = d->outstanding;
+        host = d->host_claim;
+        recalled = d->recalled;
+        nr = NC_MIN(d->nr_node_claims, (uint32_t)NC_MAX_NUMNODES);
+        for ( uint32_t i = 0; i < nr; i++ )
+            nodes[i] = d->node_claim[i];
+        nc_unlock(&h->heap_lock);
+        domain_put(h, d);
+
+        if ( !outst && !recalled )
+            continue;
+        used = (size_t)nc_format(line, sizeof(line),
+                                 "d%u: outstanding %llu pages: host %llu",
+                                 id, (unsigned long long)outst,
+                                 (unsigned long long)host);
+        for ( uint32_t i = 0; i < nr && used < sizeof(line); i++ )
+            if ( nodes[i].pages )
+                used += (size_t)nc_format(line + used, sizeof(line) - used,
+                                          ", node%u %llu", nodes[i].node,
+                                          (unsigned long long)nodes[i].pages);
+        if ( recalled && used < sizeof(line) )
+            nc_format(line + used, sizeof(line) - used,
+                      " (%llu recalled by offlining)",
+                      (unsigned long long)recalled);
+        nc_console_write(h, line);
+    }
+
+    nc_lock(&h->heap_lock);
+    for ( uint32_t n = 0; n < h->nr_nodes; n++ )
+        node_claimed[n] = h->node_claimed[n];
+    outstanding = h->outstanding_claims;
+    avail = h->total_avail;
+    nc_unlock(&h->heap_lock);
+    for ( uint32_t n = 0; n < h->nr_nodes; n++ )
+        if ( node_claimed[n] )
+            printk(h, "node %u: %llu pages claimed", n,
+                   (unsigned long long)node_claimed[n]);
+    printk(h, "host: %llu pages outstanding, %llu free",
+           (unsigned long long)outstanding, (unsigned long long)avail);
+}
+
+/* ========================================================================
+ * 'q': domains
+ * ======================================================================== */
+
+static void dump_domains(struct nc_host *h)
+{
+    printk(h, "'q' pressed: domains");
+    for ( uint32_t id = nc_domain_next(h, 0); id < NC_DOMID_FIRST_RESERVED;
+          id = nc_domain_next(h, id + 1) )
+    {
+        struct nc_domain_info i;
+        const char *state;
+
+        if ( nc_domain_getinfo(h, (nc_domid_t)id, &i) )
+            continue;
+        if ( i.dying )
+            state = "dying";
+        else if ( id == NC_DOMID_CONTROL )
+            state = "running";
+        else
+            state = i.pause_count ? "paused" : "unpaused";
+        printk(h, "d%u: %s, %u vCPU%s, tot_pages %llu, max_pages %llu, "
+               "outstanding %llu, node affinity 0x%llx", id, state,
+               i.max_vcpus, i.max_vcpus == 1 ? "" : "s",
+               (unsigned long long)i.tot_pages,
+               (unsigned long long)i.max_pages,
+               (unsigned long long)i.outstanding,
+               (unsigned long long)i.node_affinity);
+    }
+}
+
+/* ========================================================================
+ * The key table
+ * ======================================================================== */
+
+static void show_keys(struct nc_host *h);
+static void dump_all(struct nc_host *h);
+
+static const struct {
+    char key;
+    void (*fn)(struct nc_host *h);
+    const char *what;
+} keys[] = {
+    { '*', dump_all, "every dump: 'H', 'm' and 'q'" },
+    { 'H', dump_heap, "the heap: free pages per node, zone and order" },
+    { 'h', show_keys, "this list" },
+    { 'm', dump_claims, "claims per domain and node" },
+    { 'q', dump_domains, "domains: pages, claims, vCPUs, state" },
+};
+
+static void show_keys(struct nc_host *h)
+{
+    printk(h, "'h' pressed: the debug keys");
+    for ( size_t i = 0; i < NC_ARRAY_SIZE(keys); i++ )
+        printk(h, " key '%c' (ascii '%02x') => %s", keys[i].key,
+               (unsigned int)(unsigned char)keys[i].key, keys[i].what);
+}
+
+static void dump_all(struct nc_host *h)
+{
+    dump_heap(h);
+    dump_claims(h);
+    dump_domains(h);
+}
+
+void nc_debug_key(struct nc_host *h, char key)
+{
+    for ( size_t i = 0; i < NC_ARRAY_SIZE(keys); i++ )
+        if ( keys[i].key == key )
+        {
+            keys[i].fn(h);
+            return;
+        }
+    /* As Xen's handle_keypress(): a key without a handler does nothing. */
+}
