@@ -1034,6 +1034,30 @@ static void test_avail_heap_zones(void **state)
     nc_host_destroy(h);
 }
 
+/* The machine memory map merges RAM runs across node boundaries and
+ * leaves offline nodes out; max_page is one past the last RAM frame. */
+static void test_memory_map_and_max_page(void **state)
+{
+    struct nc_host *h = host_new_offline("4x64M", 1ULL << 1);
+    struct nc_range run[4];
+
+    (void)state;
+    assert_int_equal(nc_host_memory_map(h, run, 4), 2);
+    assert_int_equal(run[0].start, 0);
+    assert_int_equal(run[0].nr, N);
+    assert_int_equal(run[1].start, 2 * N);
+    assert_int_equal(run[1].nr, 2 * N);
+    assert_int_equal(nc_host_memory_map(h, run, 1), 2);   /* count only */
+    assert_int_equal(nc_host_max_page(h), 4 * N);
+    nc_host_destroy(h);
+
+    h = host_new_offline("4x64M", 1ULL << 3);
+    assert_int_equal(nc_host_memory_map(h, run, 4), 1);
+    assert_int_equal(run[0].nr, 3 * N);
+    assert_int_equal(nc_host_max_page(h), 3 * N);
+    nc_host_destroy(h);
+}
+
 static void test_depopulate_unpopulated_is_enoent(void **state)
 {
     struct nc_host *h = host_new("4x64M");
@@ -1708,6 +1732,7 @@ int main(void)
         cmocka_unit_test(test_populate_replaces_mapped_gpfn),
         cmocka_unit_test(test_increase_reservation_owns_unmapped_pages),
         cmocka_unit_test(test_avail_heap_zones),
+        cmocka_unit_test(test_memory_map_and_max_page),
         cmocka_unit_test(test_depopulate_unpopulated_is_enoent),
         cmocka_unit_test(test_depopulate_frees_to_node_and_keeps_claims_spent),
         /* §6 vNUMA */

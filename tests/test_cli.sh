@@ -57,7 +57,9 @@ expect 2 "unrecognized option" storm --frobnicate
 expect 2 "argument 'extra': unexpected" storm extra
 expect 2 "usage: numaclaim host SPEC" host
 expect 2 "bad host spec" host 0x1G
-expect 0 "4 nodes, 64 GiB" host 4x16G
+expect 0 "4 nodes, 64 GiB, 32 CPUs" host 4x16G
+expect 0 "1     0          0          0          0          2 (4-5)" host '64G,0,32G;cpus=4,2,0'
+expect 2 "cpus \"0\": the host needs at least one CPU" host '2x1G;cpus=0'
 expect 2 "unexpected argument 'x'" demo x
 expect 1 "--json: cannot write /nonexistent/dir/o.json" storm --vms 4 --policy claimsets --json /nonexistent/dir/o.json
 expect 0 "claimsets" storm --vms 6 --policy none,claimsets --json "$tmp/o.json" --svg "$tmp/o.svg"

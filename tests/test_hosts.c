@@ -96,6 +96,8 @@ static void check_round_trip(void)
                         sizeof(host.node_pages));
     assert_memory_equal(host.distance, first.distance,
                         sizeof(host.distance));
+    assert_memory_equal(host.node_cpus, first.node_cpus,
+                        sizeof(host.node_cpus));
     assert_string_equal(host.spec, first.spec);
 }
 
@@ -222,7 +224,8 @@ static void test_2s_snc2(void **state)
     resolve_example("2s-snc2.xml");
     check_host(4, gib, dist,
                "96G,96G,96G,96G;"
-               "dist=10,11,21,21,11,10,21,21,21,21,10,11,21,21,11,10");
+               "dist=10,11,21,21,11,10,21,21,21,21,10,11,21,21,11,10;"
+               "cpus=2");
     assert_non_null(strstr(host.source, "2s-snc2.xml: 4 NUMA nodes, "
                                         "distances \"NUMALatency\""));
     assert_null(strstr(host.source, "logical order"));
@@ -254,7 +257,7 @@ static void test_8node_uneven(void **state)
                "16,16,16,16,10,16,16,22,"
                "22,22,16,16,16,10,22,16,"
                "16,22,16,22,16,22,10,16,"
-               "22,16,16,22,22,16,16,10");
+               "22,16,16,22,22,16,16,10;cpus=2");
     assert_non_null(strstr(host.source, "8 NUMA nodes"));
     check_round_trip();
 }
@@ -278,7 +281,8 @@ static void test_2s_hbm_flat(void **state)
     resolve_example("2s-hbm-flat.xml");
     check_host(4, gib, dist,
                "256G,64G,256G,64G;"
-               "dist=10,13,21,23,13,10,23,23,21,23,10,13,23,23,13,10");
+               "dist=10,13,21,23,13,10,23,23,21,23,10,13,23,23,13,10;"
+               "cpus=2,0,2,0");
     assert_non_null(strstr(host.source,
                            "nodes in hwloc logical order = OS nodes 0,2,1,3"));
     check_round_trip();
@@ -298,7 +302,8 @@ static void test_epyc_memoryless(void **state)
     resolve_example("epyc-nps4-memoryless.xml");
     check_host(4, gib, dist,
                "64G,64G,64G,0;"
-               "dist=10,11,12,12,11,10,12,12,12,12,10,11,12,12,11,10");
+               "dist=10,11,12,12,11,10,12,12,12,12,10,11,12,12,11,10;"
+               "cpus=2");
     check_round_trip();
 }
 
@@ -350,6 +355,25 @@ static void test_spec_round_trip(void **state)
     assert_int_equal(host.node_pages[0], 1025);
     assert_string_equal(host.spec, "4100K;dist=10");
     check_round_trip();
+
+    /* CPUs: kept through the spec, written only when not the default 8
+     * per node, as one count when every node has the same. */
+    assert_int_equal(resolve("4x64G"), 0);
+    for ( uint32_t i = 0; i < 4; i++ )
+        assert_int_equal(host.node_cpus[i], 8);
+    assert_int_equal(resolve("2x1G;cpus=4,0"), 0);
+    assert_int_equal(host.node_cpus[0], 4);
+    assert_int_equal(host.node_cpus[1], 0);
+    assert_string_equal(host.spec, "1G,1G;dist=10,21,21,10;cpus=4,0");
+    check_round_trip();
+    assert_int_equal(resolve("2x1G;cpus=16"), 0);
+    assert_string_equal(host.spec, "1G,1G;dist=10,21,21,10;cpus=16");
+    check_round_trip();
+    assert_int_equal(resolve("2x1G;cpus=2;dist=10,30,30,10"), 0);
+    assert_string_equal(host.spec, "1G,1G;dist=10,30,30,10;cpus=2");
+    check_round_trip();
+    assert_int_equal(resolve("2x1G;cpus=2,2,2"), -1);
+    assert_non_null(strstr(err, "has 3 counts, the host has 2 nodes"));
 }
 
 /* 64 nodes with the default matrix: its 12 KiB do not fit in a spec, and
@@ -367,6 +391,12 @@ static void test_spec_64_nodes(void **state)
     for ( int i = 0; i < 64; i++ )
         used += (size_t)snprintf(spec + used, sizeof(spec) - used, "%s1G",
                                  i ? "," : "");
+    assert_string_equal(host.spec, spec);
+    check_round_trip();
+
+    /* Without the matrix, the CPUs are still written. */
+    assert_int_equal(resolve("64x1G;cpus=1"), 0);
+    snprintf(spec + used, sizeof(spec) - used, ";cpus=1");
     assert_string_equal(host.spec, spec);
     check_round_trip();
 }
@@ -412,7 +442,9 @@ static void test_xml_rounding_and_default_distances(void **state)
     for ( uint32_t i = 0; i < 3; i++ )
         for ( uint32_t j = 0; j < 3; j++ )
             assert_int_equal(host.distance[i][j], i == j ? 10 : 21);
-    assert_string_equal(host.spec, "1G,2G,8K;dist=10,21,21,21,10,21,21,21,10");
+    /* The one PU is node 0's: every node's cpuset holds it. */
+    assert_string_equal(host.spec,
+                        "1G,2G,8K;dist=10,21,21,21,10,21,21,21,10;cpus=1,0,0");
     assert_non_null(strstr(host.source, "3 NUMA nodes, no NUMA distance "
                                         "matrix: default 10 local, 21 remote"));
 }
@@ -430,7 +462,7 @@ static void test_xml_user_matrix(void **state)
     assert_int_equal(host.distance[0][1], 40);
     assert_int_equal(host.distance[1][0], 255);
     assert_int_equal(host.distance[1][1], 10);
-    assert_string_equal(host.spec, "1G,1G;dist=10,40,255,10");
+    assert_string_equal(host.spec, "1G,1G;dist=10,40,255,10;cpus=1,0");
 }
 
 static void test_error_missing_file(void **state)

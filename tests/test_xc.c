@@ -700,6 +700,37 @@ static void test_extent_list_fault_counts_the_readable_head(void **state)
     assert_int_equal(xc_domain_destroy(xch, d), 0);
 }
 
+/* setmaxmem(-1), as the peers' tests and xl do for "no limit": Xen keeps
+ * max_pages in an unsigned int, so the value clamps. */
+static void test_max_mem_clamps_to_unsigned_int(void **state)
+{
+    uint32_t d = new_domain(16, 1);
+
+    (void)state;
+    assert_int_equal(xc_domain_setmaxmem(xch, d, -1), 0);
+    assert_int_equal(dominfo(d).max_memkb, (unsigned long)UINT32_MAX * 4);
+    assert_int_equal(xc_domain_setmaxmem(xch, d, 1024), 0);
+    assert_int_equal(dominfo(d).max_memkb, 1024);
+    assert_int_equal(xc_domain_destroy(xch, d), 0);
+}
+
+/* The machine's RAM as xen-hptool and the peers' offline tests read it. */
+static void test_machine_memory_map_and_max_ram_page(void **state)
+{
+    struct e820entry map[4];
+    unsigned long max_mfn = 0;
+
+    (void)state;
+    assert_int_equal(xc_maximum_ram_page(xch, &max_mfn), 0);
+    assert_int_equal(max_mfn, HOST_PAGES);
+    assert_int_equal(xc_get_machine_memory_map(xch, map, 4), 1);
+    assert_int_equal(map[0].addr, 0);
+    assert_int_equal(map[0].size, HOST_PAGES * 4096);
+    assert_int_equal(map[0].type, 1);                   /* E820_RAM */
+    /* The map plus one entry must fit, as in Xen. */
+    assert_int_equal(xc_get_machine_memory_map(xch, map, 2), 1);
+}
+
 /* xen-hptool mem-query: an online page is status 0, as in Xen. */
 static void test_page_query_of_online_page_is_zero(void **state)
 {
@@ -864,6 +895,8 @@ int main(void)
         cmocka_unit_test(test_populate_replaces_with_claims_held),
         cmocka_unit_test(test_increase_reservation_unmapped),
         cmocka_unit_test(test_extent_list_fault_counts_the_readable_head),
+        cmocka_unit_test(test_max_mem_clamps_to_unsigned_int),
+        cmocka_unit_test(test_machine_memory_map_and_max_ram_page),
         cmocka_unit_test(test_page_query_of_online_page_is_zero),
         cmocka_unit_test(test_bad_pointers_give_efault),
         cmocka_unit_test(test_interface_version_and_unknown_ops),

@@ -127,6 +127,16 @@ int nc_host_overview(struct nc_host *h, struct nc_host_info *info,
 uint64_t nc_host_avail_heap(struct nc_host *h, int32_t node,
                             uint32_t min_width, uint32_t max_width);
 
+/* XENMEM_machine_memory_map: the RAM of the online nodes as runs of MFNs,
+ * runs that touch merged.  Writes up to cap runs and returns how many
+ * there are. */
+uint32_t nc_host_memory_map(const struct nc_host *h, struct nc_range *out,
+                            uint32_t cap);
+
+/* XENMEM_maximum_ram_page: one past the highest MFN of RAM (Xen's
+ * max_page). */
+uint64_t nc_host_max_page(const struct nc_host *h);
+
 /* SLIT distance between two nodes (0 for a node that does not exist). */
 uint8_t nc_host_distance(const struct nc_host *h, uint32_t a, uint32_t b);
 

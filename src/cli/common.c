@@ -59,16 +59,26 @@ void cli_print_overview(FILE *f, struct nc_host *h)
     char a[32], b[32], c[32], d[32];
 
     nc_host_overview(h, &hi, n, NC_MAX_NUMNODES);
-    fprintf(f, "    node  %-10s %-10s %-10s %-10s\n", "size", "free",
-            "claimed", "unclaimed");
+    fprintf(f, "    node  %-10s %-10s %-10s %-10s %s\n", "size", "free",
+            "claimed", "unclaimed", "cpus");
     for ( uint32_t i = 0; i < hi.nr_nodes; i++ )
-        fprintf(f, "    %-4u  %-10s %-10s %-10s %-10s%s\n", i,
+    {
+        char cpus[32];
+
+        /* CPU ids are numbered node by node. */
+        if ( n[i].cpus )
+            snprintf(cpus, sizeof(cpus), "%u (%u-%u)", n[i].cpus,
+                     n[i].first_cpu, n[i].first_cpu + n[i].cpus - 1);
+        else
+            snprintf(cpus, sizeof(cpus), "0");
+        fprintf(f, "    %-4u  %-10s %-10s %-10s %-10s %s%s\n", i,
                 cli_size(n[i].size, a), cli_size(n[i].free, b),
                 cli_size(n[i].claimed, c),
-                cli_size(n[i].free - n[i].claimed, d),
+                cli_size(n[i].free - n[i].claimed, d), cpus,
                 n[i].online ? "" : "  (offline)");
-    fprintf(f, "    host  %-10s %-10s %-10s %-10s\n",
+    }
+    fprintf(f, "    host  %-10s %-10s %-10s %-10s %u\n",
             cli_size(hi.total_pages, a), cli_size(hi.total_avail, b),
             cli_size(hi.outstanding_claims, c),
-            cli_size(hi.total_avail - hi.outstanding_claims, d));
+            cli_size(hi.total_avail - hi.outstanding_claims, d), hi.nr_cpus);
 }

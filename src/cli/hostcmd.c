@@ -23,7 +23,8 @@ int cli_host(int argc, char **argv)
     if ( !h )
         return 2;
     nc_host_overview(h, &hi, NULL, 0);
-    printf("%u nodes, %s\n", hi.nr_nodes, cli_size(hi.total_pages, a));
+    printf("%u nodes, %s, %u CPUs\n", hi.nr_nodes,
+           cli_size(hi.total_pages, a), hi.nr_cpus);
     cli_print_overview(stdout, h);
     printf("    distances:\n");
     for ( uint32_t i = 0; i < hi.nr_nodes; i++ )

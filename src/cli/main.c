@@ -26,7 +26,9 @@ static void usage(FILE *f)
             "\n"
             "A host spec is NxSIZE (\"4x64G\") or a list of node sizes\n"
             "(\"64G,64G,32G,32G\"), optionally followed by \";dist=\" and the\n"
-            "N*N SLIT distance matrix, row by row (default 10 local, 21 remote).\n"
+            "N*N SLIT distance matrix, row by row (default 10 local, 21 remote),\n"
+            "and by \";cpus=N\" (pCPUs on every node) or \";cpus=N0,N1,...\"\n"
+            "(one count per node; default 8 each), in either order.\n"
             "\n"
             "  numaclaim --help | --version\n");
 }

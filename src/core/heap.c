@@ -446,3 +446,43 @@ uint64_t nc_host_avail_heap(struct nc_host *h, int32_t node,
     nc_unlock(&h->heap_lock);
     return pages;
 }
+
+uint32_t nc_host_memory_map(const struct nc_host *h, struct nc_range *out,
+                            uint32_t cap)
+{
+    uint64_t end = 0;
+    uint32_t nr = 0;
+
+    /* The ranges are constant and sorted: no lock.  Runs that touch merge,
+     * as a firmware map does not split RAM at node boundaries. */
+    for ( uint32_t i = 0; i < h->nr_ranges; i++ )
+    {
+        const struct nc_hrange *r = &h->ranges[i];
+
+        if ( !h->node[r->node].online )
+            continue;
+        if ( nr && end == r->start )
+        {
+            if ( nr <= cap )
+                out[nr - 1].nr += r->end - r->start;
+        }
+        else
+        {
+            if ( nr < cap )
+                out[nr] = (struct nc_range){ r->start, r->end - r->start };
+            nr++;
+        }
+        end = r->end;
+    }
+    return nr;
+}
+
+uint64_t nc_host_max_page(const struct nc_host *h)
+{
+    uint64_t end = 0;
+
+    for ( uint32_t i = 0; i < h->nr_ranges; i++ )
+        if ( h->node[h->ranges[i].node].online )
+            end = NC_MAX(end, h->ranges[i].end);
+    return end;
+}

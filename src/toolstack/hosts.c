@@ -8,9 +8,13 @@
  * in hwloc's logical order; each node's memory is its local_memory rounded
  * down to whole 4 KiB pages; distances come from the first latency matrix
  * that covers every NUMA node (10 local, 21 remote when there is none).  A
- * distance the core would reject is an error, never adjusted.  Whatever the
- * source, the result is written out as a spec ("S0,S1,...;dist=...") and
- * that spec is parsed again: it must describe exactly the same host.
+ * distance the core would reject is an error, never adjusted.  Each PU is
+ * a pCPU of the first NUMA node (in logical order) whose cpuset holds it,
+ * so a PU is counted once even where a CPU-less node (HBM in flat mode, a
+ * CXL expander) shares its package's cpuset.  Whatever the source, the
+ * result is written out as a spec ("S0,S1,...;dist=...;cpus=...", cpus=
+ * left out when every node has the parser's default of 8) and that spec
+ * is parsed again: it must describe exactly the same host.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -113,6 +117,31 @@ static void format_size(char *buf, size_t size, uint64_t pages)
  * The spec a host amounts to
  * ======================================================================== */
 
+static bool default_cpus(const struct ts_host *host)
+{
+    for ( uint32_t i = 0; i < host->nr_nodes; i++ )
+        if ( host->node_cpus[i] != NC_DEFAULT_NODE_CPUS )
+            return false;
+    return true;
+}
+
+/* ";cpus=N" when every node has N, else one count per node. */
+static int append_cpus(const struct ts_host *host, char *spec, size_t *used)
+{
+    bool same = true;
+
+    if ( default_cpus(host) )
+        return 0;
+    for ( uint32_t i = 1; i < host->nr_nodes; i++ )
+        same = same && host->node_cpus[i] == host->node_cpus[0];
+    if ( append(spec, TS_SPEC_MAX, used, ";cpus=%u", host->node_cpus[0]) )
+        return -1;
+    for ( uint32_t i = 1; !same && i < host->nr_nodes; i++ )
+        if ( append(spec, TS_SPEC_MAX, used, ",%u", host->node_cpus[i]) )
+            return -1;
+    return 0;
+}
+
 static bool default_distances(const struct ts_host *host)
 {
     for ( uint32_t i = 0; i < host->nr_nodes; i++ )
@@ -123,9 +152,9 @@ static bool default_distances(const struct ts_host *host)
 }
 
 /*
- * Write host->spec from the nodes and distances.  The matrix is always
- * written, except when it is the parser's default (10 local, 21 remote) and
- * would not fit in TS_SPEC_MAX: a 64-node matrix takes 12 KiB.
+ * Write host->spec from the nodes, distances and CPUs.  The matrix is
+ * always written, except when it is the parser's default (10 local, 21
+ * remote) and would not fit in TS_SPEC_MAX: a 64-node matrix takes 12 KiB.
  */
 static int build_spec(struct ts_host *host, const char *label, char *err,
                       size_t errlen)
@@ -150,12 +179,17 @@ static int build_spec(struct ts_host *host, const char *label, char *err,
             if ( append(spec, TS_SPEC_MAX, &used, "%s%u", i || j ? "," : "",
                         host->distance[i][j]) )
                 goto no_matrix;
+    if ( append_cpus(host, spec, &used) )
+        goto too_long;
     return 0;
 
  no_matrix:
     if ( default_distances(host) )
     {
         spec[sizes_end] = '\0';
+        used = sizes_end;
+        if ( append_cpus(host, spec, &used) )
+            goto too_long;
         return 0;
     }
  too_long:
@@ -194,6 +228,8 @@ static int check_spec(const struct ts_host *host, const char *label,
         for ( uint32_t j = 0; j < cfg->nr_nodes; j++ )
             if ( cfg->distance[i][j] != host->distance[i][j] )
                 goto mismatch;
+        if ( cfg->cpus[i] != host->node_cpus[i] )
+            goto mismatch;
     }
     rc = 0;
     goto out;
@@ -230,6 +266,7 @@ static int resolve_spec(const char *arg, struct ts_host *host, char *err,
             host->node_pages[i] += cfg->node[i].range[r].nr;
         for ( uint32_t j = 0; j < cfg->nr_nodes; j++ )
             host->distance[i][j] = cfg->distance[i][j];
+        host->node_cpus[i] = cfg->cpus[i];
     }
     snprintf(source, sizeof(source), "spec %s", arg);
     set_text(host->source, sizeof(host->source), source);
@@ -373,6 +410,41 @@ static int hwloc_distances(hwloc_topology_t topo, struct ts_host *host,
     return rc;
 }
 
+/* Each PU to the first NUMA node (logical order) whose cpuset holds it. */
+static int hwloc_cpus(hwloc_topology_t topo, struct ts_host *host,
+                      const char *label, char *err, size_t errlen)
+{
+    int nr_pu = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU);
+    uint64_t total = 0;
+
+    for ( int p = 0; p < nr_pu; p++ )
+    {
+        hwloc_obj_t pu = hwloc_get_obj_by_type(topo, HWLOC_OBJ_PU,
+                                               (unsigned int)p);
+
+        for ( uint32_t i = 0; pu && i < host->nr_nodes; i++ )
+        {
+            hwloc_obj_t o = hwloc_get_obj_by_type(topo, HWLOC_OBJ_NUMANODE,
+                                                  i);
+
+            if ( o && o->cpuset && hwloc_bitmap_isset(o->cpuset,
+                                                      pu->os_index) )
+            {
+                host->node_cpus[i]++;
+                total++;
+                break;
+            }
+        }
+    }
+    if ( total == 0 )
+        return fail(err, errlen, "%s: no NUMA node has a CPU (no PU in any "
+                    "NUMA node's cpuset)", label);
+    if ( total > NC_MAX_CPUS )
+        return fail(err, errlen, "%s: %" PRIu64 " PUs, a numaclaim host has "
+                    "at most %d", label, total, NC_MAX_CPUS);
+    return 0;
+}
+
 /* path: an XML file, or NULL for this machine.  label names the source in
  * messages ("hwloc:FILE" or "local"). */
 static int resolve_hwloc(const char *path, const char *label,
@@ -471,6 +543,8 @@ static int resolve_hwloc(const char *path, const char *label,
         goto out;
     }
 
+    if ( hwloc_cpus(topo, host, label, err, errlen) )
+        goto out;
     have_matrix = hwloc_distances(topo, host, os_index, label, matrix,
                                   sizeof(matrix), err, errlen);
     if ( have_matrix < 0 )

@@ -29,6 +29,7 @@ struct ts_host {
     uint32_t nr_nodes;
     uint64_t node_pages[TS_MAX_NODES];           /* 4 KiB pages */
     uint8_t distance[TS_MAX_NODES][TS_MAX_NODES];
+    uint32_t node_cpus[TS_MAX_NODES];            /* pCPUs (hwloc PUs) */
     char spec[TS_SPEC_MAX];      /* the numaclaim host spec it amounts to */
     char source[256];            /* what it was made from, for reports */
 };

@@ -315,8 +315,11 @@ long do_domctl(struct nc_host *h, nc_domid_t caller, uint64_t uarg)
         break;
 
     case XEN_DOMCTL_max_mem:
+        /* Xen keeps max_pages in an unsigned int: larger values clamp. */
         rc = nc_domain_set_max_pages(h, caller, op.domain,
-                                     op.u.max_mem.max_memkb >> 2);
+                                     op.u.max_mem.max_memkb >> 2 > UINT32_MAX
+                                     ? UINT32_MAX
+                                     : op.u.max_mem.max_memkb >> 2);
         break;
 
     case XEN_DOMCTL_setnodeaffinity:

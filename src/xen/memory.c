@@ -3,7 +3,8 @@
  * __HYPERVISOR_memory_op: reservations, claims and vNUMA queries.
  *
  * Modelled sub-ops: increase_reservation, decrease_reservation,
- * populate_physmap, claim_pages and get_vnumainfo.  As in Xen, the
+ * populate_physmap, claim_pages, get_vnumainfo, maximum_ram_page and
+ * machine_memory_map.  As in Xen, the
  * reservation sub-ops return the number of extents done (a failure shows
  * as a short count), continuing from the start extent encoded in the
  * command's upper bits; the others return 0 or -errno.
@@ -212,6 +213,52 @@ static long get_vnumainfo(struct nc_host *h, nc_domid_t caller, uint64_t start,
     return rc;
 }
 
+/* An E820 entry as Xen's machine_memory_map writes it (packed, 20 bytes,
+ * as libxenctrl's struct e820entry). */
+struct e820_entry {
+    uint64_t addr, size;
+    uint32_t type;
+} __attribute__((packed));
+#define E820_RAM 1
+
+/* XENMEM_machine_memory_map: the host's RAM, as Xen's x86 arch_memory_op
+ * reports it: privileged; a NULL buffer asks for the count; a buffer
+ * smaller than the map plus one entry is -EINVAL. */
+static long machine_memory_map(struct nc_host *h, nc_domid_t caller,
+                               uint64_t start, uint64_t uarg)
+{
+    struct nc_range run[NC_MAX_NUMNODES * NC_MAX_RANGES];
+    struct xen_memory_map m;
+    uint32_t nr;
+
+    if ( start )
+        return -EINVAL;
+    if ( caller != NC_DOMID_CONTROL )
+        return -EPERM;
+    if ( copy_from_guest(&m, uarg, sizeof(m)) )
+        return -EFAULT;
+    nr = nc_host_memory_map(h, run, sizeof(run) / sizeof(run[0]));
+    if ( HADDR(m.buffer) )
+    {
+        if ( m.nr_entries < nr + 1 )
+            return -EINVAL;
+        for ( uint32_t i = 0; i < nr; i++ )
+        {
+            struct e820_entry e = {
+                .addr = run[i].start << NC_PAGE_SHIFT,
+                .size = run[i].nr << NC_PAGE_SHIFT,
+                .type = E820_RAM,
+            };
+
+            if ( copy_to_guest(HADDR(m.buffer) + i * sizeof(e), &e,
+                               sizeof(e)) )
+                return -EFAULT;
+        }
+    }
+    m.nr_entries = nr;
+    return copy_to_guest(uarg, &m, sizeof(m)) ? -EFAULT : 0;
+}
+
 long do_memory_op(struct nc_host *h, nc_domid_t caller, uint64_t cmd,
                   uint64_t uarg)
 {
@@ -230,6 +277,13 @@ long do_memory_op(struct nc_host *h, nc_domid_t caller, uint64_t cmd,
 
     case XENMEM_get_vnumainfo:
         return get_vnumainfo(h, caller, start, uarg);
+
+    case XENMEM_maximum_ram_page:
+        /* Anyone may ask, as in Xen; the answer is the return value. */
+        return start ? -EINVAL : (long)nc_host_max_page(h);
+
+    case XENMEM_machine_memory_map:
+        return machine_memory_map(h, caller, start, uarg);
 
     default:
         return -ENOSYS;
