@@ -55,4 +55,10 @@ struct xc_claim_overview {
 int xc_claim_overview(xc_interface *xch, struct xc_claim_overview *host,
                       uint32_t *nr_nodes, xen_sysctl_node_claims_t *nodes);
 
+/* Run the host's invariant checker at level 1 (counters) or 2 (every
+ * frame): 0 if I1-I7 hold, else -1 with errno EPROTO and the reason in
+ * why (may be NULL). */
+int xc_check_invariants(xc_interface *xch, uint32_t level, char *why,
+                        size_t whylen);
+
 #endif /* NUMACLAIM_XC_CLAIMS_H */

@@ -98,4 +98,20 @@ struct xen_sysctl_claim_overview {
     XEN_GUEST_HANDLE_64(xen_sysctl_node_claims_t) nodes;  /* may be NULL */
 };
 
+/* ------------------------------------------------------------------------
+ * XEN_SYSCTL_check_invariants (numaclaim)
+ * ------------------------------------------------------------------------ */
+
+/* Run the host's invariant checker (I1-I7) now, at `level` (1: counters,
+ * 2: also every frame), so that a test driving a shared host from several
+ * processes can prove them through the ABI.  0 if they hold; -EPROTO with
+ * the checker's reason in `why` if not. */
+#define XEN_SYSCTL_check_invariants       0x4e430002U
+
+struct xen_sysctl_check_invariants {
+    uint32_t level;           /* IN: 1 or 2 */
+    uint32_t pad;             /* must be 0 */
+    char why[112];            /* OUT: NUL-terminated reason, or "" */
+};
+
 #endif /* NUMACLAIM_XEN_CLAIMS_H */

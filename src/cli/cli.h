@@ -15,6 +15,9 @@
 int cli_demo(int argc, char **argv);
 int cli_host(int argc, char **argv);
 int cli_storm(int argc, char **argv);
+int cli_hostd(int argc, char **argv);
+int cli_env(int argc, char **argv);
+int cli_guest(int argc, char **argv);
 
 /* Parse a host spec and create the host; prints the parser's message and
  * returns NULL on error. */

@@ -23,6 +23,10 @@ static void usage(FILE *f)
             "  demo [--host SPEC]  walk through claims on a simulated NUMA host\n"
             "                      (default host " CLI_DEFAULT_HOST ")\n"
             "  host SPEC           show the topology a host spec describes\n"
+            "  hostd [OPTIONS]     serve one host to many processes\n"
+            "                      (numaclaim hostd --help)\n"
+            "  env [--socket P]    the exports that put programs on that host\n"
+            "  guest DOMID -- CMD  run CMD as a guest of domain DOMID\n"
             "\n"
             "A host spec is NxSIZE (\"4x64G\") or a list of node sizes\n"
             "(\"64G,64G,32G,32G\"), optionally followed by \";dist=\" and the\n"
@@ -56,6 +60,12 @@ int main(int argc, char **argv)
         return cli_host(argc - 1, argv + 1);
     if ( !strcmp(argv[1], "storm") )
         return cli_storm(argc - 1, argv + 1);
+    if ( !strcmp(argv[1], "hostd") )
+        return cli_hostd(argc - 1, argv + 1);
+    if ( !strcmp(argv[1], "env") )
+        return cli_env(argc - 1, argv + 1);
+    if ( !strcmp(argv[1], "guest") )
+        return cli_guest(argc - 1, argv + 1);
     fprintf(stderr, "numaclaim: unknown command '%s' (try --help)\n", argv[1]);
     return 2;
 }

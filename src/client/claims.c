@@ -7,6 +7,7 @@
  * a Xen with claim sets) cannot tell the difference.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <xencall.h>
@@ -192,4 +193,22 @@ int xc_claim_overview(xc_interface *xch, struct xc_claim_overview *host,
         host->outstanding_pages = o->outstanding_pages;
     }
     return 0;
+}
+
+int xc_check_invariants(xc_interface *xch, uint32_t level, char *why,
+                        size_t whylen)
+{
+    struct xen_sysctl s = {
+        .cmd = XEN_SYSCTL_check_invariants,
+        .interface_version = XEN_SYSCTL_INTERFACE_VERSION,
+    };
+    struct xen_sysctl_check_invariants *c = (void *)&s.u;
+    int rc;
+
+    c->level = level;
+    rc = hypercall_bounced(xch, __HYPERVISOR_sysctl, &s, sizeof(s), NULL, 0,
+                           NULL);
+    if ( why && whylen )
+        snprintf(why, whylen, "%.*s", (int)sizeof(c->why), c->why);
+    return rc;
 }

@@ -154,8 +154,8 @@ int nc_vformat(char *buf, size_t size, const char *fmt, va_list ap)
             case LEN_LONG:  v = va_arg(ap, unsigned long); break;
             case LEN_LLONG: v = va_arg(ap, unsigned long long); break;
             case LEN_SIZE:  v = va_arg(ap, size_t); break;
-            case LEN_CHAR:  v = (unsigned char)va_arg(ap, unsigned int); break;
-            case LEN_SHORT: v = (unsigned short)va_arg(ap, unsigned int); break;
+            case LEN_CHAR:  v = (unsigned char)va_arg(ap, unsigned); break;
+            case LEN_SHORT: v = (unsigned short)va_arg(ap, unsigned); break;
             default:        v = va_arg(ap, unsigned int); break;
             }
             out_field(&o, "", tmp, digits(tmp, v, base, *f == 'X'), width,
@@ -441,7 +441,8 @@ void console_claims(struct nc_host *h, nc_domid_t domid,
         if ( rc )
             msg_add(buf, sizeof(buf), &used, "d%u: XENMEM_claim_pages to %llu "
                     "pages refused: %s (%d)", domid,
-                    (unsigned long long)set[0].pages, console_errno(e, rc), rc);
+                    (unsigned long long)set[0].pages, console_errno(e, rc),
+                    rc);
         else if ( !set[0].pages )
             msg_add(buf, sizeof(buf), &used,
                     "d%u: claims released (XENMEM_claim_pages 0)", domid);

@@ -12,6 +12,13 @@
  * them: -1 with errno set.  Hypercall buffers are ordinary memory: the
  * hypercall layer validates every guest address it is handed, so they
  * never fault (xencall_buffers_never_fault() says 1).
+ *
+ * With NUMACLAIM_SOCKET set, there is no host in the process: every
+ * hypercall goes to the numaclaim hostd serving that socket (src/wire),
+ * one connection per thread so that a process's threads run in parallel
+ * there too.  hostd reads and writes this process's memory for the guest
+ * handles, so the same calls give the same results, EFAULT included; who
+ * the caller is (control domain or a guest) is for hostd to decide.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +31,7 @@
 
 #include <xencall.h>
 
+#include "../wire/wire.h"
 #include "../xen/xen.h"
 
 #define DEFAULT_HOST "2x4G"
@@ -68,6 +76,100 @@ static struct nc_xen *process_host(void)
     return x;
 }
 
+/* ========================================================================
+ * Through hostd
+ * ======================================================================== */
+
+/* The socket of the hostd to use, or NULL: the in-process host. */
+static const char *remote_socket(void)
+{
+    const char *p = getenv("NUMACLAIM_SOCKET");
+
+    return p && *p ? p : NULL;
+}
+
+static pthread_key_t conn_key;
+static pthread_once_t conn_once = PTHREAD_ONCE_INIT;
+static _Atomic unsigned int fork_generation;
+static _Thread_local int conn_fd = -1;
+static _Thread_local unsigned int conn_generation;
+
+static void close_conn(void *v)
+{
+    close((int)(intptr_t)v - 1);
+}
+
+/* A forked child must not speak on its parent's connections: hostd knows
+ * the parent's pid for them. */
+static void after_fork(void)
+{
+    atomic_fetch_add(&fork_generation, 1);
+}
+
+static void conn_init(void)
+{
+    pthread_key_create(&conn_key, close_conn);
+    pthread_atfork(NULL, NULL, after_fork);
+}
+
+/* This thread's connection to hostd, connecting if needed: the fd, or -1
+ * with errno set and the reason printed. */
+static int thread_conn(void)
+{
+    unsigned int gen;
+
+    pthread_once(&conn_once, conn_init);
+    gen = atomic_load(&fork_generation);
+    if ( conn_fd >= 0 && conn_generation != gen )
+    {
+        close(conn_fd);         /* inherited from the parent */
+        conn_fd = -1;
+    }
+    if ( conn_fd < 0 )
+    {
+        struct nc_wire_welcome w;
+        char err[512];
+        int fd = nc_wire_connect(remote_socket(), &w, err, sizeof(err));
+
+        if ( fd < 0 )
+        {
+            fprintf(stderr, "numaclaim: %s\n", err);
+            errno = -fd;
+            return -1;
+        }
+        conn_fd = fd;
+        conn_generation = gen;
+        pthread_setspecific(conn_key, (void *)(intptr_t)(fd + 1));
+    }
+    return conn_fd;
+}
+
+static long remote_call(unsigned int op, const uint64_t arg[5])
+{
+    struct nc_wire_call c = { .op = op };
+    int64_t result;
+    int fd = thread_conn(), rc;
+
+    if ( fd < 0 )
+        return -errno;
+    memcpy(c.arg, arg, sizeof(c.arg));
+    rc = nc_wire_request(fd, NC_WIRE_CALL, &c, &result);
+    if ( rc )
+    {
+        fprintf(stderr, "numaclaim: lost the connection to hostd at %s: "
+                        "%s\n", remote_socket(), strerror(-rc));
+        pthread_setspecific(conn_key, NULL);
+        close(fd);
+        conn_fd = -1;
+        return -ENOTCONN;
+    }
+    return (long)result;
+}
+
+/* ========================================================================
+ * The interface
+ * ======================================================================== */
+
 xencall_handle *xencall_open(struct xentoollog_logger *logger,
                              unsigned int open_flags)
 {
@@ -75,7 +177,7 @@ xencall_handle *xencall_open(struct xentoollog_logger *logger,
 
     (void)logger;
     (void)open_flags;
-    if ( !process_host() )
+    if ( remote_socket() ? thread_conn() < 0 : !process_host() )
         return NULL;
     h = calloc(1, sizeof(*h));
     if ( !h )
@@ -119,12 +221,18 @@ static long call(unsigned int op, uint64_t a1, uint64_t a2, uint64_t a3,
                  uint64_t a4, uint64_t a5)
 {
     const uint64_t arg[5] = { a1, a2, a3, a4, a5 };
-    struct nc_xen *x = process_host();
     long rc;
 
-    if ( !x )
-        return -1;
-    rc = nc_xen_hypercall(x, NC_DOMID_CONTROL, op, arg);
+    if ( remote_socket() )
+        rc = remote_call(op, arg);
+    else
+    {
+        struct nc_xen *x = process_host();
+
+        if ( !x )
+            return -1;
+        rc = nc_xen_hypercall(x, NC_DOMID_CONTROL, op, arg);
+    }
     if ( trace() )
         fprintf(stderr, "numaclaim: hypercall %u (%#llx, %#llx) = %ld\n", op,
                 (unsigned long long)a1, (unsigned long long)a2, rc);

@@ -291,6 +291,18 @@ long do_domctl(struct nc_host *h, nc_domid_t caller, uint64_t uarg)
         return -EFAULT;
     if ( op.interface_version != XEN_DOMCTL_INTERFACE_VERSION )
         return -EACCES;
+    /* Every domctl is the control domain's, as under Xen's XSM default
+     * policy; as there, a guest naming a domain that does not exist hears
+     * ESRCH (the lookup comes first), otherwise EPERM. */
+    if ( caller != NC_DOMID_CONTROL )
+    {
+        struct nc_domain_info info;
+
+        if ( op.cmd != XEN_DOMCTL_createdomain &&
+             nc_domain_getinfo(h, op.domain, &info) )
+            return -ESRCH;
+        return -EPERM;
+    }
 
     switch ( op.cmd )
     {

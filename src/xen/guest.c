@@ -4,9 +4,11 @@
  *
  * A guest handle is an address in the calling process.  As in Xen, copying
  * through a bad handle must fail with -EFAULT, never crash: the copies go
- * through process_vm_readv/process_vm_writev on our own pid, which the
- * kernel validates page by page, so NULL or unmapped memory gives an error
- * instead of SIGSEGV.
+ * through process_vm_readv/process_vm_writev, which the kernel validates
+ * page by page, so NULL or unmapped memory gives an error instead of
+ * SIGSEGV.  The calling process is our own, or, in hostd, the client whose
+ * hypercall this thread is serving (nc_xen_set_caller_pid): the same copies,
+ * so EFAULT arises exactly where it would in-process.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -45,8 +47,17 @@ static pid_t self_pid(void)
     return p;
 }
 
+/* The client this thread serves; 0: this process. */
+static _Thread_local pid_t caller_pid;
+
+void nc_xen_set_caller_pid(int pid)
+{
+    caller_pid = (pid_t)pid;
+}
+
 static int guest_io(uint64_t gaddr, void *local, size_t len, bool write)
 {
+    pid_t pid = caller_pid ? caller_pid : self_pid();
     struct iovec l = { .iov_base = local, .iov_len = len };
     struct iovec r = { .iov_base = (void *)(uintptr_t)gaddr, .iov_len = len };
     ssize_t n;
@@ -55,8 +66,8 @@ static int guest_io(uint64_t gaddr, void *local, size_t len, bool write)
         return 0;
     if ( gaddr == 0 || gaddr + len < gaddr )
         return -EFAULT;
-    n = write ? process_vm_writev(self_pid(), &l, 1, &r, 1, 0)
-              : process_vm_readv(self_pid(), &l, 1, &r, 1, 0);
+    n = write ? process_vm_writev(pid, &l, 1, &r, 1, 0)
+              : process_vm_readv(pid, &l, 1, &r, 1, 0);
     return n == (ssize_t)len ? 0 : -EFAULT;
 }
 

@@ -3,8 +3,8 @@
  * __HYPERVISOR_memory_op: reservations, claims and vNUMA queries.
  *
  * Modelled sub-ops: increase_reservation, decrease_reservation,
- * populate_physmap, claim_pages, get_vnumainfo, maximum_ram_page and
- * machine_memory_map.  As in Xen, the
+ * populate_physmap, claim_pages, get_vnumainfo, current_reservation,
+ * maximum_reservation, maximum_ram_page and machine_memory_map.  As in Xen, the
  * reservation sub-ops return the number of extents done (a failure shows
  * as a short count), continuing from the start extent encoded in the
  * command's upper bits; the others return 0 or -errno.
@@ -126,6 +126,16 @@ static long reservation(struct nc_host *h, nc_domid_t caller, unsigned int op,
         return (long)start;
     }
     domid = target_domid(caller, r.domid);
+    /* The target is resolved once per hypercall, as in Xen: none is no
+     * extent done; another domain than a guest's own is EPERM. */
+    {
+        struct nc_domain_info info;
+
+        if ( nc_domain_getinfo(h, domid, &info) )
+            return (long)start;
+        if ( caller != NC_DOMID_CONTROL && domid != caller )
+            return -EPERM;
+    }
     f = decode_memflags(r.mem_flags);
     if ( op == XENMEM_increase_reservation )
         return increase(h, caller, domid, &r, f, start);
@@ -213,6 +223,27 @@ static long get_vnumainfo(struct nc_host *h, nc_domid_t caller, uint64_t start,
     return rc;
 }
 
+/* XENMEM_current_reservation / maximum_reservation: a domain's tot_pages
+ * or max_pages as the return value; a guest may ask about itself only. */
+static long reservation_size(struct nc_host *h, nc_domid_t caller,
+                             unsigned int op, uint64_t start, uint64_t uarg)
+{
+    struct nc_domain_info info;
+    domid_t domid;
+
+    if ( start )
+        return -EINVAL;
+    if ( copy_from_guest(&domid, uarg, sizeof(domid)) )
+        return -EFAULT;
+    domid = target_domid(caller, domid);
+    if ( nc_domain_getinfo(h, domid, &info) )
+        return -ESRCH;
+    if ( caller != NC_DOMID_CONTROL && domid != caller )
+        return -EPERM;
+    return (long)(op == XENMEM_current_reservation ? info.tot_pages
+                                                   : info.max_pages);
+}
+
 /* An E820 entry as Xen's machine_memory_map writes it (packed, 20 bytes,
  * as libxenctrl's struct e820entry). */
 struct e820_entry {
@@ -277,6 +308,10 @@ long do_memory_op(struct nc_host *h, nc_domid_t caller, uint64_t cmd,
 
     case XENMEM_get_vnumainfo:
         return get_vnumainfo(h, caller, start, uarg);
+
+    case XENMEM_current_reservation:
+    case XENMEM_maximum_reservation:
+        return reservation_size(h, caller, op, start, uarg);
 
     case XENMEM_maximum_ram_page:
         /* Anyone may ask, as in Xen; the answer is the return value. */

@@ -262,6 +262,20 @@ long do_sysctl(struct nc_host *h, nc_domid_t caller, uint64_t uarg)
         rc = sysctl_debug_keys(h, &op.u.debug_keys);
         break;
 
+    case XEN_SYSCTL_check_invariants:
+    {
+        struct xen_sysctl_check_invariants *c = (void *)&op.u;
+
+        _Static_assert(sizeof(*c) <= 128, "check must fit the sysctl union");
+        if ( c->pad || (c->level != NC_CHECK_COUNTERS &&
+                        c->level != NC_CHECK_FRAMES) )
+            return -EINVAL;
+        rc = nc_host_check(h, (int)c->level, c->why, sizeof(c->why));
+        if ( !rc )
+            c->why[0] = '\0';
+        break;
+    }
+
     case XEN_SYSCTL_claim_overview:
         rc = claim_overview(h, (void *)&op.u);
         break;

@@ -30,7 +30,10 @@ struct nc_host *nc_xen_host(struct nc_xen *x);
 long nc_xen_hypercall(struct nc_xen *x, nc_domid_t caller, unsigned int op,
                       const uint64_t arg[5]);
 
-/* guest.c: copies through guest handles, -EFAULT on a bad address. */
+/* guest.c: copies through guest handles, -EFAULT on a bad address.  The
+ * handles are addresses in process `pid` for the calling thread's next
+ * hypercalls (hostd: the client it serves); 0 means this process. */
+void nc_xen_set_caller_pid(int pid);
 int copy_from_guest(void *dst, uint64_t gaddr, size_t len);
 int copy_to_guest(uint64_t gaddr, const void *src, size_t len);
 
