@@ -18,6 +18,7 @@ PACKAGES=(
     libhwloc-plugins               # hwloc's libxml2 XML backend (tested too)
     libjansson-dev                 # numaclaim storm --json
     valgrind time                  # `make bench`: instruction counts, peak memory
+    xen-utils-4.17                 # Debian's xen-hptool and xl, run on numaclaim
 )
 
 check_only=0

@@ -8,21 +8,7 @@ set -u
 bin=$1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-
-expect() {      # status, stderr pattern, args...
-    local want=$1 pattern=$2 got; shift 2
-    "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" -eq "$want" ] && grep -qF -- "$pattern" "$tmp/err" "$tmp/out"; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "FAIL: numaclaim $* -> $got (want $want, '$pattern')"
-        cat "$tmp/err"
-    fi
-}
+. "$(dirname "$0")/cli_lib.sh"
 
 expect 2 "usage: numaclaim"
 expect 2 "unknown command 'frob'" frob

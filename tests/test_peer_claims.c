@@ -40,6 +40,8 @@
 
 #include <numaclaim/xc-claims.h>
 
+#include "xc_common.h"
+
 #define HOST           XEN_DOMCTL_CLAIM_MEMORY_HOST
 #define SET            XEN_DOMCTL_CLAIM_MEMORY_SET
 #define GET            XEN_DOMCTL_CLAIM_MEMORY_GET
@@ -211,14 +213,6 @@ static void assert_domain_claims(uint32_t d, uint64_t pages)
     assert_int_equal(xc_domain_claim_info(xch, d, &ci), 0);
     assert_int_equal(ci.outstanding, pages);
 }
-
-/* Expect a failing libxenctrl-style call: -1 and errno. */
-#define assert_fails(call, err) \
-    do { \
-        errno = 0; \
-        assert_int_equal((call), -1); \
-        assert_int_equal(errno, (err)); \
-    } while ( 0 )
 
 /* ========================================================================
  * Domains: created as the peers create them, tracked for cleanup

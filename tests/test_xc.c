@@ -24,6 +24,8 @@
 
 #include <numaclaim/xc-claims.h>
 
+#include "xc_common.h"
+
 #define NODE_PAGES  16384ULL
 #define HOST_PAGES  (4 * NODE_PAGES)
 
@@ -42,31 +44,17 @@ static int close_xc(void **state)
     return xc_interface_close(xch);
 }
 
-/* An HVM domain with max_pages set, as a builder makes it. */
 static uint32_t new_domain(uint64_t max_pages, unsigned int vcpus)
 {
-    struct xen_domctl_createdomain c = {
-        .flags = XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_hap,
-        .max_vcpus = vcpus,
-        .max_evtchn_port = -1,
-        .max_grant_frames = -1,
-        .max_maptrack_frames = -1,
-    };
-    uint32_t domid = 0;
+    uint32_t domid = xc_test_domain(xch, max_pages, vcpus);
 
-    assert_int_equal(xc_domain_create(xch, &domid, &c), 0);
     assert_true(domid >= 1 && domid < DOMID_FIRST_RESERVED);
-    assert_int_equal(xc_domain_setmaxmem(xch, domid, max_pages * 4), 0);
     return domid;
 }
 
 static xc_dominfo_t dominfo(uint32_t domid)
 {
-    xc_dominfo_t info;
-
-    assert_int_equal(xc_domain_getinfo(xch, domid, 1, &info), 1);
-    assert_int_equal(info.domid, domid);
-    return info;
+    return xc_test_dominfo(xch, domid);
 }
 
 static xc_physinfo_t physinfo(void)
@@ -77,13 +65,6 @@ static xc_physinfo_t physinfo(void)
     return pi;
 }
 
-/* Expect a failing libxenctrl call: -1 and errno. */
-#define assert_fails(call, err) \
-    do { \
-        errno = 0; \
-        assert_int_equal((call), -1); \
-        assert_int_equal(errno, (err)); \
-    } while ( 0 )
 
 static int populate(uint32_t domid, xen_pfn_t gpfn, unsigned int order,
                     unsigned int flags)

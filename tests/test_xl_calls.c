@@ -27,6 +27,8 @@
 #include <xen/version.h>
 #include <xen/features.h>
 
+#include "xc_common.h"
+
 #define HOST_SPEC   "64M,64M,0;cpus=4,2,2"
 #define NODE_PAGES  16384ULL
 #define NR_CPUS     8
@@ -59,26 +61,11 @@ static int close_xc(void **state)
     return xc_interface_close(xch);
 }
 
-#define assert_fails(call, err) \
-    do { \
-        errno = 0; \
-        assert_int_equal((call), -1); \
-        assert_int_equal(errno, (err)); \
-    } while ( 0 )
-
 static uint32_t new_domain(unsigned int vcpus)
 {
-    struct xen_domctl_createdomain c = {
-        .flags = XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_hap,
-        .max_vcpus = vcpus,
-        .max_evtchn_port = -1,
-        .max_grant_frames = -1,
-        .max_maptrack_frames = -1,
-    };
-    uint32_t domid = 0;
+    uint32_t domid = xc_test_domain(xch, 4096, vcpus);
 
-    assert_int_equal(xc_domain_create(xch, &domid, &c), 0);
-    assert_int_equal(xc_domain_setmaxmem(xch, domid, 4096 * 4), 0);
+    assert_int_not_equal(domid, 0);
     return domid;
 }
 

@@ -39,7 +39,7 @@
 
 #define HOSTD_MAX_CONNS     1024
 #define HOSTD_MAX_BINDINGS  4096
-#define FRAME_TIMEOUT_MS    5000
+#define FRAME_TIMEOUT_MS    5000    /* NUMACLAIM_HOSTD_FRAME_MS overrides */
 #define MAX_ANCESTRY        128     /* parents walked to find a guest */
 
 /* A process the control domain made a guest: pid and start time name it
@@ -63,6 +63,7 @@ struct hostd {
     const struct nc_hostd_config *cfg;
     struct nc_xen *xen;
     uid_t self_uid;
+    int frame_ms;                /* a started frame's time to complete */
 
     pthread_mutex_t lock;
     pthread_cond_t idle;                      /* nr_conns fell to 0 */
@@ -310,7 +311,7 @@ static void *conn_main(void *arg)
         welcome(c, 0, rc, why);
         goto out;
     }
-    rc = nc_wire_recv(c->fd, &h, &m, FRAME_TIMEOUT_MS);
+    rc = nc_wire_recv(c->fd, &h, &m, hd->frame_ms);
     if ( rc == -ECONNRESET )
         goto out;               /* a probe, e.g. a second hostd's */
     if ( rc || h.type != NC_WIRE_HELLO || m.hello.version != NC_WIRE_VERSION )
@@ -334,7 +335,7 @@ static void *conn_main(void *arg)
     {
         struct nc_wire_result r;
 
-        rc = nc_wire_recv(c->fd, &h, &m, FRAME_TIMEOUT_MS);
+        rc = nc_wire_recv(c->fd, &h, &m, hd->frame_ms);
         if ( rc )
         {
             if ( rc != -ECONNRESET )
@@ -549,8 +550,18 @@ int nc_hostd_run(const struct nc_hostd_config *cfg)
         return 1;
     hd->cfg = cfg;
     hd->self_uid = geteuid();
+    hd->frame_ms = FRAME_TIMEOUT_MS;
+    if ( getenv("NUMACLAIM_HOSTD_FRAME_MS") )
+        hd->frame_ms = atoi(getenv("NUMACLAIM_HOSTD_FRAME_MS"));
     pthread_mutex_init(&hd->lock, NULL);
     pthread_cond_init(&hd->idle, NULL);
+    /* Signals first: a SIGTERM that comes while the host is being built
+     * still shuts down cleanly, removing the socket. */
+    if ( pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) )
+        goto out;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
 
     if ( nc_xen_create(cfg->spec, &hd->xen, why, sizeof(why)) )
     {
@@ -573,12 +584,6 @@ int nc_hostd_run(const struct nc_hostd_config *cfg)
                 strerror(errno));
         goto out;
     }
-
-    if ( pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) )
-        goto out;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
 
     hlog(hd, "serving host %s on %s (wire version %u)", cfg->spec,
          cfg->socket_path, NC_WIRE_VERSION);

@@ -1,0 +1,19 @@
+# SPDX-License-Identifier: MIT
+#
+# Shared by the command-line suites: run the numaclaim command ($bin) and
+# count.  The caller sets bin and tmp (a scratch directory).
+passed=0
+failed=0
+
+expect() {      # status, pattern in stdout or stderr, args...
+    local want=$1 pattern=$2 got; shift 2
+    "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
+    got=$?
+    if [ "$got" -eq "$want" ] && grep -qF -- "$pattern" "$tmp/err" "$tmp/out"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "FAIL: numaclaim $* -> $got (want $want, '$pattern')"
+        cat "$tmp/out" "$tmp/err"
+    fi
+}
