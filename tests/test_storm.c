@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -277,6 +278,40 @@ static void test_real_threads(void **state)
     storm_free(&s);
 }
 
+/* Builders as processes on a private hostd per policy: the same report
+ * shape as threads, claim policies still never fail mid-build, and no
+ * hostd or builder outlives the run. */
+static void test_builder_processes(void **state)
+{
+    struct storm_scenario s;
+    uint32_t nr;
+
+    (void)state;
+    storm_defaults(&s);
+    s.nr_vms = 24;
+    s.processes = true;
+    s.builders = 4;
+    s.nr_offline = 1;
+    s.offline[0] = (struct storm_offline){ .pages = 512, .time = 0 };
+    nr = run(&s, res);
+    assert_int_equal(nr, TS_NR_POLICIES);
+    for ( uint32_t i = 0; i < nr; i++ )
+    {
+        assert_int_equal(res[i].error, 0);
+        assert_int_equal(res[i].started + res[i].failed_claim +
+                         res[i].failed_build, 24);
+        assert_true(res[i].started > 0);
+        assert_true(res[i].nr_samples >= 2);
+        if ( res[i].policy != TS_POLICY_NONE )
+            assert_int_equal(res[i].failed_build, 0);
+    }
+    assert_null(getenv("NUMACLAIM_SOCKET"));
+    /* Every child reaped: nothing is left to wait for. */
+    assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+    assert_int_equal(errno, ECHILD);
+    storm_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -287,6 +322,7 @@ int main(void)
         cmocka_unit_test(test_svg_is_written),
         cmocka_unit_test(test_offline_and_balloon_events),
         cmocka_unit_test(test_real_threads),
+        cmocka_unit_test(test_builder_processes),
     };
 
     return cmocka_run_group_tests_name("storm", tests, NULL, NULL);

@@ -41,6 +41,8 @@ static void usage(FILE *f)
         "  --balloon              each VM balloons 10%% down and up once started\n"
         "  --threads              real threads and wall-clock time (results\n"
         "                         may vary between runs)\n"
+        "  --processes            builders as processes on a private hostd\n"
+        "                         per policy, wall-clock time\n"
         "  --json FILE            write the results as JSON\n"
         "  --svg FILE             plot free/claimed/used memory per node\n"
         "  --no-progress          no progress bar\n");
@@ -150,7 +152,7 @@ int cli_storm(int argc, char **argv)
 {
     enum { O_HOST = 256, O_VMS, O_MIX, O_CONFIGS, O_FILL, O_BUILDERS,
            O_POLICY, O_ARRIVAL, O_SEED, O_OFFLINE, O_BALLOON, O_THREADS,
-           O_JSON, O_SVG, O_NOPROG, O_HELP };
+           O_PROCESSES, O_JSON, O_SVG, O_NOPROG, O_HELP };
     static const struct option opts[] = {
         { "host", required_argument, NULL, O_HOST },
         { "vms", required_argument, NULL, O_VMS },
@@ -164,6 +166,7 @@ int cli_storm(int argc, char **argv)
         { "offline", required_argument, NULL, O_OFFLINE },
         { "balloon", no_argument, NULL, O_BALLOON },
         { "threads", no_argument, NULL, O_THREADS },
+        { "processes", no_argument, NULL, O_PROCESSES },
         { "json", required_argument, NULL, O_JSON },
         { "svg", required_argument, NULL, O_SVG },
         { "no-progress", no_argument, NULL, O_NOPROG },
@@ -246,6 +249,9 @@ int cli_storm(int argc, char **argv)
             break;
         case O_THREADS:
             s.threads = true;
+            break;
+        case O_PROCESSES:
+            s.processes = true;
             break;
         case O_JSON:
             json = optarg;

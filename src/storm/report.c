@@ -35,7 +35,9 @@ void storm_print_table(FILE *f, const struct storm_scenario *s,
             "fill %u%%, seed %llu%s\n\n", s->nr_vms, gib(demand), s->builders,
             s->rate > 0 ? "poisson" : "burst", s->fill_pct,
             (unsigned long long)s->seed,
-            s->threads ? ", real threads (results may vary run to run)" : "");
+            s->processes ? ", builder processes on a private hostd (results "
+                           "may vary run to run)"
+            : s->threads ? ", real threads (results may vary run to run)" : "");
     fprintf(f, "%-10s %7s %9s %11s %10s %10s %8s %9s %6s %8s\n", "policy",
             "started", "memory", "failed-fast", "failed-mid", "wasted",
             "locality", "mean-dist", "1-node", "build-s");
@@ -75,12 +77,13 @@ static json_t *scenario_json(const struct storm_scenario *s)
         json_array_append_new(mix, json_pack("{s:I, s:i}", "pages",
                                              (json_int_t)s->mix[i].pages,
                                              "weight", s->mix[i].weight));
-    o = json_pack("{s:i, s:o, s:i, s:i, s:s, s:f, s:I, s:b, s:b}",
+    o = json_pack("{s:i, s:o, s:i, s:i, s:s, s:f, s:I, s:b, s:b, s:b}",
                   "vms", s->nr_vms, "mix", mix, "fill_pct", s->fill_pct,
                   "builders", s->builders,
                   "arrival", s->rate > 0 ? "poisson" : "burst",
                   "rate", s->rate, "seed", (json_int_t)s->seed,
-                  "balloon", s->balloon, "threads", s->threads);
+                  "balloon", s->balloon, "threads", s->threads,
+                  "processes", s->processes);
     if ( s->nr_offline )
     {
         json_t *ev = json_array();
@@ -236,7 +239,7 @@ int storm_write_svg(const char *path, const struct storm_scenario *s,
                   LEFT + GAP + n * (PANEL_W + GAP), py);
     }
     fprintf(f, "<text x='%d' y='%.0f' fill='#555'>time 0 to %.1f s "
-            "(simulated unless run with --threads)</text>\n", LEFT + GAP,
+            "(simulated unless run with --threads or --processes)</text>\n", LEFT + GAP,
             h - 20, tmax);
     fprintf(f, "</svg>\n");
     if ( fclose(f) )

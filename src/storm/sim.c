@@ -16,6 +16,12 @@
  * run its build to the end; time is wall-clock.  Results may vary from run
  * to run, and the report says so.
  *
+ * Real processes (--processes).  The same builders, each a process of its
+ * own, on a private numaclaim hostd started for the policy: builders then
+ * contend as separate toolstack processes do on one hypervisor.  Their
+ * shared state (the next VM, the per-VM results, the placement counters
+ * and the lock over them) lives in one shared anonymous mapping.
+ *
  * Metrics, for every VM that started: its vCPUs either spread evenly over
  * its node affinity (all nodes if none) and touch all of its memory
  * uniformly, or, with vNUMA, run on their vnode's node and touch only that
@@ -28,10 +34,15 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "../hostd/hostd.h"
 #include "storm.h"
 
 #define STEP_SECONDS     0.002
@@ -404,7 +415,7 @@ static void simulate(struct sim *m)
 
 struct threads {
     struct sim *m;
-    pthread_mutex_t lock;
+    pthread_mutex_t lock;        /* process-shared with --processes */
     uint32_t next;
     uint32_t alive;              /* builder threads still running */
     struct timespec t0;
@@ -463,12 +474,35 @@ static void *builder_thread(void *arg)
     return NULL;
 }
 
+/* Offline events at their wall-clock times, and samples, while the
+ * builders run; returns when all VMs are done or no builder is left. */
+static void watch_builders(struct sim *m, struct threads *t, uint32_t started)
+{
+    uint32_t next_event = 0;
+
+    for ( ;; )
+    {
+        double now = since(&t->t0);
+        bool finished;
+
+        pthread_mutex_lock(&t->lock);
+        finished = m->done == m->s->nr_vms || t->alive == 0;
+        pthread_mutex_unlock(&t->lock);
+        while ( next_event < m->s->nr_offline &&
+                m->s->offline[next_event].time <= now )
+            offline_frames(m, m->s->offline[next_event++].pages);
+        sample(m, now);
+        if ( finished || started == 0 )
+            break;
+        nanosleep(&(struct timespec){ .tv_nsec = 2000000 }, NULL);
+    }
+}
+
 static void run_threads(struct sim *m)
 {
     struct threads t = { .m = m, .lock = PTHREAD_MUTEX_INITIALIZER };
     uint32_t n = m->s->builders ? m->s->builders : 1, started = 0;
     pthread_t *th = calloc(n, sizeof(*th));
-    uint32_t next_event = 0;
 
     if ( !th )
         return;
@@ -489,26 +523,143 @@ static void run_threads(struct sim *m)
             break;
         }
     }
-    /* Events at their wall-clock times, samples while the builders run. */
-    for ( ;; )
-    {
-        double now = since(&t.t0);
-        bool finished;
-
-        pthread_mutex_lock(&t.lock);
-        finished = m->done == m->s->nr_vms || t.alive == 0;
-        pthread_mutex_unlock(&t.lock);
-        while ( next_event < m->s->nr_offline &&
-                m->s->offline[next_event].time <= now )
-            offline_frames(m, m->s->offline[next_event++].pages);
-        sample(m, now);
-        if ( finished || started == 0 )
-            break;
-        nanosleep(&(struct timespec){ .tv_nsec = 2000000 }, NULL);
-    }
+    watch_builders(m, &t, started);
     for ( uint32_t i = 0; i < started; i++ )
         pthread_join(th[i], NULL);
     free(th);
+}
+
+/* ========================================================================
+ * Real processes
+ * ======================================================================== */
+
+/* What the builder processes share: the work counter and lock, a copy of
+ * the run's state (done, usage), and the per-VM results. */
+struct shared {
+    struct threads t;
+    struct sim sim;
+    struct vm_run run[];
+};
+
+static void run_processes(struct sim *m)
+{
+    uint32_t n = m->s->builders ? m->s->builders : 1, started = 0;
+    size_t size = sizeof(struct shared) +
+                  (size_t)m->s->nr_vms * sizeof(struct vm_run);
+    struct shared *sh = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                             MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    pthread_mutexattr_t attr;
+    pid_t *pid = calloc(n, sizeof(*pid));
+
+    if ( sh == MAP_FAILED || !pid )
+    {
+        if ( sh != MAP_FAILED )
+            munmap(sh, size);
+        free(pid);
+        return;
+    }
+    sh->sim = *m;
+    sh->sim.run = sh->run;
+    sh->t.m = &sh->sim;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    pthread_mutex_init(&sh->t.lock, &attr);
+    pthread_mutexattr_destroy(&attr);
+    clock_gettime(CLOCK_MONOTONIC, &sh->t.t0);
+
+    fflush(NULL);
+    for ( ; started < n; started++ )
+    {
+        pthread_mutex_lock(&sh->t.lock);
+        sh->t.alive++;
+        pthread_mutex_unlock(&sh->t.lock);
+        pid[started] = fork();
+        if ( pid[started] == 0 )
+        {
+            /* A builder: its own connection to hostd, from the fork; it
+             * dies with the run. */
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            builder_thread(&sh->t);
+            _exit(0);
+        }
+        if ( pid[started] < 0 )
+        {
+            pthread_mutex_lock(&sh->t.lock);
+            sh->t.alive--;
+            pthread_mutex_unlock(&sh->t.lock);
+            break;
+        }
+    }
+    /* The parent watches on its own view: done and usage come from the
+     * shared copy. */
+    watch_builders(&sh->sim, &sh->t, started);
+    for ( uint32_t i = 0; i < started; i++ )
+    {
+        int status;
+
+        waitpid(pid[i], &status, 0);
+        /* A builder that died leaves its VM unfinished: counted as such. */
+        if ( !WIFEXITED(status) || WEXITSTATUS(status) )
+            fprintf(stderr, "numaclaim storm: builder process %d ended "
+                            "abnormally\n", (int)pid[i]);
+    }
+    memcpy(m->run, sh->run, (size_t)m->s->nr_vms * sizeof(*m->run));
+    memcpy(m->usage, sh->sim.usage, sizeof(m->usage));
+    m->done = sh->sim.done;
+    m->sample_every = sh->sim.sample_every;
+    pthread_mutex_destroy(&sh->t.lock);
+    munmap(sh, size);
+    free(pid);
+}
+
+/* A private hostd for one policy's run, in a child process: 0 and its pid
+ * with NUMACLAIM_SOCKET set to it, or -1. */
+static int start_private_hostd(const struct storm_scenario *s, char *dir,
+                               pid_t *pidp)
+{
+    static char path[200];
+    struct nc_hostd_config cfg = { .spec = s->host.spec, .ready_fd = -1 };
+    int ready[2];
+    char ok;
+    pid_t pid;
+
+    if ( !mkdtemp(dir) )
+        return -1;
+    snprintf(path, sizeof(path), "%s/hostd.sock", dir);
+    cfg.socket_path = path;
+    if ( pipe(ready) )
+        return -1;
+    fflush(NULL);
+    pid = fork();
+    if ( pid < 0 )
+        return -1;
+    if ( pid == 0 )
+    {
+        close(ready[0]);
+        cfg.ready_fd = ready[1];
+        /* A hostd must not outlive its run. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        _exit(nc_hostd_run(&cfg));
+    }
+    close(ready[1]);
+    if ( read(ready[0], &ok, 1) != 1 )
+    {
+        close(ready[0]);
+        waitpid(pid, NULL, 0);
+        return -1;
+    }
+    close(ready[0]);
+    setenv("NUMACLAIM_SOCKET", path, 1);
+    *pidp = pid;
+    return 0;
+}
+
+static void stop_private_hostd(pid_t pid, const char *dir)
+{
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    unsetenv("NUMACLAIM_SOCKET");
+    rmdir(dir);
 }
 
 /* ========================================================================
@@ -520,9 +671,18 @@ void storm_run_policy(const struct storm_scenario *s, enum ts_policy p,
 {
     struct sim m = { .s = s, .r = r, .sample_every = 0.01 };
 
+    char dir[] = "/tmp/numaclaim-storm.XXXXXX";
+    pid_t hostd = 0;
+
     memset(r, 0, sizeof(*r));
     r->policy = p;
     r->vms = s->nr_vms;
+    if ( s->processes && start_private_hostd(s, dir, &hostd) )
+    {
+        r->error = errno ? errno : EIO;
+        snprintf(r->message, sizeof(r->message), "cannot start a hostd");
+        return;
+    }
     m.xch = xc_interface_open(NULL, NULL, 0);
     m.run = calloc(s->nr_vms, sizeof(*m.run));
     if ( !m.xch || !m.run )
@@ -537,7 +697,9 @@ void storm_run_policy(const struct storm_scenario *s, enum ts_policy p,
         goto out;
     }
     sample(&m, 0);
-    if ( s->threads )
+    if ( s->processes )
+        run_processes(&m);
+    else if ( s->threads )
         run_threads(&m);
     else
         simulate(&m);
@@ -556,6 +718,8 @@ void storm_run_policy(const struct storm_scenario *s, enum ts_policy p,
     free(m.run);
     if ( m.xch )
         xc_interface_close(m.xch);
+    if ( hostd )
+        stop_private_hostd(hostd, dir);
 }
 
 /* Each policy in a child process: a fresh host from NUMACLAIM_HOST. */

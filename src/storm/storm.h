@@ -50,6 +50,8 @@ struct storm_scenario {
     struct storm_offline offline[STORM_MAX_EVENTS];
     bool balloon;                /* started VMs balloon 10% down and up */
     bool threads;                /* real threads, wall-clock time */
+    bool processes;              /* builders as processes on a private
+                                  * hostd per policy, wall-clock time */
     bool progress;               /* draw a progress bar on stderr */
 
     /* derived: the VMs in arrival order */
