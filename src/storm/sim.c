@@ -752,6 +752,8 @@ int storm_run(const struct storm_scenario *s, struct storm_result *results)
             struct storm_result *mine = calloc(1, sizeof(*mine));
             size_t off = 0;
 
+            /* A policy run dies with the storm that started it. */
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
             close(fd[0]);
             if ( mine )
                 storm_run_policy(s, p, mine);
