@@ -488,14 +488,15 @@ static void kill_midway(bool claims)
     {
         xc_interface *x = xc_interface_open(NULL, NULL, 0);
 
-        for ( xen_pfn_t g = 0; x; g++ )
+        if ( !x )
+            _exit(1);
+        for ( xen_pfn_t g = 0; ; g++ )
         {
             if ( claims )
                 claim_node(x, d, (uint32_t)g % 4, 1 + g % 4096);
             else
                 xc_domain_populate_physmap_exact(x, d, 1, 0, 0, &g);
         }
-        _exit(1);
     }
     /* Until it has done a good part of its work. */
     for ( int i = 0; i < 2000; i++ )

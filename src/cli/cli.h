@@ -18,6 +18,13 @@ int cli_storm(int argc, char **argv);
 int cli_hostd(int argc, char **argv);
 int cli_env(int argc, char **argv);
 int cli_guest(int argc, char **argv);
+int cli_xenstored(int argc, char **argv);
+
+/* The run directory `numaclaim xenstored` gives the xenstored of the hostd
+ * at hostd_socket ("PATH.xenstore"; its socket is DIR/socket); NULL when
+ * it does not fit buf. */
+const char *cli_xenstore_rundir(const char *hostd_socket, char *buf,
+                                size_t len);
 
 /* Parse a host spec and create the host; prints the parser's message and
  * returns NULL on error. */

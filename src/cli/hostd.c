@@ -126,7 +126,10 @@ int cli_hostd(int argc, char **argv)
         fprintf(stderr, "numaclaim hostd: --host %s: %s\n", host_arg, err);
         return 2;
     }
-    cfg.spec = host.spec;
+    /* A spec is served as written (xl info shows it as Xen's command
+     * line); a topology is served as the spec it amounts to. */
+    cfg.spec = strncmp(host_arg, "hwloc:", 6) && strcmp(host_arg, "local")
+               ? host_arg : host.spec;
     cfg.socket_path = pick_socket(sock, path, sizeof(path));
     if ( !daemon )
         return nc_hostd_run(&cfg);
@@ -179,7 +182,7 @@ int cli_hostd(int argc, char **argv)
 int cli_env(int argc, char **argv)
 {
     const char *sock = NULL;
-    char path[256];
+    char path[256], xs[4096];
 
     if ( argc == 3 && !strcmp(argv[1], "--socket") )
         sock = argv[2];
@@ -188,8 +191,11 @@ int cli_env(int argc, char **argv)
         fprintf(stderr, "usage: numaclaim env [--socket PATH]\n");
         return 2;
     }
-    printf("export NUMACLAIM_SOCKET='%s'\n",
-           pick_socket(sock, path, sizeof(path)));
+    sock = pick_socket(sock, path, sizeof(path));
+    printf("export NUMACLAIM_SOCKET='%s'\n", sock);
+    /* Where `numaclaim xenstored` serves this host's xenstore (xl). */
+    if ( cli_xenstore_rundir(sock, xs, sizeof(xs)) )
+        printf("export XENSTORED_PATH='%s/socket'\n", xs);
     printf("export LD_LIBRARY_PATH='%s'${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}\n",
            NC_SHIM_DIR);
     return 0;

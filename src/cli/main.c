@@ -27,6 +27,8 @@ static void usage(FILE *f)
             "                      (numaclaim hostd --help)\n"
             "  env [--socket P]    the exports that put programs on that host\n"
             "  guest DOMID -- CMD  run CMD as a guest of domain DOMID\n"
+            "  xenstored [OPTIONS] Debian's xenstored for that host, for xl\n"
+            "                      (numaclaim xenstored --help)\n"
             "\n"
             "A host spec is NxSIZE (\"4x64G\") or a list of node sizes\n"
             "(\"64G,64G,32G,32G\"), optionally followed by \";dist=\" and the\n"
@@ -66,6 +68,8 @@ int main(int argc, char **argv)
         return cli_env(argc - 1, argv + 1);
     if ( !strcmp(argv[1], "guest") )
         return cli_guest(argc - 1, argv + 1);
+    if ( !strcmp(argv[1], "xenstored") )
+        return cli_xenstored(argc - 1, argv + 1);
     fprintf(stderr, "numaclaim: unknown command '%s' (try --help)\n", argv[1]);
     return 2;
 }

@@ -270,6 +270,30 @@ static int bind_guest(struct hostd *hd, const struct conn *c,
  * Connections
  * ======================================================================== */
 
+/* Close after a refusal: the peer may still have bytes in flight (its
+ * HELLO), and closing with unread input would reset the connection and
+ * lose our WELCOME, with its reason, on the way.  So half-close, drain a
+ * little for a short while, then close. */
+static void refuse_close(int fd)
+{
+    char buf[512];
+    size_t seen = 0;
+
+    shutdown(fd, SHUT_WR);
+    while ( seen < 64 * 1024 )
+    {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        ssize_t n;
+
+        if ( poll(&p, 1, 200) <= 0 )
+            break;
+        n = read(fd, buf, sizeof(buf));
+        if ( n <= 0 )
+            break;
+        seen += (size_t)n;
+    }
+}
+
 static void conn_end(struct conn *c)
 {
     struct hostd *hd = c->hd;
@@ -309,6 +333,7 @@ static void *conn_main(void *arg)
     {
         hlog(hd, "refused: %s", why);
         welcome(c, 0, rc, why);
+        refuse_close(c->fd);
         goto out;
     }
     rc = nc_wire_recv(c->fd, &h, &m, hd->frame_ms);
@@ -320,6 +345,7 @@ static void *conn_main(void *arg)
                  NC_WIRE_VERSION);
         hlog(hd, "pid %d: %s", (int)c->pid, why);
         welcome(c, rc ? 0 : h.seq, -EPROTO, why);
+        refuse_close(c->fd);
         goto out;
     }
     welcome(c, h.seq, 0, NULL);
@@ -395,6 +421,7 @@ static void conn_start(struct hostd *hd, int fd)
     pthread_mutex_unlock(&hd->lock);
     if ( slot == HOSTD_MAX_CONNS )
     {
+        /* No lingering here: the accept loop must not wait on anyone. */
         welcome(c, 0, -EAGAIN, "too many connections");
         close(fd);
         free(c);

@@ -44,6 +44,8 @@ long domctl_getnodeaffinity(struct nc_host *h, nc_domid_t caller,
                             struct xen_domctl *op);
 long domctl_getvcpuinfo(struct nc_host *h, nc_domid_t caller,
                         struct xen_domctl *op, bool *copyback);
+long domctl_getvcpuaffinity(struct nc_host *h, nc_domid_t caller,
+                            struct xen_domctl *op);
 
 /* version.c: __HYPERVISOR_xen_version; cmdline is what XENVER_commandline
  * reports. */

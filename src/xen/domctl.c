@@ -6,8 +6,8 @@
  * Modelled: createdomain, destroydomain, pausedomain, unpausedomain,
  * getdomaininfo, max_mem,
  * setnodeaffinity, setvnumainfo, claim_memory (91), and numaclaim's
- * claim_info and node_pages; getnodeaffinity and getvcpuinfo are in
- * platform.c.  Anything else is -ENOSYS.  Like Xen, the whole struct is copied in, the
+ * claim_info and node_pages; getnodeaffinity, getvcpuinfo and
+ * getvcpuaffinity are in platform.c.  Anything else is -ENOSYS.  Like Xen, the whole struct is copied in, the
  * sub-op decoded, and the struct copied back when a sub-op has outputs.
  */
 #include <errno.h>
@@ -348,6 +348,10 @@ long do_domctl(struct nc_host *h, nc_domid_t caller, uint64_t uarg)
 
     case XEN_DOMCTL_getvcpuinfo:
         rc = domctl_getvcpuinfo(h, caller, &op, &copyback);
+        break;
+
+    case XEN_DOMCTL_getvcpuaffinity:
+        rc = domctl_getvcpuaffinity(h, caller, &op);
         break;
 
     case XEN_DOMCTL_claim_memory:

@@ -2,7 +2,8 @@
 /*
  * The host's CPUs, scheduler, CPU pool and console as Xen 4.17's sysctls
  * and domctls show them: sched_id, cpupool_op, cputopoinfo, readconsole,
- * debug_keys, and the per-domain getnodeaffinity and getvcpuinfo.
+ * debug_keys, and the per-domain getnodeaffinity, getvcpuinfo and
+ * getvcpuaffinity.
  *
  * CPU layout (nothing runs, but toolstacks size their maps by it): pCPUs
  * are numbered node by node, node 0's first; each node with CPUs is one
@@ -13,6 +14,8 @@
  * contexts); domain 0's run, vCPU v on pCPU v; a guest's run nothing and
  * sit on the CPUs of their domain's node affinity in turn, blocked when
  * the domain is unpaused.  cpu_time is 0: nothing is ever scheduled.
+ * No vCPU is ever pinned: every vCPU's hard and soft affinity is every
+ * pCPU, Xen's default at vCPU creation (getvcpuaffinity).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -302,4 +305,31 @@ long domctl_getvcpuinfo(struct nc_host *h, nc_domid_t caller,
     u->cpu = vcpu_processor(&t, &di, u->vcpu);
     *copyback = true;
     return 0;
+}
+
+/* As Xen's vcpu_affinity_domctl() for XEN_DOMCTL_getvcpuaffinity: the
+ * masks asked for by flags, each Xen's nr_cpu_ids bits; both are all
+ * pCPUs (see the top of this file). */
+long domctl_getvcpuaffinity(struct nc_host *h, nc_domid_t caller,
+                            struct xen_domctl *op)
+{
+    struct xen_domctl_vcpuaffinity *u = &op->u.vcpuaffinity;
+    struct nc_domain_info di;
+    struct xen_topology t;
+    long rc = 0;
+
+    if ( caller != NC_DOMID_CONTROL )
+        return -EPERM;
+    if ( nc_domain_getinfo(h, op->domain, &di) )
+        return -ESRCH;
+    if ( u->vcpu >= di.max_vcpus )
+        return -EINVAL;
+    if ( !(u->flags & (XEN_VCPUAFFINITY_HARD | XEN_VCPUAFFINITY_SOFT)) )
+        return -EINVAL;
+    read_topology(h, &t);
+    if ( u->flags & XEN_VCPUAFFINITY_HARD )
+        rc = all_cpus_to_guest(&t, &u->cpumap_hard);
+    if ( !rc && (u->flags & XEN_VCPUAFFINITY_SOFT) )
+        rc = all_cpus_to_guest(&t, &u->cpumap_soft);
+    return rc;
 }
