@@ -44,6 +44,12 @@ expect 2 "argument 'extra': unexpected" storm extra
 expect 2 "usage: numaclaim host SPEC" host
 expect 2 "bad host spec" host 0x1G
 expect 0 "4 nodes, 64 GiB, 32 CPUs" host 4x16G
+# Topologies, as storm --host takes them.
+examples=$(dirname "$0")/../examples/hosts
+expect 0 "host spec 96G,96G,96G,96G;dist=10,11,21,21," host "hwloc:$examples/2s-snc2.xml"
+expect 0 "4 nodes, 384 GiB, 8 CPUs" host "hwloc:$examples/2s-snc2.xml"
+expect 2 "numaclaim host: hwloc:/nonexistent.xml: cannot read it" host hwloc:/nonexistent.xml
+expect 0 "local: " host local
 expect 0 "1     0          0          0          0          2 (4-5)" host '64G,0,32G;cpus=4,2,0'
 expect 2 "cpus \"0\": the host needs at least one CPU" host '2x1G;cpus=0'
 expect 2 "unexpected argument 'x'" demo x

@@ -1,25 +1,41 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `numaclaim host SPEC`: show the topology a host spec describes, so that a
- * spec can be checked before a long run.
+ * `numaclaim host SPEC|hwloc:FILE|local`: show the topology a host
+ * argument describes, as `storm --host` and `hostd --host` would use it,
+ * so that it can be checked before a long run.
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "../toolstack/toolstack.h"
 #include "cli.h"
 
 int cli_host(int argc, char **argv)
 {
+    static struct ts_host host;
     struct nc_host *h;
     struct nc_host_info hi;
-    char a[32];
+    char a[32], err[512];
 
     if ( argc != 2 )
     {
-        fprintf(stderr, "usage: numaclaim host SPEC\n");
+        fprintf(stderr, "usage: numaclaim host SPEC|hwloc:FILE.xml|local\n");
         return 2;
     }
-    h = cli_host_create(argv[1]);
+    /* A spec is shown as written; a topology as the spec it amounts to. */
+    if ( !strncmp(argv[1], "hwloc:", 6) || !strcmp(argv[1], "local") )
+    {
+        if ( ts_host_resolve(argv[1], &host, err, sizeof(err)) )
+        {
+            fprintf(stderr, "numaclaim host: %s\n", err);
+            return 2;
+        }
+        printf("%s: host spec %s\n", host.source, host.spec);
+        h = cli_host_create(host.spec);
+    }
+    else
+        h = cli_host_create(argv[1]);
     if ( !h )
         return 2;
     nc_host_overview(h, &hi, NULL, 0);

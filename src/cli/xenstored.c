@@ -224,8 +224,11 @@ static void child_exec(const struct xs_config *c)
     const char *argv[8];
     int n = 0;
 
-    snprintf(pre, sizeof(pre), "%s/libnumaclaim-xsd.so%s%s", NC_SHIM_DIR,
-             old_pre && *old_pre ? " " : "", old_pre ? old_pre : "");
+    /* After any preload already asked for: a sanitizer's runtime must come
+     * first. */
+    snprintf(pre, sizeof(pre), "%s%s%s/libnumaclaim-xsd.so",
+             old_pre ? old_pre : "", old_pre && *old_pre ? " " : "",
+             NC_SHIM_DIR);
     snprintf(lib, sizeof(lib), "%s%s%s", NC_SHIM_DIR,
              old_lib && *old_lib ? ":" : "", old_lib ? old_lib : "");
     snprintf(pid, sizeof(pid), "%s/xenstored.pid", c->rundir);

@@ -332,9 +332,9 @@ static void one_vnode(const struct ts_vm *vm, struct ts_plan *plan)
     };
 }
 
-/* The VM's own vNUMA config, pnodes honoured. */
-static int config_vnodes(const struct ts_view *v, const struct ts_vm *vm,
-                         struct ts_plan *plan, char *why, size_t whylen)
+/* The VM's own vNUMA config, pnodes honoured (ts_vm_check_host has
+ * checked them). */
+static void config_vnodes(const struct ts_vm *vm, struct ts_plan *plan)
 {
     plan->vnuma = true;
     plan->nr_vnodes = vm->nr_vnodes;
@@ -342,12 +342,6 @@ static int config_vnodes(const struct ts_view *v, const struct ts_vm *vm,
     {
         const struct ts_vnode *c = &vm->vnode[i];
 
-        if ( c->pnode != TS_NO_NODE && c->pnode >= v->nr_nodes )
-        {
-            snprintf(why, whylen, "%s: vnode %u asks for pnode %u, the host "
-                     "has %u nodes", vm->name, i, c->pnode, v->nr_nodes);
-            return -1;
-        }
         plan->vnode[i] = (struct ts_plan_vnode){
             .pages = c->pages,
             .pnode = c->pnode,
@@ -358,7 +352,6 @@ static int config_vnodes(const struct ts_view *v, const struct ts_vm *vm,
         for ( uint32_t j = 0; j < vm->nr_vnodes; j++ )
             plan->vdistance[i][j] = c->vdistance[j];
     }
-    return 0;
 }
 
 /* Split the VM over the nodes of `set`: as evenly as each node's unclaimed
@@ -488,23 +481,19 @@ static bool vnodes_pinned(const struct ts_vm *vm)
 int ts_plan(enum ts_policy p, const struct ts_view *v, const struct ts_vm *vm,
             struct ts_plan *plan, char *why, size_t whylen)
 {
-    uint64_t set, all = v->nr_nodes >= 64 ? ~0ULL : (1ULL << v->nr_nodes) - 1;
+    uint64_t set;
+    char msg[128];
 
     memset(plan, 0, sizeof(*plan));
-    if ( vm->cpu_nodes & ~all )
+    if ( ts_vm_check_host(vm, v->nr_nodes, msg, sizeof(msg)) )
     {
-        snprintf(why, whylen, "%s: cpus= names node %u, the host has %u nodes",
-                 vm->name, (uint32_t)__builtin_ctzll(vm->cpu_nodes & ~all),
-                 v->nr_nodes);
+        snprintf(why, whylen, "%s: %s", vm->name, msg);
         return -1;
     }
     /* A VM with its own vNUMA config keeps its vnodes under every policy:
      * those with a pnode are populated there exactly. */
     if ( vm->nr_vnodes > 0 )
-    {
-        if ( config_vnodes(v, vm, plan, why, whylen) )
-            return -1;
-    }
+        config_vnodes(vm, plan);
     else
         one_vnode(vm, plan);
 

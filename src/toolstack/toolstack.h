@@ -46,6 +46,38 @@ int ts_host_resolve(const char *arg, struct ts_host *host, char *err,
                     size_t errlen);
 
 /* ========================================================================
+ * Strict numbers and lists (parse.c), for every option and config field
+ * ======================================================================== */
+
+#define TS_NUM_SYNTAX   (-1)     /* not a number of the expected form */
+#define TS_NUM_RANGE    (-2)     /* a number, outside its bounds */
+
+/* A decimal prefix of s (digits only: no blank, sign or base prefix) that
+ * is at most max, *end past its digits.  0, TS_NUM_SYNTAX or TS_NUM_RANGE;
+ * it never wraps. */
+int ts_parse_dec(const char *s, const char **end, uint64_t max, uint64_t *v);
+/* The whole of s, a decimal number in [min, max]. */
+int ts_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *v);
+/* The whole of s, a finite decimal fraction ("2.5", ".5", "1e-3") in
+ * [min, max]; one that underflows ("1e-400") is out of range. */
+int ts_parse_real(const char *s, double min, double max, double *v);
+
+/* Strip blanks (spaces, tabs) at both ends, in place. */
+char *ts_trim(char *s);
+
+#define TS_SPLIT_NOMEM  (-2)
+#define TS_SPLIT_EMPTY  (-3)     /* an empty item: "", "a,", "a,,b" */
+
+/*
+ * Call fn on each item of the sep-separated list s (a NUL-terminated
+ * copy; blanks around it removed when blanks is true); the first nonzero
+ * return (fn returns 0 or -1) stops the walk and is returned.  An empty
+ * item is TS_SPLIT_EMPTY, never passed to fn.
+ */
+int ts_split(const char *s, char sep, bool blanks,
+             int (*fn)(const char *item, void *arg), void *arg);
+
+/* ========================================================================
  * VM configs (vmconfig.c)
  * ======================================================================== */
 
@@ -79,6 +111,12 @@ int ts_vm_load(const char *path, struct ts_vm *vm, char *err, size_t errlen);
 /* The same from text in memory (source names it in messages). */
 int ts_vm_parse(const char *text, const char *source, struct ts_vm *vm,
                 char *err, size_t errlen);
+/*
+ * Whether a VM's config fits a host of nr_nodes nodes: cpus= and vnuma
+ * pnodes name only nodes it has.  -1 and why (naming the key) if not.
+ */
+int ts_vm_check_host(const struct ts_vm *vm, uint32_t nr_nodes, char *why,
+                     size_t whylen);
 
 /* ========================================================================
  * Placement policies (placement.c)

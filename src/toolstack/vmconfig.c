@@ -61,6 +61,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <libxlutil.h>
 
@@ -102,85 +103,39 @@ fail(const struct ctx *c, const char *fmt, ...)
  * Text helpers
  * ======================================================================== */
 
-/* A decimal number with no sign, at most max; *end past its digits. */
-static int parse_dec(const char *s, const char **end, uint64_t max,
-                     uint64_t *v)
-{
-    uint64_t x = 0;
-    const char *p = s;
-
-    if ( *p < '0' || *p > '9' )
-        return -1;
-    for ( ; *p >= '0' && *p <= '9'; p++ )
-    {
-        x = x * 10 + (uint64_t)(*p - '0');
-        if ( x > max )
-            return -1;
-    }
-    *end = p;
-    *v = x;
-    return 0;
-}
-
-/* A whole string that is a decimal number <= max. */
-static int parse_whole(const char *s, uint64_t max, uint64_t *v)
-{
-    const char *end;
-
-    return parse_dec(s, &end, max, v) || *end ? -1 : 0;
-}
-
 /* "a" or "a-b" with a <= b <= max, the whole string. */
 static int parse_range(const char *s, uint64_t max, uint64_t *a, uint64_t *b)
 {
     const char *end;
 
-    if ( parse_dec(s, &end, max, a) )
+    if ( ts_parse_dec(s, &end, max, a) )
         return -1;
     if ( *end == '\0' )
     {
         *b = *a;
         return 0;
     }
-    if ( *end != '-' || parse_dec(end + 1, &end, max, b) || *end ||
+    if ( *end != '-' || ts_parse_dec(end + 1, &end, max, b) || *end ||
          *b < *a )
         return -1;
     return 0;
 }
 
-/* Strip blanks at both ends, in place. */
-static char *trim(char *s)
-{
-    char *e;
-
-    while ( *s == ' ' || *s == '\t' )
-        s++;
-    e = s + strlen(s);
-    while ( e > s && (e[-1] == ' ' || e[-1] == '\t') )
-        *--e = '\0';
-    return s;
-}
-
 /*
- * Split a copy of s on commas, calling fn on each trimmed token; the first
- * nonzero return stops it.  -2 when out of memory.
+ * Call fn on each comma-separated, trimmed item of s (what names the list
+ * in messages); an empty item is an error.  fn returns 0 or -1 (message
+ * given).
  */
-static int for_each_token(const char *s, int (*fn)(const char *tok, void *arg),
-                          void *arg)
+static int for_each_token(const struct ctx *c, const char *what,
+                          const char *s,
+                          int (*fn)(const char *tok, void *arg), void *arg)
 {
-    char *copy = strdup(s), *p, *next;
-    int rc = 0;
+    int rc = ts_split(s, ',', true, fn, arg);
 
-    if ( !copy )
-        return -2;
-    for ( p = copy; p && !rc; p = next )
-    {
-        next = strchr(p, ',');
-        if ( next )
-            *next++ = '\0';
-        rc = fn(trim(p), arg);
-    }
-    free(copy);
+    if ( rc == TS_SPLIT_NOMEM )
+        return fail(c, "%s: out of memory", what);
+    if ( rc == TS_SPLIT_EMPTY )
+        return fail(c, "%s: empty entry", what);
     return rc;
 }
 
@@ -378,11 +333,7 @@ static int cpus_token(const char *tok, void *arg)
 
 static int cpus_string(struct cpus_arg *a, const char *s)
 {
-    int rc = for_each_token(s, cpus_token, a);
-
-    if ( rc == -2 )
-        return fail(a->c, "cpus: out of memory");
-    return rc;
+    return for_each_token(a->c, "cpus", s, cpus_token, a);
 }
 
 static int parse_cpus(const struct ctx *c, const XLU_Config *cfg,
@@ -463,7 +414,7 @@ static int vnode_vdist_token(const char *tok, void *arg)
     struct vdist_arg *a = arg;
     uint64_t d;
 
-    if ( parse_whole(tok, UINT32_MAX, &d) )
+    if ( ts_parse_uint(tok, 0, UINT32_MAX, &d) )
         return fail(a->c, "vnuma vnode %u: vdistances: \"%s\" is not a "
                     "distance", a->vnode, tok);
     if ( a->nr < TS_MAX_VNODES )
@@ -479,7 +430,7 @@ static int vnode_item(const struct ctx *c, const char *item, uint32_t i,
 {
     static const char *const keys[] = { "pnode", "size", "vcpus",
                                         "vdistances" };
-    char *copy = strdup(item), *eq, *key, *val;
+    char *copy = strdup(item), *eq, *key, *val, what[40];
     unsigned int k;
     uint64_t x;
     int rc = -1, t;
@@ -493,8 +444,8 @@ static int vnode_item(const struct ctx *c, const char *item, uint32_t i,
         goto out;
     }
     *eq = '\0';
-    key = trim(copy);
-    val = trim(eq + 1);
+    key = ts_trim(copy);
+    val = ts_trim(eq + 1);
 
     for ( k = 0; k < sizeof(keys) / sizeof(keys[0]); k++ )
         if ( !strcmp(key, keys[k]) )
@@ -520,31 +471,34 @@ static int vnode_item(const struct ctx *c, const char *item, uint32_t i,
     switch ( k )
     {
     case 0: /* pnode */
-        if ( parse_whole(val, UINT32_MAX, &x) )
+        t = ts_parse_uint(val, 0, TS_MAX_NODES - 1, &x);
+        if ( t == TS_NUM_RANGE )
         {
-            fail(c, "vnuma vnode %u: pnode: \"%s\" is not a node", i, val);
+            fail(c, "vnuma vnode %u: pnode: %s is beyond the last node (%u)",
+                 i, val, TS_MAX_NODES - 1);
             goto out;
         }
-        if ( x >= TS_MAX_NODES )
+        if ( t )
         {
-            fail(c, "vnuma vnode %u: pnode: %" PRIu64 " is beyond the last "
-                 "node (%u)", i, x, TS_MAX_NODES - 1);
+            fail(c, "vnuma vnode %u: pnode: \"%s\" is not a node", i, val);
             goto out;
         }
         vn->pnode = (uint32_t)x;
         break;
 
     case 1: /* size */
-        if ( parse_whole(val, UINT64_MAX / 10, &x) )
+        /* Out of range however many digits it has: it cannot wrap. */
+        t = ts_parse_uint(val, 1, MAX_MIB, &x);
+        if ( t == TS_NUM_RANGE )
+        {
+            fail(c, "vnuma vnode %u: size: %s MiB, must be 1..%llu", i, val,
+                 MAX_MIB);
+            goto out;
+        }
+        if ( t )
         {
             fail(c, "vnuma vnode %u: size: \"%s\" is not a number of MiB",
                  i, val);
-            goto out;
-        }
-        if ( x == 0 || x > MAX_MIB )
-        {
-            fail(c, "vnuma vnode %u: size: %" PRIu64 " MiB, must be 1.."
-                 "%llu", i, x, MAX_MIB);
             goto out;
         }
         vn->pages = x * PAGES_PER_MIB;
@@ -554,10 +508,8 @@ static int vnode_item(const struct ctx *c, const char *item, uint32_t i,
     {
         struct vcpus_arg a = { .c = c, .vnode = i, .set = vp->vcpus[i] };
 
-        t = for_each_token(val, vnode_vcpus_token, &a);
-        if ( t == -2 )
-            fail(c, "vnuma vnode %u: out of memory", i);
-        if ( t )
+        snprintf(what, sizeof(what), "vnuma vnode %u: vcpus", i);
+        if ( for_each_token(c, what, val, vnode_vcpus_token, &a) )
             goto out;
         break;
     }
@@ -566,10 +518,8 @@ static int vnode_item(const struct ctx *c, const char *item, uint32_t i,
     {
         struct vdist_arg a = { .c = c, .vnode = i, .row = vn->vdistance };
 
-        t = for_each_token(val, vnode_vdist_token, &a);
-        if ( t == -2 )
-            fail(c, "vnuma vnode %u: out of memory", i);
-        if ( t )
+        snprintf(what, sizeof(what), "vnuma vnode %u: vdistances", i);
+        if ( for_each_token(c, what, val, vnode_vdist_token, &a) )
             goto out;
         if ( a.nr != nr_vnodes )
         {
@@ -830,17 +780,35 @@ static int load(const char *path, const char *text, const char *source,
         goto out;
     }
 
-    /* libxlutil's message for a file it cannot open loses the errno. */
+    /*
+     * libxlutil's message for a file it cannot open loses the errno, and
+     * its scanner exits the process ("input in flex scanner failed") when
+     * reading fails later, as it does on a directory: so only a regular
+     * file that opens is given to it.
+     */
     if ( path )
     {
         FILE *f = fopen(path, "r");
+        struct stat st;
 
         if ( !f )
         {
             fail(&c, "cannot read: %s", strerror(errno));
             goto out;
         }
+        e = fstat(fileno(f), &st) ? errno : 0;
         fclose(f);
+        if ( e )
+        {
+            fail(&c, "cannot read: %s", strerror(e));
+            goto out;
+        }
+        if ( !S_ISREG(st.st_mode) )
+        {
+            fail(&c, "cannot read: %s, not a regular file",
+                 S_ISDIR(st.st_mode) ? "a directory" : "a special file");
+            goto out;
+        }
     }
 
     e = path ? xlu_cfg_readfile(cfg, path)
@@ -868,6 +836,28 @@ static int load(const char *path, const char *text, const char *source,
     free(buf);
     free(vm);
     return rc;
+}
+
+int ts_vm_check_host(const struct ts_vm *vm, uint32_t nr_nodes, char *why,
+                     size_t whylen)
+{
+    uint64_t all = nr_nodes >= 64 ? ~0ULL : (1ULL << nr_nodes) - 1;
+
+    if ( vm->cpu_nodes & ~all )
+    {
+        snprintf(why, whylen, "cpus= names node %u, the host has %u nodes",
+                 (uint32_t)__builtin_ctzll(vm->cpu_nodes & ~all), nr_nodes);
+        return -1;
+    }
+    for ( uint32_t i = 0; i < vm->nr_vnodes; i++ )
+        if ( vm->vnode[i].pnode != TS_NO_NODE &&
+             vm->vnode[i].pnode >= nr_nodes )
+        {
+            snprintf(why, whylen, "vnuma vnode %u asks for pnode %u, the "
+                     "host has %u nodes", i, vm->vnode[i].pnode, nr_nodes);
+            return -1;
+        }
+    return 0;
 }
 
 int ts_vm_load(const char *path, struct ts_vm *vm, char *err, size_t errlen)

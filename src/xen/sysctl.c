@@ -4,7 +4,7 @@
  * (interface version 0x15), plus numaclaim's host overview.
  *
  * Modelled: physinfo, numainfo, availheap, page_offline_op,
- * getdomaininfolist and
+ * getdomaininfolist, pcitopoinfo and
  * claim_overview, and (platform.c) sched_id, cpupool_op, cputopoinfo,
  * readconsole and debug_keys.  Anything else is -ENOSYS.
  */
@@ -195,6 +195,28 @@ static long claim_overview(struct nc_host *h,
     return 0;
 }
 
+/* As Xen's XEN_SYSCTL_pcitopoinfo: the simulated host has no PCI devices,
+ * so every device asked about is unknown to it, XEN_INVALID_DEV; each
+ * device is read, as Xen does, before its node is written. */
+static long pcitopoinfo(struct xen_sysctl_pcitopoinfo *ti)
+{
+    const uint32_t node = XEN_INVALID_DEV;
+
+    if ( !HADDR(ti->devs) || !HADDR(ti->nodes) )
+        return -EINVAL;
+    for ( uint32_t i = 0; i < ti->num_devs; i++ )
+    {
+        physdev_pci_device_t dev;
+
+        if ( copy_from_guest(&dev, HADDR(ti->devs) +
+                                   (uint64_t)i * sizeof(dev), sizeof(dev)) ||
+             copy_to_guest(HADDR(ti->nodes) + (uint64_t)i * sizeof(node),
+                           &node, sizeof(node)) )
+            return -EFAULT;
+    }
+    return 0;
+}
+
 long do_sysctl(struct nc_host *h, nc_domid_t caller, uint64_t uarg)
 {
     struct xen_sysctl op;
@@ -226,6 +248,12 @@ long do_sysctl(struct nc_host *h, nc_domid_t caller, uint64_t uarg)
 
     case XEN_SYSCTL_getdomaininfolist:
         rc = getdomaininfolist(h, &op.u.getdomaininfolist);
+        break;
+
+    case XEN_SYSCTL_pcitopoinfo:
+        /* Xen writes num_devs back only when it stopped early. */
+        copyback = false;
+        rc = pcitopoinfo(&op.u.pcitopoinfo);
         break;
 
     case XEN_SYSCTL_availheap:
