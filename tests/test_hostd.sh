@@ -75,6 +75,44 @@ if [ -x "$hptool" ]; then
     unset NUMACLAIM_SOCKET
 fi
 
+# Identity from the kernel: root only, unless --group admits a group.
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null &&
+   getent group nogroup >/dev/null; then
+    chmod 755 "$tmp"
+    as_nobody() {
+        setpriv --reuid=65534 --regid=65534 --clear-groups "$bin" "$@"
+    }
+    bin_nobody() {      # status, pattern, args... as uid 65534
+        local want=$1 pattern=$2 got; shift 2
+        as_nobody "$@" >"$tmp/out" 2>"$tmp/err"
+        got=$?
+        check "as nobody: $* -> $want '$pattern'" \
+            bash -c "[ $got -eq $want ] && grep -qF -- '$pattern' '$tmp/err'"
+    }
+    # The socket is 0660 root:root: the kernel refuses.
+    bin_nobody 1 "Permission denied" guest 5 --socket "$sock" -- true
+    kill -TERM "$hostd"
+    wait "$hostd"
+    : >"$tmp/log"
+    "$bin" hostd --host 2x1G --socket "$sock" --group nogroup 2>"$tmp/log" &
+    hostd=$!
+    for _ in $(seq 250); do
+        grep -q "serving host" "$tmp/log" && break
+        sleep 0.02
+    done
+    check "the socket belongs to --group" [ "$(stat -c %G "$sock")" = nogroup ]
+    # A member of --group is the control domain (so it may try to start a
+    # guest of a domain that does not exist) ...
+    bin_nobody 1 "cannot make this process a guest of d5: No such process" \
+        guest 5 --socket "$sock" -- true
+    # ... and without the group, hostd itself refuses, saying why.
+    chmod 666 "$sock"
+    as_nobody_nogroup() { setpriv --reuid=65534 --regid=65533 --clear-groups "$bin" "$@"; }
+    as_nobody_nogroup guest 5 --socket "$sock" -- true >"$tmp/out" 2>"$tmp/err"
+    check "a stranger is refused with the reason" \
+        grep -qF "refused this process: uid 65534" "$tmp/err"
+fi
+
 # SIGTERM: exit 0, the socket gone.
 kill -TERM "$hostd"
 wait "$hostd"

@@ -80,6 +80,18 @@ if nm -D "$shim/libxencall.so.1" 2>/dev/null | grep -q ' U __asan_'; then
     xsd_args=(--xenstored "$tmp/xenstored")
 fi
 
+out_has() {     # pattern, command...: status 1 and pattern in its output
+    local pattern=$1 rc; shift
+    "$@" >"$tmp/cmd.out" 2>&1
+    rc=$?
+    [ "$rc" -eq 1 ] && grep -qF -- "$pattern" "$tmp/cmd.out" && return 0
+    echo "  status $rc:"; cat "$tmp/cmd.out"
+    return 1
+}
+
+check "xenstored needs a hostd" out_has "no numaclaim hostd at $sock" \
+    "$bin" xenstored --socket "$sock"
+
 # A host of two 1 GiB nodes with 2 pCPUs each.
 "$bin" hostd --host '2x1G;cpus=2' --socket "$sock" 2>"$tmp/hostd.log" &
 hostd=$!
@@ -88,6 +100,9 @@ check "hostd serves" wait_for "$tmp/hostd.log" "serving host"
 xsd=$!
 check "numaclaim xenstored serves" wait_for "$tmp/xsd.log" "serving"
 eval "$("$bin" env --socket "$sock")"
+check "one xenstored per host" \
+    out_has "a xenstored is already serving $sock.xenstore/socket" \
+    "$bin" xenstored --socket "$sock"
 check "env exports XENSTORED_PATH" \
     [ "$XENSTORED_PATH" = "$sock.xenstore/socket" ]
 

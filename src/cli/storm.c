@@ -4,8 +4,8 @@
  * print the table and write the JSON and SVG asked for.  Every bad option
  * gets a message naming it and exit status 2, before anything runs.
  */
-#include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -15,6 +15,9 @@
 
 #include "cli.h"
 #include "storm.h"
+
+#define STR_(x) #x
+#define STR(x)  STR_(x)
 
 static void usage(FILE *f)
 {
@@ -57,96 +60,133 @@ static int bad(const char *opt, const char *arg, const char *why)
 static int parse_u32(const char *arg, uint32_t min, uint32_t max,
                      uint32_t *out)
 {
-    char *end;
-    unsigned long v;
+    uint64_t v;
 
-    if ( !isdigit((unsigned char)arg[0]) )
-        return -1;
-    errno = 0;
-    v = strtoul(arg, &end, 10);
-    if ( errno || end == arg || *end || arg[0] == '-' || v < min || v > max )
+    if ( ts_parse_uint(arg, min, max, &v) )
         return -1;
     *out = (uint32_t)v;
     return 0;
 }
 
-static int parse_policies(const char *arg, uint32_t *mask)
+static int add_policy(const char *name, void *arg)
 {
-    char buf[256], *save = NULL;
+    enum ts_policy p;
 
-    if ( strlen(arg) >= sizeof(buf) )
+    if ( ts_policy_parse(name, &p) )
         return -1;
-    strcpy(buf, arg);
-    *mask = 0;
-    for ( char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save) )
-    {
-        enum ts_policy p;
-
-        if ( ts_policy_parse(t, &p) )
-            return -1;
-        *mask |= 1u << p;
-    }
-    return *mask ? 0 : -1;
+    *(uint32_t *)arg |= 1u << p;
+    return 0;
 }
 
+static int parse_policies(const char *arg, uint32_t *mask)
+{
+    *mask = 0;
+    return ts_split(arg, ',', false, add_policy, mask) ? -1 : 0;
+}
+
+/* PAGES@TIME: PAGES from 1 to 2^32, TIME a finite number of seconds. */
 static int parse_offline(const char *arg, struct storm_offline *o)
 {
-    char *end;
-    unsigned long long pages;
+    const char *at;
+    uint64_t pages;
     double t;
 
-    const char *at;
-
-    if ( !isdigit((unsigned char)arg[0]) )
-        return -1;
-    errno = 0;
-    pages = strtoull(arg, &end, 10);
-    if ( errno || *end != '@' || !pages || pages > (1ULL << 32) )
-        return -1;
-    at = end + 1;
-    if ( !isdigit((unsigned char)*at) && *at != '.' )
-        return -1;
-    t = strtod(at, &end);
-    if ( end == at || *end || !isfinite(t) || t < 0 )
+    if ( ts_parse_dec(arg, &at, 1ULL << 32, &pages) || !pages ||
+         *at != '@' || ts_parse_real(at + 1, 0, DBL_MAX, &t) )
         return -1;
     o->pages = pages;
     o->time = t;
     return 0;
 }
 
+/* Where each config came from, for messages about it. */
+struct config_files {
+    char **path;
+    uint32_t nr;
+};
+
+struct load_arg {
+    struct storm_scenario *s;
+    struct config_files *files;
+};
+
+static int load_one(const char *f, void *arg)
+{
+    struct load_arg *a = arg;
+    struct storm_scenario *s = a->s;
+    struct ts_vm *more;
+    char **paths;
+    char err[512];
+
+    /* Every config is copied into each of the --vms VMs it stands for:
+     * more configs than VMs can never run. */
+    if ( s->nr_configs == STORM_MAX_VMS )
+    {
+        fprintf(stderr, "numaclaim storm: --configs: more than %u files\n",
+                STORM_MAX_VMS);
+        return -1;
+    }
+    more = realloc(s->configs, (s->nr_configs + 1) * sizeof(*more));
+    if ( more )
+        s->configs = more;
+    paths = realloc(a->files->path, (s->nr_configs + 1) * sizeof(*paths));
+    if ( paths )
+        a->files->path = paths;
+    if ( !more || !paths )
+    {
+        fprintf(stderr, "numaclaim storm: --configs: out of memory for %u "
+                "configs\n", s->nr_configs + 1);
+        return -1;
+    }
+    if ( ts_vm_load(f, &s->configs[s->nr_configs], err, sizeof(err)) )
+    {
+        fprintf(stderr, "numaclaim storm: --configs: %s\n", err);
+        return -1;
+    }
+    /* f is ts_split's copy, freed after this call: keep our own. */
+    paths[s->nr_configs++] = strdup(f);
+    a->files->nr = s->nr_configs;
+    if ( !paths[s->nr_configs - 1] )
+    {
+        fprintf(stderr, "numaclaim storm: --configs: out of memory\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int load_configs(struct storm_scenario *s, struct config_files *files,
+                        const char *arg)
+{
+    struct load_arg a = { s, files };
+    int rc = ts_split(arg, ',', false, load_one, &a);
+
+    if ( rc == TS_SPLIT_EMPTY )
+        return bad("--configs", arg, "empty file name (expected F[,F...])");
+    if ( rc == TS_SPLIT_NOMEM )
+        return bad("--configs", arg, "out of memory");
+    return rc ? 2 : 0;
+}
+
+/* Every config names only nodes the host has: checked once both are
+ * known, whatever the order of --host and --configs. */
+static int check_configs(const struct storm_scenario *s,
+                         const struct config_files *files)
+{
+    char why[160];
+
+    for ( uint32_t i = 0; i < s->nr_configs; i++ )
+        if ( ts_vm_check_host(&s->configs[i], s->host.nr_nodes, why,
+                              sizeof(why)) )
+        {
+            fprintf(stderr, "numaclaim storm: --configs: %s: %s (--host)\n",
+                    files->path[i], why);
+            return 2;
+        }
+    return 0;
+}
+
 /* An option error: say it, then clean up and exit with status 2. */
 #define FAIL(status) do { rc = (status); goto out; } while ( 0 )
-
-static int load_configs(struct storm_scenario *s, const char *arg)
-{
-    char *list = strdup(arg), *save = NULL, err[512];
-    int rc = 0;
-
-    if ( !list )
-        return 2;
-    for ( char *f = strtok_r(list, ",", &save); f && !rc;
-          f = strtok_r(NULL, ",", &save) )
-    {
-        struct ts_vm *more = realloc(s->configs,
-                                     (s->nr_configs + 1) * sizeof(*more));
-
-        if ( !more )
-        {
-            rc = 2;
-            break;
-        }
-        s->configs = more;
-        if ( ts_vm_load(f, &s->configs[s->nr_configs], err, sizeof(err)) )
-        {
-            fprintf(stderr, "numaclaim storm: --configs: %s\n", err);
-            rc = 2;
-        }
-        else
-            s->nr_configs++;
-    }
-    free(list);
-    return rc;
-}
 
 int cli_storm(int argc, char **argv)
 {
@@ -176,7 +216,9 @@ int cli_storm(int argc, char **argv)
     struct storm_scenario s;
     struct storm_result *res = NULL;
     const char *json = NULL, *svg = NULL;
-    char err[512], *end;
+    struct config_files files = { NULL, 0 };
+    char err[512];
+    uint64_t seed;
     bool vms_given = false, progress = isatty(2);
     int opt, nr, rc = 0;
 
@@ -191,9 +233,9 @@ int cli_storm(int argc, char **argv)
                 FAIL(bad("--host", optarg, err));
             break;
         case O_VMS:
-            if ( parse_u32(optarg, 1, 100000, &s.nr_vms) )
+            if ( parse_u32(optarg, 1, STORM_MAX_VMS, &s.nr_vms) )
                 FAIL(bad("--vms", optarg, "expected a number from 1 to "
-                           "100000"));
+                           STR(STORM_MAX_VMS)));
             vms_given = true;
             break;
         case O_MIX:
@@ -201,7 +243,7 @@ int cli_storm(int argc, char **argv)
                 FAIL(bad("--mix", optarg, err));
             break;
         case O_CONFIGS:
-            if ( load_configs(&s, optarg) )
+            if ( load_configs(&s, &files, optarg) )
                 FAIL(2);
             break;
         case O_FILL:
@@ -216,25 +258,26 @@ int cli_storm(int argc, char **argv)
             break;
         case O_POLICY:
             if ( parse_policies(optarg, &s.policies) )
-                FAIL(bad("--policy", optarg, "expected a list of none, "
-                           "host, xapi, claimsets"));
+                FAIL(bad("--policy", optarg, "expected a comma-separated "
+                           "list of none, host, xapi, claimsets"));
             break;
         case O_ARRIVAL:
+            /* A rate below STORM_MIN_RATE would put arrivals so far
+             * apart that their times are no longer finite. */
             if ( !strcmp(optarg, "burst") )
                 s.rate = 0;
-            else if ( !strncmp(optarg, "poisson:", 8) &&
-                      (s.rate = strtod(optarg + 8, &end)) > 0 &&
-                      end != optarg + 8 && !*end && s.rate < 1e9 )
-                ;
-            else
+            else if ( strncmp(optarg, "poisson:", 8) ||
+                      ts_parse_real(optarg + 8, STORM_MIN_RATE,
+                                    STORM_MAX_RATE, &s.rate) )
                 FAIL(bad("--arrival", optarg, "expected burst or "
-                           "poisson:RATE with RATE > 0 (VMs per second)"));
+                           "poisson:RATE with RATE from 1e-6 to 1e9 (VMs "
+                           "per second)"));
             break;
         case O_SEED:
-            errno = 0;
-            s.seed = strtoull(optarg, &end, 10);
-            if ( errno || !isdigit((unsigned char)optarg[0]) || *end )
-                FAIL(bad("--seed", optarg, "expected a whole number"));
+            if ( ts_parse_uint(optarg, 0, UINT64_MAX, &seed) )
+                FAIL(bad("--seed", optarg, "expected a whole number from 0 "
+                           "to 2^64-1"));
+            s.seed = seed;
             break;
         case O_OFFLINE:
             if ( s.nr_offline == STORM_MAX_EVENTS )
@@ -272,6 +315,8 @@ int cli_storm(int argc, char **argv)
     }
     if ( optind != argc )
         FAIL(bad("argument", argv[optind], "unexpected (try --help)"));
+    if ( check_configs(&s, &files) )
+        FAIL(2);
     if ( s.nr_configs && !vms_given )
         s.nr_vms = s.nr_configs;
     for ( uint32_t i = 0; i < s.nr_offline; i++ )
@@ -329,6 +374,9 @@ int cli_storm(int argc, char **argv)
         if ( res[i].error )
             rc = 1;
  out:
+    for ( uint32_t i = 0; i < files.nr; i++ )
+        free(files.path[i]);
+    free(files.path);
     free(res);
     storm_free(&s);
     return rc;

@@ -347,7 +347,18 @@ static int run(const struct xs_config *c)
     {
         sigprocmask(SIG_UNBLOCK, &watched, NULL);
         if ( c->ready_fd >= 0 )
+        {
+            /* A daemon's xenstored lets go of the terminal too (its
+             * --trace file is its log). */
+            int devnull = open("/dev/null", O_WRONLY);
+
             close(c->ready_fd);
+            if ( devnull >= 0 )
+            {
+                dup2(devnull, STDERR_FILENO);
+                close(devnull);
+            }
+        }
         child_exec(c);
     }
 
@@ -387,9 +398,16 @@ static int run(const struct xs_config *c)
     {
         char ok = 1;
 
+        int devnull = open("/dev/null", O_WRONLY);
+
         if ( write(c->ready_fd, &ok, 1) != 1 )
             ok = 0;
         close(c->ready_fd);
+        if ( devnull >= 0 )
+        {
+            dup2(devnull, STDERR_FILENO);
+            close(devnull);
+        }
     }
 
     while ( waitpid(child, &status, WNOHANG) == 0 )

@@ -5,10 +5,13 @@
  * has free, so some VMs must fail: the question is how, and where the
  * others land.
  */
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "storm.h"
 
@@ -52,15 +55,16 @@ void storm_defaults(struct storm_scenario *s)
 /* "8G" -> pages (binary suffixes, at least 1 MiB). */
 static int parse_size(const char *t, size_t n, uint64_t *pages)
 {
-    char buf[32], *end;
-    unsigned long long v;
-    uint64_t shift;
+    char buf[32];
+    const char *end;
+    uint64_t v, shift;
 
     if ( n == 0 || n >= sizeof(buf) )
         return -1;
     memcpy(buf, t, n);
     buf[n] = '\0';
-    v = strtoull(buf, &end, 10);
+    if ( ts_parse_dec(buf, &end, 1ULL << 20, &v) )
+        return -1;
     switch ( *end )
     {
     case 'M': case 'm': shift = 20; break;
@@ -68,7 +72,7 @@ static int parse_size(const char *t, size_t n, uint64_t *pages)
     case 'T': case 't': shift = 40; break;
     default: return -1;
     }
-    if ( end == buf || end[1] || v == 0 || v > (1ULL << 20) )
+    if ( end[1] || v == 0 )
         return -1;
     *pages = (uint64_t)(v << shift) >> 12;
     return 0;
@@ -85,8 +89,9 @@ int storm_parse_mix(struct storm_scenario *s, const char *arg, char *err,
     {
         size_t len = strcspn(p, ",");
         const char *colon = memchr(p, ':', len);
-        char *end;
-        unsigned long w;
+        char weight[16];
+        size_t wlen;
+        uint64_t w;
 
         if ( nr == STORM_MAX_MIX )
         {
@@ -100,11 +105,18 @@ int storm_parse_mix(struct storm_scenario *s, const char *arg, char *err,
                      (int)len, p);
             return -1;
         }
-        w = strtoul(colon + 1, &end, 10);
-        if ( end != p + len || end == colon + 1 || w == 0 || w > 1000000 )
+        wlen = (size_t)(p + len - colon - 1);
+        if ( wlen < sizeof(weight) )
+        {
+            memcpy(weight, colon + 1, wlen);
+            weight[wlen] = '\0';
+        }
+        /* The weights add up to at most 16 * 10^6: no overflow. */
+        if ( wlen >= sizeof(weight) ||
+             ts_parse_uint(weight, 1, STORM_MAX_WEIGHT, &w) )
         {
             snprintf(err, errlen, "--mix: bad weight in \"%.*s\" (a whole "
-                     "number from 1)", (int)len, p);
+                     "number from 1 to %u)", (int)len, p, STORM_MAX_WEIGHT);
             return -1;
         }
         mix[nr++].weight = (uint32_t)w;
@@ -136,15 +148,51 @@ static void generated_vm(struct ts_vm *vm, uint32_t i, uint64_t pages)
     vm->hvm = true;
 }
 
+/* What this process may allocate: physical memory, or less under a
+ * ulimit -v or -d. */
+static uint64_t memory_limit(const char **what)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    uint64_t limit = pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size
+                                           : UINT64_MAX;
+    static const struct {
+        int resource;
+        const char *name;
+    } rl[] = { { RLIMIT_AS, "ulimit -v" }, { RLIMIT_DATA, "ulimit -d" } };
+    struct rlimit r;
+
+    *what = "physical memory";
+    for ( size_t i = 0; i < sizeof(rl) / sizeof(rl[0]); i++ )
+        if ( !getrlimit(rl[i].resource, &r) && r.rlim_cur != RLIM_INFINITY &&
+             (uint64_t)r.rlim_cur < limit )
+        {
+            limit = (uint64_t)r.rlim_cur;
+            *what = rl[i].name;
+        }
+    return limit;
+}
+
 int storm_prepare(struct storm_scenario *s, char *err, size_t errlen)
 {
-    uint64_t rnd = s->seed, total = 0;
+    uint64_t rnd = s->seed, total = 0, need, limit;
     double t = 0;
     uint32_t n = s->nr_vms ? s->nr_vms : s->nr_configs;
+    const char *what;
 
     if ( n == 0 )
     {
         snprintf(err, errlen, "no VMs: give --vms N or --configs");
+        return -1;
+    }
+    /* Refused before anything is allocated, rather than failing (or being
+     * killed) half-way through the first policy's run. */
+    need = (uint64_t)n * storm_vm_bytes();
+    limit = memory_limit(&what);
+    if ( need > limit )
+    {
+        snprintf(err, errlen, "--vms: %u VMs need %" PRIu64 " MiB for their "
+                 "builds, more than the %" PRIu64 " MiB this process may use "
+                 "(%s)", n, need >> 20, limit >> 20, what);
         return -1;
     }
     s->nr_vms = n;
@@ -172,6 +220,14 @@ int storm_prepare(struct storm_scenario *s, char *err, size_t errlen)
         if ( s->rate > 0 )
             t += -log(1.0 - uniform01(&rnd)) / s->rate;
         s->arrival[i] = t;
+    }
+    /* The rate's bounds keep this from happening; the table, the JSON and
+     * the SVG all need finite times, so make sure. */
+    if ( !isfinite(t) )
+    {
+        snprintf(err, errlen, "--arrival: poisson:%g puts arrival times "
+                 "beyond what can be represented", s->rate);
+        return -1;
     }
     return 0;
 }

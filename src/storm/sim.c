@@ -722,6 +722,11 @@ void storm_run_policy(const struct storm_scenario *s, enum ts_policy p,
         stop_private_hostd(hostd, dir);
 }
 
+uint64_t storm_vm_bytes(void)
+{
+    return sizeof(struct ts_vm) + sizeof(double) + sizeof(struct vm_run);
+}
+
 /* Each policy in a child process: a fresh host from NUMACLAIM_HOST. */
 int storm_run(const struct storm_scenario *s, struct storm_result *results)
 {

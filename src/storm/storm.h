@@ -23,6 +23,12 @@
 #define STORM_MAX_MIX       16
 #define STORM_MAX_EVENTS    16
 #define STORM_MAX_SAMPLES   400
+#define STORM_MAX_VMS       100000
+#define STORM_MAX_WEIGHT    1000000    /* of one --mix size */
+/* Poisson arrivals: at most 1e9/s, and at least 1e-6/s, so that the
+ * arrival times of STORM_MAX_VMS VMs stay finite (and far below 1e300). */
+#define STORM_MIN_RATE      1e-6
+#define STORM_MAX_RATE      1e9
 
 struct storm_mix {
     uint64_t pages;              /* VM size */
@@ -91,7 +97,10 @@ void storm_defaults(struct storm_scenario *s);
 /* Parse "4G:4,8G:3" into s->mix; -1 and a message on error. */
 int storm_parse_mix(struct storm_scenario *s, const char *arg, char *err,
                     size_t errlen);
-/* Generate the VMs and their arrival times from the seed. */
+/* The memory a run needs per VM (its config, arrival and build state). */
+uint64_t storm_vm_bytes(void);
+/* Generate the VMs and their arrival times from the seed; -1 and a
+ * message when they would not fit in memory. */
 int storm_prepare(struct storm_scenario *s, char *err, size_t errlen);
 void storm_free(struct storm_scenario *s);
 
