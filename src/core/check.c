@@ -197,15 +197,15 @@ static int check_counters(struct nc_host *h, struct why *w)
     {
         uint64_t offlined = 0, anon = 0;
 
-        for ( uint32_t i = 0; i < h->bad.nr; i++ )
+        CHECK(badset_check(&h->bad), "bad set", "tree not sorted, "
+              "balanced or counted (frames)", h->bad.nr, 0);
+        for ( const struct nc_badpage *b = badset_lower_bound(&h->bad, 0); b;
+              b = badset_next(&h->bad, b) )
         {
-            CHECK(i == 0 || h->bad.p[i - 1].mfn < h->bad.p[i].mfn, "bad set",
-                  "not sorted", i, h->bad.p[i].mfn);
-            CHECK(!(h->bad.p[i].flags & NC_BAD_PENDING) !=
-                      !(h->bad.p[i].flags & NC_BAD_OFFLINED),
+            CHECK(!(b->flags & NC_BAD_PENDING) != !(b->flags & NC_BAD_OFFLINED),
                   "bad set", "frame both pending and offlined (or neither)",
-                  h->bad.p[i].mfn, h->bad.p[i].flags);
-            offlined += !!(h->bad.p[i].flags & NC_BAD_OFFLINED);
+                  b->mfn, b->flags);
+            offlined += !!(b->flags & NC_BAD_OFFLINED);
         }
         CHECK(offlined == h->offlined, "I7", "offlined count stale",
               offlined, h->offlined);
@@ -291,9 +291,9 @@ static int check_frames(struct nc_host *h, uint8_t *map, uint64_t size,
         if ( rc )
             return rc;
     }
-    for ( uint32_t i = 0; i < h->bad.nr; i++ )
+    for ( const struct nc_badpage *b = badset_lower_bound(&h->bad, 0); b;
+          b = badset_next(&h->bad, b) )
     {
-        const struct nc_badpage *b = &h->bad.p[i];
 
         if ( b->flags & NC_BAD_PENDING )
             CHECK(b->mfn < size && (map[b->mfn] == F_OWNED ||

@@ -239,7 +239,7 @@ uint64_t heap_give_locked(struct nc_host *h, uint64_t mfn, uint64_t nr)
             b->flags = (b->flags & ~NC_BAD_PENDING) | NC_BAD_OFFLINED;
             h->offlined++;
             mfn++;
-            b = (b + 1 < h->bad.p + h->bad.nr) ? b + 1 : NULL;
+            b = badset_next(&h->bad, b);
         }
     }
     return freed;

@@ -330,6 +330,11 @@ int nc_host_config_parse(const char *spec, struct nc_host_config *cfg,
     if ( start > NC_MAX_MFN )
         return fail(&m, "host spec", s, len,
                     "more memory than 52 address bits reach");
+    /* As hwloc topologies are: a host without memory has nothing to
+     * claim or allocate (nodes of size 0 are fine next to others). */
+    if ( start == 0 )
+        return fail(&m, "host spec", s, len,
+                    "no node has memory (no node size of 4K or more)");
 
     s += len;
     while ( *s == ';' )
@@ -518,7 +523,7 @@ void nc_host_destroy(struct nc_host *h)
     }
     heap_fini(h);
     p2m_fini(&h->anon);
-    nc_free(h->bad.p);
+    badset_fini(&h->bad);
     nc_free(h->domain);
     nc_lock_fini(&h->heap_lock);
     nc_lock_fini(&h->domlist_lock);

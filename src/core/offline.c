@@ -2,8 +2,8 @@
 /*
  * Page offlining and onlining (spec §7), with claim recall.
  *
- * The frames that are not plain RAM any more live in one sorted set (the
- * "bad set"): offlined, broken, or pending (owned by a domain or by the
+ * The frames that are not plain RAM any more live in one set (the "bad
+ * set", badset.c): offlined, broken, or pending (owned by a domain or by the
  * hypervisor; offlined by heap_give_locked() when freed).  Offlining a free
  * frame lowers free memory, so claims may now exceed it: they are recalled
  * until I5 holds on the frame's node and I4 holds on the host, node claims
@@ -15,54 +15,6 @@
  * adding per-frame state to the allocation path.
  */
 #include "private.h"
-
-/* ========================================================================
- * The bad set
- * ======================================================================== */
-
-struct nc_badpage *badset_lower_bound(const struct nc_badset *s,
-                                      uint64_t from)
-{
-    uint32_t lo = 0, hi = s->nr;
-
-    while ( lo < hi )
-    {
-        uint32_t mid = lo + (hi - lo) / 2;
-
-        if ( s->p[mid].mfn < from )
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < s->nr ? &s->p[lo] : NULL;
-}
-
-struct nc_badpage *badset_find(const struct nc_badset *s, uint64_t mfn)
-{
-    struct nc_badpage *b = badset_lower_bound(s, mfn);
-
-    return b && b->mfn == mfn ? b : NULL;
-}
-
-static void badset_insert(struct nc_badset *s, uint64_t mfn, uint32_t flags)
-{
-    struct nc_badpage *b = badset_lower_bound(s, mfn);
-    uint32_t i = b ? (uint32_t)(b - s->p) : s->nr;
-
-    BUG_ON(s->nr == s->cap);
-    nc_memmove(&s->p[i + 1], &s->p[i], (size_t)(s->nr - i) * sizeof(*s->p));
-    s->p[i] = (struct nc_badpage){ .mfn = mfn, .flags = flags };
-    s->nr++;
-}
-
-static void badset_remove(struct nc_badset *s, struct nc_badpage *b)
-{
-    uint32_t i = (uint32_t)(b - s->p);
-
-    nc_memmove(&s->p[i], &s->p[i + 1],
-               (size_t)(s->nr - i - 1) * sizeof(*s->p));
-    s->nr--;
-}
 
 /* ========================================================================
  * Recall
@@ -160,8 +112,7 @@ int nc_page_offline(struct nc_host *h, nc_domid_t caller, uint64_t mfn,
     if ( rc )
         return rc;
     world_lock(h);
-    rc = vec_reserve(&h->heap_lock, (void **)&h->bad.p, &h->bad.nr,
-                     &h->bad.cap, 1, sizeof(*h->bad.p));
+    rc = badset_reserve(h);
     if ( rc )
         goto out;
 

@@ -112,18 +112,25 @@ struct nc_node {
     uint64_t zone_blocks[NC_NR_ZONES][NC_MAX_ORDER + 1];  /* (h) blocks */
 };
 
-/* A frame that is offlined, broken or waiting to be offlined. */
+/* A frame that is offlined, broken or waiting to be offlined: a node of
+ * the bad set's AVL tree (badset.c). */
 struct nc_badpage {
-    uint64_t mfn;
+    uint64_t mfn;                /* the key */
     uint32_t flags;              /* NC_BAD_* */
+    int32_t height;              /* of its subtree */
+    struct nc_badpage *left, *right;   /* right: next spare when free */
 };
 #define NC_BAD_PENDING   (1U << 0)  /* owned: offline when freed */
 #define NC_BAD_OFFLINED  (1U << 1)  /* off the heap */
 #define NC_BAD_BROKEN    (1U << 2)  /* machine check: never onlined */
 
+struct nc_badchunk;
+
 struct nc_badset {
-    struct nc_badpage *p;        /* sorted by mfn */
-    uint32_t nr, cap;
+    struct nc_badpage *root;
+    uint32_t nr;                 /* frames in the set */
+    struct nc_badpage *spare;    /* free nodes */
+    struct nc_badchunk *chunks;  /* where the nodes live */
 };
 
 /* ------------------------------------------------------------------------
@@ -248,11 +255,21 @@ bool heap_frame_free_locked(const struct nc_host *h, uint64_t mfn);
 /* Frames of free blocks on node n, summed from the maps (checker). */
 uint64_t heap_count_free_locked(const struct nc_host *h, uint32_t n);
 
-/* badset helpers (offline.c) */
+/* badset.c: all under heap_lock, each O(log n) */
 struct nc_badpage *badset_find(const struct nc_badset *s, uint64_t mfn);
 /* First entry with mfn >= from, or NULL. */
 struct nc_badpage *badset_lower_bound(const struct nc_badset *s,
                                       uint64_t from);
+/* The entry after b, or NULL. */
+struct nc_badpage *badset_next(const struct nc_badset *s,
+                               const struct nc_badpage *b);
+/* Make sure one insert can be made: may drop and retake heap_lock. */
+int badset_reserve(struct nc_host *h);
+void badset_insert(struct nc_badset *s, uint64_t mfn, uint32_t flags);
+void badset_remove(struct nc_badset *s, struct nc_badpage *b);
+void badset_fini(struct nc_badset *s);
+/* Sorted, balanced, heights and count exact (the checker). */
+bool badset_check(const struct nc_badset *s);
 
 /* domain.c */
 struct nc_domain *domain_get(struct nc_host *h, nc_domid_t domid);
