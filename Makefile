@@ -24,6 +24,7 @@ build:
 	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD)
 	@ninja -C $(BUILD)
 	@ln -sfn src/shim $(BUILD)/xen
+	@ln -sfn src/cli/numaclaim $(BUILD)/numaclaim
 
 deps:
 	@scripts/deps.sh
