@@ -547,6 +547,72 @@ static void test_fallback_to_smaller_extents(void **state)
     assert_host_clean();
 }
 
+/* After falling back to 4 KiB, the builder tries 2 MiB again at the next
+ * 2 MiB boundary rather than at the next 1 GiB one, so that an intact
+ * block freed meanwhile is taken whole.  Node 0 is made to hold only 512
+ * scattered free pages, while h holds one 2 MiB block there. */
+static void test_fallback_retries_2m_at_each_boundary(void **state)
+{
+    struct xen_domctl_createdomain c = {
+        .flags = XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_hap, .max_vcpus = 1,
+        .max_evtchn_port = -1, .max_grant_frames = -1,
+        .max_maptrack_frames = -1,
+    };
+    struct ts_vm vm = vm_of("v", 1024, 1);
+    uint32_t f = 0, h = 0;
+    xen_pfn_t g[1024];
+    struct ts_build b;
+
+    (void)state;
+    assert_int_equal(xc_domain_create(xch, &f, &c), 0);
+    assert_int_equal(xc_domain_setmaxmem(xch, f, NODE * 4), 0);
+    assert_int_equal(xc_domain_create(xch, &h, &c), 0);
+    assert_int_equal(xc_domain_setmaxmem(xch, h, 512 * 4), 0);
+    /* 1024 single pages, then every other one back: 512 free pages in
+     * blocks that cannot coalesce. */
+    for ( uint64_t i = 0; i < 1024; i++ )
+        g[i] = i;
+    assert_int_equal(xc_domain_populate_physmap_exact(
+                         xch, f, 1024, 0, XENMEMF_exact_node(0), g), 0);
+    for ( uint64_t i = 0; i < 512; i++ )
+        g[i] = 2 * i + 1;
+    assert_int_equal(xc_domain_decrease_reservation_exact(xch, f, 512, 0, g),
+                     0);
+    g[0] = 0;
+    assert_int_equal(xc_domain_populate_physmap_exact(
+                         xch, h, 1, 9, XENMEMF_exact_node(0), g), 0);
+    /* The rest of node 0 in 2 MiB blocks, until none is left. */
+    for ( xen_pfn_t gp = 1 << 20; ; gp += 512 )
+    {
+        g[0] = gp;
+        if ( xc_domain_populate_physmap(xch, f, 1, 9, XENMEMF_exact_node(0),
+                                        g) != 1 )
+            break;
+    }
+
+    vm.nr_vnodes = 1;
+    vm.vnode[0] = (struct ts_vnode){ .pages = 1024, .pnode = 0,
+                                     .nr_vcpus = 1, .vdistance = { 10 } };
+    ts_build_init(&b, &vm, TS_POLICY_NONE);
+    /* Up to the first 2 MiB boundary: 2 MiB fails, 4 KiB takes the 512. */
+    while ( b.populated < 512 && ts_build_step(&b, xch) )
+        ;
+    assert_int_equal(b.populated, 512);
+    assert_int_equal(b.extents[0], 512);
+    assert_int_equal(b.extents[1], 0);
+    /* An intact 2 MiB block comes free: the next step takes it whole. */
+    assert_int_equal(xc_domain_destroy(xch, h), 0);
+    ts_build_run(&b, xch);
+    assert_int_equal(b.outcome, TS_OUT_STARTED);
+    assert_int_equal(b.extents[0], 512);
+    assert_int_equal(b.extents[1], 1);
+    assert_int_equal(b.extents[2], 0);
+    assert_int_equal(b.vnode_pages[0][0], 1024);
+    destroy_started(&b);
+    assert_int_equal(xc_domain_destroy(xch, f), 0);
+    assert_host_clean();
+}
+
 static void test_ballooning_returns_memory_to_its_vnode(void **state)
 {
     struct ts_vm numa = vm_of("numa", 5 * GIB, 2), flat = vm_of("flat", GIB, 2);
@@ -630,6 +696,7 @@ int main(void)
         cmocka_unit_test(test_host_wide_claims_fail_fast_too),
         cmocka_unit_test(test_every_failure_leaves_nothing_behind),
         cmocka_unit_test(test_fallback_to_smaller_extents),
+        cmocka_unit_test(test_fallback_retries_2m_at_each_boundary),
         cmocka_unit_test(test_ballooning_returns_memory_to_its_vnode),
         cmocka_unit_test(test_parallel_pool_builds_every_vm),
     };

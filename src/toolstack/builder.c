@@ -298,6 +298,7 @@ static bool step_populate(struct ts_build *b, xc_interface *xch)
     rc = xc_domain_populate_physmap(xch, b->domid, nr, order, flags, list);
     free(list);
     done = rc > 0 ? (uint64_t)rc : 0;
+    b->extents[order == 18 ? 2 : order == 9 ? 1 : 0] += done;
     b->step_pages = done << order;
     b->populated += b->step_pages;
     b->next += b->step_pages;
@@ -314,6 +315,12 @@ static bool step_populate(struct ts_build *b, xc_interface *xch)
     }
     if ( b->next % GPFN_1G == 0 || b->next == end )
         b->order = 18;                      /* a new chunk: 1 GiB again */
+    else if ( b->order == 0 && b->next % GPFN_2M == 0 )
+        /* Back to 2 MiB at each 2 MiB boundary: staying at 4 KiB to the
+         * next 1 GiB would split intact 2 MiB blocks that builders
+         * freeing memory meanwhile made available, and pieces taken by
+         * interleaved builders never coalesce again. */
+        b->order = 9;
     if ( b->next == end )
     {
         bool last_of_vnode = b->range + 1 == b->layout.nr_ranges ||

@@ -19,7 +19,18 @@
 
 #define TS_MAX_NODES    64
 #define TS_MAX_VNODES   32
-#define TS_SPEC_MAX     8192
+/*
+ * The longest host spec ts_host_resolve() writes, so that every host the
+ * parser accepts fits (hosts.c asserts the bounds): 64 node sizes of at
+ * most 14 characters (frames end below 2^52 bytes, so "4398046511103K")
+ * and their commas; the full distance matrix, 4096 entries of at most 3
+ * digits and a comma; and a CPU count per node (at most 4096), with a
+ * comma each.  About 17 KiB.
+ */
+#define TS_SPEC_SIZE_CHARS  14
+#define TS_SPEC_MAX (TS_MAX_NODES * (TS_SPEC_SIZE_CHARS + 1) +              \
+                     sizeof(";dist=") + TS_MAX_NODES * TS_MAX_NODES * 4 +   \
+                     sizeof(";cpus=") + TS_MAX_NODES * 5 + 1)
 
 /* ========================================================================
  * Hosts (hosts.c)
@@ -261,6 +272,7 @@ struct ts_build {
     enum ts_claim_kind claimed;  /* the claim actually staked */
     uint64_t populated;          /* pages populated (so far, or at failure) */
     uint64_t step_pages;         /* pages the last step populated */
+    uint64_t extents[3];         /* extents done: 4 KiB, 2 MiB, 1 GiB */
     uint32_t nr_steps;
     uint64_t vnode_pages[TS_MAX_VNODES][TS_MAX_NODES];  /* where it landed */
 };
