@@ -17,3 +17,17 @@ expect() {      # status, pattern in stdout or stderr, args...
         cat "$tmp/out" "$tmp/err"
     fi
 }
+
+refuse() {      # pattern, args...: exit 2, one line on stderr, nothing run
+    local pattern=$1 got; shift
+    "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
+    got=$?
+    if [ "$got" -eq 2 ] && [ ! -s "$tmp/out" ] &&
+       [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -qF -- "$pattern" "$tmp/err"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "FAIL: numaclaim $* -> $got (want 2 and one line '$pattern')"
+        cat "$tmp/out" "$tmp/err"
+    fi
+}

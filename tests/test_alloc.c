@@ -353,6 +353,37 @@ static void test_fallback_tries_affinity_nodes_before_others(void **state)
     nc_host_destroy(h);
 }
 
+/* SLIT 255 (ACPI's and Xen's "unreachable"): from node 0, node 1 is
+ * unreachable, 2 at 21, 3 at 30; 1 and 3 are in the affinity. */
+#define DIST_UNREACH \
+    "4x64M;dist=10,255,21,30,255,10,21,21,21,21,10,21,30,21,21,10"
+
+static void test_fallback_tries_unreachable_nodes_last(void **state)
+{
+    struct nc_host *h = host_new(DIST_UNREACH);
+    nc_domid_t filler = dom_new(h, BIG), d = dom_new(h, BIG);
+    uint64_t g = 0, mfn;
+
+    (void)state;
+    assert_int_equal(nc_host_distance(h, 0, 1), 255);
+    assert_int_equal(nc_domain_set_node_affinity(h, CTL, d, 0xB), 0);
+    fill_node(h, filler, 0, &g);
+    /* The affinity's reachable node first... */
+    assert_int_equal(pop(h, CTL, d, 0, 0, flags_node(0, 0)), 3);
+    fill_node(h, filler, 3, &g);
+    /* ...then node 2, outside the affinity but reachable, before node 1,
+     * in it but unreachable. */
+    assert_int_equal(pop(h, CTL, d, 1, 0, flags_node(0, 0)), 2);
+    fill_node(h, filler, 2, &g);
+    /* Unreachable is last, not never: Xen would allocate there too. */
+    assert_int_equal(pop(h, CTL, d, 2, 0, flags_node(0, 0)), 1);
+    fill_node(h, filler, 1, &g);
+    assert_int_equal(nc_populate(h, CTL, d, 3, 0, flags_node(0, 0), &mfn),
+                     -ENOMEM);
+    assert_invariants(h);
+    nc_host_destroy(h);
+}
+
 /* ========================================================================
  * §5 protection
  * ======================================================================== */
@@ -1230,6 +1261,12 @@ static void test_set_vnuma_rejects_bad_vcpu_and_pnode(void **state)
     assert_int_equal(nc_domain_set_vnuma(h, CTL, d, &f.v), -EINVAL);
     vfix_init(&f, 0, 3, 1);
     assert_int_equal(nc_domain_set_vnuma(h, CTL, d, &f.v), -EINVAL);
+    /* Xen's range check first: an offline (3) or absent (4) pnode next to
+     * one of 200 is Xen's E2BIG, not numaclaim's EINVAL. */
+    vfix_init(&f, 3, 200, 1);
+    assert_int_equal(nc_domain_set_vnuma(h, CTL, d, &f.v), -E2BIG);
+    vfix_init(&f, 4, 200, 1);
+    assert_int_equal(nc_domain_set_vnuma(h, CTL, d, &f.v), -E2BIG);
     expect_no_vnuma(h, d);
 
     vfix_init(&f, 2, 2, 1);
@@ -1709,6 +1746,7 @@ int main(void)
         cmocka_unit_test(test_fallback_from_node_0_by_distance),
         cmocka_unit_test(test_striping_fallback_starts_from_striped_node),
         cmocka_unit_test(test_fallback_tries_affinity_nodes_before_others),
+        cmocka_unit_test(test_fallback_tries_unreachable_nodes_last),
         /* §5 protection */
         cmocka_unit_test(test_unclaimed_domain_cannot_take_node_claimed_pages),
         cmocka_unit_test(test_host_claim_cannot_unlock_node_claimed_pages),

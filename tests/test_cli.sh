@@ -39,6 +39,71 @@ expect 2 "--seed ' -1'" storm --seed ' -1'
 expect 2 "--vms ' 5'" storm --vms ' 5'
 expect 2 "--vms '100001'" storm --vms 100001
 expect 2 "--configs: /nonexistent.cfg: cannot read" storm --configs /nonexistent.cfg
+# Inputs a new user tries: each refused in one line naming the option or
+# file and the bad part, before anything runs.
+refuse "--configs '': empty file name" storm --configs ''
+refuse "--configs ',': empty file name" storm --configs ,
+refuse "--configs 'a.cfg,': empty file name" storm --configs a.cfg,
+refuse "--configs: $tmp: cannot read: a directory, not a regular file" storm --configs "$tmp"
+printf 'name = "p7"\nmemory = 2048\nvcpus = 2\nvnuma = [ [ "pnode=7", "size=1024", "vcpus=0" ], [ "pnode=1", "size=1024", "vcpus=1" ] ]\n' >"$tmp/p7.cfg"
+printf 'name = "c7"\nmemory = 2048\ncpus = "nodes:7"\n' >"$tmp/c7.cfg"
+refuse "--configs: $tmp/p7.cfg: vnuma vnode 0 asks for pnode 7, the host has 4 nodes" storm --configs "$tmp/p7.cfg"
+refuse "--configs: $tmp/c7.cfg: cpus= names node 7, the host has 4 nodes" storm --host 4x4G --configs "$tmp/c7.cfg"
+refuse "--configs: $tmp/c7.cfg: cpus= names node 7, the host has 4 nodes" storm --configs "$tmp/c7.cfg" --host 4x4G
+expect 0 "claimsets" storm --host 8x4G --configs "$tmp/c7.cfg,$tmp/p7.cfg" --policy claimsets --no-progress
+printf 'name = "w"\nmemory = 2048\nvcpus = 1\nvnuma = [ [ "size=18446744073709551618", "vcpus=0" ] ]\n' >"$tmp/wrap.cfg"
+refuse "--configs: $tmp/wrap.cfg: vnuma vnode 0: size: 18446744073709551618 MiB, must be 1.." storm --configs "$tmp/wrap.cfg"
+refuse "--mix ' 8G:1': --mix: bad entry \" 8G:1\"" storm --mix ' 8G:1'
+refuse "--mix '+8G:1': --mix: bad entry \"+8G:1\"" storm --mix '+8G:1'
+refuse "--mix '8G:+1': --mix: bad weight in \"8G:+1\"" storm --mix '8G:+1'
+refuse "--mix '8G: 1': --mix: bad weight" storm --mix '8G: 1'
+refuse "--mix '8G:1000001': --mix: bad weight" storm --mix '8G:1000001'
+refuse "--mix '18446744073709551617G:1': --mix: bad entry" storm --mix '18446744073709551617G:1'
+refuse "--policy 'none,': empty item in the list" storm --policy 'none,'
+refuse "--policy 'none,,host': empty item in the list" storm --policy 'none,,host'
+refuse "--policy ',none': empty item in the list" storm --policy ',none'
+refuse "--policy 'none,x': unknown policy \"x\"" storm --policy 'none,x'
+refuse "--arrival 'poisson: 5': expected burst or poisson:RATE" storm --arrival 'poisson: 5'
+refuse "--arrival 'poisson:+5'" storm --arrival 'poisson:+5'
+refuse "--arrival 'poisson:0x10'" storm --arrival 'poisson:0x10'
+refuse "--arrival 'poisson:inf'" storm --arrival 'poisson:inf'
+refuse "--arrival 'poisson:4.9e-324': expected burst or poisson:RATE with RATE from 1e-6" storm --arrival poisson:4.9e-324
+refuse "--arrival 'poisson:9e-7'" storm --arrival poisson:9e-7
+expect 0 "poisson arrival" storm --arrival poisson:1e-6 --vms 3 --policy claimsets --no-progress
+refuse "--offline '1@1e-400'" storm --offline '1@1e-400'
+refuse "--offline '1@ 1'" storm --offline '1@ 1'
+refuse "--offline ' 1@1'" storm --offline ' 1@1'
+refuse "--offline '+1@1'" storm --offline '+1@1'
+refuse "--offline '1@1e400'" storm --offline '1@1e400'
+refuse "--seed '+1'" storm --seed +1
+refuse "--seed '18446744073709551616'" storm --seed 18446744073709551616
+expect 0 "seed 18446744073709551615" storm --seed 18446744073709551615 --vms 2 --policy none --no-progress
+refuse "--vms '+5'" storm --vms +5
+refuse "--fill ' 5'" storm --fill ' 5'
+refuse "--builders '4294967297'" storm --builders 4294967297
+refuse "--host '4x0': host spec \"4x0\": no node has memory" storm --host 4x0
+expect 2 "host spec \"4x0\": no node has memory" host 4x0
+# 64 nodes, a full matrix of 3-digit distances, one CPU count per node.
+spec64=$(awk 'BEGIN { s = "1G"; for (i = 1; i < 64; i++) s = s ",1G"; s = s ";dist=";
+    for (i = 0; i < 64; i++) for (j = 0; j < 64; j++)
+        s = s (i || j ? "," : "") (i == j ? 10 : 100 + (i > j ? i - j : j - i));
+    s = s ";cpus=1"; for (i = 1; i < 64; i++) s = s "," (i % 3 + 1); print s }')
+expect 0 "64 nodes, 64 GiB, 127 CPUs" host "$spec64"
+expect 0 "claimsets" storm --host "$spec64" --vms 4 --policy none,claimsets --no-progress
+# A storm that cannot fit in what the process may use: refused before any
+# allocation (skipped where a ulimit -v would stop the binary itself, as
+# under ASan).
+if (ulimit -v 1000000 && "$bin" --version) >/dev/null 2>&1; then
+    (ulimit -v 1000000 && "$bin" storm --vms 100000 --no-progress) >"$tmp/out" 2>"$tmp/err"
+    if [ $? -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+       grep -qE -- '--vms: 100000 VMs need [0-9]+ MiB for their builds, more than the [0-9]+ MiB this process may use \(ulimit -v\)' "$tmp/err"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "FAIL: storm --vms 100000 under ulimit -v 1000000"
+        cat "$tmp/out" "$tmp/err"
+    fi
+fi
 expect 2 "unrecognized option" storm --frobnicate
 expect 2 "argument 'extra': unexpected" storm extra
 expect 2 "usage: numaclaim host SPEC" host

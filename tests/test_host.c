@@ -216,6 +216,34 @@ static void test_parse_rejects_bad_size(void **state)
     expect_parse_error("4xG", "node size");
 }
 
+/* Zero-size nodes are fine next to others, but a host needs memory, as an
+ * hwloc topology does ("no NUMA node has memory"). */
+static void test_parse_rejects_host_without_memory(void **state)
+{
+    struct nc_host_config cfg;
+
+    (void)state;
+    expect_parse_error("4x0", "host spec \"4x0\": no node has memory");
+    expect_parse_error("0,0K;cpus=1", "no node has memory");
+    expect_parse_error("0", "no node has memory");
+    parse_ok("0,4K", &cfg);
+    assert_int_equal(cfg.node[1].range[0].nr, 1);
+}
+
+/* 255 is SLIT's "unreachable" (Xen's NUMA_NO_DISTANCE): a distance the
+ * parser takes and the host reports as it is. */
+static void test_parse_unreachable_distance_255(void **state)
+{
+    struct nc_host *h = host_new("3x64M;dist=10,255,21,255,10,21,21,21,10");
+
+    (void)state;
+    assert_int_equal(NC_NO_DISTANCE, 255);
+    assert_int_equal(nc_host_distance(h, 0, 1), NC_NO_DISTANCE);
+    assert_int_equal(nc_host_distance(h, 1, 0), NC_NO_DISTANCE);
+    assert_int_equal(nc_host_distance(h, 0, 2), 21);
+    nc_host_destroy(h);
+}
+
 static void test_parse_rejects_wrong_number_of_distances(void **state)
 {
     (void)state;
@@ -942,6 +970,8 @@ int main(void)
         cmocka_unit_test(test_parse_rejects_empty_spec),
         cmocka_unit_test(test_parse_rejects_bad_node_count),
         cmocka_unit_test(test_parse_rejects_bad_size),
+        cmocka_unit_test(test_parse_rejects_host_without_memory),
+        cmocka_unit_test(test_parse_unreachable_distance_255),
         cmocka_unit_test(test_parse_rejects_wrong_number_of_distances),
         cmocka_unit_test(test_parse_rejects_bad_local_or_remote_distance),
         cmocka_unit_test(test_parse_rejects_unknown_option),

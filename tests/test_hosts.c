@@ -33,7 +33,7 @@ static char err[ERRLEN];
 
 static int resolve(const char *fmt, ...)
 {
-    char arg[1024];
+    static char arg[TS_SPEC_MAX + 1024];    /* a 64-node spec and a path */
     va_list ap;
 
     va_start(ap, fmt);
@@ -376,12 +376,35 @@ static void test_spec_round_trip(void **state)
     assert_non_null(strstr(err, "has 3 counts, the host has 2 nodes"));
 }
 
-/* 64 nodes with the default matrix: its 12 KiB do not fit in a spec, and
- * the parser's default gives the same matrix. */
+/* Append "a,b,..." for the matrix d(i, j) of n nodes. */
+static size_t put_matrix(char *spec, size_t size, size_t used, uint32_t n,
+                         unsigned int (*d)(uint32_t i, uint32_t j))
+{
+    used += (size_t)snprintf(spec + used, size - used, ";dist=");
+    for ( uint32_t i = 0; i < n; i++ )
+        for ( uint32_t j = 0; j < n; j++ )
+            used += (size_t)snprintf(spec + used, size - used, "%s%u",
+                                     i || j ? "," : "", d(i, j));
+    return used;
+}
+
+static unsigned int default_dist(uint32_t i, uint32_t j)
+{
+    return i == j ? 10 : 21;
+}
+
+/* Three digits almost everywhere, 255 (unreachable) between halves. */
+static unsigned int wide_dist(uint32_t i, uint32_t j)
+{
+    return i == j ? 10 : (i < 32) != (j < 32) ? 255 : 100 + (i ^ j);
+}
+
+/* 64 nodes: the whole matrix is always written (TS_SPEC_MAX holds 64 nodes
+ * of any size, 4096 three-digit distances and 64 CPU counts). */
 static void test_spec_64_nodes(void **state)
 {
-    char spec[TS_SPEC_MAX];
-    size_t used = 0;
+    static char spec[TS_SPEC_MAX], arg[TS_SPEC_MAX];
+    size_t used = 0, sizes;
 
     (void)state;
     assert_int_equal(resolve("64x1G"), 0);
@@ -391,13 +414,31 @@ static void test_spec_64_nodes(void **state)
     for ( int i = 0; i < 64; i++ )
         used += (size_t)snprintf(spec + used, sizeof(spec) - used, "%s1G",
                                  i ? "," : "");
+    sizes = used;
+    used = put_matrix(spec, sizeof(spec), used, 64, default_dist);
     assert_string_equal(host.spec, spec);
     check_round_trip();
 
-    /* Without the matrix, the CPUs are still written. */
     assert_int_equal(resolve("64x1G;cpus=1"), 0);
     snprintf(spec + used, sizeof(spec) - used, ";cpus=1");
     assert_string_equal(host.spec, spec);
+    check_round_trip();
+
+    /* A full matrix of 3-digit distances and a CPU count per node: more
+     * than the 8 KiB the spec used to be cut at. */
+    used = put_matrix(spec, sizeof(spec), sizes, 64, wide_dist);
+    used += (size_t)snprintf(spec + used, sizeof(spec) - used, ";cpus=64");
+    for ( int i = 1; i < 64; i++ )
+        used += (size_t)snprintf(spec + used, sizeof(spec) - used, ",%d",
+                                 i % 2 ? 63 : 64);
+    assert_true(used > 16384 && used < sizeof(spec));
+    memcpy(arg, spec, used + 1);
+    if ( resolve("%s", arg) )
+        fail_msg("64 nodes, full matrix: %s", err);
+    assert_string_equal(host.spec, spec);
+    assert_int_equal(host.distance[0][63], 255);
+    assert_int_equal(host.distance[1][2], 103);
+    assert_int_equal(host.node_cpus[1], 63);
     check_round_trip();
 }
 

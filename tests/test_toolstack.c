@@ -117,6 +117,30 @@ static uint64_t node_pages(uint32_t domid, uint32_t node)
  * Plans on fixed topologies
  * ======================================================================== */
 
+/* SLIT 255 is unreachable: the worst distance, so a node set with an
+ * unreachable pair comes after every set without one. */
+static void test_claimsets_avoid_unreachable_pairs(void **state)
+{
+    uint64_t free[4] = { 6 * GIB, 6 * GIB, 3 * GIB, 3 * GIB };
+    struct ts_view v = view_of(4, 21, free);
+    struct ts_vm vm = vm_of("u", 8 * GIB, 4);
+    struct ts_plan p;
+
+    (void)state;
+    v.distance[0][1] = v.distance[1][0] = 255;
+    /* {0,1} has the most room, but they cannot reach each other. */
+    p = plan(TS_POLICY_CLAIMSETS, &v, &vm);
+    assert_int_equal(p.nr_vnodes, 2);
+    assert_false(p.vnode[0].pnode <= 1 && p.vnode[1].pnode <= 1);
+    /* A 3-node set at 21 still beats it; only when nothing else fits is
+     * the unreachable pair used. */
+    v.free[2] = v.free[3] = GIB / 2;
+    p = plan(TS_POLICY_CLAIMSETS, &v, &vm);
+    assert_true(p.nr_vnodes >= 2);
+    assert_int_equal(p.vnode[0].pnode, 0);
+    assert_int_equal(p.vnode[1].pnode, 1);
+}
+
 static void test_policies_on_an_empty_host(void **state)
 {
     uint64_t free[4] = { 64 * GIB, 64 * GIB, 64 * GIB, 64 * GIB };
@@ -684,6 +708,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_policies_on_an_empty_host),
+        cmocka_unit_test(test_claimsets_avoid_unreachable_pairs),
         cmocka_unit_test(test_usage_and_claims_steer_the_choice),
         cmocka_unit_test(test_nearest_node_set_on_sub_numa_clustering),
         cmocka_unit_test(test_split_fills_nodes_by_capacity),

@@ -217,6 +217,49 @@ static void test_load_missing_file(void **state)
     free(path);
 }
 
+/* A directory (or a FIFO) never reaches libxlutil's scanner, which would
+ * exit the process ("input in flex scanner failed"). */
+static void test_load_directory(void **state)
+{
+    struct ts_vm vm, before;
+    char err[512] = "";
+    char *path = example_path("");
+
+    (void)state;
+    memset(&vm, 0x5A, sizeof(vm));
+    before = vm;
+    assert_int_equal(ts_vm_load(path, &vm, err, sizeof(err)), -1);
+    assert_true(strncmp(err, path, strlen(path)) == 0);
+    assert_non_null(strstr(err, "cannot read: a directory, not a regular "
+                           "file"));
+    assert_memory_equal(&vm, &before, sizeof(vm));
+    free(path);
+}
+
+/* Whether a config fits a host: cpus= and pnode= name nodes it has. */
+static void test_check_host(void **state)
+{
+    struct ts_vm vm;
+    char why[160] = "";
+
+    (void)state;
+    parse_ok("name = \"c\"\nmemory = 1024\ncpus = \"nodes:7\"\n", &vm);
+    assert_int_equal(ts_vm_check_host(&vm, 8, why, sizeof(why)), 0);
+    assert_int_equal(ts_vm_check_host(&vm, 4, why, sizeof(why)), -1);
+    assert_string_equal(why, "cpus= names node 7, the host has 4 nodes");
+
+    parse_ok("name = \"p\"\nmemory = 2048\nvcpus = 2\n"
+             "vnuma = [ [ \"pnode=1\", \"size=1024\", \"vcpus=0\" ],"
+             " [ \"pnode=7\", \"size=1024\", \"vcpus=1\" ] ]\n", &vm);
+    assert_int_equal(ts_vm_check_host(&vm, 64, why, sizeof(why)), 0);
+    assert_int_equal(ts_vm_check_host(&vm, 4, why, sizeof(why)), -1);
+    assert_string_equal(why, "vnuma vnode 1 asks for pnode 7, the host has 4 "
+                        "nodes");
+
+    parse_ok("name = \"a\"\nmemory = 1024\ncpus = \"all\"\n", &vm);
+    assert_int_equal(ts_vm_check_host(&vm, 1, why, sizeof(why)), 0);
+}
+
 /* ========================================================================
  * Scalars and defaults
  * ======================================================================== */
@@ -610,6 +653,26 @@ static void test_vnuma_errors(void **state)
     vnuma_fails(two_head,
                 "[ [ \"size=1G\", \"vcpus=0-1\" ], [ \"size=2048\" ] ]",
                 SRC ": vnuma vnode 0: size: \"1G\"", "not a number of MiB");
+    /* 2^64 + 2 MiB would wrap around to 2 MiB: out of range instead,
+     * however many digits. */
+    vnuma_fails(two_head,
+                "[ [ \"size=18446744073709551618\", \"vcpus=0-1\" ],"
+                "  [ \"size=2046\", \"vcpus=2-3\" ] ]",
+                SRC ": vnuma vnode 0: size: 18446744073709551618 MiB",
+                "must be 1..");
+    vnuma_fails(two_head,
+                "[ [ \"size=1024\", \"vcpus=0-1\" ],"
+                "  [ \"size=000000000000000000001024\", \"vcpus=2-3\","
+                "    \"pnode=184467440737095516160\" ] ]",
+                SRC ": vnuma vnode 1: pnode: 184467440737095516160 is beyond",
+                "last node (63)");
+    vnuma_fails(two_head,
+                "[ [ \"size=+1024\", \"vcpus=0-1\" ], [ \"size=1024\" ] ]",
+                SRC ": vnuma vnode 0: size: \"+1024\"", "not a number");
+    vnuma_fails(two_head,
+                "[ [ \"size=1024\", \"vcpus=0-1\", \"vdistances=10,,20\" ],"
+                "  [ \"size=1024\", \"vcpus=2-3\" ] ]",
+                SRC ": vnuma vnode 0: vdistances: empty entry", "vdistances");
 
     /* vdistances. */
     vnuma_fails(two_head,
@@ -727,6 +790,8 @@ int main(void)
         cmocka_unit_test(test_load_equals_parse),
         cmocka_unit_test(test_load_syntax_error),
         cmocka_unit_test(test_load_missing_file),
+        cmocka_unit_test(test_load_directory),
+        cmocka_unit_test(test_check_host),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_scalars),
         cmocka_unit_test(test_name_errors),

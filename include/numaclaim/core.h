@@ -34,6 +34,7 @@ extern "C" {
 #define NC_MAX_NUMNODES     64      /* MAX_NUMNODES */
 #define NC_MAX_ORDER        18      /* 2^18 pages = 1 GiB */
 #define NC_NUMA_NO_NODE     0xFFu
+#define NC_NO_DISTANCE      255     /* SLIT 0xFF: unreachable (NUMA_NO_DISTANCE) */
 #define NC_MAX_RANGES       8       /* MFN ranges per node (holes between) */
 #define NC_PADDR_BITS       52
 #define NC_NR_ZONES         (NC_PADDR_BITS - NC_PAGE_SHIFT + 1)

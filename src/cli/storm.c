@@ -68,20 +68,40 @@ static int parse_u32(const char *arg, uint32_t min, uint32_t max,
     return 0;
 }
 
+struct policy_arg {
+    uint32_t mask;
+    char *why;
+    size_t whylen;
+};
+
 static int add_policy(const char *name, void *arg)
 {
+    struct policy_arg *a = arg;
     enum ts_policy p;
 
     if ( ts_policy_parse(name, &p) )
+    {
+        snprintf(a->why, a->whylen, "unknown policy \"%.32s\" (expected a "
+                 "comma-separated list of none, host, xapi, claimsets)", name);
         return -1;
-    *(uint32_t *)arg |= 1u << p;
+    }
+    a->mask |= 1u << p;
     return 0;
 }
 
-static int parse_policies(const char *arg, uint32_t *mask)
+static int parse_policies(const char *arg, uint32_t *mask, char *why,
+                          size_t whylen)
 {
-    *mask = 0;
-    return ts_split(arg, ',', false, add_policy, mask) ? -1 : 0;
+    struct policy_arg a = { 0, why, whylen };
+    int rc = ts_split(arg, ',', false, add_policy, &a);
+
+    if ( rc == TS_SPLIT_EMPTY )
+        snprintf(why, whylen, "empty item in the list (expected a "
+                 "comma-separated list of none, host, xapi, claimsets)");
+    else if ( rc == TS_SPLIT_NOMEM )
+        snprintf(why, whylen, "out of memory");
+    *mask = a.mask;
+    return rc ? -1 : 0;
 }
 
 /* PAGES@TIME: PAGES from 1 to 2^32, TIME a finite number of seconds. */
@@ -154,11 +174,22 @@ static int load_one(const char *f, void *arg)
     return 0;
 }
 
+static int no_op(const char *item, void *arg)
+{
+    (void)item;
+    (void)arg;
+    return 0;
+}
+
 static int load_configs(struct storm_scenario *s, struct config_files *files,
                         const char *arg)
 {
     struct load_arg a = { s, files };
-    int rc = ts_split(arg, ',', false, load_one, &a);
+    /* The list's syntax first, so that "a.cfg," is about the list. */
+    int rc = ts_split(arg, ',', false, no_op, NULL);
+
+    if ( !rc )
+        rc = ts_split(arg, ',', false, load_one, &a);
 
     if ( rc == TS_SPLIT_EMPTY )
         return bad("--configs", arg, "empty file name (expected F[,F...])");
@@ -257,9 +288,8 @@ int cli_storm(int argc, char **argv)
                            "to 1024"));
             break;
         case O_POLICY:
-            if ( parse_policies(optarg, &s.policies) )
-                FAIL(bad("--policy", optarg, "expected a comma-separated "
-                           "list of none, host, xapi, claimsets"));
+            if ( parse_policies(optarg, &s.policies, err, sizeof(err)) )
+                FAIL(bad("--policy", optarg, err));
             break;
         case O_ARRIVAL:
             /* A rate below STORM_MIN_RATE would put arrivals so far

@@ -136,16 +136,23 @@ static int alloc_locked(struct nc_host *h, struct nc_domain *d,
     mfn = try_node(h, d, rq, first);
     if ( mfn == NC_HB_NONE && !rq->exact )
     {
-        /* Affinity nodes by distance from the first, then the others. */
+        /*
+         * Affinity nodes by distance from the first, then the others; a
+         * node the first cannot reach (NC_NO_DISTANCE) only after every
+         * node it can, affinity or not (docs/design.md §10).
+         */
         const uint8_t *order = h->node[first].by_distance;
 
-        for ( int outside = 0; outside < 2 && mfn == NC_HB_NONE; outside++ )
+        for ( int pass = 0; pass < 4 && mfn == NC_HB_NONE; pass++ )
             for ( uint32_t i = 0; i < h->nr_nodes; i++ )
             {
                 uint32_t n = order[i];
+                bool outside = pass & 1, unreachable = pass >> 1;
 
                 if ( n == first ||
-                     !!(affinity & (1ULL << n)) == !!outside )
+                     !!(affinity & (1ULL << n)) == outside ||
+                     (h->distance[first][n] == NC_NO_DISTANCE) !=
+                     unreachable )
                     continue;
                 mfn = try_node(h, d, rq, n);
                 if ( mfn != NC_HB_NONE )

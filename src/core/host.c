@@ -12,6 +12,10 @@
  *   nodes   := N "x" size  |  size { "," size }
  *   size    := digits [ "K" | "M" | "G" | "T" ]     (binary; bytes if none)
  *
+ * A distance is 10 to itself, 11..255 to another node; 255 means
+ * unreachable (ACPI SLIT, Xen's NUMA_NO_DISTANCE: NC_NO_DISTANCE).  A
+ * host needs some memory.
+ *
  * Node i's frames start where node i-1's end, node 0 at MFN 0.  pCPUs are
  * numbered node by node, node 0's first; 8 per node by default.  A node
  * may have memory and no CPU or the reverse, but the host needs a CPU.

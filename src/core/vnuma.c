@@ -45,8 +45,14 @@ uint32_t vnuma_gpfn_pnode(const struct nc_vnuma_info *v, uint64_t gpfn)
     return NC_NUMA_NO_NODE;           /* a hole or firmware range */
 }
 
-/* Xen's checks (reference §4.6) plus ours: ranges well-formed, on known
- * vnodes, not overlapping; pnodes online. */
+/*
+ * Xen's checks (reference §4.6), in Xen's order (vnuma_init: counts, the
+ * XSA-77 sizes, each vcpu's vnode, then each pnode below MAX_NUMNODES,
+ * then the range flags), and only then ours: pnodes this host has online,
+ * ranges well-formed, on known vnodes, not overlapping.  So a topology Xen
+ * refuses gets Xen's errno (E2BIG for pnode 200 even if another pnode is
+ * offline), and ours only adds refusals of what Xen would accept.
+ */
 static int vnuma_validate(const struct nc_host *h, const struct nc_domain *d,
                           const struct nc_vnuma *v)
 {
@@ -63,11 +69,17 @@ static int vnuma_validate(const struct nc_host *h, const struct nc_domain *d,
         if ( v->vcpu_to_vnode[i] >= v->nr_vnodes )
             return -E2BIG;
     for ( uint32_t i = 0; i < v->nr_vnodes; i++ )
+        if ( v->vnode_to_pnode[i] >= NC_MAX_NUMNODES )
+            return -E2BIG;
+    for ( uint32_t i = 0; i < v->nr_vmemranges; i++ )
+        if ( v->vmemrange[i].flags )
+            return -EINVAL;
+
+    /* numaclaim's own checks. */
+    for ( uint32_t i = 0; i < v->nr_vnodes; i++ )
     {
         uint32_t p = v->vnode_to_pnode[i];
 
-        if ( p >= NC_MAX_NUMNODES )
-            return -E2BIG;
         if ( p >= h->nr_nodes || !h->node[p].online )
             return -EINVAL;
     }
@@ -75,7 +87,7 @@ static int vnuma_validate(const struct nc_host *h, const struct nc_domain *d,
     {
         const struct nc_vmemrange *r = &v->vmemrange[i];
 
-        if ( r->flags || r->nid >= v->nr_vnodes || r->start >= r->end )
+        if ( r->nid >= v->nr_vnodes || r->start >= r->end )
             return -EINVAL;
         for ( uint32_t j = 0; j < i; j++ )
             if ( r->start < v->vmemrange[j].end &&

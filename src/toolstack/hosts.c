@@ -13,8 +13,9 @@
  * so a PU is counted once even where a CPU-less node (HBM in flat mode, a
  * CXL expander) shares its package's cpuset.  Whatever the source, the
  * result is written out as a spec ("S0,S1,...;dist=...;cpus=...", cpus=
- * left out when every node has the parser's default of 8) and that spec
- * is parsed again: it must describe exactly the same host.
+ * left out when every node has the parser's default of 8; TS_SPEC_MAX
+ * holds it for 64 nodes) and that spec is parsed again: it must describe
+ * exactly the same host.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -142,25 +143,23 @@ static int append_cpus(const struct ts_host *host, char *spec, size_t *used)
     return 0;
 }
 
-static bool default_distances(const struct ts_host *host)
-{
-    for ( uint32_t i = 0; i < host->nr_nodes; i++ )
-        for ( uint32_t j = 0; j < host->nr_nodes; j++ )
-            if ( host->distance[i][j] != (i == j ? 10 : DEFAULT_REMOTE) )
-                return false;
-    return true;
-}
+/* TS_SPEC_MAX holds the longest spec of a host the parser accepts. */
+_Static_assert(TS_MAX_NODES == NC_MAX_NUMNODES, "a node per core node");
+_Static_assert((1ULL << (NC_PADDR_BITS - 10)) <= 10000000000000ULL,
+               "a node size in K has at most 13 digits");
+_Static_assert(NC_MAX_CPUS <= 9999, "a CPU count has at most 4 digits");
 
 /*
- * Write host->spec from the nodes, distances and CPUs.  The matrix is
- * always written, except when it is the parser's default (10 local, 21
- * remote) and would not fit in TS_SPEC_MAX: a 64-node matrix takes 12 KiB.
+ * Write host->spec from the nodes, distances and CPUs, the matrix always
+ * (so that the spec says what the host is).  Only a size beyond what the
+ * parser accepts (from an hwloc XML) can make it too long, and the parser
+ * would refuse that spec anyway.
  */
 static int build_spec(struct ts_host *host, const char *label, char *err,
                       size_t errlen)
 {
     char *spec = host->spec;
-    size_t used = 0, sizes_end;
+    size_t used = 0;
     char size[32];
 
     spec[0] = '\0';
@@ -170,34 +169,21 @@ static int build_spec(struct ts_host *host, const char *label, char *err,
         if ( append(spec, TS_SPEC_MAX, &used, "%s%s", i ? "," : "", size) )
             goto too_long;
     }
-    sizes_end = used;
-
     if ( append(spec, TS_SPEC_MAX, &used, ";dist=") )
-        goto no_matrix;
+        goto too_long;
     for ( uint32_t i = 0; i < host->nr_nodes; i++ )
         for ( uint32_t j = 0; j < host->nr_nodes; j++ )
             if ( append(spec, TS_SPEC_MAX, &used, "%s%u", i || j ? "," : "",
                         host->distance[i][j]) )
-                goto no_matrix;
+                goto too_long;
     if ( append_cpus(host, spec, &used) )
         goto too_long;
     return 0;
 
- no_matrix:
-    if ( default_distances(host) )
-    {
-        spec[sizes_end] = '\0';
-        used = sizes_end;
-        if ( append_cpus(host, spec, &used) )
-            goto too_long;
-        return 0;
-    }
  too_long:
     spec[0] = '\0';
-    return fail(err, errlen,
-                "%s: the host spec for %u nodes with this distance matrix "
-                "is longer than %d characters", label, host->nr_nodes,
-                TS_SPEC_MAX - 1);
+    return fail(err, errlen, "%s: node sizes too large for a host spec (a "
+                "host has at most 2^52 bytes)", label);
 }
 
 /* Parse host->spec again: it must give back exactly this host. */

@@ -24,10 +24,10 @@
  *               cpus=, means any node (cpu_nodes 0).  "^n" exclusions are
  *               rejected.
  *   vnuma       a list of at most 32 vnodes, each a list of "key=value":
- *               size (MiB, required, > 0), pnode (optional, < 64; the host
- *               check is ts_plan's), vcpus (optional: a vnode may have no
- *               vcpus; otherwise ids or ranges that form one contiguous
- *               range), vdistances (optional, default 10 local and 20
+ *               size (MiB, required, > 0), pnode (optional, < 64; the
+ *               host check is ts_vm_check_host's), vcpus (optional: a vnode
+ *               may have no vcpus; otherwise ids or ranges that form one
+ *               contiguous range), vdistances (optional, default 10 local and 20
  *               remote; otherwise exactly one entry per vnode).  The sizes
  *               add up to memory (xl compares with maxmem: numaclaim
  *               populates memory=), each vcpu 0..vcpus-1 is in exactly one
