@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 #
-# Shared by the command-line suites: run the numaclaim command ($bin) and
-# count.  The caller sets bin and tmp (a scratch directory).
+# Shared by the command-line suites: run the numaclaim command ($bin), or
+# any check, and count.  The caller sets bin and tmp (a scratch directory).
 passed=0
 failed=0
 
@@ -29,5 +29,16 @@ refuse() {      # pattern, args...: exit 2, one line on stderr, nothing run
         failed=$((failed + 1))
         echo "FAIL: numaclaim $* -> $got (want 2 and one line '$pattern')"
         cat "$tmp/out" "$tmp/err"
+    fi
+}
+
+check() {       # description, command...: passes if the command does
+    local what=$1; shift
+    if "$@"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "FAIL: $what"
+        [ -f "$tmp/err" ] && cat "$tmp/err"
     fi
 }

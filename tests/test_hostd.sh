@@ -13,17 +13,6 @@ sock=$tmp/h.sock
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/cli_lib.sh"
 
-check() {       # description, command...
-    local what=$1; shift
-    if "$@"; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "FAIL: $what"
-        [ -f "$tmp/err" ] && cat "$tmp/err"
-    fi
-}
-
 start() {       # hostd in the background, back once it serves
     : >"$tmp/log"
     "$bin" hostd --host 2x1G --socket "$sock" 2>"$tmp/log" &

@@ -27,18 +27,7 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-passed=0
-failed=0
-
-check() {       # description, command...
-    local what=$1; shift
-    if "$@"; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "FAIL: $what"
-    fi
-}
+. "$(dirname "$0")/cli_lib.sh"
 
 has_line() {    # file, exact line
     if grep -qxF -- "$2" "$1"; then

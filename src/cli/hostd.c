@@ -53,6 +53,15 @@ static void hostd_usage(FILE *f)
             "/run/numaclaim/hostd.sock");
 }
 
+static int serve_detached(void *arg, int ready_fd)
+{
+    struct nc_hostd_config *cfg = arg;
+
+    cfg->ready_fd = ready_fd;
+    cfg->detach = true;
+    return nc_hostd_run(cfg);
+}
+
 int cli_hostd(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -69,7 +78,7 @@ int cli_hostd(int argc, char **argv)
     const char *host_arg = CLI_DEFAULT_HOST, *sock = NULL, *logpath = NULL;
     char path[256], err[512];
     bool daemon = false;
-    int c, ready[2];
+    int c;
     pid_t pid;
 
     optind = 1;
@@ -146,34 +155,9 @@ int cli_hostd(int argc, char **argv)
     }
     else
         cfg.log = NULL;
-    if ( pipe(ready) )
-        return 1;
-    pid = fork();
+    pid = cli_daemonize("numaclaim hostd", serve_detached, &cfg);
     if ( pid < 0 )
-    {
-        perror("numaclaim hostd: fork");
         return 1;
-    }
-    if ( pid == 0 )
-    {
-        close(ready[0]);
-        setsid();
-        cfg.ready_fd = ready[1];
-        cfg.detach = true;
-        _exit(nc_hostd_run(&cfg));
-    }
-    close(ready[1]);
-    {
-        char ok = 0;
-
-        if ( read(ready[0], &ok, 1) != 1 )
-        {
-            int status = 0;
-
-            waitpid(pid, &status, 0);
-            return 1;           /* it said why on stderr */
-        }
-    }
     printf("numaclaim hostd: pid %d serving %s\n", (int)pid,
            cfg.socket_path);
     return 0;

@@ -420,6 +420,22 @@ static int run(const struct xs_config *c)
     return 1;
 }
 
+/* In the background: stdio let go of, the log (stderr) kept. */
+static int serve_detached(void *arg, int ready_fd)
+{
+    struct xs_config *c = arg;
+    int devnull = open("/dev/null", O_RDWR);
+
+    c->ready_fd = ready_fd;
+    if ( devnull >= 0 )
+    {
+        dup2(devnull, STDIN_FILENO);
+        dup2(devnull, STDOUT_FILENO);
+        close(devnull);
+    }
+    return run(c);
+}
+
 int cli_xenstored(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -435,7 +451,7 @@ int cli_xenstored(int argc, char **argv)
     char hbuf[256], rbuf[4096];
     const char *env = getenv("NUMACLAIM_SOCKET");
     bool daemon = false;
-    int ch, ready[2];
+    int ch;
     pid_t pid;
 
     optind = 1;
@@ -491,42 +507,9 @@ int cli_xenstored(int argc, char **argv)
     if ( !daemon )
         return run(&c);
 
-    if ( pipe(ready) )
-        return 1;
-    fflush(stdout);
-    pid = fork();
+    pid = cli_daemonize("numaclaim xenstored", serve_detached, &c);
     if ( pid < 0 )
-    {
-        perror("numaclaim xenstored: fork");
         return 1;
-    }
-    if ( pid == 0 )
-    {
-        int devnull = open("/dev/null", O_RDWR);
-
-        close(ready[0]);
-        setsid();
-        c.ready_fd = ready[1];
-        if ( devnull >= 0 )
-        {
-            dup2(devnull, STDIN_FILENO);
-            dup2(devnull, STDOUT_FILENO);
-            close(devnull);
-        }
-        _exit(run(&c));
-    }
-    close(ready[1]);
-    {
-        char ok = 0;
-
-        if ( read(ready[0], &ok, 1) != 1 )
-        {
-            int status = 0;
-
-            waitpid(pid, &status, 0);
-            return 1;           /* it said why on stderr */
-        }
-    }
     printf("numaclaim xenstored: pid %d serving %s/socket\n", (int)pid,
            c.rundir);
     return 0;
