@@ -41,7 +41,8 @@ static struct ts_vm vm_of(const char *name, uint64_t pages, uint32_t vcpus)
     return vm;
 }
 
-/* A view with uniform distances local/remote and the given free pages. */
+/* A view with uniform distances local/remote and the given free pages;
+ * 64 pCPUs a node, more than any plan here asks for unless it says so. */
 static struct ts_view view_of(uint32_t n, uint8_t remote, const uint64_t *free)
 {
     struct ts_view v;
@@ -51,6 +52,7 @@ static struct ts_view view_of(uint32_t n, uint8_t remote, const uint64_t *free)
     for ( uint32_t i = 0; i < n; i++ )
     {
         v.free[i] = free[i];
+        v.cpus[i] = 64;
         for ( uint32_t j = 0; j < n; j++ )
             v.distance[i][j] = i == j ? 10 : remote;
     }
@@ -365,6 +367,24 @@ static void test_partly_pinned_vnodes_and_cpus(void **state)
     assert_int_equal(ts_plan(TS_POLICY_XAPI, &v, &vm, &p, why, sizeof(why)),
                      -1);
     assert_non_null(strstr(why, "cpus= names node 4, the host has 4 nodes"));
+
+    /* CPU lists go through the host's numbering: 8 CPUs a node, node 0's
+     * first, so CPUs 8-15 are node 1 and 6-9 nodes 0 and 1. */
+    for ( uint32_t n = 0; n < 4; n++ )
+        v.cpus[n] = 8;
+    vm.cpu_nodes = 0;
+    vm.cpu_map[0] = 0xFF00;                 /* 8-15 */
+    assert_int_equal(plan(TS_POLICY_NONE, &v, &vm).node_affinity, 0x2);
+    assert_int_equal(plan(TS_POLICY_XAPI, &v, &vm).claims[0].target, 1);
+    assert_int_equal(plan(TS_POLICY_CLAIMSETS, &v, &vm).vnode[0].pnode, 1);
+    vm.cpu_map[0] = 0xFF;                   /* 0-7 */
+    assert_int_equal(plan(TS_POLICY_HOST, &v, &vm).node_affinity, 0x1);
+    vm.cpu_map[0] = 0x3C0;                  /* 6-9 */
+    assert_int_equal(plan(TS_POLICY_NONE, &v, &vm).node_affinity, 0x3);
+    vm.cpu_map[0] = 1ULL << 32;             /* beyond the host's 32 */
+    assert_int_equal(ts_plan(TS_POLICY_NONE, &v, &vm, &p, why, sizeof(why)),
+                     -1);
+    assert_non_null(strstr(why, "cpus= names CPU 32, the host has 32 CPUs"));
 }
 
 static void test_claim_sets_wider_than_32_nodes_fall_back(void **state)

@@ -240,24 +240,27 @@ static void test_load_directory(void **state)
 static void test_check_host(void **state)
 {
     struct ts_vm vm;
+    uint32_t cpus[TS_MAX_NODES];
     char why[160] = "";
 
     (void)state;
+    for ( uint32_t i = 0; i < TS_MAX_NODES; i++ )
+        cpus[i] = 8;
     parse_ok("name = \"c\"\nmemory = 1024\ncpus = \"nodes:7\"\n", &vm);
-    assert_int_equal(ts_vm_check_host(&vm, 8, why, sizeof(why)), 0);
-    assert_int_equal(ts_vm_check_host(&vm, 4, why, sizeof(why)), -1);
+    assert_int_equal(ts_vm_check_host(&vm, 8, cpus, why, sizeof(why)), 0);
+    assert_int_equal(ts_vm_check_host(&vm, 4, cpus, why, sizeof(why)), -1);
     assert_string_equal(why, "cpus= names node 7, the host has 4 nodes");
 
     parse_ok("name = \"p\"\nmemory = 2048\nvcpus = 2\n"
              "vnuma = [ [ \"pnode=1\", \"size=1024\", \"vcpus=0\" ],"
              " [ \"pnode=7\", \"size=1024\", \"vcpus=1\" ] ]\n", &vm);
-    assert_int_equal(ts_vm_check_host(&vm, 64, why, sizeof(why)), 0);
-    assert_int_equal(ts_vm_check_host(&vm, 4, why, sizeof(why)), -1);
+    assert_int_equal(ts_vm_check_host(&vm, 64, cpus, why, sizeof(why)), 0);
+    assert_int_equal(ts_vm_check_host(&vm, 4, cpus, why, sizeof(why)), -1);
     assert_string_equal(why, "vnuma vnode 1 asks for pnode 7, the host has 4 "
                         "nodes");
 
     parse_ok("name = \"a\"\nmemory = 1024\ncpus = \"all\"\n", &vm);
-    assert_int_equal(ts_vm_check_host(&vm, 1, why, sizeof(why)), 0);
+    assert_int_equal(ts_vm_check_host(&vm, 1, cpus, why, sizeof(why)), 0);
 }
 
 /* ========================================================================
@@ -478,16 +481,30 @@ static void test_syntax_error(void **state)
  * cpus=
  * ======================================================================== */
 
-static uint64_t cpus_nodes(const char *cpus)
+/* The nodes cpus= allows on a host of nr nodes with per_node CPUs each. */
+static uint64_t cpus_nodes_on(const char *cpus, uint32_t nr,
+                              uint32_t per_node)
 {
+    uint32_t node_cpus[TS_MAX_NODES];
     struct ts_vm vm;
-    char *t;
+    uint64_t nodes = 0xdead;
+    char *t, why[160];
 
+    for ( uint32_t i = 0; i < TS_MAX_NODES; i++ )
+        node_cpus[i] = per_node;
     assert_true(asprintf(&t, "name = \"c\"\nmemory = 1024\ncpus = %s\n",
                          cpus) > 0);
     parse_ok(t, &vm);
     free(t);
-    return vm.cpu_nodes;
+    assert_int_equal(ts_vm_cpu_nodes(&vm, nr, node_cpus, &nodes, why,
+                                     sizeof(why)), 0);
+    return nodes;
+}
+
+/* On a host of 64 one-CPU nodes, CPU i is on node i. */
+static uint64_t cpus_nodes(const char *cpus)
+{
+    return cpus_nodes_on(cpus, 64, 1);
 }
 
 static void test_cpus_forms(void **state)
@@ -510,6 +527,42 @@ static void test_cpus_forms(void **state)
     assert_int_equal(cpus_nodes("[ \"2-3\", \"all\" ]"), 0);
 }
 
+/* CPU ids are the host's: Xen numbers them node by node, so with 8 CPUs
+ * a node, CPUs 0-7 are node 0's and 8-15 node 1's; nodes: is unchanged. */
+static void test_cpus_map_through_host(void **state)
+{
+    struct ts_vm vm;
+    uint32_t node_cpus[4] = { 8, 8, 8, 8 }, uneven[3] = { 2, 0, 4 };
+    uint64_t nodes;
+    char why[160];
+
+    (void)state;
+    assert_int_equal(cpus_nodes_on("\"0-7\"", 4, 8), 0x1);
+    assert_int_equal(cpus_nodes_on("\"8-15\"", 4, 8), 0x2);
+    assert_int_equal(cpus_nodes_on("\"6-9\"", 4, 8), 0x3);
+    assert_int_equal(cpus_nodes_on("\"31\"", 4, 8), 0x8);
+    assert_int_equal(cpus_nodes_on("[ \"0\", \"nodes:2\" ]", 4, 8), 0x5);
+    assert_int_equal(cpus_nodes_on("\"nodes:1-2\"", 4, 8), 0x6);
+    assert_int_equal(cpus_nodes_on("\"all\"", 4, 8), 0);
+
+    /* A node without CPUs takes no ids: CPU 2 is node 2's first. */
+    parse_ok("name = \"c\"\nmemory = 1024\ncpus = \"1-2\"\n", &vm);
+    assert_int_equal(ts_vm_cpu_nodes(&vm, 3, uneven, &nodes, why,
+                                     sizeof(why)), 0);
+    assert_int_equal(nodes, 0x5);
+
+    /* A CPU beyond the host is a config error for it. */
+    parse_ok("name = \"c\"\nmemory = 1024\ncpus = \"30-32\"\n", &vm);
+    assert_int_equal(ts_vm_check_host(&vm, 4, node_cpus, why, sizeof(why)),
+                     -1);
+    assert_string_equal(why, "cpus= names CPU 32, the host has 32 CPUs");
+    assert_int_equal(ts_vm_cpu_nodes(&vm, 4, node_cpus, &nodes, why,
+                                     sizeof(why)), -1);
+    node_cpus[3] = 9;
+    assert_int_equal(ts_vm_check_host(&vm, 4, node_cpus, why, sizeof(why)),
+                     0);
+}
+
 static void test_cpus_errors(void **state)
 {
     static const char head[] = "name = \"c\"\nmemory = 1024\ncpus = ";
@@ -518,7 +571,7 @@ static void test_cpus_errors(void **state)
     } bad[] = {
         { "\"0-3,^1\"", "cpus: exclusion \"^1\"", "not supported" },
         { "\"all,^0\"", "exclusion", "not supported" },
-        { "\"64\"", "cpus: CPU 64", "one CPU per node" },
+        { "\"4096\"", "cpus: CPU 4096", "last CPU a host may have (4095)" },
         { "\"nodes:0-64\"", "cpus: node 64", "last node (63)" },
         { "\"3-1\"", "cpus: \"3-1\"", "range" },
         { "\"foo\"", "cpus: \"foo\"", "not a CPU" },
@@ -802,6 +855,7 @@ int main(void)
         cmocka_unit_test(test_ignored_and_unknown_keys),
         cmocka_unit_test(test_syntax_error),
         cmocka_unit_test(test_cpus_forms),
+        cmocka_unit_test(test_cpus_map_through_host),
         cmocka_unit_test(test_cpus_errors),
         cmocka_unit_test(test_vnuma_parse),
         cmocka_unit_test(test_vnuma_32_vnodes),

@@ -206,8 +206,8 @@ static int check_configs(const struct storm_scenario *s,
     char why[160];
 
     for ( uint32_t i = 0; i < s->nr_configs; i++ )
-        if ( ts_vm_check_host(&s->configs[i], s->host.nr_nodes, why,
-                              sizeof(why)) )
+        if ( ts_vm_check_host(&s->configs[i], s->host.nr_nodes,
+                              s->host.node_cpus, why, sizeof(why)) )
         {
             fprintf(stderr, "numaclaim storm: --configs: %s: %s (--host)\n",
                     files->path[i], why);

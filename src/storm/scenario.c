@@ -184,6 +184,19 @@ int storm_prepare(struct storm_scenario *s, char *err, size_t errlen)
         snprintf(err, errlen, "no VMs: give --vms N or --configs");
         return -1;
     }
+    /* Every VM that starts stays running (there are no VM lifetimes), and
+     * so do the fill guests, one per node: Xen has domids 1 to 32751 for
+     * guests (0x7FF0 up are reserved), so more cannot run at once. */
+    if ( (uint64_t)n + (s->fill_pct ? s->host.nr_nodes : 0) >
+         STORM_MAX_GUESTS )
+    {
+        snprintf(err, errlen, "--vms: %u VMs%s would run at once, and Xen has "
+                 "domids for %u guests (1 to %u); VMs do not end in a storm, "
+                 "so run fewer", n,
+                 s->fill_pct ? " and the fill guests" : "", STORM_MAX_GUESTS,
+                 STORM_MAX_GUESTS);
+        return -1;
+    }
     /* Refused before anything is allocated, rather than failing (or being
      * killed) half-way through the first policy's run. */
     need = (uint64_t)n * storm_vm_bytes();

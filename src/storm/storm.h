@@ -35,6 +35,9 @@ struct storm_mix {
     uint32_t weight;
 };
 
+/* Guests that can run at once: Xen's domids 1 .. DOMID_FIRST_RESERVED - 1. */
+#define STORM_MAX_GUESTS 32751U
+
 struct storm_offline {
     uint64_t pages;              /* frames to offline */
     double time;                 /* at this simulated time (s) */

@@ -56,12 +56,19 @@ int ts_view_read(xc_interface *xch, struct ts_view *v)
 {
     xen_sysctl_node_claims_t nodes[TS_MAX_NODES];
     uint32_t nr = TS_MAX_NODES, dist[TS_MAX_NODES * TS_MAX_NODES];
-    unsigned int n = TS_MAX_NODES;
+    unsigned int n = TS_MAX_NODES, nr_cpus = TS_MAX_CPUS;
+    xc_cputopo_t topo[TS_MAX_CPUS];
 
     if ( xc_claim_overview(xch, NULL, &nr, nodes) ||
-         xc_numainfo(xch, &n, NULL, dist) )
+         xc_numainfo(xch, &n, NULL, dist) ||
+         xc_cputopoinfo(xch, &nr_cpus, topo) )
         return -1;
     v->nr_nodes = nr < TS_MAX_NODES ? nr : TS_MAX_NODES;
+    /* pCPUs per node, as xapi's topology counts them (cputopoinfo). */
+    memset(v->cpus, 0, sizeof(v->cpus));
+    for ( uint32_t c = 0; c < nr_cpus && c < TS_MAX_CPUS; c++ )
+        if ( topo[c].node < v->nr_nodes )
+            v->cpus[topo[c].node]++;
     for ( uint32_t i = 0; i < v->nr_nodes; i++ )
     {
         v->free[i] = nodes[i].free;
@@ -481,11 +488,13 @@ static bool vnodes_pinned(const struct ts_vm *vm)
 int ts_plan(enum ts_policy p, const struct ts_view *v, const struct ts_vm *vm,
             struct ts_plan *plan, char *why, size_t whylen)
 {
-    uint64_t set;
+    uint64_t set, cpu_nodes;
     char msg[128];
 
     memset(plan, 0, sizeof(*plan));
-    if ( ts_vm_check_host(vm, v->nr_nodes, msg, sizeof(msg)) )
+    if ( ts_vm_check_host(vm, v->nr_nodes, v->cpus, msg, sizeof(msg)) ||
+         ts_vm_cpu_nodes(vm, v->nr_nodes, v->cpus, &cpu_nodes, msg,
+                         sizeof(msg)) )
     {
         snprintf(why, whylen, "%s: %s", vm->name, msg);
         return -1;
@@ -501,8 +510,8 @@ int ts_plan(enum ts_policy p, const struct ts_view *v, const struct ts_vm *vm,
     {
     case TS_POLICY_NONE:
     case TS_POLICY_HOST:
-        if ( vm->cpu_nodes )
-            plan->node_affinity = vm->cpu_nodes;
+        if ( cpu_nodes )
+            plan->node_affinity = cpu_nodes;
         else if ( !vnodes_pinned(vm) )
             plan->node_affinity = libxl_place(v, vm->memory_pages);
         plan->claim = p == TS_POLICY_HOST ? TS_CLAIM_LEGACY : TS_CLAIM_NONE;
@@ -511,7 +520,7 @@ int ts_plan(enum ts_policy p, const struct ts_view *v, const struct ts_vm *vm,
     case TS_POLICY_XAPI:
         /* xapi places VMs without a topology of their own. */
         set = vm->nr_vnodes ? 0
-                            : nearest_fit(v, vm->memory_pages, vm->cpu_nodes);
+                            : nearest_fit(v, vm->memory_pages, cpu_nodes);
         if ( set && __builtin_popcountll(set) == 1 )
         {
             uint32_t n = (uint32_t)__builtin_ctzll(set);
@@ -526,7 +535,7 @@ int ts_plan(enum ts_policy p, const struct ts_view *v, const struct ts_vm *vm,
             return 0;
         }
         ts_plan_host_wide(vm, plan);
-        plan->node_affinity = vm->cpu_nodes;
+        plan->node_affinity = cpu_nodes;
         return 0;
 
     case TS_POLICY_CLAIMSETS:
@@ -536,7 +545,7 @@ int ts_plan(enum ts_policy p, const struct ts_view *v, const struct ts_vm *vm,
             claim_per_node(plan);
             return 0;
         }
-        set = nearest_fit(v, vm->memory_pages, vm->cpu_nodes);
+        set = nearest_fit(v, vm->memory_pages, cpu_nodes);
         /* A guest has at most 32 vnodes: wider sets fall back. */
         if ( set && __builtin_popcountll(set) <= TS_MAX_VNODES )
         {
@@ -555,7 +564,7 @@ int ts_plan(enum ts_policy p, const struct ts_view *v, const struct ts_vm *vm,
             one_vnode(vm, plan);
         }
         ts_plan_host_wide(vm, plan);
-        plan->node_affinity = vm->cpu_nodes;
+        plan->node_affinity = cpu_nodes;
         return 0;
 
     default:

@@ -19,6 +19,7 @@
 
 #define TS_MAX_NODES    64
 #define TS_MAX_VNODES   32
+#define TS_MAX_CPUS     4096     /* pCPUs of a host (NC_MAX_CPUS) */
 /*
  * The longest host spec ts_host_resolve() writes, so that every host the
  * parser accepts fits (hosts.c asserts the bounds): 64 node sizes of at
@@ -107,7 +108,10 @@ struct ts_vm {
     uint64_t maxmem_pages;       /* maxmem=, defaults to memory */
     uint32_t vcpus;
     bool hvm;                    /* type = "hvm" (default) or "pvh" */
-    uint64_t cpu_nodes;          /* nodes of cpus= ("nodes:0,1"); 0: any */
+    uint64_t cpu_nodes;          /* nodes of cpus= ("nodes:0,1") */
+    /* CPUs of cpus= ("0-3,5"), host CPU ids: which nodes they are on is
+     * the host's to say (ts_vm_cpu_nodes).  Both empty: any node. */
+    uint64_t cpu_map[TS_MAX_CPUS / 64];
     uint32_t nr_vnodes;          /* 0: no vNUMA */
     struct ts_vnode vnode[TS_MAX_VNODES];
 };
@@ -123,11 +127,20 @@ int ts_vm_load(const char *path, struct ts_vm *vm, char *err, size_t errlen);
 int ts_vm_parse(const char *text, const char *source, struct ts_vm *vm,
                 char *err, size_t errlen);
 /*
- * Whether a VM's config fits a host of nr_nodes nodes: cpus= and vnuma
- * pnodes name only nodes it has.  -1 and why (naming the key) if not.
+ * Whether a VM's config fits a host of nr_nodes nodes with node_cpus[n]
+ * pCPUs on node n: cpus= and vnuma pnodes name only nodes and CPUs it has.
+ * -1 and why (naming the key) if not.
  */
-int ts_vm_check_host(const struct ts_vm *vm, uint32_t nr_nodes, char *why,
-                     size_t whylen);
+int ts_vm_check_host(const struct ts_vm *vm, uint32_t nr_nodes,
+                     const uint32_t *node_cpus, char *why, size_t whylen);
+/*
+ * The nodes a VM's cpus= allows on such a host (0: any), its CPU ids
+ * mapped as Xen numbers them, node by node (node 0's CPUs first).  -1 and
+ * why, as ts_vm_check_host, if it names a node or CPU the host lacks.
+ */
+int ts_vm_cpu_nodes(const struct ts_vm *vm, uint32_t nr_nodes,
+                    const uint32_t *node_cpus, uint64_t *nodes, char *why,
+                    size_t whylen);
 
 /* ========================================================================
  * Placement policies (placement.c)
@@ -152,9 +165,11 @@ struct ts_view {
     uint64_t claimed[TS_MAX_NODES];      /* claimed pages (0 on plain Xen) */
     uint8_t distance[TS_MAX_NODES][TS_MAX_NODES];
     uint32_t usage[TS_MAX_NODES];        /* placements made on each node */
+    uint32_t cpus[TS_MAX_NODES];         /* pCPUs on each node */
 };
 
-/* Fill v from xc_claim_overview and xc_numainfo (usage left as it is). */
+/* Fill v from xc_claim_overview, xc_numainfo and xc_cputopoinfo (usage
+ * left as it is). */
 int ts_view_read(xc_interface *xch, struct ts_view *v);
 
 enum ts_claim_kind {

@@ -18,11 +18,12 @@
  *               taken from the vnodes, as xl does.
  *   type        "hvm" (default) or "pvh"; "pv" is rejected.
  *   cpus        "all", "0-3,5", "nodes:0,1" ("node:" too), or a list of such
- *               strings (xl's per-vcpu form: the union is taken).  A host
- *               has one CPU per node (CPU i is on node i), so CPUs and
- *               nodes name the same ids, < 64.  "all" anywhere, or no
- *               cpus=, means any node (cpu_nodes 0).  "^n" exclusions are
- *               rejected.
+ *               strings (xl's per-vcpu form: the union is taken).  Nodes
+ *               are < 64 (cpu_nodes); CPUs are host CPU ids < 4096 (cpu_map),
+ *               kept as given: which node a CPU is on depends on the host,
+ *               so ts_vm_cpu_nodes maps them at plan time (Xen numbers
+ *               CPUs node by node).  "all" anywhere, or no cpus=, means
+ *               any node (both empty).  "^n" exclusions are rejected.
  *   vnuma       a list of at most 32 vnodes, each a list of "key=value":
  *               size (MiB, required, > 0), pnode (optional, < 64; the
  *               host check is ts_vm_check_host's), vcpus (optional: a vnode
@@ -296,6 +297,7 @@ static int parse_scalars(const struct ctx *c, const XLU_Config *cfg,
 struct cpus_arg {
     const struct ctx *c;
     uint64_t nodes;
+    uint64_t cpus[TS_MAX_CPUS / 64];
     bool all;
 };
 
@@ -303,6 +305,7 @@ static int cpus_token(const char *tok, void *arg)
 {
     struct cpus_arg *a = arg;
     const char *what = "CPU";
+    bool node = false;
     uint64_t lo, hi;
 
     if ( !strcmp(tok, "all") )
@@ -316,18 +319,24 @@ static int cpus_token(const char *tok, void *arg)
     {
         tok = strchr(tok, ':') + 1;
         what = "node";
+        node = true;
     }
     if ( !*tok )
         return fail(a->c, "cpus: empty entry");
     if ( parse_range(tok, UINT32_MAX, &lo, &hi) )
         return fail(a->c, "cpus: \"%s\" is not a %s or a range of them "
                     "(\"a-b\")", tok, what);
-    if ( hi >= TS_MAX_NODES )
-        return fail(a->c, "cpus: %s %" PRIu64 " is beyond the last node (%u)"
-                    "; a numaclaim host has one CPU per node", what, hi,
-                    TS_MAX_NODES - 1);
+    if ( node && hi >= TS_MAX_NODES )
+        return fail(a->c, "cpus: node %" PRIu64 " is beyond the last node "
+                    "(%u)", hi, TS_MAX_NODES - 1);
+    if ( !node && hi >= TS_MAX_CPUS )
+        return fail(a->c, "cpus: CPU %" PRIu64 " is beyond the last CPU a "
+                    "host may have (%u)", hi, TS_MAX_CPUS - 1);
     for ( ; lo <= hi; lo++ )
-        a->nodes |= 1ULL << lo;
+        if ( node )
+            a->nodes |= 1ULL << lo;
+        else
+            a->cpus[lo / 64] |= 1ULL << (lo % 64);
     return 0;
 }
 
@@ -366,6 +375,10 @@ static int parse_cpus(const struct ctx *c, const XLU_Config *cfg,
         return -1;
 
     vm->cpu_nodes = a.all ? 0 : a.nodes;
+    if ( a.all )
+        memset(vm->cpu_map, 0, sizeof(vm->cpu_map));
+    else
+        memcpy(vm->cpu_map, a.cpus, sizeof(vm->cpu_map));
     return 0;
 }
 
@@ -838,10 +851,12 @@ static int load(const char *path, const char *text, const char *source,
     return rc;
 }
 
-int ts_vm_check_host(const struct ts_vm *vm, uint32_t nr_nodes, char *why,
-                     size_t whylen)
+int ts_vm_cpu_nodes(const struct ts_vm *vm, uint32_t nr_nodes,
+                    const uint32_t *node_cpus, uint64_t *nodes, char *why,
+                    size_t whylen)
 {
     uint64_t all = nr_nodes >= 64 ? ~0ULL : (1ULL << nr_nodes) - 1;
+    uint32_t cpu = 0, total = 0;
 
     if ( vm->cpu_nodes & ~all )
     {
@@ -849,6 +864,32 @@ int ts_vm_check_host(const struct ts_vm *vm, uint32_t nr_nodes, char *why,
                  (uint32_t)__builtin_ctzll(vm->cpu_nodes & ~all), nr_nodes);
         return -1;
     }
+    *nodes = vm->cpu_nodes;
+    /* Xen numbers CPUs node by node: node n's are the next node_cpus[n]. */
+    for ( uint32_t n = 0; n < nr_nodes; n++ )
+        for ( uint32_t i = 0; i < node_cpus[n] && cpu < TS_MAX_CPUS;
+              i++, cpu++ )
+            if ( vm->cpu_map[cpu / 64] >> (cpu % 64) & 1 )
+                *nodes |= 1ULL << n;
+    for ( uint32_t n = 0; n < nr_nodes; n++ )
+        total += node_cpus[n];
+    for ( ; cpu < TS_MAX_CPUS; cpu++ )
+        if ( vm->cpu_map[cpu / 64] >> (cpu % 64) & 1 )
+        {
+            snprintf(why, whylen, "cpus= names CPU %u, the host has %u CPUs",
+                     cpu, total);
+            return -1;
+        }
+    return 0;
+}
+
+int ts_vm_check_host(const struct ts_vm *vm, uint32_t nr_nodes,
+                     const uint32_t *node_cpus, char *why, size_t whylen)
+{
+    uint64_t nodes;
+
+    if ( ts_vm_cpu_nodes(vm, nr_nodes, node_cpus, &nodes, why, whylen) )
+        return -1;
     for ( uint32_t i = 0; i < vm->nr_vnodes; i++ )
         if ( vm->vnode[i].pnode != TS_NO_NODE &&
              vm->vnode[i].pnode >= nr_nodes )
