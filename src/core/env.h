@@ -44,6 +44,36 @@ bool nc_lock_held(const nc_lock_t *l);   /* by the calling thread */
 void *nc_zalloc(size_t size);
 void nc_free(void *p);
 
+/*
+ * Fault injection (tests only; after SQLite's *fault.test).  The core
+ * never calls these: a test arms the environment, runs one operation and
+ * checks that an allocation failure anywhere in it either did no harm or
+ * made the operation fail having changed nothing.
+ *
+ * nc_env_fail_alloc_after(n, mode): the next n calls of nc_zalloc succeed
+ * and the one after them returns NULL; with NC_FAULT_ONCE later calls
+ * succeed again, with NC_FAULT_PERSIST every later call fails too, until
+ * the next nc_env_fail_alloc_after or NC_FAULT_OFF disarms it.
+ *
+ * nc_env_alloc_track(true) starts counting: nc_env_alloc_count() is the
+ * nc_zalloc calls that returned memory, nc_env_alloc_live() those minus
+ * the nc_free calls of non-NULL pointers (0 when nothing leaked, provided
+ * tracking was on before the first allocation), nc_env_alloc_failed() the
+ * injected failures.  Thread-safe (atomics).  Unarmed and untracked, an
+ * allocation costs one extra relaxed atomic load.
+ */
+enum nc_fault_mode {
+    NC_FAULT_OFF,
+    NC_FAULT_ONCE,
+    NC_FAULT_PERSIST,
+};
+
+void nc_env_fail_alloc_after(long n, enum nc_fault_mode mode);
+void nc_env_alloc_track(bool on);
+long nc_env_alloc_count(void);
+long nc_env_alloc_live(void);
+long nc_env_alloc_failed(void);
+
 _Noreturn void nc_panic(const char *file, int line, const char *msg);
 
 #define BUG_ON(c) \

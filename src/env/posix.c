@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The hosted environment of the core (see src/core/env.h): pthread mutexes,
- * calloc and a panic that prints and aborts.  This is the only file of the
+ * calloc (with the tests' fault injection and allocation counters) and a
+ * panic that prints and aborts.  This is the only file of the
  * core library that touches the C library or POSIX.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -52,13 +54,91 @@ bool nc_lock_held(const nc_lock_t *l)
     return l->owner == &thread_token;
 }
 
+/*
+ * Fault injection (env.h).  env_flags is the one word every allocation
+ * reads; the counters are touched only when it says so, so an unarmed,
+ * untracked build pays a relaxed load and a predicted branch.
+ */
+#define ENV_ARMED    (1U << 0)
+#define ENV_PERSIST  (1U << 1)
+#define ENV_TRACK    (1U << 2)
+
+static _Atomic unsigned int env_flags;
+static atomic_long fault_countdown;     /* successes left before a failure */
+static atomic_long alloc_count, alloc_live, alloc_failed;
+
+void nc_env_fail_alloc_after(long n, enum nc_fault_mode mode)
+{
+    unsigned int keep = atomic_load(&env_flags) & ENV_TRACK;
+
+    /* Disarm first, so no allocation sees the new count with old flags. */
+    atomic_store(&env_flags, keep);
+    if ( mode == NC_FAULT_OFF || n < 0 )
+        return;
+    atomic_store(&fault_countdown, n);
+    atomic_store(&env_flags, keep | ENV_ARMED |
+                             (mode == NC_FAULT_PERSIST ? ENV_PERSIST : 0));
+}
+
+void nc_env_alloc_track(bool on)
+{
+    if ( on )
+        atomic_fetch_or(&env_flags, ENV_TRACK);
+    else
+        atomic_fetch_and(&env_flags, ~ENV_TRACK);
+}
+
+long nc_env_alloc_count(void)
+{
+    return atomic_load(&alloc_count);
+}
+
+long nc_env_alloc_live(void)
+{
+    return atomic_load(&alloc_live);
+}
+
+long nc_env_alloc_failed(void)
+{
+    return atomic_load(&alloc_failed);
+}
+
+/* True if this allocation is the one (or one of those) to fail. */
+static bool fault_hit(unsigned int flags)
+{
+    long left = atomic_fetch_sub(&fault_countdown, 1);
+
+    if ( left == 0 || (left < 0 && (flags & ENV_PERSIST)) )
+    {
+        atomic_fetch_add(&alloc_failed, 1);
+        return true;
+    }
+    return false;
+}
+
 void *nc_zalloc(size_t size)
 {
-    return calloc(1, size ? size : 1);
+    unsigned int flags = atomic_load_explicit(&env_flags,
+                                              memory_order_relaxed);
+    void *p;
+
+    if ( __builtin_expect(flags != 0, 0) && (flags & ENV_ARMED) &&
+         fault_hit(flags) )
+        return NULL;
+    p = calloc(1, size ? size : 1);
+    if ( __builtin_expect(flags != 0, 0) && p && (flags & ENV_TRACK) )
+    {
+        atomic_fetch_add(&alloc_count, 1);
+        atomic_fetch_add(&alloc_live, 1);
+    }
+    return p;
 }
 
 void nc_free(void *p)
 {
+    if ( p && (atomic_load_explicit(&env_flags, memory_order_relaxed) &
+               ENV_TRACK) )
+        atomic_fetch_sub(&alloc_live, 1);
     free(p);
 }
 
