@@ -220,9 +220,10 @@ static void test_nearest_node_set_on_sub_numa_clustering(void **state)
     assert_int_equal(p.claims[0].target, 2);
 
     /* 48 GiB: the same-socket pair {2,3} (max distance 11), not a pair
-     * across sockets.  xapi falls back to host-wide... */
+     * across sockets.  xapi claims host-wide, its soft affinity to the
+     * pair becoming the node affinity... */
     p = plan(TS_POLICY_XAPI, &v, &big);
-    assert_int_equal(p.node_affinity, 0);
+    assert_int_equal(p.node_affinity, 0xc);
     assert_int_equal(p.nr_claims, 1);
     assert_int_equal(p.claims[0].target, HOST);
     assert_int_equal(p.claims[0].pages, 48 * GIB);
@@ -344,12 +345,23 @@ static void test_partly_pinned_vnodes_and_cpus(void **state)
                                      .vdistance = { 20, 10 } };
     for ( enum ts_policy pol = 0; pol < TS_NR_POLICIES; pol++ )
     {
+        /* xapi has no vNUMA: see test_xapi_places_vnuma_guests_as_plain. */
+        if ( pol == TS_POLICY_XAPI )
+            continue;
         p = plan(pol, &v, &vm);
         assert_int_equal(p.nr_vnodes, 2);
         assert_int_equal(p.vnode[0].pnode, 1);
         assert_true(p.vnode[0].exact);
         assert_int_equal(p.vnode[1].pnode, TS_NO_NODE);
     }
+    /* xapi ignores the vnodes (it does not support vNUMA) and places the
+     * VM as a plain 2 GiB guest: node 0, not the vnode's node 1. */
+    p = plan(TS_POLICY_XAPI, &v, &vm);
+    assert_false(p.vnuma);
+    assert_int_equal(p.nr_vnodes, 1);
+    assert_int_equal(p.vnode[0].pnode, 0);
+    assert_int_equal(p.vnode[0].pages, 2 * GIB);
+    assert_int_equal(p.claims[0].target, 0);
     p = plan(TS_POLICY_CLAIMSETS, &v, &vm);
     assert_int_equal(p.nr_claims, 2);
     assert_int_equal(p.claims[0].target, HOST);
@@ -357,11 +369,14 @@ static void test_partly_pinned_vnodes_and_cpus(void **state)
     assert_int_equal(p.claims[1].target, 1);
     assert_int_equal(p.claims[1].pages, GIB);
 
-    /* cpus= restricts every policy to its nodes. */
+    /* cpus= restricts every policy to its nodes; xapi does not place a
+     * VM with hard affinity at all (host-wide claim), and Xen's node
+     * affinity follows the hard affinity. */
     vm = vm_of("c", GIB, 1);
     vm.cpu_nodes = 0x8;
     assert_int_equal(plan(TS_POLICY_NONE, &v, &vm).node_affinity, 0x8);
-    assert_int_equal(plan(TS_POLICY_XAPI, &v, &vm).claims[0].target, 3);
+    assert_int_equal(plan(TS_POLICY_XAPI, &v, &vm).claims[0].target, HOST);
+    assert_int_equal(plan(TS_POLICY_XAPI, &v, &vm).node_affinity, 0x8);
     assert_int_equal(plan(TS_POLICY_CLAIMSETS, &v, &vm).vnode[0].pnode, 3);
     vm.cpu_nodes = 0x10;
     assert_int_equal(ts_plan(TS_POLICY_XAPI, &v, &vm, &p, why, sizeof(why)),
@@ -375,7 +390,7 @@ static void test_partly_pinned_vnodes_and_cpus(void **state)
     vm.cpu_nodes = 0;
     vm.cpu_map[0] = 0xFF00;                 /* 8-15 */
     assert_int_equal(plan(TS_POLICY_NONE, &v, &vm).node_affinity, 0x2);
-    assert_int_equal(plan(TS_POLICY_XAPI, &v, &vm).claims[0].target, 1);
+    assert_int_equal(plan(TS_POLICY_XAPI, &v, &vm).node_affinity, 0x2);
     assert_int_equal(plan(TS_POLICY_CLAIMSETS, &v, &vm).vnode[0].pnode, 1);
     vm.cpu_map[0] = 0xFF;                   /* 0-7 */
     assert_int_equal(plan(TS_POLICY_HOST, &v, &vm).node_affinity, 0x1);
@@ -408,6 +423,178 @@ static void test_claim_sets_wider_than_32_nodes_fall_back(void **state)
     p = plan(TS_POLICY_CLAIMSETS, &v, &vm);
     assert_int_equal(p.nr_vnodes, 30);
     assert_int_equal(p.nr_claims, 30);
+}
+
+/* ========================================================================
+ * xapi's rules (xenopsd Softaffinity.plan, Topology.NUMA), by hand
+ * ======================================================================== */
+
+/* A node set's pCPUs must cover the vCPUs: 12 vCPUs fit node 0's memory
+ * but not its 8 pCPUs, so the next candidate in (max, average) order,
+ * node 1 (16 pCPUs), wins; with no node big enough in CPUs, the nearest
+ * pair, {0,1} (max 21, avg 15.5, the first pair in mask order). */
+static void test_xapi_cpu_bound(void **state)
+{
+    uint64_t free[4] = { 8 * GIB, 8 * GIB, 8 * GIB, 8 * GIB };
+    struct ts_view v = view_of(4, 21, free);
+    struct ts_vm vm = vm_of("cpu", 4 * GIB, 12);
+    struct ts_plan p;
+
+    (void)state;
+    v.cpus[0] = 8;
+    v.cpus[1] = 16;
+    v.cpus[2] = v.cpus[3] = 4;
+    p = plan(TS_POLICY_XAPI, &v, &vm);
+    assert_int_equal(p.node_affinity, 0x2);
+    assert_int_equal(p.claims[0].target, 1);
+
+    vm.vcpus = 20;
+    p = plan(TS_POLICY_XAPI, &v, &vm);
+    assert_int_equal(p.node_affinity, 0x3);
+    assert_int_equal(p.claims[0].target, HOST);
+
+    /* More vCPUs than the host has: nothing valid, no affinity. */
+    vm.vcpus = 33;
+    p = plan(TS_POLICY_XAPI, &v, &vm);
+    assert_int_equal(p.node_affinity, 0);
+    assert_int_equal(p.claims[0].target, HOST);
+}
+
+/* Memory is a hard fit, over free - claimed: 6 GiB fits no node with 4
+ * GiB unclaimed but node 2's 7; 12 GiB fits no node, and among the pairs
+ * (all max 21, avg 15.5) those that fit compete on usage. */
+static void test_xapi_memory_bound(void **state)
+{
+    uint64_t free[4] = { 4 * GIB, 8 * GIB, 7 * GIB, 8 * GIB };
+    struct ts_view v = view_of(4, 21, free);
+    struct ts_vm vm = vm_of("mem", 6 * GIB, 2);
+    struct ts_plan p;
+
+    (void)state;
+    v.claimed[1] = v.claimed[3] = 4 * GIB;
+    p = plan(TS_POLICY_XAPI, &v, &vm);
+    assert_int_equal(p.node_affinity, 0x4);
+    assert_int_equal(p.claims[0].target, 2);
+    assert_int_equal(p.claims[0].pages, 6 * GIB);
+
+    /* 12 GiB (unclaimed 4, 4, 7, 4): no pair reaches it, every triple
+     * (21, 17.33) does; all unused, so the lower highest node: {0,1,2}. */
+    vm.memory_pages = 12 * GIB;
+    p = plan(TS_POLICY_XAPI, &v, &vm);
+    assert_int_equal(p.node_affinity, 0x7);
+    assert_int_equal(p.claims[0].target, HOST);
+
+    /* Usage on node 2 makes {0,1,3} (highest node 3, usage 0) win. */
+    v.usage[2] = 1;
+    assert_int_equal(plan(TS_POLICY_XAPI, &v, &vm).node_affinity, 0xb);
+
+    /* Nothing fits at all: host-wide, no affinity. */
+    vm.memory_pages = 20 * GIB;
+    p = plan(TS_POLICY_XAPI, &v, &vm);
+    assert_int_equal(p.node_affinity, 0);
+    assert_int_equal(p.claims[0].target, HOST);
+}
+
+/* Ties: sets with the first valid set's average distance compete on
+ * summed usage, then on the node lists from the highest node down. */
+static void test_xapi_ties(void **state)
+{
+    uint64_t free[4] = { 8 * GIB, 8 * GIB, 8 * GIB, 8 * GIB };
+    struct ts_view v = view_of(4, 21, free);
+    struct ts_view snc = snc_view(free);
+    struct ts_vm vm = vm_of("t", 10 * GIB, 2);
+
+    (void)state;
+    /* 10 GiB needs a pair; all pairs are at (21, 15.5).  Least summed
+     * usage wins: {2,3} (0) over the pairs with node 0 or 1. */
+    v.usage[0] = v.usage[1] = 1;
+    assert_int_equal(plan(TS_POLICY_XAPI, &v, &vm).node_affinity, 0xc);
+
+    /* All pairs used equally: the lower highest node, {0,1}. */
+    v.usage[2] = v.usage[3] = 1;
+    assert_int_equal(plan(TS_POLICY_XAPI, &v, &vm).node_affinity, 0x3);
+
+    /* {0,3} and {2,3} tie at 3 (usage 2, 9, 2, 1): the same highest node,
+     * so the next one down decides, 0 before 2. */
+    v.usage[0] = 2;
+    v.usage[1] = 9;
+    v.usage[2] = 2;
+    v.usage[3] = 1;
+    assert_int_equal(plan(TS_POLICY_XAPI, &v, &vm).node_affinity, 0x9);
+
+    /* Single nodes the same way: usage, then the lower node. */
+    vm.memory_pages = GIB;
+    v.usage[0] = 3;
+    v.usage[1] = v.usage[2] = 1;
+    v.usage[3] = 2;
+    assert_int_equal(plan(TS_POLICY_XAPI, &v, &vm).claims[0].target, 1);
+
+    /* Only the sets with the first valid set's average compete: on the
+     * SNC host {0,1} (11, 10.5) is the first valid pair, {2,3} ties it,
+     * and {0,2} (21, 15.5) never competes, however unused. */
+    vm.memory_pages = 10 * GIB;
+    snc.usage[1] = snc.usage[3] = 9;
+    assert_int_equal(plan(TS_POLICY_XAPI, &snc, &vm).node_affinity, 0x3);
+    snc.usage[1] = 10;
+    assert_int_equal(plan(TS_POLICY_XAPI, &snc, &vm).node_affinity, 0xc);
+}
+
+/* Above 16 nodes xapi considers single nodes only: a VM that fits no
+ * node is not placed (host-wide, no affinity) even though pairs would
+ * fit; one that fits goes to the least used node, then the lowest. */
+static void test_xapi_single_nodes_above_16(void **state)
+{
+    uint64_t free[20];
+    struct ts_view v;
+    struct ts_vm vm = vm_of("big", 3 * GIB, 2);
+    struct ts_plan p;
+
+    (void)state;
+    for ( uint32_t n = 0; n < 20; n++ )
+        free[n] = 2 * GIB;
+    v = view_of(20, 21, free);
+    p = plan(TS_POLICY_XAPI, &v, &vm);
+    assert_int_equal(p.node_affinity, 0);
+    assert_int_equal(p.claims[0].target, HOST);
+    /* Claim sets would split it over two nodes. */
+    assert_int_equal(plan(TS_POLICY_CLAIMSETS, &v, &vm).nr_vnodes, 2);
+
+    vm.memory_pages = GIB;
+    for ( uint32_t n = 0; n < 20; n++ )
+        v.usage[n] = n < 17 ? 1 : 0;
+    v.free[17] = GIB / 2;                   /* too small */
+    p = plan(TS_POLICY_XAPI, &v, &vm);
+    assert_int_equal(p.claims[0].target, 18);
+    assert_int_equal(p.node_affinity, 1ULL << 18);
+}
+
+/* A vNUMA guest is placed as a plain one (xapi has no vNUMA): its
+ * vnodes and their pnodes are dropped, the VM goes where xapi's plan
+ * puts it and is not given a vNUMA topology. */
+static void test_xapi_places_vnuma_guests_as_plain(void **state)
+{
+    uint64_t free[4] = { 8 * GIB, 8 * GIB, 8 * GIB, 8 * GIB };
+    struct ts_view v = view_of(4, 21, free);
+    struct ts_vm vm = vm_of("v", 4 * GIB, 4);
+    struct ts_plan p;
+
+    (void)state;
+    vm.nr_vnodes = 2;
+    vm.vnode[0] = (struct ts_vnode){ .pages = GIB, .pnode = 3, .nr_vcpus = 2,
+                                     .vdistance = { 10, 21 } };
+    vm.vnode[1] = (struct ts_vnode){ .pages = 3 * GIB, .pnode = 1,
+                                     .nr_vcpus = 2, .vcpu_first = 2,
+                                     .vdistance = { 21, 10 } };
+    v.usage[0] = 1;
+    p = plan(TS_POLICY_XAPI, &v, &vm);
+    assert_false(p.vnuma);
+    assert_int_equal(p.nr_vnodes, 1);
+    assert_int_equal(p.vnode[0].pages, 4 * GIB);
+    assert_int_equal(p.vnode[0].nr_vcpus, 4);
+    assert_int_equal(p.vnode[0].pnode, 1);
+    assert_int_equal(p.nr_claims, 1);
+    assert_int_equal(p.claims[0].target, 1);
+    assert_int_equal(p.claims[0].pages, 4 * GIB);
 }
 
 /* ========================================================================
@@ -531,6 +718,39 @@ static void test_host_wide_claims_fail_fast_too(void **state)
     assert_int_equal(a.claimed, TS_CLAIM_SET);
     assert_int_equal(b.outcome, TS_OUT_FAILED_CLAIM);
     destroy_started(&a);
+    assert_host_clean();
+}
+
+/* 1.5 GiB each: both fit node 0 alone, not together.  xapi reads,
+ * plans and claims in one step (xenopsd's numa_mutex), so b sees a's
+ * node claim and plans node 1: neither loses a race on a stale view and
+ * falls back host-wide. */
+static void test_xapi_builders_never_share_a_view(void **state)
+{
+    struct ts_vm vm = vm_of("x", 3 * GIB / 2, 2);
+    struct ts_build a, b;
+
+    (void)state;
+    race(TS_POLICY_XAPI, &vm, &a, &b);
+    assert_int_equal(a.outcome, TS_OUT_STARTED);
+    assert_int_equal(b.outcome, TS_OUT_STARTED);
+    assert_int_equal(a.plan.claims[0].target, 0);
+    assert_int_equal(b.plan.claims[0].target, 1);
+    assert_int_equal(a.vnode_pages[0][0], 3 * GIB / 2);
+    assert_int_equal(b.vnode_pages[0][1], 3 * GIB / 2);
+    /* Plan and claim took one step: create, plan+claim, 2 populate
+     * batches, release. */
+    assert_int_equal(a.nr_steps, 5);
+    destroy_started(&a);
+    destroy_started(&b);
+
+    /* claimsets, planning and claiming in two steps, does lose it: b's
+     * claim on node 0 is refused and it re-plans. */
+    race(TS_POLICY_CLAIMSETS, &vm, &a, &b);
+    assert_int_equal(b.outcome, TS_OUT_STARTED);
+    assert_int_equal(b.replans, 1);
+    destroy_started(&a);
+    destroy_started(&b);
     assert_host_clean();
 }
 
@@ -735,10 +955,16 @@ int main(void)
         cmocka_unit_test(test_configured_vnodes_are_kept),
         cmocka_unit_test(test_partly_pinned_vnodes_and_cpus),
         cmocka_unit_test(test_claim_sets_wider_than_32_nodes_fall_back),
+        cmocka_unit_test(test_xapi_cpu_bound),
+        cmocka_unit_test(test_xapi_memory_bound),
+        cmocka_unit_test(test_xapi_ties),
+        cmocka_unit_test(test_xapi_single_nodes_above_16),
+        cmocka_unit_test(test_xapi_places_vnuma_guests_as_plain),
         cmocka_unit_test(test_vmemranges_skip_the_mmio_hole),
         cmocka_unit_test(test_race_without_claims_fails_midway),
         cmocka_unit_test(test_race_with_claim_sets_fails_fast),
         cmocka_unit_test(test_host_wide_claims_fail_fast_too),
+        cmocka_unit_test(test_xapi_builders_never_share_a_view),
         cmocka_unit_test(test_every_failure_leaves_nothing_behind),
         cmocka_unit_test(test_fallback_to_smaller_extents),
         cmocka_unit_test(test_fallback_retries_2m_at_each_boundary),

@@ -8,6 +8,10 @@
  *   CLAIM     stake the plan's claim; claimsets re-plans on ENOMEM (another
  *             builder won the race) up to TS_REPLAN_TRIES times, then
  *             falls back to a host-wide claim; xapi falls back at once
+ *
+ * xapi does PLAN and CLAIM as one step under the usage lock, as xenopsd
+ * holds its numa_mutex around reading free memory, planning and staking
+ * the claim: two xapi builders never plan on the same view.
  *   VNUMA     xc_domain_setvnuma with vmemranges around the MMIO hole
  *   POPULATE  one step per extent batch (at most 1 GiB): 1 GiB extents,
  *             falling back to 2 MiB and then 4 KiB where one fails
@@ -81,26 +85,43 @@ static void usage(struct ts_build *b, bool lock)
         b->usage_lock(b->usage_arg, lock);
 }
 
+static bool step_claim(struct ts_build *b, xc_interface *xch, bool held);
+
 static bool step_plan(struct ts_build *b, xc_interface *xch)
 {
+    /* xapi: view, plan and claim under one lock (xenopsd's numa_mutex). */
+    bool one_step = b->policy == TS_POLICY_XAPI;
     char why[160];
+    bool more;
 
+    if ( one_step )
+        usage(b, true);
     if ( ts_view_read(xch, &b->view) )
     {
+        if ( one_step )
+            usage(b, false);
         fail(b, xch, "reading the host", errno);
         return false;
     }
-    usage(b, true);
+    if ( !one_step )
+        usage(b, true);
     if ( b->usage )
         memcpy(b->view.usage, b->usage, sizeof(b->view.usage));
-    usage(b, false);
+    if ( !one_step )
+        usage(b, false);
     if ( ts_plan(b->policy, &b->view, b->vm, &b->plan, why, sizeof(why)) )
     {
+        if ( one_step )
+            usage(b, false);
         fail(b, xch, why, EINVAL);
         return false;
     }
     b->state = TS_BUILD_CLAIM;
-    return true;
+    if ( !one_step )
+        return true;
+    more = step_claim(b, xch, true);
+    usage(b, false);
+    return more;
 }
 
 /* After a failed node claim: one host-wide claim, vnodes no longer pinned
@@ -128,21 +149,24 @@ static int set_affinity(xc_interface *xch, uint32_t domid, uint64_t mask)
     return rc;
 }
 
-static void count_usage(struct ts_build *b)
+/* held: the caller has the usage lock already. */
+static void count_usage(struct ts_build *b, bool held)
 {
     uint64_t nodes = b->plan.node_affinity;
 
     for ( uint32_t i = 0; i < b->plan.nr_vnodes; i++ )
         if ( b->plan.vnode[i].pnode != TS_NO_NODE )
             nodes |= 1ULL << b->plan.vnode[i].pnode;
-    usage(b, true);
+    if ( !held )
+        usage(b, true);
     for ( uint32_t n = 0; b->usage && n < TS_MAX_NODES; n++ )
         if ( nodes >> n & 1 )
             b->usage[n]++;
-    usage(b, false);
+    if ( !held )
+        usage(b, false);
 }
 
-static bool step_claim(struct ts_build *b, xc_interface *xch)
+static bool step_claim(struct ts_build *b, xc_interface *xch, bool held)
 {
     struct ts_plan *p = &b->plan;
     int rc = 0;
@@ -190,7 +214,7 @@ static bool step_claim(struct ts_build *b, xc_interface *xch)
         fail(b, xch, "xc_domain_node_setaffinity", errno);
         return false;
     }
-    count_usage(b);
+    count_usage(b, held);
     ts_layout_plan(p, &b->layout);
     b->state = p->vnuma ? TS_BUILD_VNUMA : TS_BUILD_POPULATE;
     b->next = b->layout.range[0].start >> 12;
@@ -360,7 +384,7 @@ bool ts_build_step(struct ts_build *b, xc_interface *xch)
     case TS_BUILD_PLAN:
         return step_plan(b, xch);
     case TS_BUILD_CLAIM:
-        return step_claim(b, xch);
+        return step_claim(b, xch, false);
     case TS_BUILD_VNUMA:
         return step_vnuma(b, xch);
     case TS_BUILD_POPULATE:

@@ -7,20 +7,29 @@
  *              nodes whose free memory fits the VM, least used, then most
  *              free; no claim.  Free memory only: claims are invisible.
  *   host       the same plus a legacy host-wide claim (xl claim_mode=1).
- *   xapi       xapi's best effort (reference §9): node sets ordered by
- *              (max distance, average distance) over free - claimed, ties
- *              by usage; a one-node plan gets a one-node claim and exact
- *              populate, anything else a host-wide claim.
+ *   xapi       xapi's NUMA placement (xenopsd's Softaffinity.plan over
+ *              Topology.NUMA): node sets ordered by (max distance, average
+ *              distance); the first whose unclaimed memory and pCPUs fit
+ *              the VM fixes the average, and the sets after it with the
+ *              same average compete on summed usage, then on their node
+ *              lists from the highest node down.  A one-node plan gets a
+ *              one-node claim and exact populate, a wider one a host-wide
+ *              claim with node affinity to the set (Xen derives it from
+ *              the vCPUs' soft affinity xapi sets).  A VM with cpus=
+ *              (hard affinity) or vnodes is not placed: xapi skips hard
+ *              affinity VMs and has no vNUMA.
  *   claimsets  the nearest node set (same order as xapi) that fits in
  *              free - claimed; the VM is split into one vnode per node and
  *              claimed on all of them in one atomic claim set, each vnode
  *              populated exactly on its node.
  *
  * A VM whose config gives vnodes with pnodes keeps them under every policy
- * (populated exactly there; claimsets claims them per node).  Candidate
- * node sets are all subsets on hosts of up to 16 nodes, singletons and
- * distance-ordered growth from each node beyond that, as xapi and libxl
- * do.  CPU counts do not constrain placement: numaclaim models memory.
+ * but xapi (populated exactly there; claimsets claims them per node).
+ * Candidate node sets are all subsets on hosts of up to 16 nodes; beyond
+ * that xapi looks at single nodes only, the others at singletons and
+ * distance-ordered growth from each node, as libxl does.  Only xapi
+ * counts CPUs (a set's pCPUs must cover the vCPUs, as in xapi); the
+ * others model memory.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -288,9 +297,9 @@ static uint64_t libxl_place(const struct ts_view *v, uint64_t pages)
     return best;
 }
 
-/* xapi / claimsets: the first set in (max, average) order whose unclaimed
- * memory fits (within `allowed`, if not 0: the VM's cpus= nodes); among
- * those with the same score, the least used, then the lowest set. */
+/* claimsets: the first set in (max, average) order whose unclaimed memory
+ * fits (within `allowed`, if not 0: the VM's cpus= nodes); among those
+ * with the same score, the least used, then the lowest set. */
 static uint64_t nearest_fit(const struct ts_view *v, uint64_t pages,
                             uint64_t allowed)
 {
@@ -320,6 +329,77 @@ static uint64_t nearest_fit(const struct ts_view *v, uint64_t pages,
             first = i;
         }
         else if ( set_usage(v, s) < set_usage(v, best) )
+            best = s;
+    }
+    return best;
+}
+
+/* Whether a's node list, read from its highest node down, sorts before
+ * b's: xapi's last tie-break (OCaml's order on the reversed lists it
+ * builds), where a list that is a prefix of the other comes first. */
+static bool nodes_before(uint64_t a, uint64_t b)
+{
+    while ( a && b )
+    {
+        int ha = 63 - __builtin_clzll(a), hb = 63 - __builtin_clzll(b);
+
+        if ( ha != hb )
+            return ha < hb;
+        a &= ~(1ULL << ha);
+        b &= ~(1ULL << hb);
+    }
+    return !a && b;
+}
+
+/*
+ * xapi's plan: walk the candidates in (max, average) order and keep the
+ * valid ones (memory is a hard fit; the set's pCPUs must cover the vCPUs,
+ * and with each pCPU counted as a core the core check is the same one).
+ * The first valid set fixes the average distance, and only the valid sets
+ * right after it whose average is within 1e-3 of it compete: the least
+ * summed usage wins, then nodes_before().  Above 16 nodes xapi generates
+ * single nodes only (all at distance 10, so in node order).  0 if nothing
+ * is valid.
+ */
+static uint64_t xapi_place(const struct ts_view *v, const struct ts_vm *vm)
+{
+    uint64_t unclaimed[TS_MAX_NODES] = { 0 }, cpus[TS_MAX_NODES] = { 0 };
+    uint64_t best = 0, all = 0, all_cpus = 0;
+    const struct candidate *c = NULL;
+    uint32_t nr = v->nr_nodes;
+    double first = 0;
+
+    for ( uint32_t n = 0; n < v->nr_nodes; n++ )
+    {
+        unclaimed[n] = v->free[n] > v->claimed[n] ? v->free[n] - v->claimed[n]
+                                                  : 0;
+        cpus[n] = v->cpus[n];
+        all += unclaimed[n];
+        all_cpus += cpus[n];
+    }
+    if ( all < vm->memory_pages || all_cpus < vm->vcpus )
+        return 0;                 /* no set can be valid: do not look */
+    if ( v->nr_nodes <= 16 && !(c = candidates(v, &nr)) )
+        return 0;
+    for ( uint32_t i = 0; i < nr; i++ )
+    {
+        uint64_t s = c ? c[i].set : 1ULL << i;
+        double avg = c ? (double)c[i].score.sum / c[i].score.pairs
+                       : v->distance[i][i];
+
+        if ( set_sum(unclaimed, s) < vm->memory_pages ||
+             set_sum(cpus, s) < vm->vcpus )
+            continue;
+        if ( !best )
+        {
+            best = s;
+            first = avg;
+            continue;
+        }
+        if ( avg - first >= 1e-3 || first - avg >= 1e-3 )
+            break;                /* past the first valid set's average */
+        if ( set_usage(v, s) < set_usage(v, best) ||
+             (set_usage(v, s) == set_usage(v, best) && nodes_before(s, best)) )
             best = s;
     }
     return best;
@@ -499,9 +579,9 @@ int ts_plan(enum ts_policy p, const struct ts_view *v, const struct ts_vm *vm,
         snprintf(why, whylen, "%s: %s", vm->name, msg);
         return -1;
     }
-    /* A VM with its own vNUMA config keeps its vnodes under every policy:
-     * those with a pnode are populated there exactly. */
-    if ( vm->nr_vnodes > 0 )
+    /* A VM with its own vNUMA config keeps its vnodes under every policy
+     * but xapi, which has no vNUMA: there it is a plain guest. */
+    if ( vm->nr_vnodes > 0 && p != TS_POLICY_XAPI )
         config_vnodes(vm, plan);
     else
         one_vnode(vm, plan);
@@ -518,9 +598,10 @@ int ts_plan(enum ts_policy p, const struct ts_view *v, const struct ts_vm *vm,
         return 0;
 
     case TS_POLICY_XAPI:
-        /* xapi places VMs without a topology of their own. */
-        set = vm->nr_vnodes ? 0
-                            : nearest_fit(v, vm->memory_pages, cpu_nodes);
+        /* xenopsd skips NUMA placement for a VM with hard affinity (its
+         * plan never applies the mask); Xen then derives the node
+         * affinity from the hard affinity, cpus= nodes here. */
+        set = cpu_nodes ? 0 : xapi_place(v, vm);
         if ( set && __builtin_popcountll(set) == 1 )
         {
             uint32_t n = (uint32_t)__builtin_ctzll(set);
@@ -534,8 +615,11 @@ int ts_plan(enum ts_policy p, const struct ts_view *v, const struct ts_vm *vm,
                 .pages = vm->memory_pages, .target = n };
             return 0;
         }
+        /* A wider set: xapi only sets the vCPUs' soft affinity to its
+         * CPUs, which Xen turns into node affinity; memory is claimed
+         * host-wide. */
         ts_plan_host_wide(vm, plan);
-        plan->node_affinity = cpu_nodes;
+        plan->node_affinity = cpu_nodes ? cpu_nodes : set;
         return 0;
 
     case TS_POLICY_CLAIMSETS:
