@@ -189,9 +189,14 @@ static void test_usage_and_claims_steer_the_choice(void **state)
     struct ts_vm vm = vm_of("a", 8 * GIB, 4);
 
     (void)state;
+    /* xapi steers by placements made; libxl by the vCPUs already on a
+     * node, so a placement count alone no longer moves it. */
     v.usage[0] = 1;
-    assert_int_equal(plan(TS_POLICY_NONE, &v, &vm).node_affinity, 0x2);
+    assert_int_equal(plan(TS_POLICY_NONE, &v, &vm).node_affinity, 0x1);
     assert_int_equal(plan(TS_POLICY_XAPI, &v, &vm).claims[0].target, 1);
+    v.vcpu_load[0] = 4;
+    assert_int_equal(plan(TS_POLICY_NONE, &v, &vm).node_affinity, 0x2);
+    v.vcpu_load[0] = 0;
 
     /* Claims are invisible to libxl's placement, not to xapi's. */
     v.usage[0] = 0;
@@ -566,6 +571,79 @@ static void test_xapi_single_nodes_above_16(void **state)
     p = plan(TS_POLICY_XAPI, &v, &vm);
     assert_int_equal(p.claims[0].target, 18);
     assert_int_equal(p.node_affinity, 1ULL << 18);
+}
+
+/* libxl, memory-bound: min_nodes is 1 (4 vCPUs, 64 pCPUs a node), no
+ * node holds 48 GiB, so the pairs compete: all unloaded, {2,3} has the
+ * most free memory (80 GiB).  Two vCPUs on node 3 load {2,3}; the
+ * unloaded pairs that fit, {0,2} {0,3} {1,2} {1,3}, all have 50 GiB,
+ * and libxl keeps the first it meets, {0,2}.  Both none and host. */
+static void test_libxl_memory_bound(void **state)
+{
+    uint64_t free[4] = { 10 * GIB, 10 * GIB, 40 * GIB, 40 * GIB };
+    struct ts_view v = view_of(4, 21, free);
+    struct ts_vm vm = vm_of("big", 48 * GIB, 4);
+
+    (void)state;
+    assert_int_equal(plan(TS_POLICY_NONE, &v, &vm).node_affinity, 0xc);
+    assert_int_equal(plan(TS_POLICY_HOST, &v, &vm).node_affinity, 0xc);
+    assert_int_equal(plan(TS_POLICY_HOST, &v, &vm).claim, TS_CLAIM_LEGACY);
+    v.vcpu_load[3] = 2;
+    assert_int_equal(plan(TS_POLICY_NONE, &v, &vm).node_affinity, 0x5);
+    assert_int_equal(plan(TS_POLICY_HOST, &v, &vm).node_affinity, 0x5);
+    /* More memory than the host has free: no placement at all. */
+    vm.memory_pages = 101 * GIB;
+    assert_int_equal(plan(TS_POLICY_NONE, &v, &vm).node_affinity, 0);
+}
+
+/* libxl, CPU-bound: 8 pCPUs a node and 12 vCPUs start the search at
+ * ceil(12 / 8) = 2 nodes although 8 GiB fits any one.  Then: all pairs
+ * equal, the first, {0,1}; vCPU load on node 0 decides between pairs of
+ * the same free memory ({1,2} first of the unloaded); more free memory
+ * on node 3 breaks the tie among the unloaded pairs ({1,3} before
+ * {2,3}). */
+static void test_libxl_cpu_bound(void **state)
+{
+    uint64_t free[4] = { 64 * GIB, 64 * GIB, 64 * GIB, 64 * GIB };
+    struct ts_view v = view_of(4, 21, free);
+    struct ts_vm vm = vm_of("wide", 8 * GIB, 12);
+
+    (void)state;
+    for ( uint32_t n = 0; n < 4; n++ )
+        v.cpus[n] = 8;
+    assert_int_equal(plan(TS_POLICY_NONE, &v, &vm).node_affinity, 0x3);
+    v.vcpu_load[0] = 4;
+    assert_int_equal(plan(TS_POLICY_NONE, &v, &vm).node_affinity, 0x6);
+    v.free[3] = 70 * GIB;
+    assert_int_equal(plan(TS_POLICY_NONE, &v, &vm).node_affinity, 0xa);
+    assert_int_equal(plan(TS_POLICY_HOST, &v, &vm).node_affinity, 0xa);
+
+    /* Nodes of unequal pCPUs: libxl starts at one node, and node 3's 16
+     * pCPUs cover the 12 vCPUs on their own. */
+    v.cpus[3] = 16;
+    assert_int_equal(plan(TS_POLICY_NONE, &v, &vm).node_affinity, 0x8);
+
+    /* More vCPUs than the host's pCPUs: no set qualifies. */
+    vm.vcpus = 41;
+    assert_int_equal(plan(TS_POLICY_NONE, &v, &vm).node_affinity, 0);
+}
+
+/* libxl skips placement on hosts of more than 16 nodes: the domain keeps
+ * its default node affinity (all nodes); host still claims host-wide. */
+static void test_libxl_no_placement_above_16(void **state)
+{
+    uint64_t free[17] = { [0 ... 16] = 2 * GIB };
+    struct ts_view v = view_of(17, 21, free);
+    struct ts_vm vm = vm_of("a", GIB, 2);
+
+    (void)state;
+    assert_int_equal(plan(TS_POLICY_NONE, &v, &vm).node_affinity, 0);
+    assert_int_equal(plan(TS_POLICY_NONE, &v, &vm).claim, TS_CLAIM_NONE);
+    assert_int_equal(plan(TS_POLICY_HOST, &v, &vm).node_affinity, 0);
+    assert_int_equal(plan(TS_POLICY_HOST, &v, &vm).claim, TS_CLAIM_LEGACY);
+    /* At 16 nodes it still places. */
+    v.nr_nodes = 16;
+    assert_int_equal(plan(TS_POLICY_NONE, &v, &vm).node_affinity, 0x1);
 }
 
 /* A vNUMA guest is placed as a plain one (xapi has no vNUMA): its
@@ -960,6 +1038,9 @@ int main(void)
         cmocka_unit_test(test_xapi_ties),
         cmocka_unit_test(test_xapi_single_nodes_above_16),
         cmocka_unit_test(test_xapi_places_vnuma_guests_as_plain),
+        cmocka_unit_test(test_libxl_memory_bound),
+        cmocka_unit_test(test_libxl_cpu_bound),
+        cmocka_unit_test(test_libxl_no_placement_above_16),
         cmocka_unit_test(test_vmemranges_skip_the_mmio_hole),
         cmocka_unit_test(test_race_without_claims_fails_midway),
         cmocka_unit_test(test_race_with_claim_sets_fails_fast),

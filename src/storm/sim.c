@@ -60,7 +60,7 @@ struct sim {
     struct storm_result *r;
     xc_interface *xch;
     struct vm_run *run;
-    uint32_t usage[TS_MAX_NODES];
+    struct ts_usage usage;
     double sample_every;
     uint32_t done;
 };
@@ -370,7 +370,7 @@ static void simulate(struct sim *m)
             slot[idle].clock = fmax(s->arrival[next_vm], slot[idle].clock);
             slot[idle].vm = (int32_t)next_vm;
             ts_build_init(&v->b, &s->vms[next_vm], m->r->policy);
-            v->b.usage = m->usage;
+            v->b.usage = &m->usage;
             next_vm++;
             continue;
         }
@@ -447,7 +447,7 @@ static void *builder_thread(void *arg)
             break;
         v = &m->run[i];
         ts_build_init(&v->b, &m->s->vms[i], m->r->policy);
-        v->b.usage = m->usage;
+        v->b.usage = &m->usage;
         v->b.usage_lock = ts_usage_lock_mutex;
         v->b.usage_arg = &t->lock;
         v->start = since(&t->t0);
@@ -604,7 +604,7 @@ static void run_processes(struct sim *m)
                             "abnormally\n", (int)pid[i]);
     }
     memcpy(m->run, sh->run, (size_t)m->s->nr_vms * sizeof(*m->run));
-    memcpy(m->usage, sh->sim.usage, sizeof(m->usage));
+    m->usage = sh->sim.usage;
     m->done = sh->sim.done;
     m->sample_every = sh->sim.sample_every;
     pthread_mutex_destroy(&sh->t.lock);

@@ -41,6 +41,12 @@ void ts_build_init(struct ts_build *b, const struct ts_vm *vm,
     b->order = 18;
 }
 
+static void usage(struct ts_build *b, bool lock)
+{
+    if ( b->usage_lock )
+        b->usage_lock(b->usage_arg, lock);
+}
+
 static void fail(struct ts_build *b, xc_interface *xch, const char *what,
                  int err)
 {
@@ -50,6 +56,18 @@ static void fail(struct ts_build *b, xc_interface *xch, const char *what,
                  ? TS_OUT_FAILED_BUILD : TS_OUT_FAILED_CLAIM;
     if ( b->domid )
         xc_domain_destroy(xch, b->domid);
+    /* A destroyed domain's vCPUs no longer load its nodes, as libxl would
+     * see on its next domain list.  Failures that come while the caller
+     * holds the usage lock all come before the counting. */
+    if ( b->counted && b->usage )
+    {
+        usage(b, true);
+        for ( uint32_t n = 0; n < TS_MAX_NODES; n++ )
+            if ( b->counted >> n & 1 )
+                b->usage->vcpus[n] -= b->vm->vcpus;
+        usage(b, false);
+    }
+    b->counted = 0;
     b->state = TS_BUILD_FAILED;
 }
 
@@ -79,12 +97,6 @@ static bool step_create(struct ts_build *b, xc_interface *xch)
     return true;
 }
 
-static void usage(struct ts_build *b, bool lock)
-{
-    if ( b->usage_lock )
-        b->usage_lock(b->usage_arg, lock);
-}
-
 static bool step_claim(struct ts_build *b, xc_interface *xch, bool held);
 
 static bool step_plan(struct ts_build *b, xc_interface *xch)
@@ -106,7 +118,11 @@ static bool step_plan(struct ts_build *b, xc_interface *xch)
     if ( !one_step )
         usage(b, true);
     if ( b->usage )
-        memcpy(b->view.usage, b->usage, sizeof(b->view.usage));
+    {
+        memcpy(b->view.usage, b->usage->placed, sizeof(b->view.usage));
+        memcpy(b->view.vcpu_load, b->usage->vcpus,
+               sizeof(b->view.vcpu_load));
+    }
     if ( !one_step )
         usage(b, false);
     if ( ts_plan(b->policy, &b->view, b->vm, &b->plan, why, sizeof(why)) )
@@ -161,7 +177,11 @@ static void count_usage(struct ts_build *b, bool held)
         usage(b, true);
     for ( uint32_t n = 0; b->usage && n < TS_MAX_NODES; n++ )
         if ( nodes >> n & 1 )
-            b->usage[n]++;
+        {
+            b->usage->placed[n]++;
+            b->usage->vcpus[n] += b->vm->vcpus;
+        }
+    b->counted = b->usage ? nodes : 0;
     if ( !held )
         usage(b, false);
 }

@@ -3,9 +3,11 @@
  * Placement policies: from a view of the host and a VM config to a plan
  * (node affinity, claim, vnodes and where each is populated).
  *
- *   none       libxl's automatic placement (reference §5.5): the fewest
- *              nodes whose free memory fits the VM, least used, then most
- *              free; no claim.  Free memory only: claims are invisible.
+ *   none       libxl's automatic placement (libxl_numa.c): from
+ *              ceil(vCPUs / pCPUs per node) nodes up, the smallest sets
+ *              whose free memory and pCPUs fit the VM, lowest vCPU load,
+ *              then most free; no claim.  Claims are invisible to it.
+ *              No placement above 16 nodes.
  *   host       the same plus a legacy host-wide claim (xl claim_mode=1).
  *   xapi       xapi's NUMA placement (xenopsd's Softaffinity.plan over
  *              Topology.NUMA): node sets ordered by (max distance, average
@@ -26,10 +28,10 @@
  * A VM whose config gives vnodes with pnodes keeps them under every policy
  * but xapi (populated exactly there; claimsets claims them per node).
  * Candidate node sets are all subsets on hosts of up to 16 nodes; beyond
- * that xapi looks at single nodes only, the others at singletons and
- * distance-ordered growth from each node, as libxl does.  Only xapi
- * counts CPUs (a set's pCPUs must cover the vCPUs, as in xapi); the
- * others model memory.
+ * that xapi looks at single nodes only, libxl does not place at all and
+ * claimsets looks at singletons and distance-ordered growth from each
+ * node.  xapi and libxl count CPUs (a set's pCPUs must cover the vCPUs);
+ * claimsets models memory only.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -266,33 +268,58 @@ static uint64_t set_usage(const struct ts_view *v, uint64_t set)
     return s;
 }
 
-/* libxl: fewest nodes whose free memory fits; fewer placements, then more
- * free memory, then the lower set; 0 if nothing fits or on a one-node
- * host (no placement).  The candidates are scanned by size, so a VM that
- * fits one node looks at n sets, not 2^n. */
-static uint64_t libxl_place(const struct ts_view *v, uint64_t pages)
+/*
+ * libxl's automatic placement (libxl__get_numa_candidate with numa_cmpf,
+ * as numa_place_domain calls it): no placement on one node or on more
+ * than 16.  The search starts at ceil(vCPUs / pCPUs per node) nodes when
+ * every node has as many pCPUs, else at one, and takes the sets of the
+ * smallest size that has any set whose free memory (claims invisible)
+ * covers the VM and whose pCPUs cover its vCPUs.  Among them the lowest
+ * vCPU load wins, then the most free memory; a tie keeps the set libxl
+ * meets first, its combinations coming in lexicographic order of their
+ * node lists.  0 if no set qualifies.  The sets come from the shared
+ * candidate cache by size, so a VM that fits one node looks at n sets.
+ */
+static uint64_t libxl_place(const struct ts_view *v, const struct ts_vm *vm)
 {
-    uint32_t nr;
-    const struct candidate *c = candidates(v, &nr);
-    uint64_t best = 0, all = 0;
+    uint64_t cpus[TS_MAX_NODES] = { 0 }, load[TS_MAX_NODES] = { 0 };
+    uint64_t best = 0, best_load = 0, best_free = 0;
+    uint32_t nr, per_node = v->cpus[0], min_nodes = 1;
 
-    for ( uint32_t n = 0; n < v->nr_nodes; n++ )
-        all += v->free[n];
-    if ( v->nr_nodes <= 1 || !c || all < pages )
+    if ( v->nr_nodes <= 1 || v->nr_nodes > 16 || !candidates(v, &nr) )
         return 0;
-    for ( uint32_t k = 1; k <= v->nr_nodes && !best; k++ )
+    for ( uint32_t n = 0; n < v->nr_nodes; n++ )
+    {
+        cpus[n] = v->cpus[n];
+        load[n] = v->vcpu_load[n];
+        if ( v->cpus[n] != per_node )
+            per_node = 0;         /* uneven nodes: libxl starts at one */
+    }
+    if ( per_node )
+        min_nodes = (vm->vcpus + per_node - 1) / per_node;
+    if ( min_nodes < 1 )
+        min_nodes = 1;
+    if ( min_nodes > v->nr_nodes )
+        min_nodes = v->nr_nodes;
+    for ( uint32_t k = min_nodes; k <= v->nr_nodes && !best; k++ )
         for ( uint32_t i = cache.k_first[k]; i < cache.k_first[k + 1]; i++ )
         {
-            uint64_t s = cache.by_k[i];
+            uint64_t s = cache.by_k[i], f = set_sum(v->free, s);
+            uint64_t l = set_sum(load, s), diff = s ^ best;
 
-            if ( set_sum(v->free, s) < pages )
+            if ( f < vm->memory_pages || set_sum(cpus, s) < vm->vcpus )
                 continue;
-            if ( !best || set_usage(v, s) < set_usage(v, best) ||
-                 (set_usage(v, s) == set_usage(v, best) &&
-                  (set_sum(v->free, s) > set_sum(v->free, best) ||
-                   (set_sum(v->free, s) == set_sum(v->free, best) &&
-                    s < best))) )
+            /* Met first in libxl's order: the lowest node the two sets
+             * do not share is s's. */
+            if ( !best || l < best_load ||
+                 (l == best_load &&
+                  (f > best_free ||
+                   (f == best_free && (diff & -diff & s)))) )
+            {
                 best = s;
+                best_load = l;
+                best_free = f;
+            }
         }
     return best;
 }
@@ -593,7 +620,7 @@ int ts_plan(enum ts_policy p, const struct ts_view *v, const struct ts_vm *vm,
         if ( cpu_nodes )
             plan->node_affinity = cpu_nodes;
         else if ( !vnodes_pinned(vm) )
-            plan->node_affinity = libxl_place(v, vm->memory_pages);
+            plan->node_affinity = libxl_place(v, vm);
         plan->claim = p == TS_POLICY_HOST ? TS_CLAIM_LEGACY : TS_CLAIM_NONE;
         return 0;
 

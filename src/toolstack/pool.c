@@ -20,7 +20,7 @@ struct pool {
     atomic_uint next;
     atomic_int open_failed;
     pthread_mutex_t lock;
-    uint32_t usage[TS_MAX_NODES];
+    struct ts_usage usage;
 };
 
 void ts_usage_lock_mutex(void *mutex, bool lock)
@@ -47,7 +47,7 @@ static void *builder_thread(void *arg)
         struct ts_build *b = &p->results[i];
 
         ts_build_init(b, &p->vms[i], p->policy);
-        b->usage = p->usage;
+        b->usage = &p->usage;
         b->usage_lock = ts_usage_lock_mutex;
         b->usage_arg = &p->lock;
         ts_build_run(b, xch);

@@ -166,10 +166,22 @@ struct ts_view {
     uint8_t distance[TS_MAX_NODES][TS_MAX_NODES];
     uint32_t usage[TS_MAX_NODES];        /* placements made on each node */
     uint32_t cpus[TS_MAX_NODES];         /* pCPUs on each node */
+    /* vCPU load: the vCPUs of the domains whose node affinity names the
+     * node, as libxl counts them (nr_vcpus_on_nodes).  Domains with no
+     * node affinity (dom0, builds not yet placed) would add the same to
+     * every node, which changes no comparison, so they are left out. */
+    uint32_t vcpu_load[TS_MAX_NODES];
+};
+
+/* The builders' shared counters: placements (xapi's usage) and vCPU
+ * load (libxl's), per node. */
+struct ts_usage {
+    uint32_t placed[TS_MAX_NODES];
+    uint32_t vcpus[TS_MAX_NODES];
 };
 
 /* Fill v from xc_claim_overview, xc_numainfo and xc_cputopoinfo (usage
- * left as it is). */
+ * and vcpu_load left as they are). */
 int ts_view_read(xc_interface *xch, struct ts_view *v);
 
 enum ts_claim_kind {
@@ -264,7 +276,7 @@ struct ts_build {
     /* in */
     const struct ts_vm *vm;
     enum ts_policy policy;
-    uint32_t *usage;             /* shared placement counters, or NULL */
+    struct ts_usage *usage;      /* shared placement counters, or NULL */
     void (*usage_lock)(void *arg, bool lock);
     void *usage_arg;
 
@@ -279,6 +291,7 @@ struct ts_build {
     uint64_t next;               /* next gpfn to populate in it */
     uint32_t order;              /* extent order being tried */
     uint64_t node_base[TS_MAX_NODES];   /* node pages before this vnode */
+    uint64_t counted;            /* nodes whose vCPU load has this VM */
 
     /* out */
     enum ts_outcome outcome;
