@@ -247,20 +247,25 @@ static void test_check_host(void **state)
     for ( uint32_t i = 0; i < TS_MAX_NODES; i++ )
         cpus[i] = 8;
     parse_ok("name = \"c\"\nmemory = 1024\ncpus = \"nodes:7\"\n", &vm);
-    assert_int_equal(ts_vm_check_host(&vm, 8, cpus, why, sizeof(why)), 0);
-    assert_int_equal(ts_vm_check_host(&vm, 4, cpus, why, sizeof(why)), -1);
+    assert_int_equal(ts_vm_check_host(&vm, 8, cpus, NULL, why,
+                                      sizeof(why)), 0);
+    assert_int_equal(ts_vm_check_host(&vm, 4, cpus, NULL, why,
+                                      sizeof(why)), -1);
     assert_string_equal(why, "cpus= names node 7, the host has 4 nodes");
 
     parse_ok("name = \"p\"\nmemory = 2048\nvcpus = 2\n"
              "vnuma = [ [ \"pnode=1\", \"size=1024\", \"vcpus=0\" ],"
              " [ \"pnode=7\", \"size=1024\", \"vcpus=1\" ] ]\n", &vm);
-    assert_int_equal(ts_vm_check_host(&vm, 64, cpus, why, sizeof(why)), 0);
-    assert_int_equal(ts_vm_check_host(&vm, 4, cpus, why, sizeof(why)), -1);
+    assert_int_equal(ts_vm_check_host(&vm, 64, cpus, NULL, why,
+                                      sizeof(why)), 0);
+    assert_int_equal(ts_vm_check_host(&vm, 4, cpus, NULL, why,
+                                      sizeof(why)), -1);
     assert_string_equal(why, "vnuma vnode 1 asks for pnode 7, the host has 4 "
                         "nodes");
 
     parse_ok("name = \"a\"\nmemory = 1024\ncpus = \"all\"\n", &vm);
-    assert_int_equal(ts_vm_check_host(&vm, 1, cpus, why, sizeof(why)), 0);
+    assert_int_equal(ts_vm_check_host(&vm, 1, cpus, NULL, why,
+                                      sizeof(why)), 0);
 }
 
 /* ========================================================================
@@ -553,14 +558,14 @@ static void test_cpus_map_through_host(void **state)
 
     /* A CPU beyond the host is a config error for it. */
     parse_ok("name = \"c\"\nmemory = 1024\ncpus = \"30-32\"\n", &vm);
-    assert_int_equal(ts_vm_check_host(&vm, 4, node_cpus, why, sizeof(why)),
-                     -1);
+    assert_int_equal(ts_vm_check_host(&vm, 4, node_cpus, NULL, why,
+                                      sizeof(why)), -1);
     assert_string_equal(why, "cpus= names CPU 32, the host has 32 CPUs");
     assert_int_equal(ts_vm_cpu_nodes(&vm, 4, node_cpus, &nodes, why,
                                      sizeof(why)), -1);
     node_cpus[3] = 9;
-    assert_int_equal(ts_vm_check_host(&vm, 4, node_cpus, why, sizeof(why)),
-                     0);
+    assert_int_equal(ts_vm_check_host(&vm, 4, node_cpus, NULL, why,
+                                      sizeof(why)), 0);
 }
 
 static void test_cpus_errors(void **state)

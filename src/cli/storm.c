@@ -207,7 +207,7 @@ static int check_configs(const struct storm_scenario *s,
 
     for ( uint32_t i = 0; i < s->nr_configs; i++ )
         if ( ts_vm_check_host(&s->configs[i], s->host.nr_nodes,
-                              s->host.node_cpus, why, sizeof(why)) )
+                              s->host.node_cpus, NULL, why, sizeof(why)) )
         {
             fprintf(stderr, "numaclaim storm: --configs: %s: %s (--host)\n",
                     files->path[i], why);

@@ -599,9 +599,8 @@ int ts_plan(enum ts_policy p, const struct ts_view *v, const struct ts_vm *vm,
     char msg[128];
 
     memset(plan, 0, sizeof(*plan));
-    if ( ts_vm_check_host(vm, v->nr_nodes, v->cpus, msg, sizeof(msg)) ||
-         ts_vm_cpu_nodes(vm, v->nr_nodes, v->cpus, &cpu_nodes, msg,
-                         sizeof(msg)) )
+    if ( ts_vm_check_host(vm, v->nr_nodes, v->cpus, &cpu_nodes, msg,
+                          sizeof(msg)) )
     {
         snprintf(why, whylen, "%s: %s", vm->name, msg);
         return -1;

@@ -129,10 +129,12 @@ int ts_vm_parse(const char *text, const char *source, struct ts_vm *vm,
 /*
  * Whether a VM's config fits a host of nr_nodes nodes with node_cpus[n]
  * pCPUs on node n: cpus= and vnuma pnodes name only nodes and CPUs it has.
- * -1 and why (naming the key) if not.
+ * -1 and why (naming the key) if not; else the nodes cpus= allows
+ * (ts_vm_cpu_nodes) in *cpu_nodes, if not NULL.
  */
 int ts_vm_check_host(const struct ts_vm *vm, uint32_t nr_nodes,
-                     const uint32_t *node_cpus, char *why, size_t whylen);
+                     const uint32_t *node_cpus, uint64_t *cpu_nodes,
+                     char *why, size_t whylen);
 /*
  * The nodes a VM's cpus= allows on such a host (0: any), its CPU ids
  * mapped as Xen numbers them, node by node (node 0's CPUs first).  -1 and

@@ -884,12 +884,15 @@ int ts_vm_cpu_nodes(const struct ts_vm *vm, uint32_t nr_nodes,
 }
 
 int ts_vm_check_host(const struct ts_vm *vm, uint32_t nr_nodes,
-                     const uint32_t *node_cpus, char *why, size_t whylen)
+                     const uint32_t *node_cpus, uint64_t *cpu_nodes,
+                     char *why, size_t whylen)
 {
     uint64_t nodes;
 
     if ( ts_vm_cpu_nodes(vm, nr_nodes, node_cpus, &nodes, why, whylen) )
         return -1;
+    if ( cpu_nodes )
+        *cpu_nodes = nodes;
     for ( uint32_t i = 0; i < vm->nr_vnodes; i++ )
         if ( vm->vnode[i].pnode != TS_NO_NODE &&
              vm->vnode[i].pnode >= nr_nodes )
