@@ -13,10 +13,10 @@
  * hypercall layer validates every guest address it is handed, so they
  * never fault (xencall_buffers_never_fault() says 1).
  *
- * With NUMACLAIM_SOCKET set, there is no host in the process: every
- * hypercall goes to the numaclaim hostd serving that socket (src/wire),
- * one connection per thread so that a process's threads run in parallel
- * there too.  hostd reads and writes this process's memory for the guest
+ * With NUMACLAIM_SOCKET set when a handle is opened, that handle's
+ * hypercalls go to the numaclaim hostd serving the socket (src/wire), one
+ * connection per thread so that a process's threads run in parallel there
+ * too.  hostd reads and writes this process's memory for the guest
  * handles, so the same calls give the same results, EFAULT included; who
  * the caller is (control domain or a guest) is for hostd to decide.
  */
@@ -36,8 +36,12 @@
 
 #define DEFAULT_HOST "2x4G"
 
+/* Where a handle's hypercalls go is decided when it is opened, not on
+ * every call: the in-process host, or the hostd at a socket. */
 struct xencall_handle {
     int fd;                       /* /dev/null: something pollable */
+    struct nc_xen *host;          /* in-process, or NULL */
+    char *socket;                 /* NUMACLAIM_SOCKET at open, or NULL */
 };
 
 static pthread_mutex_t host_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -80,13 +84,6 @@ static struct nc_xen *process_host(void)
  * Through hostd
  * ======================================================================== */
 
-/* The socket of the hostd to use, or NULL: the in-process host. */
-static const char *remote_socket(void)
-{
-    const char *p = getenv("NUMACLAIM_SOCKET");
-
-    return p && *p ? p : NULL;
-}
 
 static pthread_key_t conn_key;
 static pthread_once_t conn_once = PTHREAD_ONCE_INIT;
@@ -112,9 +109,9 @@ static void conn_init(void)
     pthread_atfork(NULL, NULL, after_fork);
 }
 
-/* This thread's connection to hostd, connecting if needed: the fd, or -1
- * with errno set and the reason printed. */
-static int thread_conn(void)
+/* This thread's connection to the hostd at path, connecting if needed:
+ * the fd, or -1 with errno set and the reason printed. */
+static int thread_conn(const char *path)
 {
     unsigned int gen;
 
@@ -129,7 +126,7 @@ static int thread_conn(void)
     {
         struct nc_wire_welcome w;
         char err[512];
-        int fd = nc_wire_connect(remote_socket(), &w, err, sizeof(err));
+        int fd = nc_wire_connect(path, &w, err, sizeof(err));
 
         if ( fd < 0 )
         {
@@ -144,11 +141,12 @@ static int thread_conn(void)
     return conn_fd;
 }
 
-static long remote_call(unsigned int op, const uint64_t arg[5])
+static long remote_call(const char *path, unsigned int op,
+                        const uint64_t arg[5])
 {
     struct nc_wire_call c = { .op = op };
     int64_t result;
-    int fd = thread_conn(), rc;
+    int fd = thread_conn(path), rc;
 
     if ( fd < 0 )
         return -errno;
@@ -157,7 +155,7 @@ static long remote_call(unsigned int op, const uint64_t arg[5])
     if ( rc )
     {
         fprintf(stderr, "numaclaim: lost the connection to hostd at %s: "
-                        "%s\n", remote_socket(), strerror(-rc));
+                        "%s\n", path, strerror(-rc));
         pthread_setspecific(conn_key, NULL);
         close(fd);
         conn_fd = -1;
@@ -173,17 +171,35 @@ static long remote_call(unsigned int op, const uint64_t arg[5])
 xencall_handle *xencall_open(struct xentoollog_logger *logger,
                              unsigned int open_flags)
 {
+    const char *sock = getenv("NUMACLAIM_SOCKET");
     xencall_handle *h;
 
     (void)logger;
     (void)open_flags;
-    if ( remote_socket() ? thread_conn() < 0 : !process_host() )
-        return NULL;
     h = calloc(1, sizeof(*h));
     if ( !h )
         return NULL;
+    if ( sock && *sock )
+    {
+        /* Connect now, so that an absent or refusing hostd fails here. */
+        h->socket = strdup(sock);
+        if ( !h->socket || thread_conn(h->socket) < 0 )
+            goto fail;
+    }
+    else if ( !(h->host = process_host()) )
+        goto fail;
     h->fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     return h;
+
+ fail:
+    {
+        int e = errno;
+
+        free(h->socket);
+        free(h);
+        errno = e;
+    }
+    return NULL;
 }
 
 int xencall_close(xencall_handle *xcall)
@@ -192,6 +208,7 @@ int xencall_close(xencall_handle *xcall)
         return 0;
     if ( xcall->fd >= 0 )
         close(xcall->fd);
+    free(xcall->socket);
     free(xcall);
     return 0;
 }
@@ -217,22 +234,13 @@ static bool trace(void)
     return v;
 }
 
-static long call(unsigned int op, uint64_t a1, uint64_t a2, uint64_t a3,
-                 uint64_t a4, uint64_t a5)
+static long call(xencall_handle *h, unsigned int op, uint64_t a1,
+                 uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
 {
     const uint64_t arg[5] = { a1, a2, a3, a4, a5 };
-    long rc;
+    long rc = h->socket ? remote_call(h->socket, op, arg)
+                        : nc_xen_hypercall(h->host, NC_DOMID_CONTROL, op, arg);
 
-    if ( remote_socket() )
-        rc = remote_call(op, arg);
-    else
-    {
-        struct nc_xen *x = process_host();
-
-        if ( !x )
-            return -1;
-        rc = nc_xen_hypercall(x, NC_DOMID_CONTROL, op, arg);
-    }
     if ( trace() )
         fprintf(stderr, "numaclaim: hypercall %u (%#llx, %#llx) = %ld\n", op,
                 (unsigned long long)a1, (unsigned long long)a2, rc);
@@ -246,49 +254,42 @@ static long call(unsigned int op, uint64_t a1, uint64_t a2, uint64_t a3,
 
 int xencall0(xencall_handle *xcall, unsigned int op)
 {
-    (void)xcall;
-    return (int)call(op, 0, 0, 0, 0, 0);
+    return (int)call(xcall, op, 0, 0, 0, 0, 0);
 }
 
 int xencall1(xencall_handle *xcall, unsigned int op, uint64_t arg1)
 {
-    (void)xcall;
-    return (int)call(op, arg1, 0, 0, 0, 0);
+    return (int)call(xcall, op, arg1, 0, 0, 0, 0);
 }
 
 int xencall2(xencall_handle *xcall, unsigned int op, uint64_t arg1,
              uint64_t arg2)
 {
-    (void)xcall;
-    return (int)call(op, arg1, arg2, 0, 0, 0);
+    return (int)call(xcall, op, arg1, arg2, 0, 0, 0);
 }
 
 long xencall2L(xencall_handle *xcall, unsigned int op, uint64_t arg1,
                uint64_t arg2)
 {
-    (void)xcall;
-    return call(op, arg1, arg2, 0, 0, 0);
+    return call(xcall, op, arg1, arg2, 0, 0, 0);
 }
 
 int xencall3(xencall_handle *xcall, unsigned int op, uint64_t arg1,
              uint64_t arg2, uint64_t arg3)
 {
-    (void)xcall;
-    return (int)call(op, arg1, arg2, arg3, 0, 0);
+    return (int)call(xcall, op, arg1, arg2, arg3, 0, 0);
 }
 
 int xencall4(xencall_handle *xcall, unsigned int op, uint64_t arg1,
              uint64_t arg2, uint64_t arg3, uint64_t arg4)
 {
-    (void)xcall;
-    return (int)call(op, arg1, arg2, arg3, arg4, 0);
+    return (int)call(xcall, op, arg1, arg2, arg3, arg4, 0);
 }
 
 int xencall5(xencall_handle *xcall, unsigned int op, uint64_t arg1,
              uint64_t arg2, uint64_t arg3, uint64_t arg4, uint64_t arg5)
 {
-    (void)xcall;
-    return (int)call(op, arg1, arg2, arg3, arg4, arg5);
+    return (int)call(xcall, op, arg1, arg2, arg3, arg4, arg5);
 }
 
 void *xencall_alloc_buffer(xencall_handle *xcall, size_t size)
