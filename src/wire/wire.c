@@ -63,39 +63,56 @@ static long long now_ms(void)
     return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* Read exactly len bytes; after `started`, within the deadline. */
-static int read_full(int fd, void *dst, size_t len, bool started,
-                     long long deadline)
+/* Where a frame being read stands: its first byte may take as long as
+ * the peer likes (an idle client is no fault); from that byte on, the rest
+ * must come within timeout_ms (< 0: no limit). */
+struct frame_clock {
+    int timeout_ms;
+    bool started;
+    long long deadline;
+};
+
+/* Read exactly len bytes.  Once the frame has started, a read that would
+ * block waits in poll() for what is left of the deadline; a read that
+ * need not wait (the usual case: header and payload come in one send)
+ * costs no poll. */
+static int read_full(int fd, void *dst, size_t len, struct frame_clock *c)
 {
     size_t done = 0;
 
     while ( done < len )
     {
-        ssize_t n;
+        bool timed = c->started && c->timeout_ms >= 0;
+        ssize_t n = recv(fd, (char *)dst + done, len - done,
+                         timed ? MSG_DONTWAIT : 0);
 
-        if ( (started || done) && deadline >= 0 )
+        if ( n < 0 && errno == EINTR )
+            continue;
+        if ( n < 0 && timed && (errno == EAGAIN || errno == EWOULDBLOCK) )
         {
-            long long left = deadline - now_ms();
+            long long left = c->deadline - now_ms();
             struct pollfd p = { .fd = fd, .events = POLLIN };
             int r;
 
             if ( left <= 0 )
                 return -ETIMEDOUT;
             r = poll(&p, 1, (int)left);
-            if ( r < 0 && errno == EINTR )
-                continue;
-            if ( r < 0 )
+            if ( r < 0 && errno != EINTR )
                 return -errno;
             if ( r == 0 )
                 return -ETIMEDOUT;
-        }
-        n = read(fd, (char *)dst + done, len - done);
-        if ( n < 0 && errno == EINTR )
             continue;
+        }
         if ( n < 0 )
             return -errno;
         if ( n == 0 )
-            return done || started ? -EPROTO : -ECONNRESET;
+            return c->started ? -EPROTO : -ECONNRESET;
+        if ( !c->started )
+        {
+            c->started = true;
+            if ( c->timeout_ms >= 0 )
+                c->deadline = now_ms() + c->timeout_ms;
+        }
         done += (size_t)n;
     }
     return 0;
@@ -104,27 +121,15 @@ static int read_full(int fd, void *dst, size_t len, bool started,
 int nc_wire_recv(int fd, struct nc_wire_hdr *hdr, void *payload,
                  int timeout_ms)
 {
-    long long deadline = -1;
+    struct frame_clock c = { .timeout_ms = timeout_ms };
     uint32_t want;
-    int rc;
+    int rc = read_full(fd, hdr, sizeof(*hdr), &c);
 
-    /* The first byte may take as long as the peer likes: an idle client
-     * is no fault.  The deadline starts with it. */
-    {
-        struct pollfd p = { .fd = fd, .events = POLLIN };
-
-        while ( poll(&p, 1, -1) < 0 )
-            if ( errno != EINTR )
-                return -errno;
-    }
-    if ( timeout_ms >= 0 )
-        deadline = now_ms() + timeout_ms;
-    rc = read_full(fd, hdr, sizeof(*hdr), false, deadline);
     if ( rc )
         return rc;
     want = nc_wire_payload_size(hdr->type);
     if ( hdr->magic != NC_WIRE_MAGIC || hdr->version != NC_WIRE_VERSION ||
          !want || hdr->length != want )
         return -EPROTO;
-    return read_full(fd, payload, want, true, deadline);
+    return read_full(fd, payload, want, &c);
 }
