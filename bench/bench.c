@@ -46,7 +46,12 @@
 #include <string.h>
 #include <time.h>
 
+#include <pthread.h>
+#include <unistd.h>
+
 #include <numaclaim/core.h>
+
+#define NC_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #ifndef NC_DEBUG
 #define NC_DEBUG 0               /* the build passes the core's level */
@@ -284,6 +289,89 @@ static double time_sets(const struct sets *s, uint64_t n)
 }
 
 /* ========================================================================
+ * Scaling: threads on disjoint domains and nodes
+ * ======================================================================== */
+
+#define SCALE_HOST      "8x2G"
+#define SCALE_MAX       8
+#define ITERS_SCALE     400000ULL   /* pairs per thread */
+
+struct scale_thread {
+    pthread_t tid;
+    struct nc_host *h;
+    nc_domid_t dom;
+    uint32_t node;
+    uint64_t iters;
+};
+
+/* Order-0 pairs for one domain, every allocation pinned to one node. */
+static void *scale_main(void *arg)
+{
+    struct scale_thread *t = arg;
+    struct nc_memflags f = { .node = t->node, .exact = true };
+
+    for ( uint64_t i = 0; i < t->iters; i++ )
+    {
+        int rc = nc_populate(t->h, NC_DOMID_CONTROL, t->dom, 0, 0, f, NULL);
+
+        if ( rc )
+            die("nc_populate (scaling)", rc);
+        rc = nc_depopulate(t->h, NC_DOMID_CONTROL, t->dom, 0, 0);
+        if ( rc )
+            die("nc_depopulate (scaling)", rc);
+    }
+    return NULL;
+}
+
+/* Total pairs/s of `threads` threads, each on its own domain and node. */
+static double time_scaling(uint32_t threads, uint64_t iters)
+{
+    struct scale_thread t[SCALE_MAX];
+    struct nc_host *h = make_host(SCALE_HOST);
+    double t0, s;
+
+    for ( uint32_t i = 0; i < threads; i++ )
+        t[i] = (struct scale_thread){ .h = h, .dom = make_domain(h),
+                                      .node = i % SCALE_MAX, .iters = iters };
+    t0 = now();
+    for ( uint32_t i = 0; i < threads; i++ )
+        if ( pthread_create(&t[i].tid, NULL, scale_main, &t[i]) )
+            die("pthread_create", -EAGAIN);
+    for ( uint32_t i = 0; i < threads; i++ )
+        pthread_join(t[i].tid, NULL);
+    s = now() - t0;
+    nc_host_destroy(h);
+    return (double)threads * (double)iters / s;
+}
+
+static const uint32_t scale_threads[] = { 1, 2, 4, 8 };
+static double scale_rate[NC_ARRAY_SIZE(scale_threads)];
+
+static void measure_scaling(uint64_t iters, bool first)
+{
+    for ( size_t i = 0; i < NC_ARRAY_SIZE(scale_threads); i++ )
+    {
+        double r = time_scaling(scale_threads[i], iters);
+
+        if ( first || r > scale_rate[i] )
+            scale_rate[i] = r;
+    }
+}
+
+static void print_scaling(void)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+    printf("\nscaling: order-0 pairs, one domain and node per thread, host "
+           SCALE_HOST ", %ld CPUs online\n", cpus);
+    printf("%-10s %14s %10s\n", "threads", "pairs/s", "vs 1");
+    for ( size_t i = 0; i < NC_ARRAY_SIZE(scale_threads); i++ )
+        printf("%-10" PRIu32 " %14.0f %10.2f\n", scale_threads[i],
+               scale_rate[i], scale_rate[0] > 0 ? scale_rate[i] / scale_rate[0]
+                                                : 0);
+}
+
+/* ========================================================================
  * Figures, table and JSON
  * ======================================================================== */
 
@@ -403,6 +491,10 @@ static int write_json(FILE *f, const char *path, int runs, bool quick)
     fprintf(f, "  \"runs\": %d,\n", runs);
     fprintf(f, "  \"pairs_host\": \"%s\",\n", ALLOC_HOST);
     fprintf(f, "  \"claim_sets_host\": \"%s\",\n", CLAIMS_HOST);
+    fprintf(f, "  \"scaling_host\": \"%s\",\n", SCALE_HOST);
+    for ( size_t i = 0; i < NC_ARRAY_SIZE(scale_threads); i++ )
+        fprintf(f, "  \"scaling_%" PRIu32 "_threads_pairs_per_s\": %.0f,\n",
+                scale_threads[i], scale_rate[i]);
     for ( size_t i = 0; i < sizeof(figures) / sizeof(figures[0]); i++ )
     {
         const struct figure *fg = &figures[i];
@@ -579,9 +671,14 @@ int main(int argc, char **argv)
      * burst of load elsewhere on the machine hits the figures compared in a
      * ratio alike rather than one of them. */
     for ( int run = 0; run < runs; run++ )
+    {
         for ( size_t i = 0; i < sizeof(figures) / sizeof(figures[0]); i++ )
             measure_once(&figures[i], run == 0);
+        measure_scaling(quick ? ITERS_SCALE / QUICK_DIVISOR + 1 : ITERS_SCALE,
+                        run == 0);
+    }
     print_table(runs);
+    print_scaling();
     if ( jf && write_json(jf, json, runs, quick) )
         return 1;
     return 0;

@@ -5,11 +5,12 @@
  * populate / depopulate / anonymous entry points built on them.
  *
  * For each candidate node the allocator computes a redemption plan
- * (a, b, c), admits or skips the node, takes a buddy, and then commits the
- * plan, the free counters and the assignment to the domain (tot_pages, the
- * p2m entry) before dropping the heap lock: there is no window in which
- * pages are allocated but not yet owned, so claims are never lost and
- * claim SET works on running domains.
+ * (a, b, c) under the domain's lock, takes that node's lock (locks.c),
+ * admits or skips the node, takes a buddy, and redeems the plan and counts
+ * the pages in tot_pages before dropping the node's lock; the p2m entry is
+ * made before the domain's lock is dropped.  So no one who can see the
+ * counters (the checker stops the world) finds pages allocated but not yet
+ * owned, claims are never lost and claim SET works on running domains.
  */
 #include "private.h"
 
@@ -39,81 +40,130 @@ static uint32_t largest_claim_node(const struct nc_domain *d)
     uint32_t best = NC_NUMA_NO_NODE;
     uint64_t pages = 0;
 
-    for ( uint32_t i = 0; i < d->nr_node_claims; i++ )
-        if ( d->node_claim[i].pages > pages )
+    for_each_claim_node(d, n)
+        if ( d->node_claim[n] > pages )
         {
-            pages = d->node_claim[i].pages;
-            best = d->node_claim[i].node;
+            pages = d->node_claim[n];
+            best = (uint32_t)n;
         }
     return best;
 }
 
 /* ========================================================================
- * Plan, admit, commit
+ * Plan, admit, redeem
  * ======================================================================== */
 
+/* What an allocation of r pages on one node takes from d's claims: a from
+ * the claim on that node, b from the host-wide claim, c from claims on
+ * other nodes. */
+struct redemption {
+    uint64_t a, b, c;
+};
+
+static struct redemption plan_redemption(const struct nc_domain *d,
+                                         uint32_t n, uint64_t r)
+{
+    struct redemption p = { 0, 0, 0 };
+    uint64_t t;
+
+    if ( !d->outstanding )
+        return p;
+    p.a = NC_MIN(r, d->node_claim[n]);
+    p.b = NC_MIN(r - p.a, d->host_claim);
+    /* Only the excess over max_pages comes from other nodes' claims, so
+     * that the domain's claims keep fitting under max_pages. */
+    t = d->tot_pages + r + d->outstanding - p.a - p.b;
+    p.c = t > d->max_pages ? t - d->max_pages : 0;
+    return p;
+}
+
+/* Redeem the plan: the node's claim, the host-wide claim, then other
+ * nodes' claims in ascending node order.  The locks of every node the
+ * plan touches are held, and claims_lock if b > 0. */
+static void redeem_claims_locked(struct nc_host *h, struct nc_domain *d,
+                                 uint32_t n, const struct redemption *p)
+{
+    uint64_t c = p->c;
+
+    BUG_ON(deduct_node_claims_locked(h, d, n, p->a) != p->a);
+    if ( p->b )
+        BUG_ON(deduct_host_claim_locked(h, d, p->b) != p->b);
+    for_each_claim_node(d, m)
+    {
+        if ( !c )
+            break;
+        if ( m != n )
+            c -= deduct_node_claims_locked(h, d, (uint32_t)m, c);
+    }
+    BUG_ON(c != 0);
+}
+
 /*
- * Try node n.  On success the buddy is taken, the plan committed and the
- * first MFN returned; otherwise nothing changed and NC_HB_NONE is returned.
+ * Try node n.  On success the buddy is taken, the plan redeemed and the
+ * first MFN returned; otherwise nothing changed and NC_INVALID_MFN is
+ * returned.  d->lock is held (if d), so d's claims are stable.
  */
 static uint64_t try_node(struct nc_host *h, struct nc_domain *d,
                          const struct alloc_req *rq, uint32_t n)
 {
-    uint64_t r = 1ULL << rq->order, a = 0, b = 0, c = 0, mfn;
+    uint64_t r = 1ULL << rq->order, mfn = NC_INVALID_MFN, nodes = 1ULL << n;
+    struct redemption p = { 0, 0, 0 };
+    struct heap_locks l;
+    struct nc_node *nd = &h->node[n];
 
-    if ( !h->node[n].online )
-        return NC_HB_NONE;
+    if ( !nd->online )
+        return NC_INVALID_MFN;
     if ( rq->charged )
     {
-        uint64_t t;
-
-        a = NC_MIN(r, domain_node_claim(d, n));
-        b = NC_MIN(r - a, d->host_claim);
-        /* Only the excess over max_pages comes from other nodes' claims
-         * (the seed's v4 rule; v7 always drains them). */
-        t = d->tot_pages + r + d->outstanding - a - b;
-        c = t > d->max_pages ? t - d->max_pages : 0;
+        p = plan_redemption(d, n, r);
+        if ( p.c )
+            nodes |= d->node_claim_mask;
     }
+    if ( nodes == 1ULL << n && !p.b )
+        heap_lock_node(h, &l, n);
+    else
+        heap_lock_nodes(h, &l, nodes, p.b > 0);
 
-    /* Admission: the unclaimed part must fit in unclaimed memory, on the
-     * node and host-wide (I5 and I4 keep the subtractions from wrapping). */
-    if ( r - a > h->node_avail[n] - h->node_claimed[n] ||
-         r - (a + b + c) > h->total_avail - h->outstanding_claims )
-        return NC_HB_NONE;
+    /* Admission: the unclaimed part must fit in unclaimed memory on the
+     * node (I5 keeps the subtraction from wrapping) and, while host-wide
+     * claims exist, host-wide; without them the node's rule implies the
+     * host's. */
+    if ( r - p.a > nd->avail - nd->claimed )
+        goto out;
+    if ( l.tracking && r - (p.a + p.b + p.c) > h->unclaimed )
+        goto out;
 
     mfn = heap_take_locked(h, n, rq->order, rq->zone_hi);
-    if ( mfn == NC_HB_NONE )
-        return NC_HB_NONE;
-
+    if ( mfn == NC_INVALID_MFN )
+        goto out;
+    if ( l.tracking )
+        h->unclaimed -= r - (p.a + p.b + p.c);
     if ( rq->charged )
     {
-        BUG_ON(domain_release_node_claims(h, d, n, a) != a);
-        BUG_ON(domain_release_unpinned_claims(h, d, b) != b);
-        for ( uint32_t i = 0; i < d->nr_node_claims && c; i++ )
-            if ( d->node_claim[i].node != n )
-                c -= domain_release_node_claims(h, d, d->node_claim[i].node,
-                                                c);
-        BUG_ON(c != 0);
+        if ( p.a | p.b | p.c )
+            redeem_claims_locked(h, d, n, &p);
         d->tot_pages += r;
         d->node_pages[n] += r;
     }
     if ( d )
         d->last_alloc_node = n;
+ out:
+    heap_unlock_nodes(h, &l);
     return mfn;
 }
 
 /*
  * Allocate 2^order frames for d (NULL: the hypervisor itself), walking the
- * nodes of spec §5.  Needs heap_lock, and d->lock if d is given.
+ * nodes: the requested node, else the node of d's largest claim, else the
+ * next node of d's affinity after the last one used; then by distance.
+ * Needs d->lock if d is given, and no heap lock.
  */
 static int alloc_locked(struct nc_host *h, struct nc_domain *d,
-                        const struct alloc_req *rq, uint64_t *mfnp,
-                        uint32_t *nodep)
+                        const struct alloc_req *rq, uint64_t *mfnp)
 {
     uint64_t r = 1ULL << rq->order, affinity, mfn;
     uint32_t first;
 
-    ASSERT(nc_lock_held(&h->heap_lock));
     ASSERT(!d || nc_lock_held(&d->lock));
     if ( rq->charged &&
          (d->tot_pages > d->max_pages || r > d->max_pages - d->tot_pages) )
@@ -125,7 +175,7 @@ static int alloc_locked(struct nc_host *h, struct nc_domain *d,
 
     if ( rq->node != NC_NUMA_NO_NODE )
         first = rq->node;
-    else if ( rq->charged &&
+    else if ( rq->charged && d->node_claim_mask &&
               (first = largest_claim_node(d)) != NC_NUMA_NO_NODE )
         ;
     else if ( d )
@@ -134,7 +184,7 @@ static int alloc_locked(struct nc_host *h, struct nc_domain *d,
         first = (uint32_t)__builtin_ctzll(affinity);
 
     mfn = try_node(h, d, rq, first);
-    if ( mfn == NC_HB_NONE && !rq->exact )
+    if ( mfn == NC_INVALID_MFN && !rq->exact )
     {
         /*
          * Affinity nodes by distance from the first, then the others; a
@@ -143,7 +193,7 @@ static int alloc_locked(struct nc_host *h, struct nc_domain *d,
          */
         const uint8_t *order = h->node[first].by_distance;
 
-        for ( int pass = 0; pass < 4 && mfn == NC_HB_NONE; pass++ )
+        for ( int pass = 0; pass < 4 && mfn == NC_INVALID_MFN; pass++ )
             for ( uint32_t i = 0; i < h->nr_nodes; i++ )
             {
                 uint32_t n = order[i];
@@ -155,17 +205,13 @@ static int alloc_locked(struct nc_host *h, struct nc_domain *d,
                      unreachable )
                     continue;
                 mfn = try_node(h, d, rq, n);
-                if ( mfn != NC_HB_NONE )
-                {
-                    first = n;
+                if ( mfn != NC_INVALID_MFN )
                     break;
-                }
             }
     }
-    if ( mfn == NC_HB_NONE )
+    if ( mfn == NC_INVALID_MFN )
         return -ENOMEM;
     *mfnp = mfn;
-    *nodep = first;
     return 0;
 }
 
@@ -174,7 +220,7 @@ static int alloc_locked(struct nc_host *h, struct nc_domain *d,
  * ======================================================================== */
 
 /* gpfn: the extent's first gpfn, for the implicit vNUMA hint of populate;
- * NC_HB_NONE for allocations that map no gpfn (no hint). */
+ * NC_INVALID_GFN for allocations that map no gpfn (no hint). */
 static int decode_flags(const struct nc_host *h, const struct nc_domain *d,
                         bool privileged, uint64_t gpfn, uint32_t order,
                         struct nc_memflags f, struct alloc_req *rq)
@@ -216,7 +262,7 @@ static int decode_flags(const struct nc_host *h, const struct nc_domain *d,
         else if ( f.exact )
             return -EINVAL;     /* a guest may not pin physical nodes */
     }
-    else if ( d && d->vnuma && gpfn != NC_HB_NONE )
+    else if ( d && d->vnuma && gpfn != NC_INVALID_GFN )
         /* The implicit hint: a gpfn of vnode v asks for v's pnode. */
         rq->node = vnuma_gpfn_pnode(d->vnuma, gpfn);
 
@@ -253,7 +299,8 @@ struct give_ctx {
     struct nc_domain *d;
 };
 
-/* p2m_remove callback: free one MFN run, keeping node_pages exact. */
+/* p2m_remove callback: free one MFN run, keeping node_pages exact.  Takes
+ * each node's lock in turn. */
 static void give_run(void *arg, uint64_t mfn, uint64_t nr)
 {
     struct give_ctx *g = arg;
@@ -264,12 +311,19 @@ static void give_run(void *arg, uint64_t mfn, uint64_t nr)
         uint32_t node = mfn_range(g->h, mfn, &end);
         uint64_t piece = NC_MIN(nr, end - mfn);
 
+        struct heap_locks l;
+        uint64_t freed;
+
         if ( g->d )
         {
             ASSERT(g->d->node_pages[node] >= piece);
             g->d->node_pages[node] -= piece;
         }
-        heap_give_locked(g->h, mfn, piece);
+        heap_lock_node(g->h, &l, node);
+        freed = heap_give_locked(g->h, mfn, piece);
+        if ( l.tracking )
+            g->h->unclaimed += freed;
+        heap_unlock_nodes(g->h, &l);
         mfn += piece;
         nr -= piece;
     }
@@ -295,19 +349,18 @@ static int get_reservation_target(struct nc_host *h, nc_domid_t caller,
 
 /*
  * A charged extent for domid: mapped at gpfn (populate_physmap, replacing
- * what was mapped there), or with gpfn NC_HB_NONE owned unmapped
+ * what was mapped there), or with gpfn NC_INVALID_GFN owned unmapped
  * (increase_reservation).
  */
 static int charged_alloc(struct nc_host *h, nc_domid_t caller,
                          nc_domid_t domid, uint64_t gpfn, uint32_t order,
                          struct nc_memflags flags, uint64_t *mfnp)
 {
-    bool map = gpfn != NC_HB_NONE;
+    bool map = gpfn != NC_INVALID_GFN;
     struct nc_domain *d;
     struct nc_p2m *p2m;
     struct alloc_req rq;
     uint64_t mfn = 0;
-    uint32_t node;
     int rc = check_extent(caller, map ? gpfn : 0, order);
 
     if ( rc )
@@ -333,8 +386,7 @@ static int charged_alloc(struct nc_host *h, nc_domid_t caller,
         uint64_t old;
 
         rq.charged = true;
-        nc_lock(&h->heap_lock);
-        rc = alloc_locked(h, d, &rq, &mfn, &node);
+        rc = alloc_locked(h, d, &rq, &mfn);
         if ( !rc && map )
         {
             /* Xen's order: the new extent is allocated while the old pages
@@ -345,7 +397,6 @@ static int charged_alloc(struct nc_host *h, nc_domid_t caller,
         }
         if ( !rc )
             p2m_insert(p2m, map ? gpfn : mfn, mfn, 1ULL << order);
-        nc_unlock(&h->heap_lock);
     }
     nc_unlock(&d->lock);
     domain_put(h, d);
@@ -383,11 +434,9 @@ static int free_extent(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
     {
         struct give_ctx g = { h, d };
 
-        nc_lock(&h->heap_lock);
         p2m_remove(p2m, addr, 1ULL << order, give_run, &g);
         ASSERT(d->tot_pages >= (1ULL << order));
         d->tot_pages -= 1ULL << order;
-        nc_unlock(&h->heap_lock);
     }
     nc_unlock(&d->lock);
     domain_put(h, d);
@@ -399,8 +448,8 @@ int nc_populate(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
                 uint64_t gpfn, uint32_t order, struct nc_memflags flags,
                 uint64_t *mfnp)
 {
-    /* NC_HB_NONE asks for an unmapped extent: no gpfn is that large. */
-    if ( gpfn == NC_HB_NONE )
+    /* NC_INVALID_GFN asks for an unmapped extent: no gpfn is that large. */
+    if ( gpfn == NC_INVALID_GFN )
         return -EINVAL;
     return charged_alloc(h, caller, domid, gpfn, order, flags, mfnp);
 }
@@ -409,7 +458,7 @@ int nc_increase_reservation(struct nc_host *h, nc_domid_t caller,
                             nc_domid_t domid, uint32_t order,
                             struct nc_memflags flags, uint64_t *mfnp)
 {
-    return charged_alloc(h, caller, domid, NC_HB_NONE, order, flags, mfnp);
+    return charged_alloc(h, caller, domid, NC_INVALID_GFN, order, flags, mfnp);
 }
 
 int nc_depopulate(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
@@ -430,7 +479,6 @@ int nc_alloc_anon(struct nc_host *h, nc_domid_t on_behalf_of, uint32_t order,
     struct nc_domain *d = NULL;
     struct alloc_req rq;
     uint64_t mfn = 0;
-    uint32_t node;
     int rc;
 
     if ( order > NC_MAX_ORDER )
@@ -442,18 +490,18 @@ int nc_alloc_anon(struct nc_host *h, nc_domid_t on_behalf_of, uint32_t order,
             return -ESRCH;
         nc_lock(&d->lock);
     }
-    rc = decode_flags(h, d, true, NC_HB_NONE, order, flags, &rq);
+    rc = decode_flags(h, d, true, NC_INVALID_GFN, order, flags, &rq);
     if ( !rc )
     {
         rq.charged = false;
-        nc_lock(&h->heap_lock);
-        rc = vec_reserve(&h->heap_lock, (void **)&h->anon.e, &h->anon.nr,
+        nc_lock(&h->anon_lock);
+        rc = vec_reserve(&h->anon_lock, (void **)&h->anon.e, &h->anon.nr,
                          &h->anon.cap, 1, sizeof(*h->anon.e));
         if ( !rc )
-            rc = alloc_locked(h, d, &rq, &mfn, &node);
+            rc = alloc_locked(h, d, &rq, &mfn);
         if ( !rc )
             p2m_insert(&h->anon, mfn, mfn, 1ULL << order);
-        nc_unlock(&h->heap_lock);
+        nc_unlock(&h->anon_lock);
     }
     if ( d )
     {
@@ -474,14 +522,14 @@ int nc_free_anon(struct nc_host *h, uint64_t mfn, uint32_t order)
     if ( order > NC_MAX_ORDER || mfn & ((1ULL << order) - 1) ||
          mfn >= NC_MAX_MFN )
         return -EINVAL;
-    nc_lock(&h->heap_lock);
-    rc = vec_reserve(&h->heap_lock, (void **)&h->anon.e, &h->anon.nr,
+    nc_lock(&h->anon_lock);
+    rc = vec_reserve(&h->anon_lock, (void **)&h->anon.e, &h->anon.nr,
                      &h->anon.cap, 1, sizeof(*h->anon.e));
     if ( !rc && !p2m_is_extent(&h->anon, mfn, 1ULL << order) )
         rc = -EINVAL;           /* exactly one allocation, nothing else */
     if ( !rc )
         p2m_remove(&h->anon, mfn, 1ULL << order, give_run, &g);
-    nc_unlock(&h->heap_lock);
+    nc_unlock(&h->anon_lock);
     host_autocheck(h);
     return rc;
 }

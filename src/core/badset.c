@@ -11,9 +11,10 @@
  * MFN plus one, O(log n) a step.
  *
  * Memory: nodes come from a free list refilled in chunks by
- * badset_reserve(), which drops heap_lock around the allocation as
- * vec_reserve() does, so that insertion itself never allocates.  All of it
- * is under heap_lock (private.h).
+ * badset_reserve(), which drops the heap's locks around the allocation as
+ * vec_reserve() does, so that insertion itself never allocates.  Changes
+ * are made with the whole heap locked, so any node lock suffices to read
+ * (the free path looks for frames pending offline under its node's lock).
  */
 #include "private.h"
 
@@ -120,12 +121,12 @@ int badset_reserve(struct nc_host *h)
     struct nc_badset *s = &h->bad;
     struct nc_badchunk *c;
 
-    ASSERT(nc_lock_held(&h->heap_lock));
+    ASSERT(heap_all_locked(h));
     if ( s->spare )
         return 0;
-    nc_unlock(&h->heap_lock);
+    heap_unlock_all(h);
     c = nc_zalloc(sizeof(*c));
-    nc_lock(&h->heap_lock);
+    heap_lock_all(h);
     if ( !c )
         return s->spare ? 0 : -ENOMEM;
     c->next = s->chunks;

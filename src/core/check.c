@@ -6,7 +6,8 @@
  * internal state after operations, under stress.  nc_host_check() stops the
  * world and verifies
  *
- *   I1  outstanding_claims == sum of d.outstanding
+ *   I1  outstanding_claims == sum of d.outstanding (host_claims == sum
+ *       of d.host_claim; the host's total is summed over the nodes)
  *   I2  node_claimed[n] == sum of d.claims[n]
  *   I3  d.outstanding == d.host_claim + sum of d.claims[n]
  *   I4  outstanding_claims <= total_avail
@@ -76,22 +77,21 @@ static int broken(struct why *w, const char *inv, const char *what,
 static int check_domain(struct nc_host *h, struct nc_domain *d,
                         uint64_t *claimed, struct why *w)
 {
-    uint64_t node_sum = 0, pages = 0, unmapped = 0, per_node = 0, room, mask = 0;
+    uint64_t node_sum = 0, pages = 0, unmapped = 0, per_node = 0, room;
 
-    for ( uint32_t i = 0; i < d->nr_node_claims; i++ )
+    for ( uint32_t n = 0; n < NC_MAX_NUMNODES; n++ )
     {
-        const struct nc_node_claim *c = &d->node_claim[i];
+        bool entry = d->node_claim_mask & (1ULL << n);
 
-        CHECK(c->node < h->nr_nodes, "claims", "node claim on a bad node",
-              c->node, h->nr_nodes);
-        CHECK(i == 0 || d->node_claim[i - 1].node < c->node, "claims",
-              "node claims not sorted", i, c->node);
-        node_sum += c->pages;
-        claimed[c->node] += c->pages;
-        mask |= 1ULL << c->node;
+        CHECK(entry || d->node_claim[n] == 0, "claims",
+              "node claim outside the mask (node, pages)", n,
+              d->node_claim[n]);
+        CHECK(!entry || n < h->nr_nodes, "claims",
+              "node claim on a bad node", n, h->nr_nodes);
+        node_sum += d->node_claim[n];
+        if ( entry )
+            claimed[n] += d->node_claim[n];
     }
-    CHECK(mask == d->node_claim_mask, "claims", "claim mask stale",
-          d->domid, mask);
     CHECK(d->outstanding == d->host_claim + node_sum, "I3",
           "d.outstanding != host_claim + node claims", d->outstanding,
           d->host_claim + node_sum);
@@ -140,6 +140,8 @@ static int check_domain(struct nc_host *h, struct nc_domain *d,
 static int check_counters(struct nc_host *h, struct why *w)
 {
     uint64_t claimed[NC_MAX_NUMNODES] = { 0 }, outstanding = 0, avail = 0;
+    uint64_t host = 0, total_avail = host_total_avail_locked(h);
+    uint64_t outstanding_claims = host_outstanding_locked(h);
     uint32_t nr = 0;
     int rc;
 
@@ -152,47 +154,69 @@ static int check_counters(struct nc_host *h, struct why *w)
         if ( rc )
             return rc;
         outstanding += d->outstanding;
+        host += d->host_claim;
         nr++;
     }
     CHECK(nr == h->nr_domains, "domains", "domain count", nr, h->nr_domains);
-    CHECK(outstanding == h->outstanding_claims, "I1",
-          "outstanding_claims != sum of domains' claims",
-          h->outstanding_claims, outstanding);
-    CHECK(h->outstanding_claims <= h->total_avail, "I4",
-          "outstanding_claims > total_avail", h->outstanding_claims,
-          h->total_avail);
+    CHECK(host == host_claims(h), "I1",
+          "host_claims != sum of domains' host-wide claims", host_claims(h),
+          host);
+    CHECK(outstanding == outstanding_claims, "I1",
+          "outstanding claims != sum of domains' claims",
+          outstanding_claims, outstanding);
+    CHECK(outstanding_claims <= total_avail, "I4",
+          "outstanding claims > total_avail", outstanding_claims,
+          total_avail);
+    /* While host-wide claims exist, every actor keeps the headroom. */
+    CHECK(host_claims(h) == 0 ||
+          h->unclaimed == total_avail - outstanding_claims, "I4",
+          "unclaimed headroom stale", h->unclaimed,
+          total_avail - outstanding_claims);
 
     for ( uint32_t n = 0; n < h->nr_nodes; n++ )
     {
         const struct nc_node *nd = &h->node[n];
         uint64_t zones = 0;
 
-        CHECK(claimed[n] == h->node_claimed[n], "I2",
-              "node_claimed != sum of node claims", h->node_claimed[n],
+        CHECK(claimed[n] == nd->claimed, "I2",
+              "node_claimed != sum of node claims", nd->claimed,
               claimed[n]);
-        CHECK(h->node_claimed[n] <= h->node_avail[n], "I5",
-              "node_claimed > node_avail", h->node_claimed[n],
-              h->node_avail[n]);
-        CHECK(nd->online || (h->node_avail[n] == 0 && claimed[n] == 0),
+        CHECK(nd->claimed <= nd->avail, "I5",
+              "node_claimed > node_avail", nd->claimed, nd->avail);
+        CHECK(nd->online || (nd->avail == 0 && claimed[n] == 0),
               "nodes", "offline node holds memory or claims", n,
-              h->node_avail[n]);
+              nd->avail);
+        for ( uint32_t k = 0; k <= NC_CACHE_MAX_ORDER; k++ )
+        {
+            CHECK(nd->cache[k].nr <= NC_CACHE_DEPTH, "cache",
+                  "cache overfull (order, entries)", k, nd->cache[k].nr);
+            for ( uint32_t i = 0; i < nd->cache[k].nr; i++ )
+                CHECK(zone_of(nd->cache[k].mfn[i]) == zone_of(nd->end - 1) &&
+                      !(nd->cache[k].mfn[i] & ((1ULL << k) - 1)), "cache",
+                      "cached block misplaced (mfn, order)",
+                      nd->cache[k].mfn[i], k);
+        }
         for ( uint32_t z = 0; z < NC_NR_ZONES; z++ )
         {
             uint64_t blocks = 0;
 
             for ( uint32_t k = 0; k <= NC_MAX_ORDER; k++ )
                 blocks += nd->zone_blocks[z][k] << k;
+            for ( uint32_t k = 0; k <= NC_CACHE_MAX_ORDER; k++ )
+                for ( uint32_t i = 0; i < nd->cache[k].nr; i++ )
+                    if ( zone_of(nd->cache[k].mfn[i]) == z )
+                        blocks += 1ULL << k;
             CHECK(blocks == nd->zone_avail[z], "I7",
                   "zone free blocks != zone_avail", blocks,
                   nd->zone_avail[z]);
             zones += nd->zone_avail[z];
         }
-        CHECK(zones == h->node_avail[n], "I7",
-              "sum of zone_avail != node_avail", zones, h->node_avail[n]);
-        avail += h->node_avail[n];
+        CHECK(zones == nd->avail, "I7",
+              "sum of zone_avail != node_avail", zones, nd->avail);
+        avail += nd->avail;
     }
-    CHECK(avail == h->total_avail, "I7", "total_avail != sum of node_avail",
-          h->total_avail, avail);
+    CHECK(avail == total_avail, "I7", "total_avail != sum of node_avail",
+          total_avail, avail);
 
     {
         uint64_t offlined = 0, anon = 0;
@@ -207,8 +231,8 @@ static int check_counters(struct nc_host *h, struct why *w)
                   b->mfn, b->flags);
             offlined += !!(b->flags & NC_BAD_OFFLINED);
         }
-        CHECK(offlined == h->offlined, "I7", "offlined count stale",
-              offlined, h->offlined);
+        CHECK(offlined == host_offlined_locked(h), "I7",
+              "offlined count stale", offlined, host_offlined_locked(h));
         for ( uint32_t i = 0; i < h->anon.nr; i++ )
             anon += h->anon.e[i].nr;
         CHECK(anon == h->anon.pages, "anon", "page count stale", anon,
@@ -263,8 +287,21 @@ static int check_frames(struct nc_host *h, uint8_t *map, uint64_t size,
                     return rc;
                 free += 1ULL << k;
             }
-        CHECK(free == h->node_avail[n], "I7", "free maps != node_avail", free,
-              h->node_avail[n]);
+        for ( uint32_t k = 0; k <= NC_CACHE_MAX_ORDER; k++ )
+            for ( uint32_t i = 0; i < nd->cache[k].nr; i++ )
+            {
+                uint64_t mfn = nd->cache[k].mfn[i];
+
+                CHECK(mfn_node(h, mfn) == n &&
+                      mfn_node(h, mfn + (1ULL << k) - 1) == n, "cache",
+                      "cached block outside its node", mfn, k);
+                rc = mark(map, size, mfn, 1ULL << k, F_FREE, w);
+                if ( rc )
+                    return rc;
+                free += 1ULL << k;
+            }
+        CHECK(free == nd->avail, "I7", "free maps != node_avail", free,
+              nd->avail);
     }
     for_each_domid(h, id)
     {
@@ -358,10 +395,9 @@ int nc_host_set_autocheck(struct nc_host *h, int level)
     return atomic_exchange(&h->autocheck, level);
 }
 
-void host_autocheck(struct nc_host *h)
+void host_autocheck_run(struct nc_host *h, int level)
 {
     char why[160];
-    int level = h->autocheck;
     int rc = level ? nc_host_check(h, level, why, sizeof(why)) : 0;
 
     /* The frame sweep needs a scratch map: without memory for it, check

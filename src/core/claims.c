@@ -1,101 +1,73 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Claims: the legacy XENMEM_claim_pages (spec §3) and claim sets
- * (XEN_DOMCTL_claim_memory, spec §4), both installed by one function,
+ * Claims: the legacy XENMEM_claim_pages and claim sets
+ * (XEN_DOMCTL_claim_memory), both installed by one function,
  * domain_install_claim_set(), plus the deductions used by redemption
  * (alloc.c), max_pages changes (domain.c) and recall (offline.c).
  *
- * A domain's claims are a host-wide amount and a sparse array of
- * {node, pages}, sorted by node, sized by the set that installed it: a
- * domain that claims nothing has no array at all.  The array is allocated
- * before the heap lock is taken and swapped in under it.
+ * A domain's claims are a host-wide amount and one counter per node, with
+ * a mask of the nodes that have an entry (an entry redeemed down to 0 stays
+ * one until the next install), so a lookup is one load and an install
+ * allocates nothing.
  *
- * All claim counters are under heap_lock (private.h); installing also holds
- * the domain's lock, so that tot_pages and max_pages are stable and a dying
- * domain cannot gain claims after domain_kill released them.
+ * Installing holds the domain's lock, so that tot_pages and max_pages are
+ * stable and a dying domain cannot gain claims after domain_kill released
+ * them, and the locks of every node whose claims it checks or changes.  An
+ * install that touches a host-wide claim takes the whole heap (it may be
+ * the one that makes host_claims non-zero: locks.c); any other takes
+ * claims_lock only while host-wide claims exist.  As in the posted v8
+ * series, the install is three steps: check the request on its own
+ * (domain_check_claim_request), check it against free memory
+ * (check_available_claims), then replace the old claims with it
+ * (domain_install_claims).
  */
 #include "private.h"
 
 /* ========================================================================
- * Lookups and deductions
+ * Deductions
  * ======================================================================== */
 
-/* The array is sorted by node: binary search, after the mask says yes. */
-static struct nc_node_claim *find_node_claim(const struct nc_domain *d,
-                                             uint32_t node)
-{
-    uint32_t lo = 0, hi = d->nr_node_claims;
-
-    if ( !(d->node_claim_mask & (1ULL << node)) )
-        return NULL;
-    while ( lo < hi )
-    {
-        uint32_t mid = lo + (hi - lo) / 2;
-
-        if ( d->node_claim[mid].node < node )
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    BUG_ON(lo == d->nr_node_claims || d->node_claim[lo].node != node);
-    return &d->node_claim[lo];
-}
-
-uint64_t domain_node_claim(const struct nc_domain *d, uint32_t node)
-{
-    const struct nc_node_claim *c = find_node_claim(d, node);
-
-    return c ? c->pages : 0;
-}
-
-static void deduct_outstanding(struct nc_host *h, struct nc_domain *d,
-                               uint64_t pages)
+static void deduct_outstanding(struct nc_domain *d, uint64_t pages)
 {
     ASSERT(d->outstanding >= pages);
     d->outstanding -= pages;
-    ASSERT(h->outstanding_claims >= pages);
-    h->outstanding_claims -= pages;
 }
 
-uint64_t domain_release_unpinned_claims(struct nc_host *h, struct nc_domain *d,
-                                        uint64_t pages)
+uint64_t deduct_host_claim_locked(struct nc_host *h, struct nc_domain *d,
+                                  uint64_t pages)
 {
     uint64_t x = NC_MIN(pages, d->host_claim);
 
-    ASSERT(nc_lock_held(&h->heap_lock));
+    ASSERT(nc_lock_held(&h->claims_lock));
+    if ( !x )
+        return 0;
     d->host_claim -= x;
-    deduct_outstanding(h, d, x);
+    deduct_outstanding(d, x);
+    ASSERT(host_claims(h) >= x);
+    atomic_fetch_sub_explicit(&h->host_claims, x, memory_order_release);
     return x;
 }
 
-static uint64_t release_entry(struct nc_host *h, struct nc_domain *d,
-                              struct nc_node_claim *c, uint64_t pages)
+uint64_t deduct_node_claims_locked(struct nc_host *h, struct nc_domain *d,
+                                   uint32_t node, uint64_t pages)
 {
-    uint64_t x = NC_MIN(pages, c->pages);
+    uint64_t x = NC_MIN(pages, d->node_claim[node]);
 
-    ASSERT(nc_lock_held(&h->heap_lock));
-    c->pages -= x;
-    ASSERT(h->node_claimed[c->node] >= x);
-    h->node_claimed[c->node] -= x;
-    deduct_outstanding(h, d, x);
+    ASSERT(node_locked(h, node));
+    d->node_claim[node] -= x;
+    ASSERT(h->node[node].claimed >= x);
+    h->node[node].claimed -= x;
+    deduct_outstanding(d, x);
     return x;
-}
-
-uint64_t domain_release_node_claims(struct nc_host *h, struct nc_domain *d,
-                                    uint32_t node, uint64_t pages)
-{
-    struct nc_node_claim *c = find_node_claim(d, node);
-
-    return c ? release_entry(h, d, c, pages) : 0;
 }
 
 void domain_release_all_claims_locked(struct nc_host *h, struct nc_domain *d)
 {
-    for ( uint32_t i = 0; i < d->nr_node_claims; i++ )
-        release_entry(h, d, &d->node_claim[i], UINT64_MAX);
-    domain_release_unpinned_claims(h, d, UINT64_MAX);
+    ASSERT(nc_lock_held(&d->lock) && heap_all_locked(h));
+    for_each_claim_node(d, n)
+        deduct_node_claims_locked(h, d, (uint32_t)n, UINT64_MAX);
+    deduct_host_claim_locked(h, d, UINT64_MAX);
     ASSERT(d->outstanding == 0);
-    d->nr_node_claims = 0;
     d->node_claim_mask = 0;
 }
 
@@ -108,141 +80,194 @@ void domain_deduct_over_max_locked(struct nc_host *h, struct nc_domain *d)
 {
     uint64_t room = room_under_max(d), excess;
 
-    ASSERT(nc_lock_held(&d->lock) && nc_lock_held(&h->heap_lock));
+    ASSERT(nc_lock_held(&d->lock) && heap_all_locked(h));
     if ( d->outstanding <= room )
         return;
     excess = d->outstanding - room;
-    excess -= domain_release_unpinned_claims(h, d, excess);
-    for ( uint32_t i = d->nr_node_claims; i-- > 0 && excess; )
-        excess -= domain_release_node_claims(h, d, d->node_claim[i].node,
-                                             excess);
+    excess -= deduct_host_claim_locked(h, d, excess);
+    /* Node claims from the highest node down. */
+    for ( uint32_t n = NC_MAX_NUMNODES; n-- > 0 && excess; )
+        if ( d->node_claim_mask & (1ULL << n) )
+            excess -= deduct_node_claims_locked(h, d, n, excess);
     ASSERT(excess == 0);
 }
 
 /* ========================================================================
- * SET: validate everything, then replace
+ * SET: check the request, check availability, install
  * ======================================================================== */
 
-/*
- * Install `set` as d's claims (spec §4 SET; with `legacy`, the single
- * absolute-target entry of spec §3).  Nothing changes unless it returns 0.
- * *spare holds an array of at least nr node-claim slots; on success it is
- * swapped with d's old array, which the caller frees after unlocking.
- */
-static int domain_set_claim_entries(struct nc_host *h, struct nc_domain *d,
-                                    const struct nc_claim *set, uint32_t nr,
-                                    bool legacy, struct nc_node_claim **spare)
+/* A claim set decoded: the host-wide amount and the node entries. */
+struct claim_request {
+    bool have_host;
+    uint64_t host;               /* pages, relative once checked */
+    uint64_t nodes;              /* mask of node entries with pages */
+    uint64_t seen;               /* mask of node entries given */
+    uint64_t node_total;
+    uint64_t node[NC_MAX_NUMNODES];
+};
+
+/* The nodes whose counters an install of `set` may read: every in-range
+ * target.  Taken before the checks, so the checks run under the locks. */
+static uint64_t claim_set_nodes(const struct nc_host *h,
+                                const struct nc_claim *set, uint32_t nr)
 {
-    uint64_t host_req = 0, node_req = 0, seen = 0, unclaimed;
-    bool have_host = false;
-    uint32_t nodes = 0;
-    struct nc_node_claim *fresh = *spare;
+    uint64_t mask = 0;
 
-    ASSERT(nc_lock_held(&d->lock) && nc_lock_held(&h->heap_lock));
-    /* I4 holds, so this cannot wrap (Xen's can after offlining). */
-    unclaimed = h->total_avail - h->outstanding_claims;
+    for ( uint32_t i = 0; i < nr; i++ )
+        if ( set[i].target < h->nr_nodes )
+            mask |= 1ULL << set[i].target;
+    return mask;
+}
 
-    /* Phase 1: every entry on its own. */
+/*
+ * Check every entry on its own and against the node's free memory, in the
+ * order given (the first bad entry decides the error), and decode the set
+ * into *rq.  The node locks of the set are held.
+ */
+static int domain_check_claim_request(struct nc_host *h,
+                                      const struct nc_domain *d,
+                                      const struct nc_claim *set, uint32_t nr,
+                                      struct claim_request *rq)
+{
     for ( uint32_t i = 0; i < nr; i++ )
     {
         const struct nc_claim *e = &set[i];
         uint32_t n = e->target;
+        const struct nc_node *nd;
 
         if ( e->pad )
             return -EINVAL;
         if ( e->target == NC_CLAIM_HOST )
         {
-            if ( have_host )
+            if ( rq->have_host )
                 return -EINVAL;
-            have_host = true;
-            host_req = e->pages;
+            rq->have_host = true;
+            rq->host = e->pages;
             continue;
         }
         if ( e->target & (NC_CLAIM_HOST | NC_CLAIM_LEGACY) )
             return -EINVAL;     /* the legacy selector stays internal */
         if ( n >= h->nr_nodes || !h->node[n].online )
             return -ENOENT;
-        if ( seen & (1ULL << n) )
+        if ( rq->seen & (1ULL << n) )
             return -EINVAL;
-        seen |= 1ULL << n;
+        rq->seen |= 1ULL << n;
+        nd = &h->node[n];
+        ASSERT(node_locked(h, n));
         /* The domain's own claim on n is given back first, so a same-size
-         * or smaller replacement never fails here. */
-        if ( e->pages > h->node_avail[n] - h->node_claimed[n] +
-                        domain_node_claim(d, n) )
+         * or smaller replacement never fails here.  I5 keeps the
+         * subtraction from wrapping. */
+        if ( e->pages > nd->avail - nd->claimed + d->node_claim[n] )
             return -ENOMEM;
-        node_req += e->pages;   /* each <= node_avail: cannot wrap */
+        rq->node_total += e->pages;   /* each <= avail: cannot wrap */
         if ( e->pages )
         {
-            uint32_t j = nodes++;
-
-            /* Insertion sort by node: at most 64 entries. */
-            for ( ; j > 0 && fresh[j - 1].node > n; j-- )
-                fresh[j] = fresh[j - 1];
-            fresh[j] = (struct nc_node_claim){ .node = n, .pages = e->pages };
+            rq->nodes |= 1ULL << n;
+            rq->node[n] = e->pages;
         }
     }
+    return 0;
+}
 
-    /* Phase 2: the set as a whole. */
+/* Host-wide free memory not claimed by anyone but d, as the locks held
+ * allow it to be known: exact with the whole heap or while tracking; with
+ * neither, no host-wide claim exists and the node checks suffice. */
+static bool host_headroom(const struct nc_host *h, const struct nc_domain *d,
+                          const struct heap_locks *l, bool all,
+                          uint64_t *room)
+{
+    if ( all )
+        *room = host_total_avail_locked(h) - host_outstanding_locked(h);
+    else if ( l->tracking )
+        *room = h->unclaimed;
+    else
+        return false;
+    *room += d->outstanding;
+    return true;
+}
+
+/*
+ * The set as a whole: the legacy call's absolute target and one-at-a-time
+ * rule, room under max_pages, and host-wide free memory.  Returns 1 when
+ * the request is a reset (release everything), 0 to install, or an error.
+ */
+static int check_available_claims(struct nc_host *h, const struct nc_domain *d,
+                                  struct claim_request *rq, bool legacy,
+                                  const struct heap_locks *l, bool all)
+{
+    uint64_t room, headroom;
+
     if ( legacy )
     {
-        uint64_t target = host_req;
+        uint64_t target = rq->host;
 
-        ASSERT(nr == 1 && have_host && !nodes);
+        ASSERT(rq->have_host && !rq->nodes);
         if ( target == 0 )
-            goto release;
+            return 1;
         if ( d->outstanding )
             return -EINVAL;     /* one claim at a time: reset to 0 first */
         if ( target <= d->tot_pages || target > d->max_pages )
             return -EINVAL;
-        host_req = target - d->tot_pages;   /* absolute -> relative */
+        rq->host = target - d->tot_pages;   /* absolute -> relative */
     }
-    else if ( host_req == 0 && node_req == 0 )
-        goto release;           /* the toolstack's reset after building */
+    else if ( rq->host == 0 && rq->node_total == 0 )
+        return 1;               /* the toolstack's reset after building */
 
-    {
-        uint64_t room = room_under_max(d);
-
-        if ( host_req > room || node_req > room - host_req )
-            return -EINVAL;
-    }
-    if ( host_req + node_req > unclaimed + d->outstanding )
+    room = room_under_max(d);
+    if ( rq->host > room || rq->node_total > room - rq->host )
+        return -EINVAL;
+    if ( host_headroom(h, d, l, all, &headroom) &&
+         rq->host + rq->node_total > headroom )
         return -ENOMEM;
+    return 0;
+}
 
-    /* Phase 3: replace.  A set never adds to the claims it replaces. */
-    domain_release_all_claims_locked(h, d);
-    *spare = d->node_claim;
-    d->node_claim = fresh;
-    d->nr_node_claims = nodes;
-    d->node_claim_mask = 0;
-    for ( uint32_t i = 0; i < nodes; i++ )
+/* Replace d's claims with rq (a set never adds to what it replaces). */
+static void domain_install_claims(struct nc_host *h, struct nc_domain *d,
+                                  const struct claim_request *rq,
+                                  struct heap_locks *l)
+{
+    uint64_t before = d->outstanding, after = rq->host + rq->node_total;
+
+    for_each_claim_node(d, n)
+        deduct_node_claims_locked(h, d, (uint32_t)n, UINT64_MAX);
+    if ( d->host_claim )
+        deduct_host_claim_locked(h, d, UINT64_MAX);
+    ASSERT(d->outstanding == 0);
+    d->node_claim_mask = rq->nodes;
+    for ( uint64_t m = rq->nodes; m; m &= m - 1 )
     {
-        d->node_claim_mask |= 1ULL << fresh[i].node;
-        h->node_claimed[fresh[i].node] += fresh[i].pages;
-    }
-    d->host_claim = host_req;
-    d->outstanding = host_req + node_req;
-    h->outstanding_claims += d->outstanding;
-    return 0;
+        uint32_t n = (uint32_t)__builtin_ctzll(m);
 
- release:
-    domain_release_all_claims_locked(h, d);
-    return 0;
+        ASSERT(node_locked(h, n));
+        d->node_claim[n] = rq->node[n];
+        h->node[n].claimed += rq->node[n];
+    }
+    if ( rq->host )
+    {
+        ASSERT(heap_all_locked(h));
+        d->host_claim = rq->host;
+        atomic_fetch_add_explicit(&h->host_claims, rq->host,
+                                  memory_order_release);
+    }
+    d->outstanding = after;
+    if ( l->tracking )
+    {
+        ASSERT(h->unclaimed + before >= after);
+        h->unclaimed = h->unclaimed + before - after;
+    }
 }
 
 int domain_install_claim_set(struct nc_host *h, struct nc_domain *d,
                              const struct nc_claim *set, uint32_t nr,
                              bool legacy)
 {
-    struct nc_node_claim *spare = NULL;
+    struct claim_request rq = { 0 };
+    struct heap_locks l = { 0 };
     uint64_t outstanding = 0;
+    bool all = false;
     int rc;
 
-    if ( nr > 0 && nr <= NC_CLAIM_MAX_ENTRIES )
-    {
-        spare = nc_zalloc((size_t)nr * sizeof(*spare));
-        if ( !spare )
-            return -ENOMEM;
-    }
     nc_lock(&d->lock);
     if ( d->dying )
         rc = legacy ? -EINVAL : -ESRCH;
@@ -252,13 +277,34 @@ int domain_install_claim_set(struct nc_host *h, struct nc_domain *d,
         rc = -E2BIG;
     else
     {
-        nc_lock(&h->heap_lock);
-        rc = domain_set_claim_entries(h, d, set, nr, legacy, &spare);
+        uint64_t nodes = claim_set_nodes(h, set, nr) | d->node_claim_mask;
+
+        /* A host-wide entry, given or replaced, needs the whole heap. */
+        all = legacy || d->host_claim;
+        for ( uint32_t i = 0; i < nr && !all; i++ )
+            all = set[i].target == NC_CLAIM_HOST && set[i].pages;
+        if ( all )
+            heap_lock_all(h);
+        else
+            heap_lock_nodes(h, &l, nodes, false);
+
+        rc = domain_check_claim_request(h, d, set, nr, &rq);
+        if ( !rc )
+            rc = check_available_claims(h, d, &rq, legacy, &l, all);
+        if ( rc == 1 )
+        {
+            rq = (struct claim_request){ 0 };
+            rc = 0;
+        }
+        if ( !rc )
+            domain_install_claims(h, d, &rq, &l);
         outstanding = d->outstanding;
-        nc_unlock(&h->heap_lock);
+        if ( all )
+            heap_unlock_all(h);
+        else
+            heap_unlock_nodes(h, &l);
     }
     nc_unlock(&d->lock);
-    nc_free(spare);
     /* Written with no lock held: the console never delays allocation. */
     console_claims(h, d->domid, set, nr, legacy, rc, outstanding);
     return rc;
@@ -268,8 +314,8 @@ int domain_install_claim_set(struct nc_host *h, struct nc_domain *d,
  * GET
  * ======================================================================== */
 
-static int domain_get_claim_entries(struct nc_host *h, struct nc_domain *d,
-                                    struct nc_claim *out, uint32_t *nr)
+static int domain_get_claim_entries(struct nc_domain *d, struct nc_claim *out,
+                                    uint32_t *nr)
 {
     uint32_t cap = NC_MIN(*nr, (uint32_t)NC_CLAIM_MAX_ENTRIES), need = 1;
     int rc = 0;
@@ -279,20 +325,18 @@ static int domain_get_claim_entries(struct nc_host *h, struct nc_domain *d,
         rc = -ESRCH;
     else
     {
-        nc_lock(&h->heap_lock);
         if ( cap > 0 )
             out[0] = (struct nc_claim){ .pages = d->host_claim,
                                         .target = NC_CLAIM_HOST };
-        for ( uint32_t i = 0; i < d->nr_node_claims; i++ )
+        for_each_claim_node(d, n)
         {
-            if ( !d->node_claim[i].pages )
+            if ( !d->node_claim[n] )
                 continue;
             if ( need < cap )
-                out[need] = (struct nc_claim){ .pages = d->node_claim[i].pages,
-                                               .target = d->node_claim[i].node };
+                out[need] = (struct nc_claim){ .pages = d->node_claim[n],
+                                               .target = (uint32_t)n };
             need++;
         }
-        nc_unlock(&h->heap_lock);
         *nr = need;
         rc = cap < need ? -ERANGE : 0;
     }
@@ -340,7 +384,7 @@ int nc_claim_memory(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
         break;
 
     case NC_CLAIM_MEMORY_GET:
-        rc = domain_get_claim_entries(h, d, set, nr);
+        rc = domain_get_claim_entries(d, set, nr);
         break;
 
     default:

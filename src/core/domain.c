@@ -13,52 +13,100 @@
 
 #define NC_MAX_VCPUS 4096
 
-bool caller_is_control(nc_domid_t caller)
-{
-    return caller == NC_DOMID_CONTROL;
-}
-
 /* ========================================================================
  * References
  * ======================================================================== */
 
+/*
+ * A reference is taken without domlist_lock, so that the allocation path
+ * touches no global lock for it.  This is safe because domain structures
+ * are type-stable: the last domain_put() does not free one but puts it in
+ * the host's pool, from which nc_domain_create() reuses it, and only
+ * nc_host_destroy() frees the pool.  A reader that loaded a pointer from
+ * the table may therefore find it freed or reused; it takes a reference
+ * only if the count is not zero, then checks that the table still maps the
+ * domid to it, and otherwise gives the reference back.  The refcnt field is
+ * never overwritten by the reuse (it is 0 from the last put until the new
+ * domain publishes it as 1).
+ */
 struct nc_domain *domain_get(struct nc_host *h, nc_domid_t domid)
 {
-    struct nc_domain *d = NULL;
+    struct nc_domain *d;
+    uint32_t refs;
 
     if ( domid >= NC_DOMID_FIRST_RESERVED )
         return NULL;
-    nc_lock(&h->domlist_lock);
-    d = h->domain[domid];
-    if ( d )
-        d->refcnt++;
-    nc_unlock(&h->domlist_lock);
+    d = atomic_load_explicit(&h->domain[domid], memory_order_acquire);
+    if ( !d )
+        return NULL;
+    refs = atomic_load_explicit(&d->refcnt, memory_order_relaxed);
+    do {
+        if ( refs == 0 )
+            return NULL;        /* being freed: its domid is gone */
+    } while ( !atomic_compare_exchange_weak_explicit(
+                  &d->refcnt, &refs, refs + 1, memory_order_acquire,
+                  memory_order_relaxed) );
+    if ( atomic_load_explicit(&h->domain[domid], memory_order_acquire) != d )
+    {
+        domain_put(h, d);       /* reused for another domid meanwhile */
+        return NULL;
+    }
     return d;
 }
 
-static void domain_free(struct nc_domain *d)
+/* Give back what the domain holds and keep the structure for reuse. */
+static void domain_free(struct nc_host *h, struct nc_domain *d)
 {
     p2m_fini(&d->p2m);
     p2m_fini(&d->unmapped);
-    nc_free(d->node_claim);
     vnuma_free(d->vnuma);
     nc_lock_fini(&d->lock);
-    nc_free(d);
+    nc_lock(&h->domlist_lock);
+    d->pool_next = h->domain_pool;
+    h->domain_pool = d;
+    nc_unlock(&h->domlist_lock);
 }
 
 void domain_put(struct nc_host *h, struct nc_domain *d)
 {
-    bool last;
+    uint32_t was = atomic_fetch_sub_explicit(&d->refcnt, 1,
+                                             memory_order_acq_rel);
 
-    nc_lock(&h->domlist_lock);
-    ASSERT(d->refcnt > 0);
-    last = --d->refcnt == 0;
-    nc_unlock(&h->domlist_lock);
-    if ( last )
+    ASSERT(was > 0);
+    if ( was == 1 )
     {
         /* Nothing can reach it any more: it was taken out of the table. */
         BUG_ON(d->outstanding || d->tot_pages);
-        domain_free(d);
+        domain_free(h, d);
+    }
+}
+
+/* A structure for a new domain, all but refcnt zeroed (refcnt is 0). */
+static struct nc_domain *domain_alloc(struct nc_host *h)
+{
+    struct nc_domain *d;
+
+    nc_lock(&h->domlist_lock);
+    d = h->domain_pool;
+    if ( d )
+        h->domain_pool = d->pool_next;
+    nc_unlock(&h->domlist_lock);
+    if ( !d )
+        return nc_zalloc(sizeof(*d));
+    ASSERT(atomic_load(&d->refcnt) == 0);
+    nc_memzero((char *)d + sizeof(d->refcnt),
+               sizeof(*d) - sizeof(d->refcnt));
+    return d;
+}
+
+void domain_pool_fini(struct nc_host *h)
+{
+    while ( h->domain_pool )
+    {
+        struct nc_domain *d = h->domain_pool;
+
+        h->domain_pool = d->pool_next;
+        nc_free(d);
     }
 }
 
@@ -93,7 +141,8 @@ static uint32_t lowest_free_domid(const struct nc_host *h)
 
 static void table_set(struct nc_host *h, uint32_t id, struct nc_domain *d)
 {
-    h->domain[id] = d;
+    ASSERT(nc_lock_held(&h->domlist_lock));
+    atomic_store_explicit(&h->domain[id], d, memory_order_release);
     if ( d )
         h->domid_used[id / 64] |= 1ULL << (id % 64);
     else
@@ -116,13 +165,12 @@ int nc_domain_create(struct nc_host *h, nc_domid_t caller,
     if ( (id >= NC_DOMID_FIRST_RESERVED && id != NC_DOMID_ANY) ||
          cfg->max_vcpus > NC_MAX_VCPUS )
         return -EINVAL;
-    d = nc_zalloc(sizeof(*d));
+    d = domain_alloc(h);
     if ( !d )
         return -ENOMEM;
     nc_lock_init(&d->lock);
     d->max_vcpus = cfg->max_vcpus;
     d->node_affinity = h->online_mask;
-    d->refcnt = 1;
     /* A guest is created paused and runs once the toolstack unpauses it;
      * the control domain is running from start-up. */
     d->pause_count = id == NC_DOMID_CONTROL ? 0 : 1;
@@ -141,6 +189,8 @@ int nc_domain_create(struct nc_host *h, nc_domid_t caller,
     if ( !rc )
     {
         d->domid = id;
+        /* The table's reference, made visible with the domain. */
+        atomic_store_explicit(&d->refcnt, 1, memory_order_release);
         table_set(h, id, d);
         h->nr_domains++;
     }
@@ -148,7 +198,9 @@ int nc_domain_create(struct nc_host *h, nc_domid_t caller,
 
     if ( rc )
     {
-        domain_free(d);
+        /* Never published, so no reader can hold it: free it outright. */
+        nc_lock_fini(&d->lock);
+        nc_free(d);
         return rc;
     }
     if ( domidp )
@@ -161,11 +213,11 @@ int nc_domain_create(struct nc_host *h, nc_domid_t caller,
 
 void domain_relinquish_locked(struct nc_host *h, struct nc_domain *d)
 {
-    ASSERT(nc_lock_held(&d->lock) && nc_lock_held(&h->heap_lock));
+    ASSERT(nc_lock_held(&d->lock) && heap_all_locked(h));
     for ( uint32_t i = 0; i < d->p2m.nr; i++ )
-        heap_give_locked(h, d->p2m.e[i].mfn, d->p2m.e[i].nr);
+        heap_give_span_locked(h, d->p2m.e[i].mfn, d->p2m.e[i].nr);
     for ( uint32_t i = 0; i < d->unmapped.nr; i++ )
-        heap_give_locked(h, d->unmapped.e[i].mfn, d->unmapped.e[i].nr);
+        heap_give_span_locked(h, d->unmapped.e[i].mfn, d->unmapped.e[i].nr);
     d->p2m.nr = 0;
     d->p2m.pages = 0;
     d->unmapped.nr = 0;
@@ -193,12 +245,12 @@ static void domain_kill(struct nc_host *h, struct nc_domain *d)
     if ( !d->dying )
     {
         d->dying = true;
-        nc_lock(&h->heap_lock);
+        heap_lock_all(h);
         /* Claims first, so that freed pages cannot be mistaken for memory
          * still promised to a domain that is going away (spec §8). */
         domain_release_all_claims_locked(h, d);
         domain_relinquish_locked(h, d);
-        nc_unlock(&h->heap_lock);
+        heap_unlock_all(h);
         vnuma_free(d->vnuma);
         d->vnuma = NULL;
     }
@@ -263,10 +315,10 @@ int nc_domain_set_max_pages(struct nc_host *h, nc_domid_t caller,
         rc = -ESRCH;
     else
     {
-        nc_lock(&h->heap_lock);
+        heap_lock_all(h);
         d->max_pages = max_pages;
         domain_deduct_over_max_locked(h, d);
-        nc_unlock(&h->heap_lock);
+        heap_unlock_all(h);
     }
     nc_unlock(&d->lock);
     domain_put(h, d);
@@ -341,7 +393,6 @@ int nc_domain_getinfo(struct nc_host *h, nc_domid_t domid,
     if ( !d )
         return -ESRCH;
     nc_lock(&d->lock);
-    nc_lock(&h->heap_lock);
     *info = (struct nc_domain_info){
         .domid = d->domid,
         .dying = d->dying,
@@ -357,7 +408,6 @@ int nc_domain_getinfo(struct nc_host *h, nc_domid_t domid,
         .pause_count = d->pause_count,
         .unmapped_pages = d->unmapped.pages,
     };
-    nc_unlock(&h->heap_lock);
     nc_unlock(&d->lock);
     domain_put(h, d);
     return 0;
@@ -403,27 +453,4 @@ int nc_domain_translate(struct nc_host *h, nc_domid_t domid, uint64_t gpfn,
     nc_unlock(&d->lock);
     domain_put(h, d);
     return rc;
-}
-
-/* ========================================================================
- * Stopping the world
- * ======================================================================== */
-
-/* Take domlist_lock, every domain's lock in ascending domid order, then
- * heap_lock: nothing can change underneath.  For rare operations only
- * (offlining, the invariant checker). */
-void world_lock(struct nc_host *h)
-{
-    nc_lock(&h->domlist_lock);
-    for_each_domid(h, id)
-        nc_lock(&h->domain[id]->lock);
-    nc_lock(&h->heap_lock);
-}
-
-void world_unlock(struct nc_host *h)
-{
-    nc_unlock(&h->heap_lock);
-    for_each_domid(h, id)
-        nc_unlock(&h->domain[id]->lock);
-    nc_unlock(&h->domlist_lock);
 }

@@ -5,7 +5,7 @@
  *
  * A dump copies what it shows out of the locked structures in small pieces
  * (one node's zone counters, one domain's claims) and formats them after
- * the lock is dropped, so a dump of a big host never holds heap_lock for
+ * the lock is dropped, so a dump of a big host never holds a heap lock for
  * more than a few hundred words of copying.  Like Xen's dumps, a dump is
  * not one atomic snapshot: counters may move between its lines.
  */
@@ -31,12 +31,12 @@ static void dump_heap(struct nc_host *h)
 
         if ( !nd->online || !nd->size )
             continue;
-        nc_lock(&h->heap_lock);
+        node_lock(h, n);
         for ( uint32_t z = 0; z < NC_NR_ZONES; z++ )
             zone_avail[z] = nd->zone_avail[z];
-        avail = h->node_avail[n];
-        claimed = h->node_claimed[n];
-        nc_unlock(&h->heap_lock);
+        avail = nd->avail;
+        claimed = nd->claimed;
+        node_unlock(h, n);
 
         printk(h, "node %u: %llu of %llu pages free, %llu claimed", n,
                (unsigned long long)avail, (unsigned long long)nd->size,
@@ -49,10 +49,15 @@ static void dump_heap(struct nc_host *h)
 
             if ( !zone_avail[z] )
                 continue;
-            nc_lock(&h->heap_lock);
+            node_lock(h, n);
             for ( uint32_t k = 0; k <= NC_MAX_ORDER; k++ )
                 blocks[k] = nd->zone_blocks[z][k];
-            nc_unlock(&h->heap_lock);
+            /* Cached blocks are free blocks too (heap.c). */
+            for ( uint32_t k = 0; k <= NC_CACHE_MAX_ORDER; k++ )
+                for ( uint32_t i = 0; i < nd->cache[k].nr; i++ )
+                    if ( zone_of(nd->cache[k].mfn[i]) == z )
+                        blocks[k]++;
+            node_unlock(h, n);
 
             used = (size_t)nc_format(line, sizeof(line),
                                      "heap[node=%u][zone=%u] -> %llu pages; "
@@ -67,11 +72,12 @@ static void dump_heap(struct nc_host *h)
             nc_console_write(h, line);
         }
     }
-    nc_lock(&h->heap_lock);
+    heap_lock_all(h);
     {
-        uint64_t off = h->offlined, avail = h->total_avail;
+        uint64_t off = host_offlined_locked(h);
+        uint64_t avail = host_total_avail_locked(h);
 
-        nc_unlock(&h->heap_lock);
+        heap_unlock_all(h);
         printk(h, "host: %llu of %llu pages free, %llu offlined",
                (unsigned long long)avail, (unsigned long long)h->total_pages,
                (unsigned long long)off);
@@ -90,23 +96,22 @@ static void dump_claims(struct nc_host *h)
     for ( uint32_t id = nc_domain_next(h, 0); id < NC_DOMID_FIRST_RESERVED;
           id = nc_domain_next(h, id + 1) )
     {
-        struct nc_node_claim nodes[NC_MAX_NUMNODES];
+        uint64_t nodes[NC_MAX_NUMNODES];
         struct nc_domain *d = domain_get(h, (nc_domid_t)id);
-        uint64_t outst, host, recalled;
-        uint32_t nr;
+        uint64_t outst, host, recalled, mask;
         char line[1400];
         size_t used;
 
         if ( !d )
             continue;                   /* destroyed meanwhile */
-        nc_lock(&h->heap_lock);         /* claims are read under it */
+        nc_lock(&d->lock);              /* claims are read under it */
         outst = d->outstanding;
         host = d->host_claim;
         recalled = d->recalled;
-        nr = NC_MIN(d->nr_node_claims, (uint32_t)NC_MAX_NUMNODES);
-        for ( uint32_t i = 0; i < nr; i++ )
-            nodes[i] = d->node_claim[i];
-        nc_unlock(&h->heap_lock);
+        mask = d->node_claim_mask;
+        for ( uint32_t n = 0; n < NC_MAX_NUMNODES; n++ )
+            nodes[n] = d->node_claim[n];
+        nc_unlock(&d->lock);
         domain_put(h, d);
 
         if ( !outst && !recalled )
@@ -115,11 +120,11 @@ static void dump_claims(struct nc_host *h)
                                  "d%u: outstanding %llu pages: host %llu",
                                  id, (unsigned long long)outst,
                                  (unsigned long long)host);
-        for ( uint32_t i = 0; i < nr && used < sizeof(line); i++ )
-            if ( nodes[i].pages )
+        for ( uint32_t n = 0; n < NC_MAX_NUMNODES && used < sizeof(line); n++ )
+            if ( (mask & (1ULL << n)) && nodes[n] )
                 used += (size_t)nc_format(line + used, sizeof(line) - used,
-                                          ", node%u %llu", nodes[i].node,
-                                          (unsigned long long)nodes[i].pages);
+                                          ", node%u %llu", n,
+                                          (unsigned long long)nodes[n]);
         if ( recalled && used < sizeof(line) )
             nc_format(line + used, sizeof(line) - used,
                       " (%llu recalled by offlining)",
@@ -127,12 +132,12 @@ static void dump_claims(struct nc_host *h)
         nc_console_write(h, line);
     }
 
-    nc_lock(&h->heap_lock);
+    heap_lock_all(h);
     for ( uint32_t n = 0; n < h->nr_nodes; n++ )
-        node_claimed[n] = h->node_claimed[n];
-    outstanding = h->outstanding_claims;
-    avail = h->total_avail;
-    nc_unlock(&h->heap_lock);
+        node_claimed[n] = h->node[n].claimed;
+    outstanding = host_outstanding_locked(h);
+    avail = host_total_avail_locked(h);
+    heap_unlock_all(h);
     for ( uint32_t n = 0; n < h->nr_nodes; n++ )
         if ( node_claimed[n] )
             printk(h, "node %u: %llu pages claimed", n,

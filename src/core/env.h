@@ -19,6 +19,7 @@
 #define NC_CORE_ENV_H
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

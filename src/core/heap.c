@@ -20,8 +20,8 @@
  * and freeing coalesces in O(orders).  Per (node, zone) and per (node, zone,
  * order) counters let the search skip empty zones and orders at once.
  *
- * Everything here runs under heap_lock.  Every counter decrement is
- * preceded by an assertion that the counter is large enough.
+ * Everything here runs under the node's lock (locks.c).  Every counter
+ * decrement is preceded by an assertion that the counter is large enough.
  */
 #include "private.h"
 
@@ -29,18 +29,14 @@
  * Zones and MFN -> node
  * ======================================================================== */
 
-uint32_t zone_of(uint64_t mfn)
-{
-    return mfn ? 64u - (uint32_t)__builtin_clzll(mfn) : 1u;
-}
-
 uint32_t bits_to_zone(uint32_t bits)
 {
     return bits < NC_PAGE_SHIFT + 1 ? 1u : bits - NC_PAGE_SHIFT;
 }
 
-static const struct nc_hrange *find_range(const struct nc_host *h,
-                                          uint64_t mfn)
+/* The range holding mfn, by binary search over all nodes' ranges. */
+static const struct nc_hrange *search_range(const struct nc_host *h,
+                                            uint64_t mfn)
 {
     uint32_t lo = 0, hi = h->nr_ranges;
 
@@ -56,6 +52,18 @@ static const struct nc_hrange *find_range(const struct nc_host *h,
     if ( lo < h->nr_ranges && h->ranges[lo].start <= mfn )
         return &h->ranges[lo];
     return NULL;
+}
+
+/* The range holding mfn: one table load for MFNs in a 1 GiB chunk that
+ * lies within one range (all of them on most hosts), the search otherwise. */
+static const struct nc_hrange *find_range(const struct nc_host *h,
+                                          uint64_t mfn)
+{
+    uint64_t c = mfn >> NC_MAX_ORDER;
+
+    if ( c < h->nr_chunks && h->chunk_range[c] != NC_CHUNK_MIXED )
+        return &h->ranges[h->chunk_range[c]];
+    return search_range(h, mfn);
 }
 
 uint32_t mfn_node(const struct nc_host *h, uint64_t mfn)
@@ -74,35 +82,22 @@ uint32_t mfn_range(const struct nc_host *h, uint64_t mfn, uint64_t *endp)
     return r->node;
 }
 
-static bool node_has_block(const struct nc_node *nd, uint64_t s, uint64_t e)
-{
-    for ( uint32_t i = 0; i < nd->nr_ranges; i++ )
-        if ( nd->range[i].start <= s && e <= nd->range[i].start + nd->range[i].nr )
-            return true;
-    return false;
-}
-
 /* ========================================================================
  * Blocks
  * ======================================================================== */
 
-static void account_free(struct nc_host *h, uint32_t node, uint32_t zone,
-                         uint64_t r)
+static void account_free(struct nc_node *nd, uint32_t zone, uint64_t r)
 {
-    h->node[node].zone_avail[zone] += r;
-    h->node_avail[node] += r;
-    h->total_avail += r;
+    nd->zone_avail[zone] += r;
+    nd->avail += r;
 }
 
-static void account_taken(struct nc_host *h, uint32_t node, uint32_t zone,
-                          uint64_t r)
+static void account_taken(struct nc_node *nd, uint32_t zone, uint64_t r)
 {
-    ASSERT(h->node[node].zone_avail[zone] >= r);
-    h->node[node].zone_avail[zone] -= r;
-    ASSERT(h->node_avail[node] >= r);
-    h->node_avail[node] -= r;
-    ASSERT(h->total_avail >= r);
-    h->total_avail -= r;
+    ASSERT(nd->zone_avail[zone] >= r);
+    nd->zone_avail[zone] -= r;
+    ASSERT(nd->avail >= r);
+    nd->avail -= r;
 }
 
 static void block_link(struct nc_node *nd, uint64_t mfn, uint32_t k)
@@ -126,22 +121,28 @@ static bool block_is_free(const struct nc_node *nd, uint64_t mfn, uint32_t k)
     return mfn >= nd->base && hb_test(&nd->free[k], (mfn - nd->base) >> k);
 }
 
-/* Free one block allowed by rule 1, merging it with free buddies. */
-static void free_block(struct nc_host *h, uint32_t node, uint64_t mfn,
-                       uint32_t k)
+/*
+ * Rule 1 for an aligned block: it must lie in the range and not cross a
+ * zone.  All MFNs of an aligned 2^k block at m > 0 share their top bit, so
+ * only the block at 0 can cross zones, and it does from 4 frames up.
+ */
+static bool block_allowed(const struct nc_hrange *r, uint64_t mfn, uint32_t k)
 {
-    struct nc_node *nd = &h->node[node];
+    return mfn >= r->start && mfn + (1ULL << k) <= r->end &&
+           (mfn != 0 || k <= 1);
+}
 
-    account_free(h, node, zone_of(mfn), 1ULL << k);
+/* Free one block allowed by rule 1, merging it with free buddies. */
+static void free_block(struct nc_node *nd, const struct nc_hrange *r,
+                       uint64_t mfn, uint32_t k)
+{
+    account_free(nd, zone_of(mfn), 1ULL << k);
     while ( k < NC_MAX_ORDER )
     {
         uint64_t merged = mfn & ~((2ULL << k) - 1);
         uint64_t buddy = mfn ^ (1ULL << k);
-        uint64_t merged_end = merged + (2ULL << k);
 
-        if ( !node_has_block(nd, merged, merged_end) ||
-             zone_of(merged) != zone_of(merged_end - 1) ||
-             !block_is_free(nd, buddy, k) )
+        if ( !block_allowed(r, merged, k + 1) || !block_is_free(nd, buddy, k) )
             break;
         block_unlink(nd, buddy, k);
         mfn = merged;
@@ -150,32 +151,103 @@ static void free_block(struct nc_host *h, uint32_t node, uint64_t mfn,
     block_link(nd, mfn, k);
 }
 
-/* Free [s, e), which lies in one range of `node`, as maximal blocks. */
-static void free_run(struct nc_host *h, uint32_t node, uint64_t s, uint64_t e)
+/* Free [s, e), which lies in range r, as maximal allowed blocks. */
+static void free_run(struct nc_node *nd, const struct nc_hrange *r,
+                     uint64_t s, uint64_t e)
 {
     while ( s < e )
     {
-        uint32_t k = s ? (uint32_t)__builtin_ctzll(s) : NC_MAX_ORDER;
+        uint32_t k = NC_MAX_ORDER, fit = 63u - (uint32_t)__builtin_clzll(e - s);
 
-        k = NC_MIN(k, (uint32_t)NC_MAX_ORDER);
-        while ( (1ULL << k) > e - s )
-            k--;
-        while ( zone_of(s) != zone_of(s + (1ULL << k) - 1) )
-            k--;
-        free_block(h, node, s, k);
+        if ( s )
+            k = NC_MIN(k, (uint32_t)__builtin_ctzll(s));
+        else
+            k = 1;              /* the block at 0 stops at zone 1 */
+        k = NC_MIN(k, fit);
+        free_block(nd, r, s, k);
         s += 1ULL << k;
     }
 }
 
-uint64_t heap_take_locked(struct nc_host *h, uint32_t node, uint32_t order,
-                          uint32_t zone_hi)
+/* ========================================================================
+ * The per-node cache
+ *
+ * Freeing a small block and allocating one again is what a guest's
+ * balloon and a builder's fallback do all day; through the buddy maps it
+ * costs a merge and a split per order on each side.  So a freed block of
+ * order k <= NC_CACHE_MAX_ORDER is kept as it is, in a LIFO of
+ * NC_CACHE_DEPTH per order, and handed out again first.  Rules:
+ *
+ *  1. A cached block is free: it counts in zone_avail and avail (so claims
+ *     and the invariants see it), but not in zone_blocks or on the maps.
+ *  2. Only blocks in the node's top zone are cached, so handing one out
+ *     honours "highest zone first" exactly.
+ *  3. An allocation the maps cannot serve flushes the node's cache back
+ *     into the maps (merging) and tries again, so the cache never makes an
+ *     allocation fail; offlining a frame flushes it too.
+ * ======================================================================== */
+
+static bool cache_put(struct nc_node *nd, uint64_t mfn, uint32_t k)
+{
+    struct nc_node_cache *c = &nd->cache[k];
+    uint32_t z = zone_of(mfn);
+
+    if ( k > NC_CACHE_MAX_ORDER || c->nr == NC_CACHE_DEPTH ||
+         z != zone_of(nd->end - 1) )
+        return false;
+    c->mfn[c->nr++] = mfn;
+    account_free(nd, z, 1ULL << k);
+    return true;
+}
+
+static uint64_t cache_take(struct nc_node *nd, uint32_t k, uint32_t zone_hi)
+{
+    struct nc_node_cache *c = &nd->cache[k];
+    uint64_t mfn;
+
+    if ( k > NC_CACHE_MAX_ORDER || !c->nr )
+        return NC_INVALID_MFN;
+    mfn = c->mfn[c->nr - 1];
+    if ( zone_of(mfn) > zone_hi )
+        return NC_INVALID_MFN;
+    c->nr--;
+    account_taken(nd, zone_of(mfn), 1ULL << k);
+    return mfn;
+}
+
+void heap_flush_cache_locked(struct nc_host *h, uint32_t node)
 {
     struct nc_node *nd = &h->node[node];
-    uint64_t r = 1ULL << order;
 
-    ASSERT(nc_lock_held(&h->heap_lock));
-    if ( !nd->online || h->node_avail[node] < r )
-        return NC_HB_NONE;
+    ASSERT(node_locked(h, node));
+    for ( uint32_t k = 0; k <= NC_CACHE_MAX_ORDER; k++ )
+        while ( nd->cache[k].nr )
+        {
+            uint64_t mfn = nd->cache[k].mfn[--nd->cache[k].nr];
+
+            account_taken(nd, zone_of(mfn), 1ULL << k);
+            free_block(nd, find_range(h, mfn), mfn, k);
+        }
+}
+
+static bool cache_empty(const struct nc_node *nd)
+{
+    for ( uint32_t k = 0; k <= NC_CACHE_MAX_ORDER; k++ )
+        if ( nd->cache[k].nr )
+            return false;
+    return true;
+}
+
+/* ========================================================================
+ * Take and give
+ * ======================================================================== */
+
+/* Split the smallest free block that fits, in the highest zone that has
+ * one: rule 3. */
+static uint64_t take_from_maps(struct nc_node *nd, uint32_t order,
+                               uint32_t zone_hi)
+{
+    uint64_t r = 1ULL << order;
 
     zone_hi = NC_MIN(zone_hi, zone_of(nd->end - 1));
     for ( uint32_t z = zone_hi; z >= 1; z-- )
@@ -204,48 +276,94 @@ uint64_t heap_take_locked(struct nc_host *h, uint32_t node, uint32_t order,
                 j--;
                 block_link(nd, mfn + (1ULL << j), j);
             }
-            account_taken(h, node, z, r);
+            account_taken(nd, z, r);
             return mfn;
         }
     }
-    return NC_HB_NONE;
+    return NC_INVALID_MFN;
+}
+
+uint64_t heap_take_locked(struct nc_host *h, uint32_t node, uint32_t order,
+                          uint32_t zone_hi)
+{
+    struct nc_node *nd = &h->node[node];
+    uint64_t mfn;
+
+    ASSERT(node_locked(h, node));
+    if ( !nd->online || nd->avail < (1ULL << order) )
+        return NC_INVALID_MFN;
+    mfn = cache_take(nd, order, zone_hi);
+    if ( mfn != NC_INVALID_MFN )
+        return mfn;
+    mfn = take_from_maps(nd, order, zone_hi);
+    if ( mfn == NC_INVALID_MFN && !cache_empty(nd) )
+    {
+        heap_flush_cache_locked(h, node);
+        mfn = take_from_maps(nd, order, zone_hi);
+    }
+    return mfn;
 }
 
 uint64_t heap_give_locked(struct nc_host *h, uint64_t mfn, uint64_t nr)
 {
+    const struct nc_hrange *r = find_range(h, mfn);
+    struct nc_node *nd;
+    struct nc_badpage *b;
     uint64_t end = mfn + nr, freed = 0;
 
-    ASSERT(nc_lock_held(&h->heap_lock));
+    BUG_ON(!r || end > r->end);
+    ASSERT(node_locked(h, r->node));
+    nd = &h->node[r->node];
+    if ( !h->bad.nr )
+    {
+        /* No frame is pending offline: the common case. */
+        if ( !(nr & (nr - 1)) && !(mfn & (nr - 1)) &&
+             cache_put(nd, mfn, (uint32_t)__builtin_ctzll(nr)) )
+            return nr;
+        free_run(nd, r, mfn, end);
+        return nr;
+    }
+    b = badset_lower_bound(&h->bad, mfn);
     while ( mfn < end )
     {
-        const struct nc_hrange *r = find_range(h, mfn);
-        uint64_t seg_end;
-        struct nc_badpage *b;
+        uint64_t stop = (b && b->mfn < end) ? b->mfn : end;
 
-        BUG_ON(!r);
-        seg_end = NC_MIN(end, r->end);
-        b = badset_lower_bound(&h->bad, mfn);
-        while ( mfn < seg_end )
-        {
-            uint64_t stop = (b && b->mfn < seg_end) ? b->mfn : seg_end;
-
-            free_run(h, r->node, mfn, stop);
-            freed += stop - mfn;
-            mfn = stop;
-            if ( mfn == seg_end )
-                break;
-            /* An owned frame is only ever on the bad list as pending. */
-            BUG_ON(!(b->flags & NC_BAD_PENDING));
-            b->flags = (b->flags & ~NC_BAD_PENDING) | NC_BAD_OFFLINED;
-            h->offlined++;
-            mfn++;
-            b = badset_next(&h->bad, b);
-        }
+        free_run(nd, r, mfn, stop);
+        freed += stop - mfn;
+        mfn = stop;
+        if ( mfn == end )
+            break;
+        /* An owned frame is only ever on the bad list as pending. */
+        BUG_ON(!(b->flags & NC_BAD_PENDING));
+        b->flags = (b->flags & ~NC_BAD_PENDING) | NC_BAD_OFFLINED;
+        nd->offlined++;
+        mfn++;
+        b = badset_next(&h->bad, b);
     }
     return freed;
 }
 
-/* The free block holding mfn: its order in *kp and its first MFN. */
+uint64_t heap_give_span_locked(struct nc_host *h, uint64_t mfn, uint64_t nr)
+{
+    uint64_t freed = 0;
+
+    ASSERT(heap_all_locked(h));
+    while ( nr )
+    {
+        const struct nc_hrange *r = find_range(h, mfn);
+        uint64_t piece;
+
+        BUG_ON(!r);
+        piece = NC_MIN(nr, r->end - mfn);
+        freed += heap_give_locked(h, mfn, piece);
+        mfn += piece;
+        nr -= piece;
+    }
+    return freed;
+}
+
+/* The free block on the maps holding mfn: its order in *kp and its first
+ * MFN. */
 static uint64_t containing_block(const struct nc_node *nd, uint64_t mfn,
                                  uint32_t *kp)
 {
@@ -259,16 +377,7 @@ static uint64_t containing_block(const struct nc_node *nd, uint64_t mfn,
             return blk;
         }
     }
-    return NC_HB_NONE;
-}
-
-bool heap_frame_free_locked(const struct nc_host *h, uint64_t mfn)
-{
-    uint32_t node = mfn_node(h, mfn), k;
-
-    if ( node == NC_NUMA_NO_NODE || !h->node[node].online )
-        return false;
-    return containing_block(&h->node[node], mfn, &k) != NC_HB_NONE;
+    return NC_INVALID_MFN;
 }
 
 bool heap_reserve_frame_locked(struct nc_host *h, uint64_t mfn)
@@ -277,12 +386,13 @@ bool heap_reserve_frame_locked(struct nc_host *h, uint64_t mfn)
     struct nc_node *nd;
     uint64_t blk;
 
-    ASSERT(nc_lock_held(&h->heap_lock));
+    ASSERT(heap_all_locked(h));
     if ( node == NC_NUMA_NO_NODE || !h->node[node].online )
         return false;
     nd = &h->node[node];
+    heap_flush_cache_locked(h, node);
     blk = containing_block(nd, mfn, &k);
-    if ( blk == NC_HB_NONE )
+    if ( blk == NC_INVALID_MFN )
         return false;
 
     /* Split around the frame: at each level free the half without it. */
@@ -295,17 +405,8 @@ bool heap_reserve_frame_locked(struct nc_host *h, uint64_t mfn)
         half = mfn & ~((1ULL << k) - 1);
         block_link(nd, half ^ (1ULL << k), k);
     }
-    account_taken(h, node, zone_of(mfn), 1);
+    account_taken(nd, zone_of(mfn), 1);
     return true;
-}
-
-uint64_t heap_count_free_locked(const struct nc_host *h, uint32_t n)
-{
-    uint64_t pages = 0;
-
-    for ( uint32_t k = 0; k <= NC_MAX_ORDER; k++ )
-        pages += hb_count(&h->node[n].free[k]) << k;
-    return pages;
 }
 
 /* ========================================================================
@@ -342,6 +443,37 @@ static void order_by_distance(struct nc_host *h, uint32_t from)
             o[j - 1] = b;
             o[j] = a;
         }
+}
+
+/* Above this many 1 GiB chunks of MFN space (2^22: 4 PiB) the lookup
+ * table is not worth its memory and find_range() searches. */
+#define NC_MAX_CHUNKS (1ULL << 22)
+
+static int chunk_table_init(struct nc_host *h)
+{
+    uint64_t end = 0;
+
+    for ( uint32_t i = 0; i < h->nr_ranges; i++ )
+        end = NC_MAX(end, h->ranges[i].end);
+    h->nr_chunks = (end + (1ULL << NC_MAX_ORDER) - 1) >> NC_MAX_ORDER;
+    if ( h->nr_chunks > NC_MAX_CHUNKS )
+    {
+        h->nr_chunks = 0;
+        return 0;
+    }
+    h->chunk_range = nc_zalloc(NC_MAX(h->nr_chunks, 1ULL) *
+                               sizeof(*h->chunk_range));
+    if ( !h->chunk_range )
+        return -ENOMEM;
+    for ( uint64_t c = 0; c < h->nr_chunks; c++ )
+    {
+        uint64_t s = c << NC_MAX_ORDER, e = s + (1ULL << NC_MAX_ORDER);
+        const struct nc_hrange *r = search_range(h, s);
+
+        h->chunk_range[c] = r && r->end >= e
+                            ? (uint16_t)(r - h->ranges) : NC_CHUNK_MIXED;
+    }
+    return 0;
 }
 
 int heap_init(struct nc_host *h, const struct nc_host_config *cfg)
@@ -391,14 +523,19 @@ int heap_init(struct nc_host *h, const struct nc_host_config *cfg)
                 return -ENOMEM;
     }
     sort_ranges(h->ranges, h->nr_ranges);
+    if ( chunk_table_init(h) )
+        return -ENOMEM;
+    for ( uint32_t n = 0; n < cfg->nr_nodes; n++ )
+        nc_lock_init(&h->node[n].lock);
+    h->nr_locked_nodes = cfg->nr_nodes;
 
-    nc_lock(&h->heap_lock);
+    heap_lock_all(h);
     for ( uint32_t n = 0; n < cfg->nr_nodes; n++ )
         if ( h->node[n].online )
             for ( uint32_t i = 0; i < h->node[n].nr_ranges; i++ )
                 heap_give_locked(h, h->node[n].range[i].start,
                                  h->node[n].range[i].nr);
-    nc_unlock(&h->heap_lock);
+    heap_unlock_all(h);
     return 0;
 }
 
@@ -406,9 +543,15 @@ void heap_fini(struct nc_host *h)
 {
     if ( h->node )
         for ( uint32_t n = 0; n < h->nr_nodes; n++ )
+        {
             for ( uint32_t k = 0; k <= NC_MAX_ORDER; k++ )
                 if ( h->node[n].free[k].levels )
                     hb_fini(&h->node[n].free[k]);
+            if ( n < h->nr_locked_nodes )
+                nc_lock_fini(&h->node[n].lock);
+        }
+    nc_free(h->chunk_range);
+    h->chunk_range = NULL;
     nc_free(h->node);
     nc_free(h->ranges);
     h->node = NULL;
@@ -435,7 +578,7 @@ uint64_t nc_host_avail_heap(struct nc_host *h, int32_t node,
                                                             NC_NR_ZONES - 1);
     uint64_t pages = 0;
 
-    nc_lock(&h->heap_lock);
+    heap_lock_all(h);
     for ( uint32_t n = 0; n < h->nr_nodes; n++ )
     {
         if ( !h->node[n].online || (node != -1 && (uint32_t)node != n) )
@@ -443,7 +586,7 @@ uint64_t nc_host_avail_heap(struct nc_host *h, int32_t node,
         for ( uint32_t z = lo; z <= hi; z++ )
             pages += h->node[n].zone_avail[z];
     }
-    nc_unlock(&h->heap_lock);
+    heap_unlock_all(h);
     return pages;
 }
 

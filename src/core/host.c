@@ -478,7 +478,8 @@ int nc_host_create(const struct nc_host_config *cfg, struct nc_host **hostp)
     h = nc_zalloc(sizeof(*h));
     if ( !h )
         return -ENOMEM;
-    nc_lock_init(&h->heap_lock);
+    nc_lock_init(&h->anon_lock);
+    nc_lock_init(&h->claims_lock);
     nc_lock_init(&h->domlist_lock);
     console_init(h);
     h->nr_nodes = cfg->nr_nodes;
@@ -528,8 +529,10 @@ void nc_host_destroy(struct nc_host *h)
     heap_fini(h);
     p2m_fini(&h->anon);
     badset_fini(&h->bad);
+    domain_pool_fini(h);
     nc_free(h->domain);
-    nc_lock_fini(&h->heap_lock);
+    nc_lock_fini(&h->anon_lock);
+    nc_lock_fini(&h->claims_lock);
     nc_lock_fini(&h->domlist_lock);
     console_fini(h);
     nc_free(h);
@@ -539,14 +542,14 @@ int nc_host_overview(struct nc_host *h, struct nc_host_info *info,
                      struct nc_node_info *nodes, uint32_t nr)
 {
     nc_lock(&h->domlist_lock);
-    nc_lock(&h->heap_lock);
+    heap_lock_all(h);
     if ( info )
     {
         info->nr_nodes = h->nr_nodes;
         info->total_pages = h->total_pages;
-        info->total_avail = h->total_avail;
-        info->outstanding_claims = h->outstanding_claims;
-        info->offlined_pages = h->offlined;
+        info->total_avail = host_total_avail_locked(h);
+        info->outstanding_claims = host_outstanding_locked(h);
+        info->offlined_pages = host_offlined_locked(h);
         info->nr_domains = h->nr_domains - 1;
         info->nr_cpus = h->nr_cpus;
         info->max_mfn = h->nr_ranges ? h->ranges[h->nr_ranges - 1].end - 1
@@ -559,13 +562,13 @@ int nc_host_overview(struct nc_host *h, struct nc_host_info *info,
         nodes[n] = (struct nc_node_info){
             .online = exists && h->node[n].online,
             .size = exists ? h->node[n].size : 0,
-            .free = exists ? h->node_avail[n] : 0,
-            .claimed = exists ? h->node_claimed[n] : 0,
+            .free = exists ? h->node[n].avail : 0,
+            .claimed = exists ? h->node[n].claimed : 0,
             .cpus = exists ? h->node_cpus[n] : 0,
             .first_cpu = exists ? h->first_cpu[n] : h->nr_cpus,
         };
     }
-    nc_unlock(&h->heap_lock);
+    heap_unlock_all(h);
     nc_unlock(&h->domlist_lock);
     return 0;
 }

@@ -12,7 +12,8 @@
  * breaks I4; numaclaim keeps it.
  *
  * Offlining is rare, so it stops the world (world_lock()) rather than
- * adding per-frame state to the allocation path.
+ * adding per-frame state to the allocation path; the free path looks for
+ * pending frames only when the bad set is not empty.
  */
 #include "private.h"
 
@@ -23,16 +24,17 @@
 static void recall_claims_locked(struct nc_host *h, uint32_t node,
                                  struct console_recall *note)
 {
-    uint64_t excess;
+    const struct nc_node *nd = &h->node[node];
+    uint64_t excess, avail, outstanding;
 
-    ASSERT(nc_lock_held(&h->domlist_lock) && nc_lock_held(&h->heap_lock));
-    if ( h->node_claimed[node] > h->node_avail[node] )
+    ASSERT(nc_lock_held(&h->domlist_lock) && heap_all_locked(h));
+    if ( nd->claimed > nd->avail )
     {
-        excess = h->node_claimed[node] - h->node_avail[node];
+        excess = nd->claimed - nd->avail;
         for_each_domid(h, id)
         {
             struct nc_domain *d = h->domain[id];
-            uint64_t x = domain_release_node_claims(h, d, node, excess);
+            uint64_t x = deduct_node_claims_locked(h, d, node, excess);
 
             d->recalled += x;
             console_recall_note(note, d->domid, node, x);
@@ -42,13 +44,15 @@ static void recall_claims_locked(struct nc_host *h, uint32_t node,
         }
         BUG_ON(excess);
     }
-    if ( h->outstanding_claims > h->total_avail )
+    avail = host_total_avail_locked(h);
+    outstanding = host_outstanding_locked(h);
+    if ( outstanding > avail )
     {
-        excess = h->outstanding_claims - h->total_avail;
+        excess = outstanding - avail;
         for_each_domid(h, id)
         {
             struct nc_domain *d = h->domain[id];
-            uint64_t x = domain_release_unpinned_claims(h, d, excess);
+            uint64_t x = deduct_host_claim_locked(h, d, excess);
 
             d->recalled += x;
             console_recall_note(note, d->domid, NC_CLAIM_HOST, x);
@@ -126,7 +130,7 @@ int nc_page_offline(struct nc_host *h, nc_domid_t caller, uint64_t mfn,
     else if ( heap_reserve_frame_locked(h, mfn) )
     {
         badset_insert(&h->bad, mfn, NC_BAD_OFFLINED | brk);
-        h->offlined++;
+        h->node[mfn_node(h, mfn)].offlined++;
         recall_claims_locked(h, mfn_node(h, mfn), &note);
         *status = NC_PG_OFFLINE_OFFLINED;
     }
@@ -168,8 +172,10 @@ int nc_page_online(struct nc_host *h, nc_domid_t caller, uint64_t mfn,
         badset_remove(&h->bad, b);
         if ( was_offlined )
         {
-            ASSERT(h->offlined > 0);
-            h->offlined--;
+            struct nc_node *nd = &h->node[mfn_node(h, mfn)];
+
+            ASSERT(nd->offlined > 0);
+            nd->offlined--;
             heap_give_locked(h, mfn, 1);
         }
     }
@@ -186,7 +192,7 @@ int nc_page_query(struct nc_host *h, nc_domid_t caller, uint64_t mfn,
 
     if ( rc )
         return rc;
-    nc_lock(&h->heap_lock);
+    heap_lock_all(h);
     b = badset_find(&h->bad, mfn);
     if ( !b )
         *status = 0;            /* Xen reports an online frame as no bits */
@@ -196,6 +202,6 @@ int nc_page_query(struct nc_host *h, nc_domid_t caller, uint64_t mfn,
                    : NC_PG_OFFLINE_STATUS_OFFLINED) |
                   ((b->flags & NC_BAD_BROKEN) ? NC_PG_OFFLINE_STATUS_BROKEN
                                               : 0);
-    nc_unlock(&h->heap_lock);
+    heap_unlock_all(h);
     return rc;
 }

@@ -20,11 +20,6 @@ void p2m_fini(struct nc_p2m *p)
     nc_memzero(p, sizeof(*p));
 }
 
-bool p2m_spare(const struct nc_p2m *p, uint32_t extra)
-{
-    return p->cap - p->nr >= extra;
-}
-
 int vec_reserve(nc_lock_t *lock, void **arr, const uint32_t *nrp,
                 uint32_t *cap, uint32_t extra, size_t size)
 {
@@ -73,7 +68,7 @@ int vec_reserve(nc_lock_t *lock, void **arr, const uint32_t *nrp,
     return 0;
 }
 
-int p2m_reserve(struct nc_p2m *p, uint32_t extra)
+int p2m_grow(struct nc_p2m *p, uint32_t extra)
 {
     return vec_reserve(NULL, (void **)&p->e, &p->nr, &p->cap, extra,
                        sizeof(*p->e));

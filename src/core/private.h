@@ -2,28 +2,45 @@
 /*
  * The core's internal structures, shared by its modules.
  *
- * Locks and their order (spec §9; docs/design.md has the reasoning):
+ * Locks and their order (docs/design.md has the reasoning; locks.c keeps
+ * the rules):
  *
- *   domlist_lock  ->  d->lock  ->  heap_lock  ->  console_lock
+ *   domlist_lock -> d->lock -> anon_lock -> claims_lock
+ *                -> node[0].lock -> node[1].lock -> ... -> console_lock
  *
- * No module takes a lock to the left of one it already holds, and no
- * thread holds two domain locks at once, except the invariant checker,
- * which takes all of them in ascending domid order under domlist_lock.
+ * No thread takes a lock to the left of one it already holds, node locks
+ * are taken in ascending node order, and no thread holds two domain locks
+ * at once, except the invariant checker and offlining, which take them all
+ * in ascending domid order under domlist_lock (world_lock()).
+ *
+ * The heap is per node: an allocation or a free on node n takes n's lock
+ * only.  claims_lock is needed as well only while some domain holds a
+ * host-wide claim (host_claims > 0): then host-wide admission must see an
+ * exact count of unclaimed memory, which every actor keeps in
+ * host->unclaimed under claims_lock.  While no host-wide claim exists, the
+ * node checks imply the host-wide one (docs/design.md), so nothing global is
+ * touched.  host_claims becomes non-zero only with every lock of the heap
+ * held (heap_lock_all()), so a thread holding one node lock that reads it as
+ * 0 may rely on that until it drops the lock.
+ *
  * console_lock is a leaf: nothing is taken under it and nothing is
- * allocated, so a message could be written under any lock; but messages
- * are formatted and written after the heap lock is dropped, so that the
- * allocation path never waits for the console.
+ * allocated, and messages are written after the heap's locks are dropped,
+ * so that the allocation path never waits for the console.
  *
  * Every field below says what protects it:
  *   (c) constant after creation
- *   (h) host->heap_lock
+ *   (n) its node's lock (node->lock)
+ *   (C) host->claims_lock
+ *   (H) claims_lock and every node lock (heap_lock_all()) to write; any
+ *       one of them to read
  *   (d) the owning domain's lock
  *   (D) host->domlist_lock
+ *   (A) host->anon_lock
  *   (K) host->console_lock
- *   (d+h) written with both held, so either suffices to read it
  *   (a) atomic
- * Functions named *_locked require the locks their comment names and
- * assert them; the public entry points take them.
+ * Combinations like (d+n) mean written with both held, so either suffices
+ * to read.  Functions named *_locked require the locks their comment names
+ * and assert them; the public entry points take them.
  */
 #ifndef NC_CORE_PRIVATE_H
 #define NC_CORE_PRIVATE_H
@@ -59,16 +76,24 @@ struct nc_p2m {
 /*
  * Grow the array *arr (nr live elements of `size` bytes, *cap allocated) to
  * hold `extra` more.  With a lock, the caller holds it and it is dropped
- * around the allocation (nc_zalloc is never called under heap_lock), so the
+ * around the allocation (nc_zalloc is never called under a heap lock), so the
  * caller must look at the protected state only after this returns.
  */
 int vec_reserve(nc_lock_t *lock, void **arr, const uint32_t *nrp,
                 uint32_t *cap, uint32_t extra, size_t size);
 
 void p2m_fini(struct nc_p2m *p);
-/* Make room for `extra` more entries; allocates, so never under heap_lock. */
-int p2m_reserve(struct nc_p2m *p, uint32_t extra);
-bool p2m_spare(const struct nc_p2m *p, uint32_t extra);
+static inline bool p2m_spare(const struct nc_p2m *p, uint32_t extra)
+{
+    return p->cap - p->nr >= extra;
+}
+int p2m_grow(struct nc_p2m *p, uint32_t extra);
+/* Make room for `extra` more entries; allocates, so never under a heap
+ * lock. */
+static inline int p2m_reserve(struct nc_p2m *p, uint32_t extra)
+{
+    return p2m_spare(p, extra) ? 0 : p2m_grow(p, extra);
+}
 /* True if no page of [gpfn, gpfn + nr) is mapped. */
 bool p2m_range_unmapped(const struct nc_p2m *p, uint64_t gpfn, uint64_t nr);
 /* True if every page of [gpfn, gpfn + nr) is mapped. */
@@ -95,7 +120,31 @@ bool p2m_find_mfn(const struct nc_p2m *p, uint64_t mfn, uint64_t *gpfnp);
  * Heap (heap.c)
  * ------------------------------------------------------------------------ */
 
+/* Blocks of orders up to NC_CACHE_MAX_ORDER that are freed go to a small
+ * per-node cache, up to NC_CACHE_DEPTH of each order, instead of merging
+ * back into the buddy heap; allocations of those orders take from it first.
+ * Cached blocks are free memory: they count in zone_avail and avail, so
+ * claims and the invariants see them.  heap.c has the rules. */
+#define NC_CACHE_MAX_ORDER  9
+#define NC_CACHE_DEPTH      16
+
+struct nc_node_cache {
+    uint32_t nr;                                          /* (n) */
+    uint64_t mfn[NC_CACHE_DEPTH];                         /* (n) */
+};
+
 struct nc_node {
+    nc_lock_t lock;
+    uint64_t avail;              /* (n) free frames, cached ones included */
+    uint64_t claimed;            /* (n) sum of the domains' claims here */
+    uint64_t offlined;           /* (n) frames off the heap */
+    struct nc_node_cache cache[NC_CACHE_MAX_ORDER + 1];  /* (n) */
+    /* (n) free[k]: bit i set <=> the order-k block at MFN base + (i << k)
+     * is free, not cached and on no lower order's map. */
+    struct nc_hbitmap free[NC_MAX_ORDER + 1];
+    uint64_t zone_avail[NC_NR_ZONES];                     /* (n) frames */
+    uint64_t zone_blocks[NC_NR_ZONES][NC_MAX_ORDER + 1];  /* (n) on maps */
+
     bool online;                                          /* (c) */
     uint32_t nr_ranges;                                   /* (c) */
     struct nc_range range[NC_MAX_RANGES];                 /* (c) sorted */
@@ -103,13 +152,11 @@ struct nc_node {
     uint64_t base;          /* (c) first MFN, rounded down to 2^MAX_ORDER */
     uint64_t end;           /* (c) one past the last MFN */
     /* (c) all nodes by increasing distance from this one (ties: lower id),
-     * this node first: the fallback walk of spec §5. */
+     * this node first: the allocator's fallback walk. */
     uint8_t by_distance[NC_MAX_NUMNODES];
-    /* (h) free[k]: bit i set <=> the order-k block at MFN base + (i << k)
-     * is free and on no lower order's map. */
-    struct nc_hbitmap free[NC_MAX_ORDER + 1];
-    uint64_t zone_avail[NC_NR_ZONES];                     /* (h) frames */
-    uint64_t zone_blocks[NC_NR_ZONES][NC_MAX_ORDER + 1];  /* (h) blocks */
+    /* The next node's lock and counters start a cache line away from
+     * anything here (nc_zalloc promises no more than 16-byte alignment). */
+    char pad[64];
 };
 
 /* A frame that is offlined, broken or waiting to be offlined: a node of
@@ -137,11 +184,6 @@ struct nc_badset {
  * Domains (domain.c)
  * ------------------------------------------------------------------------ */
 
-struct nc_node_claim {
-    uint32_t node;
-    uint64_t pages;              /* may reach 0 by redemption */
-};
-
 struct nc_vnuma_info {
     uint32_t nr_vnodes, nr_vcpus, nr_vmemranges;
     uint32_t *vdistance;
@@ -152,18 +194,22 @@ struct nc_vnuma_info {
 };
 
 struct nc_domain {
+    /* (a) References: the table's, and one per domain_get().  First, and
+     * never cleared by a re-initialisation: the structure is type-stable
+     * (domain.c), so a stale reader may still look at this counter. */
+    uint32_t _Atomic refcnt;
+    struct nc_domain *pool_next;          /* (D) in the pool: next free */
     nc_domid_t domid;                     /* (c) */
     uint32_t max_vcpus;                   /* (c) */
-    uint32_t refcnt;                      /* (D) */
     nc_lock_t lock;
 
     bool dying;                           /* (d) */
     uint32_t pause_count;                 /* (d) controller pauses; 1 at
                                            * creation, as in Xen */
     uint64_t max_pages;                   /* (d) */
-    uint64_t tot_pages;                   /* (d+h) p2m.pages + unmapped.pages */
+    uint64_t tot_pages;                   /* (d) p2m.pages + unmapped.pages */
     uint64_t node_affinity;               /* (d) */
-    uint64_t node_pages[NC_MAX_NUMNODES]; /* (d+h) owned pages per node */
+    uint64_t node_pages[NC_MAX_NUMNODES]; /* (d) owned pages per node */
     struct nc_p2m p2m;                    /* (d) */
     /* (d) Pages the domain owns but has not mapped (increase_reservation),
      * as mfn -> mfn runs: freed by decrease_reservation naming the MFN, or
@@ -171,16 +217,16 @@ struct nc_domain {
     struct nc_p2m unmapped;
     struct nc_vnuma_info *vnuma;          /* (d) NULL: none */
 
-    /* Claims.  Written under d->lock and heap_lock, except that recall on
-     * offlining writes them under domlist_lock and heap_lock; so read them
-     * under heap_lock. */
-    uint64_t host_claim;                  /* (h) */
-    uint64_t outstanding;                 /* (h) host + sum of node claims */
-    uint64_t node_claim_mask;             /* (h) nodes with an entry */
-    uint32_t nr_node_claims;              /* (h) */
-    struct nc_node_claim *node_claim;     /* (h) sparse, sorted by node */
-    uint64_t recalled;                    /* (h) pages lost to recall */
-    uint32_t last_alloc_node;             /* (h) */
+    /* Claims: written with d->lock held and the node's lock (node claims)
+     * or claims_lock (the host-wide claim), or by recall with every lock
+     * held (world_lock()); so d->lock suffices to read them. */
+    uint64_t host_claim;                  /* (d+C) */
+    uint64_t outstanding;                 /* (d) host + sum of node claims */
+    uint64_t node_claim_mask;             /* (d) nodes with an entry */
+    uint64_t node_claim[NC_MAX_NUMNODES]; /* (d+n) pages; may reach 0 by
+                                           * redemption and stay an entry */
+    uint64_t recalled;                    /* (d) pages lost to recall */
+    uint32_t last_alloc_node;             /* (d) */
 };
 
 /* ------------------------------------------------------------------------
@@ -197,26 +243,42 @@ struct nc_hrange {
     uint32_t node;
 };
 
+/* "No frame" and "no guest frame", as Xen's INVALID_MFN and INVALID_GFN. */
+#define NC_INVALID_MFN  UINT64_MAX
+#define NC_INVALID_GFN  UINT64_MAX
+#define NC_CHUNK_MIXED  UINT16_MAX
+
 struct nc_host {
     uint32_t nr_nodes;                                    /* (c) */
     uint32_t nr_ranges;                                   /* (c) */
     struct nc_hrange *ranges;                 /* (c) all nodes', sorted */
+    /* (c) Per 1 GiB of MFN space: the index of the range holding all of
+     * it, or NC_CHUNK_MIXED (holes, range ends).  NULL on huge spaces. */
+    uint16_t *chunk_range;
+    uint64_t nr_chunks;                                   /* (c) */
+    uint32_t nr_locked_nodes;            /* (c) node locks initialised */
     uint64_t online_mask;                                 /* (c) */
     uint64_t total_pages;                                 /* (c) */
     uint8_t distance[NC_MAX_NUMNODES][NC_MAX_NUMNODES];   /* (c) */
     struct nc_node *node;                                 /* (c) array */
 
-    nc_lock_t heap_lock;
-    uint64_t total_avail;                                 /* (h) */
-    uint64_t outstanding_claims;                          /* (h) */
-    uint64_t node_avail[NC_MAX_NUMNODES];                 /* (h) */
-    uint64_t node_claimed[NC_MAX_NUMNODES];               /* (h) */
-    uint64_t offlined;                                    /* (h) frames */
-    struct nc_badset bad;                                 /* (h) */
-    struct nc_p2m anon;                                   /* (h) mfn->mfn */
+    nc_lock_t anon_lock;
+    struct nc_p2m anon;                                   /* (A) mfn->mfn */
+
+    nc_lock_t claims_lock;
+    /* (C) write, (a) read: sum of the domains' host-wide claims.  0 -> >0
+     * only under heap_lock_all(). */
+    uint64_t _Atomic host_claims;
+    /* (C) While host_claims > 0: total free minus all claims, kept exact by
+     * every actor (all hold claims_lock then).  Stale, and unused, while
+     * host_claims is 0; heap_unlock_all() recomputes it. */
+    uint64_t unclaimed;
+    struct nc_badset bad;                                 /* (H) */
 
     nc_lock_t domlist_lock;
-    struct nc_domain **domain;         /* (D) [NC_DOMID_FIRST_RESERVED] */
+    /* (D) written, (a) read: [NC_DOMID_FIRST_RESERVED] */
+    struct nc_domain *_Atomic *domain;
+    struct nc_domain *domain_pool;     /* (D) freed structures, for reuse */
     uint64_t domid_used[NC_DOMID_WORDS];                 /* (D) */
     uint32_t nr_domains;               /* (D) including the control domain */
 
@@ -234,28 +296,74 @@ struct nc_host {
     int _Atomic autocheck;             /* (a) level run after each op */
 };
 
+/* locks.c: the heap's locks (see the top of this file for the order) */
+void node_lock(struct nc_host *h, uint32_t n);
+void node_unlock(struct nc_host *h, uint32_t n);
+bool node_locked(const struct nc_host *h, uint32_t n);
+/* The locks for changing the counters of a set of nodes: their node locks,
+ * ascending, and claims_lock too when `claims` or when host-wide claims
+ * exist.  `tracking` says whether host->unclaimed must be kept. */
+struct heap_locks {
+    uint64_t nodes;
+    bool claims;
+    bool tracking;
+};
+void heap_lock_nodes(struct nc_host *h, struct heap_locks *l, uint64_t nodes,
+                     bool claims);
+/* The same for one node: its lock only, unless host-wide claims exist. */
+void heap_lock_node(struct nc_host *h, struct heap_locks *l, uint32_t n);
+void heap_unlock_nodes(struct nc_host *h, const struct heap_locks *l);
+/* claims_lock and every node lock: the whole heap stands still.  Unlocking
+ * recomputes host->unclaimed, so code under it need not keep it. */
+void heap_lock_all(struct nc_host *h);
+void heap_unlock_all(struct nc_host *h);
+bool heap_all_locked(const struct nc_host *h);
+/* Host-wide figures, summed over the nodes (heap_lock_all() held). */
+uint64_t host_total_avail_locked(const struct nc_host *h);
+uint64_t host_outstanding_locked(const struct nc_host *h);
+uint64_t host_offlined_locked(const struct nc_host *h);
+static inline uint64_t host_claims(const struct nc_host *h)
+{
+    return atomic_load_explicit(&((struct nc_host *)h)->host_claims,
+                                memory_order_acquire);
+}
+/* Take domlist_lock, every domain's lock in ascending domid order, then
+ * the whole heap: nothing can change underneath.  For rare operations only
+ * (offlining, the invariant checker). */
+void world_lock(struct nc_host *h);
+void world_unlock(struct nc_host *h);
+
 /* heap.c */
 int heap_init(struct nc_host *h, const struct nc_host_config *cfg);
 void heap_fini(struct nc_host *h);
-uint32_t zone_of(uint64_t mfn);
+/* Zone z holds MFNs [2^(z-1), 2^z); MFN 0 is in zone 1. */
+static inline uint32_t zone_of(uint64_t mfn)
+{
+    return mfn ? 64u - (uint32_t)__builtin_clzll(mfn) : 1u;
+}
 uint32_t bits_to_zone(uint32_t bits);
 uint32_t mfn_node(const struct nc_host *h, uint64_t mfn);
 /* Node of a present MFN, and in *endp the end of its range. */
 uint32_t mfn_range(const struct nc_host *h, uint64_t mfn, uint64_t *endp);
 /* Take a free 2^order block from `node` in zones <= zone_hi, highest zone
- * first; updates the free counters.  NC_HB_NONE if there is none. */
+ * first, the cache before the maps; updates the free counters.  NC_HB_NONE
+ * if there is none.  Needs the node's lock. */
 uint64_t heap_take_locked(struct nc_host *h, uint32_t node, uint32_t order,
                           uint32_t zone_hi);
-/* Return [mfn, mfn + nr) to the heap; frames pending offline are offlined
- * instead.  Returns the frames that became free. */
+/* Return [mfn, mfn + nr), which lies on one node, to the heap; frames
+ * pending offline are offlined instead.  Returns the frames that became
+ * free.  Needs the node's lock. */
 uint64_t heap_give_locked(struct nc_host *h, uint64_t mfn, uint64_t nr);
-/* Pull one free frame out of its buddy: false if it is not free. */
+/* The same for a run that may span ranges and nodes (heap_lock_all()). */
+uint64_t heap_give_span_locked(struct nc_host *h, uint64_t mfn, uint64_t nr);
+/* Pull one free frame out of its buddy: false if it is not free.  Needs
+ * heap_lock_all(). */
 bool heap_reserve_frame_locked(struct nc_host *h, uint64_t mfn);
-bool heap_frame_free_locked(const struct nc_host *h, uint64_t mfn);
-/* Frames of free blocks on node n, summed from the maps (checker). */
-uint64_t heap_count_free_locked(const struct nc_host *h, uint32_t n);
+/* Put a node's cached blocks back on its maps (node lock held). */
+void heap_flush_cache_locked(struct nc_host *h, uint32_t node);
 
-/* badset.c: all under heap_lock, each O(log n) */
+/* badset.c: written under heap_lock_all(), read under any node lock;
+ * each O(log n) */
 struct nc_badpage *badset_find(const struct nc_badset *s, uint64_t mfn);
 /* First entry with mfn >= from, or NULL. */
 struct nc_badpage *badset_lower_bound(const struct nc_badset *s,
@@ -263,7 +371,8 @@ struct nc_badpage *badset_lower_bound(const struct nc_badset *s,
 /* The entry after b, or NULL. */
 struct nc_badpage *badset_next(const struct nc_badset *s,
                                const struct nc_badpage *b);
-/* Make sure one insert can be made: may drop and retake heap_lock. */
+/* Make sure one insert can be made: may drop and retake the heap's locks
+ * (heap_lock_all() held). */
 int badset_reserve(struct nc_host *h);
 void badset_insert(struct nc_badset *s, uint64_t mfn, uint32_t flags);
 void badset_remove(struct nc_badset *s, struct nc_badpage *b);
@@ -274,7 +383,12 @@ bool badset_check(const struct nc_badset *s);
 /* domain.c */
 struct nc_domain *domain_get(struct nc_host *h, nc_domid_t domid);
 void domain_put(struct nc_host *h, struct nc_domain *d);
-bool caller_is_control(nc_domid_t caller);
+/* Free the pool of reusable domain structures (host teardown). */
+void domain_pool_fini(struct nc_host *h);
+static inline bool caller_is_control(nc_domid_t caller)
+{
+    return caller == NC_DOMID_CONTROL;
+}
 /* Next domid >= from in the table (domlist_lock held), or
  * NC_DOMID_FIRST_RESERVED when there is none. */
 uint32_t next_domid(const struct nc_host *h, uint32_t from);
@@ -282,25 +396,28 @@ uint32_t next_domid(const struct nc_host *h, uint32_t from);
     for ( uint32_t id = next_domid(h, 0); id < NC_DOMID_FIRST_RESERVED; \
           id = next_domid(h, id + 1) )
 
-void world_lock(struct nc_host *h);
-void world_unlock(struct nc_host *h);
-/* Free every page of d's p2m to the heap (d->lock and heap_lock held). */
+/* Free every page d owns to the heap (d->lock and heap_lock_all()). */
 void domain_relinquish_locked(struct nc_host *h, struct nc_domain *d);
 
 /* claims.c */
-uint64_t domain_node_claim(const struct nc_domain *d, uint32_t node);
+#define for_each_claim_node(d, n) \
+    for ( uint64_t _m = (d)->node_claim_mask, n; \
+          _m && ((n = (uint64_t)__builtin_ctzll(_m)), 1); _m &= _m - 1 )
 int domain_install_claim_set(struct nc_host *h, struct nc_domain *d,
                              const struct nc_claim *set, uint32_t nr,
                              bool legacy);
-/* Release all of d's claims (d->lock and heap_lock held). */
+/* Release all of d's claims (d->lock and heap_lock_all()). */
 void domain_release_all_claims_locked(struct nc_host *h, struct nc_domain *d);
-/* Deduct up to `pages` from d's host-wide claim; returns pages deducted. */
-uint64_t domain_release_unpinned_claims(struct nc_host *h, struct nc_domain *d,
-                                        uint64_t pages);
-/* Deduct up to `pages` from d's claim on node; returns pages deducted. */
-uint64_t domain_release_node_claims(struct nc_host *h, struct nc_domain *d,
-                                    uint32_t node, uint64_t pages);
-/* Deduct claims until I6 holds for d (after max_pages was lowered). */
+/* Deduct up to `pages` from d's host-wide claim; returns pages deducted
+ * (d->lock and claims_lock). */
+uint64_t deduct_host_claim_locked(struct nc_host *h, struct nc_domain *d,
+                                  uint64_t pages);
+/* Deduct up to `pages` from d's claim on node; returns pages deducted
+ * (d->lock and the node's lock). */
+uint64_t deduct_node_claims_locked(struct nc_host *h, struct nc_domain *d,
+                                   uint32_t node, uint64_t pages);
+/* Deduct claims until d's claims fit under max_pages (d->lock and
+ * heap_lock_all()). */
 void domain_deduct_over_max_locked(struct nc_host *h, struct nc_domain *d);
 
 /* vnuma.c */
@@ -308,8 +425,16 @@ void vnuma_free(struct nc_vnuma_info *v);
 /* pnode of the vnode whose vmemrange holds gpfn, or NC_NUMA_NO_NODE. */
 uint32_t vnuma_gpfn_pnode(const struct nc_vnuma_info *v, uint64_t gpfn);
 
-/* check.c */
-void host_autocheck(struct nc_host *h);
+/* check.c: the check debug builds run after each operation, at the level
+ * nc_host_set_autocheck() chose (0: none, one relaxed load). */
+void host_autocheck_run(struct nc_host *h, int level);
+static inline void host_autocheck(struct nc_host *h)
+{
+    int level = atomic_load_explicit(&h->autocheck, memory_order_relaxed);
+
+    if ( level )
+        host_autocheck_run(h, level);
+}
 
 /* console.c: messages for the console ring, written with no heap lock
  * held.  printk puts "(XEN) " before each line and ends the message with
