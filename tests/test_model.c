@@ -2267,20 +2267,6 @@ static void run_one(unsigned int total_weight)
     }
 }
 
-static uint64_t env_u64(const char *name, uint64_t dflt)
-{
-    const char *s = getenv(name);
-    char *end;
-    uint64_t v;
-
-    if ( !s || !*s )
-        return dflt;
-    v = strtoull(s, &end, 0);
-    if ( *end )
-        fail_msg("%s=%s: not a number", name, s);
-    return v;
-}
-
 static void print_stats(double secs)
 {
     printf("model: seed 0x%016" PRIx64 ", %" PRIu64 " ops in %.1f s\n",
