@@ -38,13 +38,22 @@
 
 #include "../src/core/env.h"
 #include "../src/xen/xen.h"
+#include "fault_hook.h"
 
 #define SPEC        "2x16M"              /* 4096 frames per node */
 #define NR_NODES    2
 #define NR_FRAMES   8192
 #define NR_GPFNS    256                  /* every gpfn the fixture maps */
 #define MAX_DOMS    6
-#define MAX_SWEEP   1000                 /* far above any operation's */
+
+static void env_arm(long n, int mode)
+{
+    nc_env_fail_alloc_after(n, (enum nc_fault_mode)mode);
+}
+
+static const struct fault_hook env_hook = {
+    nc_zalloc, nc_free, env_arm, nc_env_alloc_live,
+};
 
 /* ------------------------------------------------------------------------
  * The fixture: one host with a bit of everything
@@ -579,7 +588,7 @@ static long sweep_mode(const struct op *op, enum nc_fault_mode mode)
     nc_xen_destroy(f.x);
     assert_int_equal(nc_env_alloc_live(), 0);
 
-    for ( n = 0; n < MAX_SWEEP; n++ )
+    for ( n = 0; n < FAULT_MAX_SWEEP; n++ )
     {
         long failed;
 
@@ -603,26 +612,18 @@ static long sweep_mode(const struct op *op, enum nc_fault_mode mode)
         }
         assert_invariants(f.h);
         nc_xen_destroy(f.x);
-        if ( nc_env_alloc_live() != 0 )
-            fail_msg("%s: allocation %ld failed (%s): %ld leaked", op->name,
-                     n, mode == NC_FAULT_ONCE ? "once" : "persist",
-                     nc_env_alloc_live());
+        fault_no_leak(&env_hook, op->name, n, mode, 0);
         if ( failed == 0 )
             break;
     }
-    assert_true(n < MAX_SWEEP);
-    /* Every allocation of the reference run was made to fail once. */
-    assert_int_equal(n, allocs);
-    return allocs;
+    return fault_sweep_done(n, allocs);
 }
 
 static void sweep(const struct op *op)
 {
     long allocs = sweep_mode(op, NC_FAULT_ONCE);
 
-    assert_int_equal(sweep_mode(op, NC_FAULT_PERSIST), allocs);
-    print_message("%-28s %ld allocation%s swept\n", op->name, allocs,
-                  allocs == 1 ? "" : "s");
+    fault_swept(op->name, allocs, sweep_mode(op, NC_FAULT_PERSIST));
 }
 
 #define OP(fn) { #fn, op_##fn }
@@ -721,7 +722,7 @@ static void sweep_create(const struct creator *c)
     {
         long n;
 
-        for ( n = 0; n < MAX_SWEEP; n++ )
+        for ( n = 0; n < FAULT_MAX_SWEEP; n++ )
         {
             void *made = (void *)1;
             long failed = nc_env_alloc_failed();
@@ -746,7 +747,7 @@ static void sweep_create(const struct creator *c)
             if ( failed == 0 )
                 break;
         }
-        assert_true(n > 0 && n < MAX_SWEEP);
+        assert_true(n > 0 && n < FAULT_MAX_SWEEP);
     }
 }
 
@@ -766,32 +767,11 @@ static void test_xen_create(void **state)
     sweep_create(&c);
 }
 
-/* The hook itself: ONCE fails one call, PERSIST all from the Nth on. */
+/* The hook itself. */
 static void test_env_hook(void **state)
 {
-    void *p[4];
-
     (void)state;
-    nc_env_fail_alloc_after(1, NC_FAULT_ONCE);
-    p[0] = nc_zalloc(8);
-    p[1] = nc_zalloc(8);
-    p[2] = nc_zalloc(8);
-    nc_env_fail_alloc_after(0, NC_FAULT_OFF);
-    assert_non_null(p[0]);
-    assert_null(p[1]);
-    assert_non_null(p[2]);
-    nc_free(p[0]);
-    nc_free(p[2]);
-    nc_env_fail_alloc_after(1, NC_FAULT_PERSIST);
-    for ( int i = 0; i < 4; i++ )
-        p[i] = nc_zalloc(8);
-    nc_env_fail_alloc_after(0, NC_FAULT_OFF);
-    assert_non_null(p[0]);
-    assert_null(p[1]);
-    assert_null(p[2]);
-    assert_null(p[3]);
-    nc_free(p[0]);
-    assert_int_equal(nc_env_alloc_live(), 0);
+    fault_hook_check(&env_hook);
 }
 
 int main(void)
