@@ -709,7 +709,10 @@ static void m_walk(const struct mdom *d, bool charged, uint32_t req,
 static void m_plan(const struct mdom *d, bool charged, uint32_t n,
                    uint64_t r, struct pred *p)
 {
-    p->plan = cm_plan_for(&d->c, charged, n, r);
+    static const struct cm_plan none = { 0, 0, 0 };
+
+    /* An uncharged allocation may have no domain at all. */
+    p->plan = charged ? cm_plan_for(&d->c, true, n, r) : none;
 }
 
 static bool m_admit(uint32_t n, uint64_t r, const struct pred *p)
