@@ -97,6 +97,11 @@ static pid_t spawn_hostd(char *path, size_t pathlen, rlim_t nofile)
         }
         usleep(10000);
     }
+    if ( pid > 0 )
+    {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
     return -1;
 }
 
@@ -731,6 +736,21 @@ static void test_connections_beyond_the_limit_are_refused(void **state)
 /* A hostd with few file descriptors (hard limit 40): the client it has
  * none for is accepted on the spare one and refused with a reason, and
  * the others are still served. */
+static pid_t small_hostd = -1;
+
+/* Also when the test failed half-way: no hostd outlives the suite. */
+static int stop_small_hostd(void **state)
+{
+    (void)state;
+    if ( small_hostd > 0 )
+    {
+        kill(small_hostd, SIGKILL);
+        waitpid(small_hostd, NULL, 0);
+        small_hostd = -1;
+    }
+    return 0;
+}
+
 static void test_clients_beyond_the_fd_limit_are_refused(void **state)
 {
     char path[108], err[256];
@@ -739,6 +759,7 @@ static void test_clients_beyond_the_fd_limit_are_refused(void **state)
     pid_t pid = spawn_hostd(path, sizeof(path), 40);
 
     (void)state;
+    small_hostd = pid;
     assert_true(pid > 0);
     for ( n = 0; n < 64; n++ )
     {
@@ -756,6 +777,7 @@ static void test_clients_beyond_the_fd_limit_are_refused(void **state)
         close(fd[n]);
     kill(pid, SIGTERM);
     waitpid(pid, &status, 0);
+    small_hostd = -1;
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
@@ -771,7 +793,8 @@ int main(void)
         cmocka_unit_test(test_client_killed_mid_claim),
         cmocka_unit_test(test_malformed_frames_close_only_their_connection),
         cmocka_unit_test(test_connections_beyond_the_limit_are_refused),
-        cmocka_unit_test(test_clients_beyond_the_fd_limit_are_refused),
+        cmocka_unit_test_teardown(test_clients_beyond_the_fd_limit_are_refused,
+                                  stop_small_hostd),
     };
 
     return cmocka_run_group_tests(tests, start_hostd, stop_hostd);
