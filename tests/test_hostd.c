@@ -42,6 +42,7 @@
 #include <numaclaim/xc-claims.h>
 
 #include "../src/wire/wire.h"
+#include "hostd_spawn.h"
 #include "xc_common.h"
 
 #define NODE_PAGES  16384ULL
@@ -55,60 +56,10 @@ static xc_interface *xch;
  * hostd for the suite
  * ======================================================================== */
 
-/* Start a hostd on a socket in a new directory (path receives it), with
- * at most nofile open files if nofile > 0; its pid once it answers, or
- * -1. */
-static pid_t spawn_hostd(char *path, size_t pathlen, rlim_t nofile)
-{
-    const char *exe = getenv("NC_NUMACLAIM");
-    char dir[] = "/tmp/nc-hostd-test.XXXXXX";
-    pid_t pid;
-
-    if ( !exe || !mkdtemp(dir) )
-        return -1;
-    snprintf(path, pathlen, "%s/hostd.sock", dir);
-    pid = fork();
-    if ( pid == 0 )
-    {
-        int null = open("/dev/null", O_WRONLY);
-        struct rlimit rl = { nofile, nofile };
-
-        /* Quiet unless asked: the log is one line per connection. */
-        if ( !getenv("NC_HOSTD_LOG") )
-            dup2(null, STDERR_FILENO);
-        if ( nofile )
-            setrlimit(RLIMIT_NOFILE, &rl);
-        setenv("NUMACLAIM_HOSTD_FRAME_MS", "300", 1);
-        setenv("NUMACLAIM_CHECK", "1", 1);
-        execl(exe, exe, "hostd", "--host", "4x64M", "--socket", path,
-              (char *)NULL);
-        _exit(127);
-    }
-    for ( int i = 0; pid > 0 && i < 500; i++ )
-    {
-        struct nc_wire_welcome w;
-        char err[256];
-        int fd = nc_wire_connect(path, &w, err, sizeof(err));
-
-        if ( fd >= 0 )
-        {
-            close(fd);
-            return pid;
-        }
-        usleep(10000);
-    }
-    if ( pid > 0 )
-    {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-    }
-    return -1;
-}
-
 static int start_hostd(void **state)
 {
     (void)state;
-    hostd_pid = spawn_hostd(sock_path, sizeof(sock_path), 0);
+    hostd_pid = spawn_hostd("4x64M", sock_path, sizeof(sock_path), 0);
     if ( hostd_pid < 0 )
         return -1;
     setenv("NUMACLAIM_SOCKET", sock_path, 1);
@@ -756,7 +707,7 @@ static void test_clients_beyond_the_fd_limit_are_refused(void **state)
     char path[108], err[256];
     struct nc_wire_welcome w;
     int fd[64], n, rc = 0, status = -1;
-    pid_t pid = spawn_hostd(path, sizeof(path), 40);
+    pid_t pid = spawn_hostd("4x64M", path, sizeof(path), 40);
 
     (void)state;
     small_hostd = pid;

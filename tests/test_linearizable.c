@@ -38,6 +38,10 @@
  * history with one read result changed to a value no order explains must
  * be rejected.
  *
+ * The model, the records and the checker are in lin_model.h, shared with
+ * test_lin_hostd.c, which runs the same histories as processes through
+ * hostd.
+ *
  * NC_LIN_HISTORIES (default 2000) sets the histories of the main test, for
  * longer runs; NC_LIN_SEED (default fixed) the seed.  Thread interleaving
  * is up to the scheduler, so the seed fixes the calls, not the history.
