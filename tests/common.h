@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -146,6 +147,22 @@ static inline int populate(struct nc_host *h, nc_domid_t d, uint64_t gpfn,
                            uint32_t order)
 {
     return nc_populate(h, CTL, d, gpfn, order, NC_MEMFLAGS_NONE, NULL);
+}
+
+/* A number from the environment (any base strtoull takes), or dflt when
+ * the variable is unset or empty: for a suite's run-length knobs. */
+static inline uint64_t env_u64(const char *name, uint64_t dflt)
+{
+    const char *s = getenv(name);
+    char *end;
+    uint64_t v;
+
+    if ( !s || !*s )
+        return dflt;
+    v = strtoull(s, &end, 0);
+    if ( *end )
+        fail_msg("%s=%s: not a number", name, s);
+    return v;
 }
 
 #endif /* NC_TESTS_COMMON_H */

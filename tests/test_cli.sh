@@ -56,6 +56,13 @@ refuse "--configs: $tmp/c7.cfg: cpus= names node 7, the host has 4 nodes" storm 
 expect 0 "claimsets" storm --host 8x4G --configs "$tmp/c7.cfg,$tmp/p7.cfg" --policy claimsets --no-progress
 printf 'name = "w"\nmemory = 2048\nvcpus = 1\nvnuma = [ [ "size=18446744073709551618", "vcpus=0" ] ]\n' >"$tmp/wrap.cfg"
 refuse "--configs: $tmp/wrap.cfg: vnuma vnode 0: size: 18446744073709551618 MiB, must be 1.." storm --configs "$tmp/wrap.cfg"
+# Resource bounds, refused before anything is allocated or read: more
+# config files than Xen has domids for (the names need not exist: none is
+# read; and across --configs options), more mix sizes than the storm keeps.
+many=$(printf 'a,%.0s' $(seq 32751))a
+refuse "--configs: 32752 files, and Xen has domids for 32751 guests at once" storm --configs "$many"
+refuse "--configs: 32752 files, and Xen has domids for 32751 guests at once" storm --configs "$tmp/c7.cfg" --configs "${many%,a}"
+refuse "--mix: more than 16 sizes" storm --mix "$(printf '1G:1,%.0s' $(seq 16))1G:1"
 refuse "--mix ' 8G:1': --mix: bad entry \" 8G:1\"" storm --mix ' 8G:1'
 refuse "--mix '+8G:1': --mix: bad entry \"+8G:1\"" storm --mix '+8G:1'
 refuse "--mix '8G:+1': --mix: bad weight in \"8G:+1\"" storm --mix '8G:+1'

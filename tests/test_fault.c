@@ -17,26 +17,50 @@
  * per node, every domain's info, claim set, pages per node, p2m (translate
  * of every gpfn in use) and vNUMA, and the offline status of every frame.
  * Each iteration ends with the frame-level checker and, after
- * nc_host_destroy, with the environment's count of live allocations back
+ * nc_xen_destroy, with the environment's count of live allocations back
  * at 0: no leak on any failure path.  The sweep of an operation stops at
  * the first N past its last allocation, when no failure was injected.
+ *
+ * The host is built through the hypercall layer (nc_xen_create), whose
+ * buffers come from the same environment hook, so the sweep covers the
+ * hypercalls that allocate or reach allocating core calls too: each is
+ * issued as a guest kernel would, structures in this process's memory.
  */
 #include "common.h"
 
+#define __XEN_TOOLS__ 1
+#include <xen/xen.h>
+#include <xen/domctl.h>
+#include <xen/memory.h>
+#include <xen/sysctl.h>
+
+#include <numaclaim/xen-claims.h>
+
 #include "../src/core/env.h"
+#include "../src/xen/xen.h"
+#include "fault_hook.h"
 
 #define SPEC        "2x16M"              /* 4096 frames per node */
 #define NR_NODES    2
 #define NR_FRAMES   8192
 #define NR_GPFNS    256                  /* every gpfn the fixture maps */
 #define MAX_DOMS    6
-#define MAX_SWEEP   1000                 /* far above any operation's */
+
+static void env_arm(long n, int mode)
+{
+    nc_env_fail_alloc_after(n, (enum nc_fault_mode)mode);
+}
+
+static const struct fault_hook env_hook = {
+    nc_zalloc, nc_free, env_arm, nc_env_alloc_live,
+};
 
 /* ------------------------------------------------------------------------
  * The fixture: one host with a bit of everything
  * ------------------------------------------------------------------------ */
 
 struct fixture {
+    struct nc_xen *x;       /* the hypercall layer over h */
     struct nc_host *h;
     nc_domid_t d1;          /* claims, a fragmented p2m, unmapped pages */
     nc_domid_t d2;          /* vNUMA */
@@ -72,10 +96,13 @@ static const struct nc_vnuma vnuma1 = {
 
 static void fixture_build(struct fixture *f)
 {
-    struct nc_host *h = host_new(SPEC);
+    struct nc_host *h;
+    char err[128];
 
     memset(f, 0, sizeof(*f));
-    f->h = h;
+    assert_int_equal(nc_xen_create(SPEC, &f->x, err, sizeof(err)), 0);
+    f->h = h = nc_xen_host(f->x);
+    nc_host_set_autocheck(h, NC_CHECK_FRAMES);
     f->d1 = dom_new(h, 2048);
     f->d2 = dom_new(h, 2048);
     f->d3 = dom_new(h, 2048);
@@ -425,6 +452,115 @@ static int op_check(struct fixture *f)
     return nc_host_check(f->h, NC_CHECK_FRAMES, NULL, 0);
 }
 
+/* Hypercalls from the control domain, arguments as a guest passes them. */
+static int hypercall(struct fixture *f, unsigned int op, uint64_t a0,
+                     uint64_t a1)
+{
+    const uint64_t arg[5] = { a0, a1 };
+
+    return (int)nc_xen_hypercall(f->x, CTL, op, arg);
+}
+
+static int domctl(struct fixture *f, struct xen_domctl *d)
+{
+    d->interface_version = XEN_DOMCTL_INTERFACE_VERSION;
+    return hypercall(f, __HYPERVISOR_domctl, (uintptr_t)d, 0);
+}
+
+static int op_xen_createdomain(struct fixture *f)
+{
+    struct xen_domctl d = { .cmd = XEN_DOMCTL_createdomain };
+
+    d.u.createdomain.max_vcpus = 2;
+    return domctl(f, &d);
+}
+
+static int op_xen_destroydomain(struct fixture *f)
+{
+    struct xen_domctl d = { .cmd = XEN_DOMCTL_destroydomain,
+                            .domain = f->d1 };
+
+    return domctl(f, &d);
+}
+
+static int op_xen_claim_memory(struct fixture *f)
+{
+    xen_memory_claim_t set[3] = {
+        { .pages = 10, .target = XEN_DOMCTL_CLAIM_MEMORY_HOST },
+        { .pages = 40, .target = 0 },
+        { .pages = 50, .target = 1 },
+    };
+    struct xen_domctl d = { .cmd = XEN_DOMCTL_claim_memory,
+                            .domain = f->d1 };
+    struct xen_domctl_claim_memory *u = (void *)&d.u;
+
+    set_xen_guest_handle(u->claim_set, set);
+    u->nr_entries = 3;
+    u->mode = XEN_DOMCTL_CLAIM_MEMORY_SET;
+    return domctl(f, &d);
+}
+
+static int op_xen_setvnumainfo(struct fixture *f)
+{
+    uint32_t dist[4] = { 10, 21, 21, 10 }, v2v[1] = { 0 }, v2p[2] = { 0, 1 };
+    xen_vmemrange_t r[2] = {
+        { .start = 0, .end = 128 << NC_PAGE_SHIFT, .nid = 0 },
+        { .start = 128 << NC_PAGE_SHIFT, .end = 256 << NC_PAGE_SHIFT,
+          .nid = 1 },
+    };
+    struct xen_domctl d = { .cmd = XEN_DOMCTL_setvnumainfo,
+                            .domain = f->d3 };
+
+    d.u.vnuma.nr_vnodes = 2;
+    d.u.vnuma.nr_vcpus = 1;
+    d.u.vnuma.nr_vmemranges = 2;
+    set_xen_guest_handle(d.u.vnuma.vdistance, dist);
+    set_xen_guest_handle(d.u.vnuma.vcpu_to_vnode, v2v);
+    set_xen_guest_handle(d.u.vnuma.vnode_to_pnode, v2p);
+    set_xen_guest_handle(d.u.vnuma.vmemrange, r);
+    return domctl(f, &d);
+}
+
+static int op_xen_get_vnumainfo(struct fixture *f)
+{
+    uint32_t dist[4], v2v[1];
+    xen_vmemrange_t r[2];
+    struct xen_vnuma_topology_info t = {
+        .domid = f->d2, .nr_vnodes = 2, .nr_vcpus = 1, .nr_vmemranges = 2,
+    };
+
+    set_xen_guest_handle(t.vdistance.h, dist);
+    set_xen_guest_handle(t.vcpu_to_vnode.h, v2v);
+    set_xen_guest_handle(t.vmemrange.h, r);
+    return hypercall(f, __HYPERVISOR_memory_op, XENMEM_get_vnumainfo,
+                     (uintptr_t)&t);
+}
+
+/* populate_physmap returns the extents done: none is its out of memory. */
+static int op_xen_populate_physmap(struct fixture *f)
+{
+    xen_pfn_t gpfn = 100;
+    struct xen_memory_reservation r = { .nr_extents = 1, .domid = f->d1 };
+    int done;
+
+    set_xen_guest_handle(r.extent_start, &gpfn);
+    done = hypercall(f, __HYPERVISOR_memory_op, XENMEM_populate_physmap,
+                     (uintptr_t)&r);
+    return done == 1 ? 0 : done == 0 ? -ENOMEM : done;
+}
+
+static int op_xen_readconsole(struct fixture *f)
+{
+    char buf[256];
+    struct xen_sysctl s = { .cmd = XEN_SYSCTL_readconsole,
+                            .interface_version =
+                                XEN_SYSCTL_INTERFACE_VERSION };
+
+    s.u.readconsole.count = sizeof(buf);
+    set_xen_guest_handle(s.u.readconsole.buffer, buf);
+    return hypercall(f, __HYPERVISOR_sysctl, (uintptr_t)&s, 0);
+}
+
 /* ------------------------------------------------------------------------
  * The sweep
  * ------------------------------------------------------------------------ */
@@ -449,10 +585,10 @@ static long sweep_mode(const struct op *op, enum nc_fault_mode mode)
     assert_int_equal(op->fn(&f), 0);
     allocs = nc_env_alloc_count() - allocs;
     snap_take(f.h, &expect);
-    nc_host_destroy(f.h);
+    nc_xen_destroy(f.x);
     assert_int_equal(nc_env_alloc_live(), 0);
 
-    for ( n = 0; n < MAX_SWEEP; n++ )
+    for ( n = 0; n < FAULT_MAX_SWEEP; n++ )
     {
         long failed;
 
@@ -475,27 +611,19 @@ static long sweep_mode(const struct op *op, enum nc_fault_mode mode)
             snap_same(&before, &after);
         }
         assert_invariants(f.h);
-        nc_host_destroy(f.h);
-        if ( nc_env_alloc_live() != 0 )
-            fail_msg("%s: allocation %ld failed (%s): %ld leaked", op->name,
-                     n, mode == NC_FAULT_ONCE ? "once" : "persist",
-                     nc_env_alloc_live());
+        nc_xen_destroy(f.x);
+        fault_no_leak(&env_hook, op->name, n, mode, 0);
         if ( failed == 0 )
             break;
     }
-    assert_true(n < MAX_SWEEP);
-    /* Every allocation of the reference run was made to fail once. */
-    assert_int_equal(n, allocs);
-    return allocs;
+    return fault_sweep_done(n, allocs);
 }
 
 static void sweep(const struct op *op)
 {
     long allocs = sweep_mode(op, NC_FAULT_ONCE);
 
-    assert_int_equal(sweep_mode(op, NC_FAULT_PERSIST), allocs);
-    print_message("%-28s %ld allocation%s swept\n", op->name, allocs,
-                  allocs == 1 ? "" : "s");
+    fault_swept(op->name, allocs, sweep_mode(op, NC_FAULT_PERSIST));
 }
 
 #define OP(fn) { #fn, op_##fn }
@@ -527,6 +655,13 @@ static const struct op ops[] = {
     OP(domain_destroy),
     OP(console),
     OP(check),
+    OP(xen_createdomain),
+    OP(xen_destroydomain),
+    OP(xen_claim_memory),
+    OP(xen_setvnumainfo),
+    OP(xen_get_vnumainfo),
+    OP(xen_populate_physmap),
+    OP(xen_readconsole),
 };
 
 static void test_operations(void **state)
@@ -536,74 +671,107 @@ static void test_operations(void **state)
         sweep(&ops[i]);
 }
 
-/* nc_host_create has no host to snapshot: it must fail with -ENOMEM,
- * hand back NULL and free everything it took. */
-static void test_host_create(void **state)
+/* Creating a host, directly or with its hypercall layer: there is no host
+ * to snapshot, so for every N it must fail with -ENOMEM, hand back NULL
+ * and free everything it took, or succeed with a sound host. */
+struct creator {
+    int (*create)(void **out);
+    struct nc_host *(*host)(void *made);
+    void (*destroy)(void *made);
+};
+
+static int create_core(void **out)
 {
     struct nc_host_config cfg;
     char err[128];
 
-    (void)state;
     assert_int_equal(nc_host_config_parse(SPEC, &cfg, err, sizeof(err)), 0);
+    return nc_host_create(&cfg, (struct nc_host **)out);
+}
+
+static struct nc_host *host_core(void *made)
+{
+    return made;
+}
+
+static void destroy_core(void *made)
+{
+    nc_host_destroy(made);
+}
+
+static int create_xen(void **out)
+{
+    char err[128];
+
+    return nc_xen_create(SPEC, (struct nc_xen **)out, err, sizeof(err));
+}
+
+static struct nc_host *host_xen(void *made)
+{
+    return nc_xen_host(made);
+}
+
+static void destroy_xen(void *made)
+{
+    nc_xen_destroy(made);
+}
+
+static void sweep_create(const struct creator *c)
+{
     for ( int mode = NC_FAULT_ONCE; mode <= NC_FAULT_PERSIST; mode++ )
     {
         long n;
 
-        for ( n = 0; n < MAX_SWEEP; n++ )
+        for ( n = 0; n < FAULT_MAX_SWEEP; n++ )
         {
-            struct nc_host *h = (struct nc_host *)1;
+            void *made = (void *)1;
             long failed = nc_env_alloc_failed();
             int rc;
 
             nc_env_fail_alloc_after(n, (enum nc_fault_mode)mode);
-            rc = nc_host_create(&cfg, &h);
+            rc = c->create(&made);
             nc_env_fail_alloc_after(0, NC_FAULT_OFF);
             failed = nc_env_alloc_failed() - failed;
             if ( rc )
             {
                 assert_int_equal(rc, -ENOMEM);
-                assert_null(h);
+                assert_null(made);
             }
             else
             {
-                assert_non_null(h);
-                assert_invariants(h);
-                nc_host_destroy(h);
+                assert_non_null(made);
+                assert_invariants(c->host(made));
+                c->destroy(made);
             }
             assert_int_equal(nc_env_alloc_live(), 0);
             if ( failed == 0 )
                 break;
         }
-        assert_true(n > 0 && n < MAX_SWEEP);
+        assert_true(n > 0 && n < FAULT_MAX_SWEEP);
     }
 }
 
-/* The hook itself: ONCE fails one call, PERSIST all from the Nth on. */
-static void test_env_hook(void **state)
+static void test_host_create(void **state)
 {
-    void *p[4];
+    static const struct creator c = { create_core, host_core, destroy_core };
 
     (void)state;
-    nc_env_fail_alloc_after(1, NC_FAULT_ONCE);
-    p[0] = nc_zalloc(8);
-    p[1] = nc_zalloc(8);
-    p[2] = nc_zalloc(8);
-    nc_env_fail_alloc_after(0, NC_FAULT_OFF);
-    assert_non_null(p[0]);
-    assert_null(p[1]);
-    assert_non_null(p[2]);
-    nc_free(p[0]);
-    nc_free(p[2]);
-    nc_env_fail_alloc_after(1, NC_FAULT_PERSIST);
-    for ( int i = 0; i < 4; i++ )
-        p[i] = nc_zalloc(8);
-    nc_env_fail_alloc_after(0, NC_FAULT_OFF);
-    assert_non_null(p[0]);
-    assert_null(p[1]);
-    assert_null(p[2]);
-    assert_null(p[3]);
-    nc_free(p[0]);
-    assert_int_equal(nc_env_alloc_live(), 0);
+    sweep_create(&c);
+}
+
+static void test_xen_create(void **state)
+{
+    static const struct creator c = { create_xen, host_xen, destroy_xen };
+
+    (void)state;
+    sweep_create(&c);
+}
+
+/* The hook itself. */
+static void test_env_hook(void **state)
+{
+    (void)state;
+    fault_hook_check(&env_hook);
 }
 
 int main(void)
@@ -611,6 +779,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_env_hook),
         cmocka_unit_test(test_host_create),
+        cmocka_unit_test(test_xen_create),
         cmocka_unit_test(test_operations),
     };
 

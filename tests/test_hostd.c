@@ -14,7 +14,9 @@
  * everything but its own memory, its children too); SIGKILL of a client
  * mid-populate and mid-claim, after which another client destroys the
  * domain and everything is accounted; malformed, oversized, truncated and
- * random frames, after which hostd still serves everyone.
+ * random frames, after which hostd still serves everyone; more clients
+ * than hostd serves (1024) or than it has file descriptors for, refused
+ * with a reason instead of left waiting.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -39,6 +42,7 @@
 #include <numaclaim/xc-claims.h>
 
 #include "../src/wire/wire.h"
+#include "hostd_spawn.h"
 #include "xc_common.h"
 
 #define NODE_PAGES  16384ULL
@@ -54,43 +58,13 @@ static xc_interface *xch;
 
 static int start_hostd(void **state)
 {
-    const char *exe = getenv("NC_NUMACLAIM");
-    char dir[] = "/tmp/nc-hostd-test.XXXXXX";
-
     (void)state;
-    if ( !exe || !mkdtemp(dir) )
+    hostd_pid = spawn_hostd("4x64M", sock_path, sizeof(sock_path), 0);
+    if ( hostd_pid < 0 )
         return -1;
-    snprintf(sock_path, sizeof(sock_path), "%s/hostd.sock", dir);
-    hostd_pid = fork();
-    if ( hostd_pid == 0 )
-    {
-        int null = open("/dev/null", O_WRONLY);
-
-        /* Quiet unless asked: the log is one line per connection. */
-        if ( !getenv("NC_HOSTD_LOG") )
-            dup2(null, STDERR_FILENO);
-        setenv("NUMACLAIM_HOSTD_FRAME_MS", "300", 1);
-        setenv("NUMACLAIM_CHECK", "1", 1);
-        execl(exe, exe, "hostd", "--host", "4x64M", "--socket", sock_path,
-              (char *)NULL);
-        _exit(127);
-    }
-    for ( int i = 0; i < 500; i++ )
-    {
-        struct nc_wire_welcome w;
-        char err[256];
-        int fd = nc_wire_connect(sock_path, &w, err, sizeof(err));
-
-        if ( fd >= 0 )
-        {
-            close(fd);
-            setenv("NUMACLAIM_SOCKET", sock_path, 1);
-            xch = xc_interface_open(NULL, NULL, 0);
-            return xch ? 0 : -1;
-        }
-        usleep(10000);
-    }
-    return -1;
+    setenv("NUMACLAIM_SOCKET", sock_path, 1);
+    xch = xc_interface_open(NULL, NULL, 0);
+    return xch ? 0 : -1;
 }
 
 static int stop_hostd(void **state)
@@ -649,6 +623,115 @@ static void test_malformed_frames_close_only_their_connection(void **state)
     }
 }
 
+/* After clients left: hostd notices each close in its own time, so wait
+ * (up to 2 s) until a new client is let in. */
+static void connect_eventually(const char *path)
+{
+    struct nc_wire_welcome w;
+    char err[256];
+    int fd = -1;
+
+    for ( int tries = 0; tries < 200 && fd < 0; tries++ )
+    {
+        struct timespec ts = { 0, 10000000 };
+
+        fd = nc_wire_connect(path, &w, err, sizeof(err));
+        if ( fd < 0 )
+            nanosleep(&ts, NULL);
+    }
+    assert_true(fd >= 0);
+    close(fd);
+}
+
+/* More clients than hostd serves (HOSTD_MAX_CONNS, 1024) are refused
+ * with a reason, not left waiting, and once they are gone everyone is
+ * served again.  hostd raises its own open-file limit to serve them all;
+ * this process needs one too (skipped where the hard limit is lower). */
+#define MAX_CONNS   1024
+
+static void test_connections_beyond_the_limit_are_refused(void **state)
+{
+    static int fd[MAX_CONNS + 2];
+    struct rlimit rl;
+    struct nc_wire_welcome w;
+    char err[256];
+    int n = 0, rc = 0;
+
+    (void)state;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    if ( rl.rlim_max != RLIM_INFINITY && rl.rlim_max < MAX_CONNS + 64 )
+        skip();
+    if ( rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur < MAX_CONNS + 64 )
+    {
+        rl.rlim_cur = MAX_CONNS + 64;
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    }
+    /* This suite's own libxenctrl handle holds one connection already. */
+    for ( n = 0; n < MAX_CONNS + 1; n++ )
+    {
+        rc = nc_wire_connect(sock_path, &w, err, sizeof(err));
+        if ( rc < 0 )
+            break;
+        fd[n] = rc;
+    }
+    assert_int_equal(rc, -EAGAIN);
+    assert_non_null(strstr(err, "too many connections"));
+    assert_in_range(n, MAX_CONNS - 8, MAX_CONNS - 1);
+    for ( int i = 0; i < n; i++ )
+        close(fd[i]);
+    /* hostd notices each close in its own time. */
+    connect_eventually(sock_path);
+    assert_host_whole();
+}
+
+/* A hostd with few file descriptors (hard limit 40): the client it has
+ * none for is accepted on the spare one and refused with a reason, and
+ * the others are still served. */
+static pid_t small_hostd = -1;
+
+/* Also when the test failed half-way: no hostd outlives the suite. */
+static int stop_small_hostd(void **state)
+{
+    (void)state;
+    if ( small_hostd > 0 )
+    {
+        kill(small_hostd, SIGKILL);
+        waitpid(small_hostd, NULL, 0);
+        small_hostd = -1;
+    }
+    return 0;
+}
+
+static void test_clients_beyond_the_fd_limit_are_refused(void **state)
+{
+    char path[108], err[256];
+    struct nc_wire_welcome w;
+    int fd[64], n, rc = 0, status = -1;
+    pid_t pid = spawn_hostd("4x64M", path, sizeof(path), 40);
+
+    (void)state;
+    small_hostd = pid;
+    assert_true(pid > 0);
+    for ( n = 0; n < 64; n++ )
+    {
+        rc = nc_wire_connect(path, &w, err, sizeof(err));
+        if ( rc < 0 )
+            break;
+        fd[n] = rc;
+    }
+    assert_int_equal(rc, -EAGAIN);
+    assert_non_null(strstr(err, "no file descriptor"));
+    assert_in_range(n, 20, 39);
+    close(fd[--n]);
+    connect_eventually(path);
+    while ( n-- > 0 )
+        close(fd[n]);
+    kill(pid, SIGTERM);
+    waitpid(pid, &status, 0);
+    small_hostd = -1;
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -660,6 +743,9 @@ int main(void)
         cmocka_unit_test(test_client_killed_mid_populate),
         cmocka_unit_test(test_client_killed_mid_claim),
         cmocka_unit_test(test_malformed_frames_close_only_their_connection),
+        cmocka_unit_test(test_connections_beyond_the_limit_are_refused),
+        cmocka_unit_test_teardown(test_clients_beyond_the_fd_limit_are_refused,
+                                  stop_small_hostd),
     };
 
     return cmocka_run_group_tests(tests, start_hostd, stop_hostd);

@@ -69,6 +69,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "claims_model.h"
 #include "common.h"
 
 /* ========================================================================
@@ -291,7 +292,8 @@ static void count_rc(int op, int rc)
 struct mdom {
     bool exists, dying;
     uint32_t max_vcpus;
-    uint64_t tot, max, host_claim, claims[NN], recalled, affinity;
+    struct cm_dom c;                     /* counters and claims */
+    uint64_t affinity;
     uint32_t last_alloc;
     uint32_t extents;                    /* maximal runs of the p2m */
     uint64_t unmapped;                   /* owned pages no gpfn maps */
@@ -351,43 +353,43 @@ static struct mdom *mdom(uint32_t domid)
 
 static uint64_t m_outstanding(const struct mdom *d)
 {
-    uint64_t s = d->host_claim;
+    return cm_outstanding(&d->c);
+}
 
-    for ( uint32_t n = 0; n < NN; n++ )
-        s += d->claims[n];
-    return s;
+/* The claim rules' view of the model (claims_model.h). */
+static struct cm_view m_view(void)
+{
+    struct cm_view v = { .nr_nodes = NN, .online = ONLINE_MASK,
+                         .node_avail = M.node_avail,
+                         .total_avail = &M.total_avail, .nr_dom = NR_SLOTS };
+
+    for ( uint32_t id = 0; id < NR_SLOTS; id++ )
+        v.dom[id] = M.dom[id].exists ? &M.dom[id].c : NULL;
+    return v;
 }
 
 static uint64_t m_node_claimed(uint32_t n)
 {
-    uint64_t s = 0;
+    struct cm_view v = m_view();
 
-    for ( uint32_t id = 0; id < NR_SLOTS; id++ )
-        if ( M.dom[id].exists )
-            s += M.dom[id].claims[n];
-    return s;
+    return cm_node_claimed(&v, n);
 }
 
 static uint64_t m_total_outstanding(void)
 {
-    uint64_t s = 0;
+    struct cm_view v = m_view();
 
-    for ( uint32_t id = 0; id < NR_SLOTS; id++ )
-        if ( M.dom[id].exists )
-            s += m_outstanding(&M.dom[id]);
-    return s;
+    return cm_total_outstanding(&v);
 }
 
 static uint64_t m_room(const struct mdom *d)
 {
-    return d->max > d->tot ? d->max - d->tot : 0;
+    return cm_room(&d->c);
 }
 
 static void m_release_claims(struct mdom *d)
 {
-    d->host_claim = 0;
-    for ( uint32_t n = 0; n < NN; n++ )
-        d->claims[n] = 0;
+    cm_release(&d->c);
 }
 
 static void bad_add(uint64_t mfn, uint8_t flags)
@@ -489,7 +491,7 @@ static void m_map(uint32_t domid, uint64_t g, uint64_t mfn, uint64_t r)
     for ( uint64_t i = 0; i < r; i++ )
         d->p2m[g + i] = mfn + i;
     d->extents = d->extents + p2m_starts(d, g, r) - before;
-    d->tot += r;
+    d->c.tot += r;
     d->node_pages[node_of(mfn)] += r;
 }
 
@@ -507,7 +509,7 @@ static void m_unmap(struct mdom *d, uint64_t g, uint64_t r)
         d->p2m[i] = NO_MFN;
     }
     d->extents = d->extents + p2m_starts(d, g, r) - before;
-    d->tot -= r;
+    d->c.tot -= r;
 }
 
 static void m_dom_init(uint32_t domid, uint32_t vcpus)
@@ -646,7 +648,7 @@ static bool m_has_block(uint32_t n, uint32_t order, uint32_t zone_hi)
 struct pred {
     int rc;
     uint32_t node;                 /* landing node when rc == 0 */
-    uint64_t a, b, c;
+    struct cm_plan plan;           /* on the node last planned */
     uint32_t walk[NN], nr_walk, first_admissible;
 };
 
@@ -655,8 +657,8 @@ static uint32_t m_largest_claim_node(const struct mdom *d)
     uint32_t best = NO_NODE;
 
     for ( uint32_t n = 0; n < NN; n++ )
-        if ( d->claims[n] &&
-             (best == NO_NODE || d->claims[n] > d->claims[best]) )
+        if ( d->c.claims[n] &&
+             (best == NO_NODE || d->c.claims[n] > d->c.claims[best]) )
             best = n;
     return best;
 }
@@ -707,24 +709,17 @@ static void m_walk(const struct mdom *d, bool charged, uint32_t req,
 static void m_plan(const struct mdom *d, bool charged, uint32_t n,
                    uint64_t r, struct pred *p)
 {
-    u128 need;
+    static const struct cm_plan none = { 0, 0, 0 };
 
-    p->a = p->b = p->c = 0;
-    if ( !charged )
-        return;
-    p->a = MIN(r, d->claims[n]);
-    p->b = MIN(r - p->a, d->host_claim);
-    need = (u128)d->tot + r + m_outstanding(d) - p->a - p->b;
-    p->c = need > d->max ? (uint64_t)(need - d->max) : 0;
+    /* An uncharged allocation may have no domain at all. */
+    p->plan = charged ? cm_plan_for(&d->c, true, n, r) : none;
 }
 
 static bool m_admit(uint32_t n, uint64_t r, const struct pred *p)
 {
-    __int128 node_free = (__int128)M.node_avail[n] - m_node_claimed(n);
-    __int128 host_free = (__int128)M.total_avail - m_total_outstanding();
+    struct cm_view v = m_view();
 
-    return (__int128)r - p->a <= node_free &&
-           (__int128)r - p->a - p->b - p->c <= host_free;
+    return cm_admit(&v, n, r, &p->plan);
 }
 
 static void m_predict_alloc(const struct mdom *d, bool charged,
@@ -734,7 +729,7 @@ static void m_predict_alloc(const struct mdom *d, bool charged,
     uint64_t r = 1ULL << order;
 
     p->first_admissible = NO_NODE;
-    if ( charged && (u128)d->tot + r > d->max )
+    if ( charged && (u128)d->c.tot + r > d->c.max )
     {
         p->rc = -E2BIG;
         return;
@@ -763,23 +758,8 @@ static void m_predict_alloc(const struct mdom *d, bool charged,
 /* Apply the plan of the landing node to the domain's claims. */
 static void m_redeem(struct mdom *d, const struct pred *p)
 {
-    uint64_t c = p->c;
-
-    MODEL_ASSERT(d->claims[p->node] >= p->a && d->host_claim >= p->b);
-    d->claims[p->node] -= p->a;
-    d->host_claim -= p->b;
-    for ( uint32_t n = 0; n < NN && c; n++ )
-    {
-        uint64_t x;
-
-        if ( n == p->node )
-            continue;
-        x = MIN(c, d->claims[n]);
-        d->claims[n] -= x;
-        c -= x;
-    }
-    MODEL_ASSERT(c == 0);
-    if ( p->c )
+    MODEL_ASSERT(cm_redeem(&d->c, p->node, &p->plan));
+    if ( p->plan.c )
         stat.redeem_c++;
 }
 
@@ -856,47 +836,13 @@ static void check_extent(uint64_t mfn, uint32_t order, uint32_t zone_hi,
 
 static void m_recall(uint32_t node)
 {
-    uint64_t claimed = m_node_claimed(node), out;
+    struct cm_view v = m_view();
+    unsigned int what = cm_recall(&v, node);
 
-    if ( claimed > M.node_avail[node] )
-    {
-        uint64_t excess = claimed - M.node_avail[node];
-
-        stat.recall_node++;
-        for ( uint32_t id = 0; id < NR_SLOTS && excess; id++ )
-        {
-            struct mdom *d = &M.dom[id];
-            uint64_t x;
-
-            if ( !d->exists )
-                continue;
-            x = MIN(excess, d->claims[node]);
-            d->claims[node] -= x;
-            d->recalled += x;
-            excess -= x;
-        }
-        MODEL_ASSERT(excess == 0);
-    }
-    out = m_total_outstanding();
-    if ( out > M.total_avail )
-    {
-        uint64_t excess = out - M.total_avail;
-
-        stat.recall_host++;
-        for ( uint32_t id = 0; id < NR_SLOTS && excess; id++ )
-        {
-            struct mdom *d = &M.dom[id];
-            uint64_t x;
-
-            if ( !d->exists )
-                continue;
-            x = MIN(excess, d->host_claim);
-            d->host_claim -= x;
-            d->recalled += x;
-            excess -= x;
-        }
-        MODEL_ASSERT(excess == 0);
-    }
+    stat.recall_node += what & 1;
+    stat.recall_host += (what >> 1) & 1;
+    MODEL_ASSERT(m_node_claimed(node) <= M.node_avail[node] &&
+                 m_total_outstanding() <= M.total_avail);
 }
 
 /* ========================================================================
@@ -911,17 +857,17 @@ static void check_claims_get(uint32_t domid, const struct mdom *d)
     EXPECT_RC(nc_claim_memory(H, CTL, (nc_domid_t)domid, NC_CLAIM_MEMORY_GET,
                               set, &nr), 0);
     EXPECT_EQ("GET host entry target", set[0].target, NC_CLAIM_HOST);
-    EXPECT_EQ("GET host entry pages", set[0].pages, d->host_claim);
+    EXPECT_EQ("GET host entry pages", set[0].pages, d->c.host_claim);
     EXPECT_EQ("GET host entry pad", set[0].pad, 0);
     for ( uint32_t n = 0; n < NN; n++ )
     {
-        if ( !d->claims[n] )
+        if ( !d->c.claims[n] )
             continue;
         if ( i >= nr )
             FAIL("GET of dom%u: %u entries, model has a claim on node %u",
                  domid, nr, n);
         EXPECT_EQ("GET node entry target", set[i].target, n);
-        EXPECT_EQ("GET node entry pages", set[i].pages, d->claims[n]);
+        EXPECT_EQ("GET node entry pages", set[i].pages, d->c.claims[n]);
         EXPECT_EQ("GET node entry pad", set[i].pad, 0);
         i++;
     }
@@ -973,11 +919,11 @@ static void check_all(void)
         EXPECT_EQ("info domid", di.domid, id);
         EXPECT_EQ("info dying", di.dying, d->dying);
         EXPECT_EQ("info max_vcpus", di.max_vcpus, d->max_vcpus);
-        EXPECT_EQ("info tot_pages", di.tot_pages, d->tot);
-        EXPECT_EQ("info max_pages", di.max_pages, d->max);
+        EXPECT_EQ("info tot_pages", di.tot_pages, d->c.tot);
+        EXPECT_EQ("info max_pages", di.max_pages, d->c.max);
         EXPECT_EQ("info outstanding", di.outstanding, m_outstanding(d));
-        EXPECT_EQ("info host_claim", di.host_claim, d->host_claim);
-        EXPECT_EQ("info recalled", di.recalled, d->recalled);
+        EXPECT_EQ("info host_claim", di.host_claim, d->c.host_claim);
+        EXPECT_EQ("info recalled", di.recalled, d->c.recalled);
         EXPECT_EQ("info node_affinity", di.node_affinity, d->affinity);
         EXPECT_EQ("info last_alloc_node", di.last_alloc_node, d->last_alloc);
         EXPECT_EQ("info nr_p2m_extents", di.nr_p2m_extents, d->extents);
@@ -1071,7 +1017,7 @@ static void check_frames(void)
                 pages[node_of(m)]++;
                 tot++;
             }
-        MODEL_ASSERT(tot == d->tot && runs == d->extents);
+        MODEL_ASSERT(tot == d->c.tot && runs == d->extents);
         for ( uint32_t n = 0; n < NN; n++ )
             MODEL_ASSERT(pages[n] == d->node_pages[n]);
     }
@@ -1134,13 +1080,13 @@ static uint64_t pick_max(const struct mdom *d)
     case 8: case 9: case 10: case 11:
         return 1024 + rnd(3073);
     case 12: case 13: case 14: case 15: case 16: case 17:
-        return d->tot + rnd(2048);
+        return d->c.tot + rnd(2048);
     case 18: case 19: case 20: case 21: case 22: case 23:
-        return d->tot + out - rnd(out + 1);     /* partial deduction */
+        return d->c.tot + out - rnd(out + 1);     /* partial deduction */
     case 24: case 25:
-        return d->tot - rnd(d->tot + 1);        /* at or under tot */
+        return d->c.tot - rnd(d->c.tot + 1);        /* at or under tot */
     case 26: case 27: case 28: case 29: case 30: case 31: case 32: case 33:
-        return d->max < UINT64_MAX - 512 ? d->max + rnd(512) : d->max;
+        return d->c.max < UINT64_MAX - 512 ? d->c.max + rnd(512) : d->c.max;
     case 34: case 35:
         return UINT64_MAX;
     case 36:
@@ -1152,28 +1098,7 @@ static uint64_t pick_max(const struct mdom *d)
 
 static void m_set_max(struct mdom *d, uint64_t max)
 {
-    uint64_t room, out = m_outstanding(d), excess;
-
-    d->max = max;
-    room = m_room(d);
-    if ( out <= room )
-        return;
-    stat.deduct_max++;
-    excess = out - room;
-    {
-        uint64_t x = MIN(excess, d->host_claim);
-
-        d->host_claim -= x;
-        excess -= x;
-    }
-    for ( uint32_t n = NN; n-- > 0 && excess; )
-    {
-        uint64_t x = MIN(excess, d->claims[n]);
-
-        d->claims[n] -= x;
-        excess -= x;
-    }
-    MODEL_ASSERT(excess == 0);
+    stat.deduct_max += cm_set_max(&d->c, max);
 }
 
 static void op_set_max(void)
@@ -1266,11 +1191,11 @@ static void op_create(void)
 /* Free one owned-unmapped frame of d. */
 static void m_free_unmapped(struct mdom *d, uint64_t m)
 {
-    MODEL_ASSERT(M.unmapped[m] && d->unmapped > 0 && d->tot > 0);
+    MODEL_ASSERT(M.unmapped[m] && d->unmapped > 0 && d->c.tot > 0);
     M.unmapped[m] = false;
     d->node_pages[node_of(m)]--;
     d->unmapped--;
-    d->tot--;
+    d->c.tot--;
     m_give(m, 1);
 }
 
@@ -1286,7 +1211,7 @@ static void m_kill(struct mdom *d)
     for ( uint64_t m = 0; m < NR_FRAMES && d->unmapped; m++ )
         if ( M.unmapped[m] && M.owner[m] == (int16_t)(d - M.dom) )
             m_free_unmapped(d, m);
-    MODEL_ASSERT(d->tot == 0 && d->extents == 0);
+    MODEL_ASSERT(d->c.tot == 0 && d->extents == 0);
 }
 
 static void op_kill(bool destroy)
@@ -1365,22 +1290,22 @@ static void op_claim_pages(void)
             target = 0;
             break;
         case 6: case 7: case 8: case 9: case 10: case 11: case 12: case 13:
-            target = d->tot + 1 + rnd(MIN(room, 3000ULL) + 1);
+            target = d->c.tot + 1 + rnd(MIN(room, 3000ULL) + 1);
             break;
         case 14:
-            target = d->tot;
+            target = d->c.tot;
             break;
         case 15:
-            target = d->max < UINT64_MAX ? d->max + 1 : d->max;
+            target = d->c.max < UINT64_MAX ? d->c.max + 1 : d->c.max;
             break;
         case 16:
-            target = d->tot - rnd(d->tot + 1);
+            target = d->c.tot - rnd(d->c.tot + 1);
             break;
         case 17:
-            target = d->tot + unclaimed;             /* exactly fits */
+            target = d->c.tot + unclaimed;             /* exactly fits */
             break;
         case 18:
-            target = d->tot + unclaimed + 1;         /* one too many */
+            target = d->c.tot + unclaimed + 1;         /* one too many */
             break;
         default:
             target = UINT64_MAX - rnd(2);
@@ -1398,28 +1323,26 @@ static void op_claim_pages(void)
         want = -EPERM;
     else if ( d->dying )
         want = -EINVAL;
-    else if ( target == 0 )
-        want = 0;
-    else if ( m_outstanding(d) )
-        want = -EINVAL;                 /* one claim at a time */
-    else if ( target <= d->tot || target > d->max )
-        want = -EINVAL;
-    else if ( target - d->tot > unclaimed )
-        want = -ENOMEM;
+    else
+    {
+        /* The model must predict before it changes anything. */
+        struct cm_view v = m_view();
+        struct cm_dom after = d->c;
+
+        v.dom[domid] = &after;
+        want = cm_legacy_claim(&v, &after, target);
+        if ( !want )
+            d->c = after;
+    }
     rc = nc_claim_pages(H, caller, (nc_domid_t)domid, target);
     count_rc(OP_LEGACY, rc);
     EXPECT_RC(rc, want);
-    if ( rc )
-        return;
-    m_release_claims(d);
-    if ( target )
-        d->host_claim = target - d->tot;
 }
 
 /* The most a SET may claim on node n for d without a node shortfall. */
 static uint64_t node_free_for(const struct mdom *d, uint32_t n)
 {
-    return M.node_avail[n] - m_node_claimed(n) + d->claims[n];
+    return M.node_avail[n] - m_node_claimed(n) + d->c.claims[n];
 }
 
 /* An amount up to limit: mostly within, sometimes exactly at or above. */
@@ -1650,9 +1573,7 @@ static int m_claim_set(nc_domid_t caller, uint32_t domid, uint32_t mode,
                        const struct nc_claim *set, uint32_t nr)
 {
     struct mdom *d = mdom(domid);
-    uint64_t seen = 0, host = 0, claims[NN] = { 0 };
-    u128 sum = 0;
-    bool have_host = false;
+    struct cm_view v;
 
     if ( caller != CTL )
         return -EPERM;
@@ -1662,52 +1583,8 @@ static int m_claim_set(nc_domid_t caller, uint32_t domid, uint32_t mode,
         return d->dying ? -ESRCH : -EOPNOTSUPP;
     if ( d->dying )
         return -ESRCH;
-    if ( nr == 0 )
-        return -EINVAL;
-    if ( nr > NC_CLAIM_MAX_ENTRIES )
-        return -E2BIG;
-
-    for ( uint32_t i = 0; i < nr; i++ )
-    {
-        const struct nc_claim *e = &set[i];
-        uint32_t n = e->target;
-
-        if ( e->pad )
-            return -EINVAL;
-        if ( e->target == NC_CLAIM_HOST )
-        {
-            if ( have_host )
-                return -EINVAL;
-            have_host = true;
-            host = e->pages;
-            sum += e->pages;
-            continue;
-        }
-        if ( e->target & (NC_CLAIM_HOST | NC_CLAIM_LEGACY) )
-            return -EINVAL;
-        if ( !node_online(n) )
-            return -ENOENT;
-        if ( (seen >> n) & 1 )
-            return -EINVAL;
-        seen |= 1ULL << n;
-        if ( e->pages > node_free_for(d, n) )
-            return -ENOMEM;
-        claims[n] = e->pages;
-        sum += e->pages;
-    }
-    if ( sum == 0 )
-    {
-        m_release_claims(d);            /* the toolstack's reset */
-        return 0;
-    }
-    if ( sum + d->tot > d->max )
-        return -EINVAL;
-    if ( sum > (u128)M.total_avail - m_total_outstanding() + m_outstanding(d) )
-        return -ENOMEM;
-    d->host_claim = host;
-    for ( uint32_t n = 0; n < NN; n++ )
-        d->claims[n] = claims[n];
-    return 0;
+    v = m_view();
+    return cm_claim_set(&v, &d->c, set, nr);
 }
 
 static void op_claim_set(void)
@@ -1754,7 +1631,7 @@ static void op_claim_get(void)
     else
     {
         for ( uint32_t n = 0; n < NN; n++ )
-            need += !!d->claims[n];
+            need += !!d->c.claims[n];
         want = MIN(cap, NC_CLAIM_MAX_ENTRIES) < need ? -ERANGE : 0;
     }
     rc = nc_claim_memory(H, caller, (nc_domid_t)domid, NC_CLAIM_MEMORY_GET,
@@ -1774,14 +1651,14 @@ static void op_claim_get(void)
         if ( i == 0 )
         {
             EXPECT_EQ("GET[0] target", set[0].target, NC_CLAIM_HOST);
-            EXPECT_EQ("GET[0] pages", set[0].pages, d->host_claim);
+            EXPECT_EQ("GET[0] pages", set[0].pages, d->c.host_claim);
         }
         else
         {
-            while ( !d->claims[n] )
+            while ( !d->c.claims[n] )
                 n++;
             EXPECT_EQ("GET[i] target", set[i].target, n);
-            EXPECT_EQ("GET[i] pages", set[i].pages, d->claims[n]);
+            EXPECT_EQ("GET[i] pages", set[i].pages, d->c.claims[n]);
             n++;
         }
         EXPECT_EQ("GET[i] pad", set[i].pad, 0);
@@ -1933,12 +1810,12 @@ static void op_depopulate(void)
     if ( order <= 12 )
     {
         gpfn = rnd(GPFNS);
-        for ( int tries = 0; d && d->tot && tries < 16 &&
+        for ( int tries = 0; d && d->c.tot && tries < 16 &&
                              d->p2m[gpfn] == NO_MFN; tries++ )
             gpfn = rnd(GPFNS);
         gpfn &= ~(r - 1);
         /* Often look for a fully populated range of this order. */
-        for ( int tries = 0; d && d->tot >= r && tries < 16 && chance(90) &&
+        for ( int tries = 0; d && d->c.tot >= r && tries < 16 && chance(90) &&
                              !m_range_mapped(d, gpfn, r); tries++ )
             gpfn = rnd(GPFNS / r) * r;
         if ( order && chance(2) )
@@ -1995,7 +1872,7 @@ static void op_increase(void)
     for ( uint64_t m = mfn; m < mfn + (1ULL << order); m++ )
         M.unmapped[m] = true;
     d->unmapped += 1ULL << order;
-    d->tot += 1ULL << order;
+    d->c.tot += 1ULL << order;
     d->node_pages[p.node] += 1ULL << order;
     d->last_alloc = p.node;
     EXPECT_RC(nc_domain_translate(H, (nc_domid_t)domid, 0, NULL),
@@ -2391,20 +2268,6 @@ static void run_one(unsigned int total_weight)
         }
         x -= ops[i].weight;
     }
-}
-
-static uint64_t env_u64(const char *name, uint64_t dflt)
-{
-    const char *s = getenv(name);
-    char *end;
-    uint64_t v;
-
-    if ( !s || !*s )
-        return dflt;
-    v = strtoull(s, &end, 0);
-    if ( *end )
-        fail_msg("%s=%s: not a number", name, s);
-    return v;
 }
 
 static void print_stats(double secs)

@@ -18,11 +18,10 @@
         assert_int_equal(errno, (err)); \
     } while ( 0 )
 
-/* An HVM domain with max_pages set, as a builder makes it: its domid, or
- * 0 if either call failed (usable in a forked child, which must not
- * assert). */
-static inline uint32_t xc_test_domain(xc_interface *x, uint64_t max_pages,
-                                      unsigned int vcpus)
+/* Create an HVM domain as a builder does: domid 0 for any, else that
+ * one; libxenctrl's 0 or -1 with errno. */
+static inline int xc_test_create(xc_interface *x, uint32_t *domid,
+                                 unsigned int vcpus)
 {
     struct xen_domctl_createdomain c = {
         .flags = XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_hap,
@@ -31,9 +30,19 @@ static inline uint32_t xc_test_domain(xc_interface *x, uint64_t max_pages,
         .max_grant_frames = -1,
         .max_maptrack_frames = -1,
     };
+
+    return xc_domain_create(x, domid, &c);
+}
+
+/* An HVM domain with max_pages set, as a builder makes it: its domid, or
+ * 0 if either call failed (usable in a forked child, which must not
+ * assert). */
+static inline uint32_t xc_test_domain(xc_interface *x, uint64_t max_pages,
+                                      unsigned int vcpus)
+{
     uint32_t domid = 0;
 
-    if ( xc_domain_create(x, &domid, &c) ||
+    if ( xc_test_create(x, &domid, vcpus) ||
          xc_domain_setmaxmem(x, domid, max_pages * 4) )
         return 0;
     return domid;

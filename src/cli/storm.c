@@ -138,14 +138,6 @@ static int load_one(const char *f, void *arg)
     char **paths;
     char err[512];
 
-    /* Every config is copied into each of the --vms VMs it stands for:
-     * more configs than VMs can never run. */
-    if ( s->nr_configs == STORM_MAX_VMS )
-    {
-        fprintf(stderr, "numaclaim storm: --configs: more than %u files\n",
-                STORM_MAX_VMS);
-        return -1;
-    }
     more = realloc(s->configs, (s->nr_configs + 1) * sizeof(*more));
     if ( more )
         s->configs = more;
@@ -174,10 +166,10 @@ static int load_one(const char *f, void *arg)
     return 0;
 }
 
-static int no_op(const char *item, void *arg)
+static int count_item(const char *item, void *arg)
 {
     (void)item;
-    (void)arg;
+    (*(uint64_t *)arg)++;
     return 0;
 }
 
@@ -185,9 +177,19 @@ static int load_configs(struct storm_scenario *s, struct config_files *files,
                         const char *arg)
 {
     struct load_arg a = { s, files };
+    uint64_t nr = 0;
     /* The list's syntax first, so that "a.cfg," is about the list. */
-    int rc = ts_split(arg, ',', false, no_op, NULL);
+    int rc = ts_split(arg, ',', false, count_item, &nr);
 
+    /* Each config is at least one VM, and every VM of a storm runs at
+     * once: a list that can never run is refused before any is read. */
+    if ( !rc && s->nr_configs + nr > STORM_MAX_GUESTS )
+    {
+        fprintf(stderr, "numaclaim storm: --configs: %llu files, and Xen "
+                "has domids for %u guests at once\n",
+                (unsigned long long)(s->nr_configs + nr), STORM_MAX_GUESTS);
+        return 2;
+    }
     if ( !rc )
         rc = ts_split(arg, ',', false, load_one, &a);
 

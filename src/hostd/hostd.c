@@ -10,7 +10,11 @@
  * or a socket operation.
  *
  * Bounds: at most HOSTD_MAX_CONNS connections (one more is refused with a
- * message); each costs one thread and one fixed-size frame buffer; a frame
+ * message); each costs one thread and one fixed-size frame buffer.  hostd
+ * raises its open-file limit to hold them all where the hard limit allows,
+ * and keeps one descriptor spare, so that a client it has no descriptor
+ * for is still accepted and refused with a message instead of left
+ * waiting while the accept loop spins; a frame
  * that has started must complete within FRAME_TIMEOUT_MS, and any frame
  * that is malformed closes its connection.  A client that dies at any
  * moment only ends its own connection: its domains, pages and claims stay
@@ -28,9 +32,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../wire/wire.h"
@@ -319,6 +325,46 @@ static void welcome(struct conn *c, uint32_t seq, int rc, const char *why)
     (void)nc_wire_send(c->fd, NC_WIRE_WELCOME, seq, &w);
 }
 
+/* Room for every connection, the listener and a few more, as far as the
+ * hard limit goes. */
+static void raise_fd_limit(void)
+{
+    const rlim_t want = HOSTD_MAX_CONNS + 64;
+    struct rlimit rl;
+
+    if ( getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY ||
+         rl.rlim_cur >= want )
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want
+                  ? want : rl.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+/* accept4 found no descriptor free: give up the spare one for a moment to
+ * accept the client and tell it why, rather than leave it queued and the
+ * listener readable for ever.  *spare is reopened after. */
+static void refuse_no_fd(int lfd, int *spare)
+{
+    struct conn c = { .fd = -1 };
+
+    if ( *spare >= 0 )
+        close(*spare);
+    c.fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    if ( c.fd >= 0 )
+    {
+        welcome(&c, 0, -EAGAIN, "too many connections (no file descriptor)");
+        close(c.fd);
+    }
+    else
+    {
+        /* Not even that: wait a little rather than spin. */
+        struct timespec ts = { 0, 10000000 };
+
+        nanosleep(&ts, NULL);
+    }
+    *spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 static void *conn_main(void *arg)
 {
     struct conn *c = arg;
@@ -571,10 +617,12 @@ int nc_hostd_run(const struct nc_hostd_config *cfg)
     struct hostd *hd = calloc(1, sizeof(*hd));
     struct sigaction sa = { .sa_handler = on_signal };
     char why[512];
-    int lfd = -1, rc = 1;
+    int lfd = -1, rc = 1, spare;
 
     if ( !hd )
         return 1;
+    raise_fd_limit();
+    spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
     hd->cfg = cfg;
     hd->self_uid = geteuid();
     hd->frame_ms = FRAME_TIMEOUT_MS;
@@ -656,6 +704,8 @@ int nc_hostd_run(const struct nc_hostd_config *cfg)
 
             if ( fd >= 0 )
                 conn_start(hd, fd);
+            else if ( errno == EMFILE || errno == ENFILE )
+                refuse_no_fd(lfd, &spare);
         }
     }
     hlog(hd, "shutting down");
@@ -670,6 +720,8 @@ int nc_hostd_run(const struct nc_hostd_config *cfg)
         close(lfd);
         unlink(cfg->socket_path);
     }
+    if ( spare >= 0 )
+        close(spare);
     nc_xen_destroy(hd->xen);
     pthread_cond_destroy(&hd->idle);
     pthread_mutex_destroy(&hd->lock);

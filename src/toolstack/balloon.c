@@ -41,13 +41,13 @@ int ts_balloon_down(xc_interface *xch, const struct ts_build *b,
             take = size;
         if ( !take )
             continue;
-        list = malloc(take * sizeof(*list));
+        list = ts_zalloc(take, sizeof(*list));
         if ( !list )
             return -1;
         for ( uint64_t k = 0; k < take; k++ )
             list[k] = (r->end >> 12) - take + k;
         rc = xc_domain_decrease_reservation_exact(xch, b->domid, take, 0, list);
-        free(list);
+        ts_free(list);
         if ( rc )
             return -1;
         bl->run[bl->nr].gpfn = (r->end >> 12) - take;
@@ -63,7 +63,7 @@ int ts_balloon_up(xc_interface *xch, const struct ts_build *b,
 {
     for ( uint32_t i = 0; i < bl->nr; i++ )
     {
-        xen_pfn_t *list = malloc(bl->run[i].nr * sizeof(*list));
+        xen_pfn_t *list = ts_zalloc(bl->run[i].nr, sizeof(*list));
         int rc;
 
         if ( !list )
@@ -73,7 +73,7 @@ int ts_balloon_up(xc_interface *xch, const struct ts_build *b,
         /* No node flag: the balloon driver does not know host nodes. */
         rc = xc_domain_populate_physmap_exact(xch, b->domid, bl->run[i].nr, 0,
                                               0, list);
-        free(list);
+        ts_free(list);
         if ( rc )
             return -1;
     }

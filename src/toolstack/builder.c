@@ -129,7 +129,7 @@ static bool step_plan(struct ts_build *b, xc_interface *xch)
     {
         if ( one_step )
             usage(b, false);
-        fail(b, xch, why, EINVAL);
+        fail(b, xch, why, errno == ENOMEM ? ENOMEM : EINVAL);
         return false;
     }
     b->state = TS_BUILD_CLAIM;
@@ -247,8 +247,7 @@ static bool step_vnuma(struct ts_build *b, xc_interface *xch)
     xen_vmemrange_t r[TS_MAX_RANGES];
     unsigned int dist[TS_MAX_VNODES * TS_MAX_VNODES];
     unsigned int v2p[TS_MAX_VNODES];
-    unsigned int *v2v = calloc(b->vm->vcpus ? b->vm->vcpus : 1,
-                               sizeof(*v2v));
+    unsigned int *v2v = ts_zalloc(b->vm->vcpus, sizeof(*v2v));
     int rc;
 
     if ( !v2v )
@@ -274,7 +273,7 @@ static bool step_vnuma(struct ts_build *b, xc_interface *xch)
     }
     rc = xc_domain_setvnuma(xch, b->domid, p->nr_vnodes, b->layout.nr_ranges,
                             b->vm->vcpus, r, dist, v2v, v2p);
-    free(v2v);
+    ts_free(v2v);
     if ( rc )
     {
         fail(b, xch, "xc_domain_setvnuma", errno);
@@ -331,7 +330,7 @@ static bool step_populate(struct ts_build *b, xc_interface *xch)
     if ( v->pnode != TS_NO_NODE )
         flags = v->exact ? XENMEMF_exact_node(v->pnode)
                          : XENMEMF_node(v->pnode);
-    list = malloc(nr * sizeof(*list));
+    list = ts_zalloc(nr, sizeof(*list));
     if ( !list )
     {
         fail(b, xch, "populate", ENOMEM);
@@ -340,7 +339,7 @@ static bool step_populate(struct ts_build *b, xc_interface *xch)
     for ( uint64_t i = 0; i < nr; i++ )
         list[i] = gpfn + (i << order);
     rc = xc_domain_populate_physmap(xch, b->domid, nr, order, flags, list);
-    free(list);
+    ts_free(list);
     done = rc > 0 ? (uint64_t)rc : 0;
     b->extents[order == 18 ? 2 : order == 9 ? 1 : 0] += done;
     b->step_pages = done << order;

@@ -190,7 +190,7 @@ static int build_spec(struct ts_host *host, const char *label, char *err,
 static int check_spec(const struct ts_host *host, const char *label,
                       char *err, size_t errlen)
 {
-    struct nc_host_config *cfg = calloc(1, sizeof(*cfg));
+    struct nc_host_config *cfg = ts_zalloc(1, sizeof(*cfg));
     char msg[256];
     int rc = -1;
 
@@ -225,7 +225,7 @@ static int check_spec(const struct ts_host *host, const char *label,
          "parse back to the same host", label, host->spec,
          strlen(host->spec) > 64 ? "..." : "");
  out:
-    free(cfg);
+    ts_free(cfg);
     return rc;
 }
 
@@ -236,7 +236,7 @@ static int check_spec(const struct ts_host *host, const char *label,
 static int resolve_spec(const char *arg, struct ts_host *host, char *err,
                         size_t errlen)
 {
-    struct nc_host_config *cfg = calloc(1, sizeof(*cfg));
+    struct nc_host_config *cfg = ts_zalloc(1, sizeof(*cfg));
     char source[sizeof(host->source) + 16];
     int rc = -1;
 
@@ -262,7 +262,7 @@ static int resolve_spec(const char *arg, struct ts_host *host, char *err,
         goto out;
     rc = 0;
  out:
-    free(cfg);
+    ts_free(cfg);
     return rc;
 }
 
@@ -329,14 +329,14 @@ static int hwloc_distances(hwloc_topology_t topo, struct ts_host *host,
                     label, strerror(errno));
     if ( nr == 0 )
         return 0;
-    all = calloc(nr, sizeof(*all));
+    all = ts_zalloc(nr, sizeof(*all));
     if ( !all )
         return fail(err, errlen, "%s: out of memory", label);
     stored = nr;
     if ( hwloc_distances_get_by_type(topo, HWLOC_OBJ_NUMANODE, &stored, all,
                                      HWLOC_DISTANCES_KIND_MEANS_LATENCY, 0) )
     {
-        free(all);
+        ts_free(all);
         return fail(err, errlen, "%s: cannot get the NUMA distances: %s",
                     label, strerror(errno));
     }
@@ -392,7 +392,7 @@ static int hwloc_distances(hwloc_topology_t topo, struct ts_host *host,
 
     for ( unsigned int k = 0; k < stored; k++ )
         hwloc_distances_release(topo, all[k]);
-    free(all);
+    ts_free(all);
     return rc;
 }
 

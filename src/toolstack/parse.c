@@ -90,7 +90,7 @@ char *ts_trim(char *s)
 int ts_split(const char *s, char sep, bool blanks,
              int (*fn)(const char *item, void *arg), void *arg)
 {
-    char *copy = strdup(s), *p, *next;
+    char *copy = ts_strdup(s), *p, *next;
     int rc = 0;
 
     if ( !copy )
@@ -105,6 +105,6 @@ int ts_split(const char *s, char sep, bool blanks,
         item = blanks ? ts_trim(p) : p;
         rc = *item ? fn(item, arg) : TS_SPLIT_EMPTY;
     }
-    free(copy);
+    ts_free(copy);
     return rc;
 }

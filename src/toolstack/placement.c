@@ -33,6 +33,7 @@
  * node.  xapi and libxl count CPUs (a set's pCPUs must cover the vCPUs);
  * claimsets models memory only.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +121,16 @@ static struct {
     uint64_t *by_k;                      /* the sets again, by size */
     uint32_t k_first[TS_MAX_NODES + 2];  /* by_k index of size k */
 } cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+void ts_plan_forget(void)
+{
+    pthread_mutex_lock(&cache.lock);
+    ts_free(cache.c);
+    ts_free(cache.by_k);
+    cache.c = NULL;
+    cache.by_k = NULL;
+    pthread_mutex_unlock(&cache.lock);
+}
 
 static struct score score_of(const struct ts_view *v, uint64_t set)
 {
@@ -226,14 +237,16 @@ static const struct candidate *candidates(const struct ts_view *v,
         uint32_t max = v->nr_nodes <= 16 ? (1u << v->nr_nodes)
                                          : v->nr_nodes * v->nr_nodes;
 
-        free(cache.c);
-        free(cache.by_k);
-        cache.c = malloc(max * sizeof(*cache.c));
-        cache.by_k = malloc(max * sizeof(*cache.by_k));
-        if ( !cache.by_k )
+        ts_free(cache.c);
+        ts_free(cache.by_k);
+        cache.c = ts_zalloc(max, sizeof(*cache.c));
+        cache.by_k = ts_zalloc(max, sizeof(*cache.by_k));
+        if ( !cache.c || !cache.by_k )
         {
-            free(cache.c);
+            ts_free(cache.c);
+            ts_free(cache.by_k);
             cache.c = NULL;
+            cache.by_k = NULL;
         }
         cache.nr = cache.c ? build_candidates(v, cache.c) : 0;
         if ( cache.c )
@@ -596,6 +609,7 @@ int ts_plan(enum ts_policy p, const struct ts_view *v, const struct ts_vm *vm,
             struct ts_plan *plan, char *why, size_t whylen)
 {
     uint64_t set, cpu_nodes;
+    uint32_t nr;
     char msg[128];
 
     memset(plan, 0, sizeof(*plan));
@@ -603,6 +617,15 @@ int ts_plan(enum ts_policy p, const struct ts_view *v, const struct ts_vm *vm,
                           sizeof(msg)) )
     {
         snprintf(why, whylen, "%s: %s", vm->name, msg);
+        errno = EINVAL;
+        return -1;
+    }
+    /* The placing policies read the shared candidate cache, where no
+     * memory for it would read as "no set fits": fail instead. */
+    if ( v->nr_nodes > 1 && !candidates(v, &nr) )
+    {
+        snprintf(why, whylen, "%s: planning: out of memory", vm->name);
+        errno = ENOMEM;
         return -1;
     }
     /* A VM with its own vNUMA config keeps its vnodes under every policy
@@ -679,6 +702,7 @@ int ts_plan(enum ts_policy p, const struct ts_view *v, const struct ts_vm *vm,
 
     default:
         snprintf(why, whylen, "unknown policy %d", (int)p);
+        errno = EINVAL;
         return -1;
     }
 }

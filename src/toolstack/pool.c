@@ -66,7 +66,7 @@ int ts_pool_build(const struct ts_vm *vms, uint32_t nr, enum ts_policy policy,
         .results = results,
         .lock = PTHREAD_MUTEX_INITIALIZER,
     };
-    pthread_t *t = calloc(threads ? threads : 1, sizeof(*t));
+    pthread_t *t = ts_zalloc(threads, sizeof(*t));
     uint32_t started = 0;
 
     if ( !t )
@@ -80,6 +80,6 @@ int ts_pool_build(const struct ts_vm *vms, uint32_t nr, enum ts_policy policy,
         builder_thread(&p);         /* no threads: build here */
     for ( uint32_t i = 0; i < started; i++ )
         pthread_join(t[i], NULL);
-    free(t);
+    ts_free(t);
     return atomic_load(&p.open_failed) ? -1 : 0;
 }

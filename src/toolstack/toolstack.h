@@ -34,6 +34,28 @@
                      sizeof(";cpus=") + TS_MAX_NODES * 5 + 1)
 
 /* ========================================================================
+ * Memory (alloc.c)
+ * ======================================================================== */
+
+/* Every allocation the toolstack itself makes: zeroed nr x size (NULL on
+ * overflow), a string copy, and their release. */
+void *ts_zalloc(size_t nr, size_t size);
+char *ts_strdup(const char *s);
+void ts_free(void *p);
+
+/* For the fault suite, as nc_env_fail_alloc_after: the next n allocations
+ * succeed, then one fails (TS_FAULT_ONCE) or every later one does
+ * (TS_FAULT_PERSIST) until TS_FAULT_OFF.  With tracking on,
+ * ts_alloc_count() counts the allocations made, ts_alloc_live() those not
+ * yet freed and ts_alloc_failed() the failures injected. */
+enum ts_fault { TS_FAULT_OFF, TS_FAULT_ONCE, TS_FAULT_PERSIST };
+void ts_fail_alloc_after(long n, enum ts_fault mode);
+void ts_alloc_track(bool on);
+long ts_alloc_count(void);
+long ts_alloc_live(void);
+long ts_alloc_failed(void);
+
+/* ========================================================================
  * Hosts (hosts.c)
  * ======================================================================== */
 
@@ -213,13 +235,17 @@ struct ts_plan {
 /*
  * Plan a VM on a view of the host: a pure function, so a plan can be
  * tested on a fixed topology.  -1 when the VM cannot be planned at all
- * (more vnodes than allowed, a pnode the host lacks): why says so.
+ * (more vnodes than allowed, a pnode the host lacks; errno EINVAL) or
+ * there was no memory to plan with (errno ENOMEM): why says so.
  */
 int ts_plan(enum ts_policy p, const struct ts_view *v, const struct ts_vm *vm,
             struct ts_plan *plan, char *why, size_t whylen);
 
 /* The claim a plan falls back to: one host-wide entry for the VM. */
 void ts_plan_host_wide(const struct ts_vm *vm, struct ts_plan *plan);
+/* Free the node-set candidates the policies cache between plans (rebuilt
+ * on the next plan): for a leak check that counts every allocation. */
+void ts_plan_forget(void);
 
 /* ========================================================================
  * Guest memory layout (layout.c)

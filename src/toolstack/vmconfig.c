@@ -443,7 +443,7 @@ static int vnode_item(const struct ctx *c, const char *item, uint32_t i,
 {
     static const char *const keys[] = { "pnode", "size", "vcpus",
                                         "vdistances" };
-    char *copy = strdup(item), *eq, *key, *val, what[40];
+    char *copy = ts_strdup(item), *eq, *key, *val, what[40];
     unsigned int k;
     uint64_t x;
     int rc = -1, t;
@@ -547,7 +547,7 @@ static int vnode_item(const struct ctx *c, const char *item, uint32_t i,
     rc = 0;
 
  out:
-    free(copy);
+    ts_free(copy);
     return rc;
 }
 
@@ -679,7 +679,7 @@ static int parse_vnuma(const struct ctx *c, XLU_Config *cfg,
         return fail(c, "vnuma: %d vnodes, numaclaim allows at most %u", n,
                     TS_MAX_VNODES);
 
-    vp = calloc(1, sizeof(*vp));
+    vp = ts_zalloc(1, sizeof(*vp));
     if ( !vp )
         return fail(c, "vnuma: out of memory");
 
@@ -734,7 +734,7 @@ static int parse_vnuma(const struct ctx *c, XLU_Config *cfg,
     rc = 0;
 
  out:
-    free(vp);
+    ts_free(vp);
     return rc;
 }
 
@@ -785,7 +785,7 @@ static int load(const char *path, const char *text, const char *source,
     if ( !report )
         return fail(&c, "cannot open a report stream: %s", strerror(errno));
 
-    vm = calloc(1, sizeof(*vm));
+    vm = ts_zalloc(1, sizeof(*vm));
     cfg = xlu_cfg_init(report, c.source);
     if ( !vm || !cfg )
     {
@@ -847,7 +847,7 @@ static int load(const char *path, const char *text, const char *source,
         xlu_cfg_destroy(cfg);
     fclose(report);
     free(buf);
-    free(vm);
+    ts_free(vm);
     return rc;
 }
 

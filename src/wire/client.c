@@ -49,6 +49,8 @@ int nc_wire_connect(const char *path, struct nc_wire_welcome *w, char *err,
                       &hello);
     if ( !rc )
         rc = nc_wire_recv(fd, &h, &m, 10000);
+    else if ( rc == -EPIPE && !nc_wire_recv(fd, &h, &m, 10000) )
+        rc = 0;     /* refused and closed before our HELLO: its reason */
     if ( !rc && h.type != NC_WIRE_WELCOME )
         rc = -EPROTO;
     if ( rc )

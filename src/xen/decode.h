@@ -18,6 +18,10 @@
 
 #include "xen.h"
 
+/* Metadata memory comes from the core's environment (nc_zalloc, nc_free),
+ * so that the fault suite can fail any allocation of a hypercall too. */
+#include "../core/env.h"
+
 /* The address a guest handle holds. */
 #define HADDR(h) ((uint64_t)(uintptr_t)(h).p)
 

@@ -130,10 +130,11 @@ static long setvnumainfo(struct nc_host *h, nc_domid_t caller,
          u->nr_vmemranges > NC_VNUMA_MAX_RANGES )
         return -EINVAL;
 
-    dist = calloc((size_t)u->nr_vnodes * u->nr_vnodes, sizeof(*dist));
-    v2v = calloc(u->nr_vcpus ? u->nr_vcpus : 1, sizeof(*v2v));
-    v2p = calloc(u->nr_vnodes, sizeof(*v2p));
-    r = calloc(u->nr_vmemranges ? u->nr_vmemranges : 1, sizeof(*r));
+    /* The counts are bounded above, so the sizes cannot overflow. */
+    dist = nc_zalloc((size_t)u->nr_vnodes * u->nr_vnodes * sizeof(*dist));
+    v2v = nc_zalloc((u->nr_vcpus ? u->nr_vcpus : 1) * sizeof(*v2v));
+    v2p = nc_zalloc(u->nr_vnodes * sizeof(*v2p));
+    r = nc_zalloc((u->nr_vmemranges ? u->nr_vmemranges : 1) * sizeof(*r));
     if ( !dist || !v2v || !v2p || !r )
         rc = -ENOMEM;
     else if ( copy_from_guest(dist, HADDR(u->vdistance),
@@ -165,10 +166,10 @@ static long setvnumainfo(struct nc_host *h, nc_domid_t caller,
             rc = nc_domain_set_vnuma(h, caller, op->domain, &v);
         }
     }
-    free(dist);
-    free(v2v);
-    free(v2p);
-    free(r);
+    nc_free(dist);
+    nc_free(v2v);
+    nc_free(v2p);
+    nc_free(r);
     return rc;
 }
 

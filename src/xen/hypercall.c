@@ -29,14 +29,14 @@ int nc_xen_create(const char *spec, struct nc_xen **xp, char *err,
     rc = nc_host_config_parse(spec, &cfg, err, errlen);
     if ( rc )
         return rc;
-    x = calloc(1, sizeof(*x));
+    x = nc_zalloc(sizeof(*x));
     if ( !x )
         return -ENOMEM;
     snprintf(x->cmdline, sizeof(x->cmdline), "host=%s", spec);
     rc = nc_host_create(&cfg, &x->host);
     if ( rc )
     {
-        free(x);
+        nc_free(x);
         return rc;
     }
     *xp = x;
@@ -48,7 +48,7 @@ void nc_xen_destroy(struct nc_xen *x)
     if ( !x )
         return;
     nc_host_destroy(x->host);
-    free(x);
+    nc_free(x);
 }
 
 struct nc_host *nc_xen_host(struct nc_xen *x)

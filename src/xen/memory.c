@@ -192,10 +192,11 @@ static long get_vnumainfo(struct nc_host *h, nc_domid_t caller, uint64_t start,
     out.nr_vcpus = t.nr_vcpus < 4096 ? t.nr_vcpus : 4096;
     out.nr_vmemranges = t.nr_vmemranges < NC_VNUMA_MAX_RANGES
                         ? t.nr_vmemranges : NC_VNUMA_MAX_RANGES;
-    out.vdistance = calloc((size_t)out.nr_vnodes * out.nr_vnodes + 1,
-                           sizeof(uint32_t));
-    out.vcpu_to_vnode = calloc(out.nr_vcpus + 1, sizeof(uint32_t));
-    out.vmemrange = calloc(out.nr_vmemranges + 1, sizeof(*out.vmemrange));
+    out.vdistance = nc_zalloc(((size_t)out.nr_vnodes * out.nr_vnodes + 1) *
+                              sizeof(uint32_t));
+    out.vcpu_to_vnode = nc_zalloc((out.nr_vcpus + 1) * sizeof(uint32_t));
+    out.vmemrange = nc_zalloc((out.nr_vmemranges + 1) *
+                              sizeof(*out.vmemrange));
     if ( !out.vdistance || !out.vcpu_to_vnode || !out.vmemrange )
         rc = -ENOMEM;
     else
@@ -217,9 +218,9 @@ static long get_vnumainfo(struct nc_host *h, nc_domid_t caller, uint64_t start,
         if ( copy_to_guest(uarg, &t, sizeof(t)) )
             rc = -EFAULT;
     }
-    free(out.vdistance);
-    free(out.vcpu_to_vnode);
-    free(out.vmemrange);
+    nc_free(out.vdistance);
+    nc_free(out.vcpu_to_vnode);
+    nc_free(out.vmemrange);
     return rc;
 }
 

@@ -202,7 +202,7 @@ long sysctl_readconsole(struct nc_host *h, struct xen_sysctl_readconsole *r)
 {
     uint32_t max = r->count < NC_CONSOLE_SIZE ? r->count : NC_CONSOLE_SIZE;
     uint32_t index = r->index, count;
-    char *buf = malloc(max ? max : 1);
+    char *buf = nc_zalloc(max);
 
     if ( !buf )
         return -ENOMEM;
@@ -210,10 +210,10 @@ long sysctl_readconsole(struct nc_host *h, struct xen_sysctl_readconsole *r)
                     r->incremental ? NC_CONSOLE_INCREMENTAL : 0, &count);
     if ( count && copy_to_guest(HADDR(r->buffer), buf, count) )
     {
-        free(buf);
+        nc_free(buf);
         return -EFAULT;
     }
-    free(buf);
+    nc_free(buf);
     if ( r->clear )
         nc_console_clear(h, index);
     r->count = count;
