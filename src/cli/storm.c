@@ -46,8 +46,21 @@ static void usage(FILE *f)
         "                         may vary between runs)\n"
         "  --processes            builders as processes on a private hostd\n"
         "                         per policy, wall-clock time\n"
+        "  --vnuma-remote SHARE   share (0 to 1) of a vNUMA guest's memory\n"
+        "                         accesses that go to its other vnodes, for\n"
+        "                         locality (default " STR(STORM_DEFAULT_VNUMA_REMOTE) ", an assumption:\n"
+        "                         docs/storm.md)\n"
+        "  --seeds N              run seeds SEED..SEED+N-1 (in parallel) and\n"
+        "                         report each figure's mean and 95%% confidence\n"
+        "                         interval (Student t)\n"
+        "  --jobs N               seeds run at once (default: the CPUs online)\n"
         "  --json FILE            write the results as JSON\n"
-        "  --svg FILE             plot free/claimed/used memory per node\n"
+        "  --svg FILE             plot free/claimed/used memory per node (of\n"
+        "                         the first seed)\n"
+        "  --vms-out FILE         one row per VM and policy (and seed): outcome,\n"
+        "                         reason, nodes, claim, times; CSV, or JSON\n"
+        "                         lines if FILE ends in .jsonl\n"
+        "  --vms-format csv|jsonl the format of --vms-out, whatever its name\n"
         "  --no-progress          no progress bar\n");
 }
 
@@ -216,6 +229,48 @@ static int check_configs(const struct storm_scenario *s,
     return 0;
 }
 
+/* Over seeds: each seed's results as they come, in seed order. */
+struct seeds_ctx {
+    const struct storm_scenario *s;
+    struct storm_seeds_report sr;
+    uint32_t k;                  /* seeds seen */
+    struct storm_result *first;  /* the first seed's results */
+    uint32_t nr_first;
+    FILE *vms;
+    enum storm_vms_format fmt;
+};
+
+static int take_seed(void *arg, uint64_t seed, const struct storm_result *r,
+                     const struct storm_vms *vms, uint32_t nr)
+{
+    struct seeds_ctx *c = arg;
+
+    if ( c->k == 0 )
+    {
+        memcpy(c->first, r, nr * sizeof(*r));
+        c->nr_first = nr;
+        c->sr.nr = nr;
+        for ( uint32_t i = 0; i < nr; i++ )
+            c->sr.policy[i] = r[i].policy;
+    }
+    for ( uint32_t i = 0; i < nr && i < c->sr.nr; i++ )
+    {
+        if ( r[i].error && !c->sr.error[i][0] )
+            snprintf(c->sr.error[i], sizeof(c->sr.error[i]), "seed %llu: %s",
+                     (unsigned long long)seed, r[i].message);
+        for ( uint32_t f = 0; f < STORM_NR_FIGURES; f++ )
+            c->sr.fig[i][f][c->k] = storm_figure(&r[i], f);
+    }
+    c->k++;
+    if ( c->vms && vms &&
+         storm_vms_write(c->vms, c->fmt, c->s, seed, r, vms, nr) )
+    {
+        fprintf(stderr, "numaclaim storm: --vms-out: %s\n", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 /* An option error: say it, then clean up and exit with status 2. */
 #define FAIL(status) do { rc = (status); goto out; } while ( 0 )
 
@@ -223,7 +278,8 @@ int cli_storm(int argc, char **argv)
 {
     enum { O_HOST = 256, O_VMS, O_MIX, O_CONFIGS, O_FILL, O_BUILDERS,
            O_POLICY, O_ARRIVAL, O_SEED, O_OFFLINE, O_BALLOON, O_THREADS,
-           O_PROCESSES, O_JSON, O_SVG, O_NOPROG, O_HELP };
+           O_PROCESSES, O_JSON, O_SVG, O_NOPROG, O_HELP, O_REMOTE, O_SEEDS,
+           O_JOBS, O_VMS_OUT, O_VMS_FORMAT };
     static const struct option opts[] = {
         { "host", required_argument, NULL, O_HOST },
         { "vms", required_argument, NULL, O_VMS },
@@ -242,16 +298,28 @@ int cli_storm(int argc, char **argv)
         { "svg", required_argument, NULL, O_SVG },
         { "no-progress", no_argument, NULL, O_NOPROG },
         { "help", no_argument, NULL, O_HELP },
+        { "vnuma-remote", required_argument, NULL, O_REMOTE },
+        { "seeds", required_argument, NULL, O_SEEDS },
+        { "jobs", required_argument, NULL, O_JOBS },
+        { "vms-out", required_argument, NULL, O_VMS_OUT },
+        { "vms-format", required_argument, NULL, O_VMS_FORMAT },
         { NULL, 0, NULL, 0 },
     };
     struct storm_scenario s;
     struct storm_result *res = NULL;
-    const char *json = NULL, *svg = NULL;
+    const char *json = NULL, *svg = NULL, *vms_out = NULL;
     struct config_files files = { NULL, 0 };
+    struct storm_vms vms[TS_NR_POLICIES];
+    struct seeds_ctx sc = { .s = &s };
+    enum storm_vms_format fmt = STORM_VMS_CSV;
     char err[512];
     uint64_t seed;
-    bool vms_given = false, progress = isatty(2);
+    uint32_t seeds = 0, jobs = 0;
+    bool vms_given = false, progress = isatty(2), fmt_given = false;
     int opt, nr, rc = 0;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+    memset(vms, 0, sizeof(vms));
 
     storm_defaults(&s);
     optind = 1;
@@ -335,6 +403,33 @@ int cli_storm(int argc, char **argv)
         case O_NOPROG:
             progress = false;
             break;
+        case O_REMOTE:
+            if ( ts_parse_real(optarg, 0, 1, &s.vnuma_remote) )
+                FAIL(bad("--vnuma-remote", optarg, "expected a share from 0 "
+                           "to 1, e.g. 0.1"));
+            break;
+        case O_SEEDS:
+            if ( parse_u32(optarg, 1, STORM_MAX_SEEDS, &seeds) )
+                FAIL(bad("--seeds", optarg, "expected a number from 1 to "
+                           STR(STORM_MAX_SEEDS)));
+            break;
+        case O_JOBS:
+            if ( parse_u32(optarg, 1, 1024, &jobs) )
+                FAIL(bad("--jobs", optarg, "expected a number from 1 to "
+                           "1024"));
+            break;
+        case O_VMS_OUT:
+            vms_out = optarg;
+            break;
+        case O_VMS_FORMAT:
+            if ( !strcmp(optarg, "csv") )
+                fmt = STORM_VMS_CSV;
+            else if ( !strcmp(optarg, "jsonl") )
+                fmt = STORM_VMS_JSONL;
+            else
+                FAIL(bad("--vms-format", optarg, "expected csv or jsonl"));
+            fmt_given = true;
+            break;
         case O_HELP:
             usage(stdout);
             FAIL(0);
@@ -380,17 +475,72 @@ int cli_storm(int argc, char **argv)
         FAIL(2);
     }
 
+    if ( vms_out )
+    {
+        size_t len = strlen(vms_out);
+
+        if ( !fmt_given && len >= 6 && !strcmp(vms_out + len - 6, ".jsonl") )
+            fmt = STORM_VMS_JSONL;
+        sc.vms = storm_vms_open(vms_out, fmt, err, sizeof(err));
+        if ( !sc.vms )
+            FAIL(bad("--vms-out", vms_out, err));
+        sc.fmt = fmt;
+    }
+
     res = calloc(TS_NR_POLICIES, sizeof(*res));
-    nr = res ? storm_run(&s, res) : -1;
+    if ( res && seeds )
+    {
+        /* Seeds in parallel processes, as many as there are CPUs. */
+        sc.first = res;
+        sc.sr.nr_seeds = seeds;
+        for ( uint32_t i = 0; i < TS_NR_POLICIES; i++ )
+            for ( uint32_t f = 0; f < STORM_NR_FIGURES; f++ )
+                if ( !(sc.sr.fig[i][f] = calloc(seeds, sizeof(double))) )
+                    FAIL(1);
+        s.progress = false;
+        if ( !jobs )
+            jobs = cpus > 0 ? (uint32_t)cpus : 1;
+        nr = storm_run_seeds(&s, seeds, jobs, vms_out != NULL, progress,
+                             take_seed, &sc) ? -1 : (int)sc.nr_first;
+    }
+    else
+    {
+        nr = res ? storm_run_vms(&s, res, vms_out ? vms : NULL) : -1;
+        if ( nr > 0 && sc.vms &&
+             storm_vms_write(sc.vms, fmt, &s, s.seed, res, vms, (uint32_t)nr) )
+        {
+            fprintf(stderr, "numaclaim storm: --vms-out: %s: %s\n", vms_out,
+                    strerror(errno));
+            rc = 1;
+        }
+    }
     if ( nr < 0 )
     {
         fprintf(stderr, "numaclaim storm: cannot run: %s\n", strerror(errno));
         rc = 1;
         goto out;
     }
-    storm_print_table(stdout, &s, res, (uint32_t)nr);
-    if ( json && storm_write_json(json, &s, res, (uint32_t)nr, err,
-                                  sizeof(err)) )
+    if ( sc.vms )
+    {
+        FILE *f = sc.vms;
+
+        sc.vms = NULL;
+        if ( fclose(f) )
+        {
+            fprintf(stderr, "numaclaim storm: --vms-out: %s: %s\n", vms_out,
+                    strerror(errno));
+            rc = 1;
+        }
+    }
+    /* One seed is a plain run: the plain report. */
+    if ( seeds > 1 )
+        storm_print_seeds_table(stdout, &s, &sc.sr);
+    else
+        storm_print_table(stdout, &s, res, (uint32_t)nr);
+    if ( json && (seeds > 1
+                  ? storm_write_seeds_json(json, &s, &sc.sr, err, sizeof(err))
+                  : storm_write_json(json, &s, res, (uint32_t)nr, err,
+                                     sizeof(err))) )
     {
         fprintf(stderr, "numaclaim storm: --json: %s\n", err);
         rc = 1;
@@ -404,6 +554,14 @@ int cli_storm(int argc, char **argv)
         if ( res[i].error )
             rc = 1;
  out:
+    if ( sc.vms )
+        fclose(sc.vms);
+    for ( uint32_t i = 0; i < TS_NR_POLICIES; i++ )
+    {
+        storm_vms_free(&vms[i]);
+        for ( uint32_t f = 0; f < STORM_NR_FIGURES; f++ )
+            free(sc.sr.fig[i][f]);
+    }
     for ( uint32_t i = 0; i < files.nr; i++ )
         free(files.path[i]);
     free(files.path);
