@@ -338,7 +338,7 @@ static void test_vms_match_aggregates(void **state)
     for ( uint32_t i = 0; i < nr; i++ )
     {
         const struct storm_result *x = &res[i];
-        uint32_t started = 0, fast = 0, placement = 0, mid = 0, one = 0;
+        uint32_t started = 0, fast = 0, placement = 0, mid = 0;
         uint64_t pages = 0, wasted = 0;
 
         assert_int_equal(x->error, 0);
@@ -360,7 +360,6 @@ static void test_vms_match_aggregates(void **state)
                 assert_int_equal(sum, s.vms[k].memory_pages);
                 assert_true(v->nr_nodes >= 1);
                 assert_int_equal(v->error, 0);
-                one += v->nr_nodes == 1;
                 break;
             case STORM_VM_FAILED_PLACEMENT:
                 placement++;
