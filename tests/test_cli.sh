@@ -163,6 +163,21 @@ expect 0 "mean ± half-width of the 95% confidence interval (Student t, 2 degree
 check "--seeds 3 JSON has intervals" grep -q '"ci95_low"' "$tmp/s.json"
 check "--seeds 3 per-VM rows of seeds 1, 2 and 3" \
     test "$(cut -d, -f1 "$tmp/s.csv" | sort | uniq -c | awk '{ printf "%s:%s ", $2, $1 }')" = "1:48 2:48 3:48 seed:1 "
+# numaclaim sweep: one parameter over values, the storm's other options.
+refuse "numaclaim sweep: --vary PARAM=VALUES is needed" sweep
+refuse "--vary 'seeds=1': expected PARAM=VALUES with PARAM builders, fill, host or mix" sweep --vary seeds=1
+refuse "--vary 'builders=0,2': builders \"0\": expected a number from 1 to 1024" sweep --vary builders=0,2
+refuse "--vary 'builders=1,': empty value in the list" sweep --vary builders=1,
+refuse "--vary 'host=4x4G|4x0': host: host spec \"4x0\": no node has memory" sweep --vary 'host=4x4G|4x0'
+refuse "--vary 'mix=4G': mix: --mix: bad entry \"4G\"" sweep --vary mix=4G
+refuse "--vary 'fill=10': only numaclaim sweep varies a parameter" storm --vary fill=10
+refuse "--vms-out '$tmp/x.csv': numaclaim sweep writes no per-VM rows" sweep --vary fill=10 --vms-out "$tmp/x.csv"
+refuse "numaclaim sweep: --offline: 600000 pages, the host has 524288" sweep --vary 'host=2x1G|4x1G' --offline 600000@1
+expect 0 "usage: numaclaim sweep --vary PARAM=VALUES" sweep --help
+expect 0 "builders = 16: 4 nodes, 12 VMs; d: minus claimsets, paired by seed" \
+    sweep --vary builders=1,16 --vms 12 --seeds 2 --no-progress --json "$tmp/sw.json"
+check "sweep JSON: param and both points" \
+    test "$(grep -c '"value": "' "$tmp/sw.json")" -eq 2 -a "$(grep -c '"param": "builders"' "$tmp/sw.json")" -eq 1
 expect 0 "Invariants I1-I7 hold" demo
 
 echo "cli: $passed passed, $failed failed"

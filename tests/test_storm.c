@@ -610,6 +610,63 @@ static void test_seeds(void **state)
     assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
 }
 
+/* A sweep's points are the plain runs of their values, and its parser
+ * refuses bad lists. */
+static void test_sweep(void **state)
+{
+    static struct storm_sweep sw;
+    struct storm_scenario s, one;
+    char err[512];
+
+    (void)state;
+    storm_defaults(&s);
+    s.nr_vms = 16;
+    assert_int_equal(storm_sweep_parse(&s, "builders=1,16", &sw, err,
+                                       sizeof(err)), 0);
+    assert_int_equal(sw.nr, 2);
+    assert_int_equal(sw.sc[0].builders, 1);
+    assert_int_equal(sw.sc[1].builders, 16);
+    for ( uint32_t i = 0; i < sw.nr; i++ )
+        assert_int_equal(storm_prepare(&sw.sc[i], err, sizeof(err)), 0);
+    assert_int_equal(storm_sweep_run(&sw, 2, 2, false), 0);
+    for ( uint32_t i = 0; i < sw.nr; i++ )
+        for ( uint32_t k = 0; k < 2; k++ )
+        {
+            uint32_t nr;
+
+            storm_defaults(&one);
+            one.nr_vms = 16;
+            one.builders = i ? 16 : 1;
+            one.seed = 1 + k;
+            nr = run(&one, res);
+            assert_int_equal(sw.rep[i].nr, nr);
+            for ( uint32_t p = 0; p < nr; p++ )
+                for ( uint32_t f = 0; f < STORM_NR_FIGURES; f++ )
+                    assert_true(sw.rep[i].fig[p][f][k] ==
+                                storm_figure(&res[p], f));
+            storm_free(&one);
+        }
+    storm_sweep_free(&sw);
+
+    assert_int_equal(storm_sweep_parse(&s, "mix=2G:1|4G:1,8G:1", &sw, err,
+                                       sizeof(err)), 0);
+    assert_int_equal(sw.sc[1].nr_mix, 2);
+    storm_sweep_free(&sw);
+    assert_int_equal(storm_sweep_parse(&s, "builders=1,", &sw, err,
+                                       sizeof(err)), -1);
+    assert_non_null(strstr(err, "empty value"));
+    assert_int_equal(storm_sweep_parse(&s, "fill=95", &sw, err,
+                                       sizeof(err)), -1);
+    assert_non_null(strstr(err, "fill \"95\": expected a percentage"));
+    assert_int_equal(storm_sweep_parse(&s, "seeds=1", &sw, err,
+                                       sizeof(err)), -1);
+    assert_non_null(strstr(err, "expected PARAM=VALUES"));
+    assert_int_equal(storm_sweep_parse(&s, "host=4x0", &sw, err,
+                                       sizeof(err)), -1);
+    assert_non_null(strstr(err, "host: "));
+    storm_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -625,6 +682,7 @@ int main(void)
         cmocka_unit_test(test_locality_model),
         cmocka_unit_test(test_ci_arithmetic),
         cmocka_unit_test(test_seeds),
+        cmocka_unit_test(test_sweep),
     };
 
     return cmocka_run_group_tests_name("storm", tests, NULL, NULL);

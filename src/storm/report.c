@@ -131,7 +131,7 @@ static json_t *host_json(const struct ts_host *h)
  * printed with up to 10 so that scenario inputs keep theirs. */
 #define JSON_FLAGS (JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(10))
 
-static int dump(json_t *root, const char *path, char *err, size_t errlen)
+int storm_dump_json(json_t *root, const char *path, char *err, size_t errlen)
 {
     int rc = json_dump_file(root, path, JSON_FLAGS);
 
@@ -168,7 +168,8 @@ int storm_write_json(const char *path, const struct storm_scenario *s,
             "recalled_pages", (json_int_t)x->recalled_pages);
 
         /* Figures rounded; counts stay exact. */
-        json_object_set_new(o, "locality", json_real(storm_round(x->locality)));
+        json_object_set_new(o, "locality",
+                            json_real(storm_round(x->locality)));
         json_object_set_new(o, "mean_distance",
                             json_real(storm_round(x->mean_distance)));
         json_object_set_new(o, "single_node_share",
@@ -191,7 +192,7 @@ int storm_write_json(const char *path, const struct storm_scenario *s,
     }
     root = json_pack("{s:o, s:o, s:o}", "host", host_json(&s->host),
                      "scenario", scenario_json(s), "policies", pol);
-    return dump(root, path, err, errlen);
+    return storm_dump_json(root, path, err, errlen);
 }
 
 /* ========================================================================
@@ -279,8 +280,8 @@ int storm_write_seeds_json(const char *path, const struct storm_scenario *s,
 
             storm_ci95(sr->fig[i][k], sr->nr_seeds, &ci);
             for ( uint32_t n = 0; n < sr->nr_seeds; n++ )
-                json_array_append_new(values,
-                                      json_real(storm_round(sr->fig[i][k][n])));
+                json_array_append_new(
+                    values, json_real(storm_round(sr->fig[i][k][n])));
             json_object_set_new(o, storm_figure_key(k), json_pack(
                 "{s:f, s:f, s:f, s:f, s:o}", "mean", storm_round(ci.mean),
                 "sd", storm_round(ci.sd),
@@ -292,7 +293,7 @@ int storm_write_seeds_json(const char *path, const struct storm_scenario *s,
     }
     root = json_pack("{s:o, s:o, s:o}", "host", host_json(&s->host),
                      "scenario", sc, "policies", pol);
-    return dump(root, path, err, errlen);
+    return storm_dump_json(root, path, err, errlen);
 }
 
 /* ========================================================================

@@ -107,11 +107,33 @@ void storm_ci95(const double *x, uint32_t n, struct storm_ci *ci)
     ci->half = storm_t975(n - 1) * ci->sd / sqrt(n);
 }
 
+void storm_seeds_report_add(struct storm_seeds_report *sr, uint32_t k,
+                            uint64_t seed, const struct storm_result *r,
+                            uint32_t nr)
+{
+    if ( k == 0 )
+    {
+        sr->nr = nr;
+        for ( uint32_t p = 0; p < nr; p++ )
+            sr->policy[p] = r[p].policy;
+    }
+    for ( uint32_t p = 0; p < nr && p < sr->nr; p++ )
+    {
+        if ( r[p].error && !sr->error[p][0] )
+            snprintf(sr->error[p], sizeof(sr->error[p]), "seed %llu: %s",
+                     (unsigned long long)seed, r[p].message);
+        for ( uint32_t f = 0; f < STORM_NR_FIGURES; f++ )
+            sr->fig[p][f][k] = storm_figure(&r[p], f);
+    }
+}
+
 /* ========================================================================
  * The process pool
  * ======================================================================== */
 
 struct seed_job {
+    const struct storm_scenario *s;
+    uint64_t seed;
     pid_t pid;
     bool done, ok;
     char path[40];
@@ -144,8 +166,7 @@ static int seed_child(const struct storm_scenario *s, uint64_t seed,
     return 0;
 }
 
-static int start_seed(const struct storm_scenario *s, uint64_t seed,
-                      bool want_vms, struct seed_job *j)
+static int start_seed(bool want_vms, struct seed_job *j)
 {
     int fd;
 
@@ -165,17 +186,18 @@ static int start_seed(const struct storm_scenario *s, uint64_t seed,
     {
         /* A seed's run dies with the storm that started it. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        _exit(seed_child(s, seed, want_vms, fd) ? 1 : 0);
+        _exit(seed_child(j->s, j->seed, want_vms, fd) ? 1 : 0);
     }
     close(fd);
     return 0;
 }
 
 /* Read a finished seed's results and hand them to fn. */
-static int deliver(const struct storm_scenario *s, uint64_t seed,
-                   struct seed_job *j, bool want_vms, struct storm_result *r,
-                   storm_seed_fn *fn, void *arg)
+static int deliver(uint32_t scenario, struct seed_job *j, bool want_vms,
+                   struct storm_result *r, storm_pool_fn *fn, void *arg)
 {
+    const struct storm_scenario *s = j->s;
+    uint64_t seed = j->seed;
     struct storm_vms v[TS_NR_POLICIES];
     int fd = open(j->path, O_RDONLY), rc = -1;
     int32_t nr = 0, got = 0;
@@ -206,7 +228,7 @@ static int deliver(const struct storm_scenario *s, uint64_t seed,
                 nr++;
             }
     }
-    rc = fn(arg, seed, r, want_vms ? v : NULL, (uint32_t)nr);
+    rc = fn(arg, scenario, seed, r, want_vms ? v : NULL, (uint32_t)nr);
     for ( uint32_t i = 0; i < TS_NR_POLICIES; i++ )
         storm_vms_free(&v[i]);
     return rc;
@@ -225,9 +247,11 @@ static void draw(uint32_t done, uint32_t nr)
     fflush(stderr);
 }
 
-int storm_run_seeds(const struct storm_scenario *s, uint32_t nr, uint32_t jobs,
-                    bool want_vms, bool progress, storm_seed_fn *fn, void *arg)
+int storm_run_pool(const struct storm_scenario *const *sc, uint32_t nr_sc,
+                   uint32_t nr_seeds, uint32_t jobs, bool want_vms,
+                   bool progress, storm_pool_fn *fn, void *arg)
 {
+    uint32_t nr = nr_sc * nr_seeds;
     struct seed_job *job = calloc(nr ? nr : 1, sizeof(*job));
     struct storm_result *r = calloc(TS_NR_POLICIES, sizeof(*r));
     uint32_t next = 0, running = 0, delivered = 0, done = 0;
@@ -240,6 +264,12 @@ int storm_run_seeds(const struct storm_scenario *s, uint32_t nr, uint32_t jobs,
         errno = ENOMEM;
         return -1;
     }
+    /* Scenario by scenario, seed by seed. */
+    for ( uint32_t k = 0; k < nr; k++ )
+    {
+        job[k].s = sc[k / nr_seeds];
+        job[k].seed = job[k].s->seed + k % nr_seeds;
+    }
     if ( jobs == 0 )
         jobs = 1;
     while ( delivered < nr )
@@ -249,7 +279,7 @@ int storm_run_seeds(const struct storm_scenario *s, uint32_t nr, uint32_t jobs,
 
         while ( rc == 0 && running < jobs && next < nr )
         {
-            if ( start_seed(s, s->seed + next, want_vms, &job[next]) )
+            if ( start_seed(want_vms, &job[next]) )
             {
                 rc = -1;
                 break;
@@ -278,8 +308,8 @@ int storm_run_seeds(const struct storm_scenario *s, uint32_t nr, uint32_t jobs,
         /* In seed order, whatever order they finish in. */
         while ( rc == 0 && delivered < next && job[delivered].done )
         {
-            if ( deliver(s, s->seed + delivered, &job[delivered], want_vms,
-                         r, fn, arg) )
+            if ( deliver(delivered / nr_seeds, &job[delivered], want_vms, r,
+                         fn, arg) )
                 rc = -1;
             delivered++;
         }
@@ -297,4 +327,28 @@ int storm_run_seeds(const struct storm_scenario *s, uint32_t nr, uint32_t jobs,
     free(job);
     free(r);
     return rc;
+}
+
+/* One scenario: its seeds, through the pool. */
+struct one_scenario {
+    storm_seed_fn *fn;
+    void *arg;
+};
+
+static int one(void *arg, uint32_t scenario, uint64_t seed,
+               const struct storm_result *r, const struct storm_vms *vms,
+               uint32_t nr)
+{
+    struct one_scenario *o = arg;
+
+    (void)scenario;
+    return o->fn(o->arg, seed, r, vms, nr);
+}
+
+int storm_run_seeds(const struct storm_scenario *s, uint32_t nr, uint32_t jobs,
+                    bool want_vms, bool progress, storm_seed_fn *fn, void *arg)
+{
+    struct one_scenario o = { fn, arg };
+
+    return storm_run_pool(&s, 1, nr, jobs, want_vms, progress, one, &o);
 }

@@ -262,6 +262,14 @@ typedef int storm_seed_fn(void *arg, uint64_t seed,
 int storm_run_seeds(const struct storm_scenario *s, uint32_t nr, uint32_t jobs,
                     bool want_vms, bool progress, storm_seed_fn *fn,
                     void *arg);
+/* The same over several scenarios (a sweep): every scenario's nr_seeds
+ * seeds from its own s->seed, scenario by scenario, fn told which. */
+typedef int storm_pool_fn(void *arg, uint32_t scenario, uint64_t seed,
+                          const struct storm_result *r,
+                          const struct storm_vms *vms, uint32_t nr);
+int storm_run_pool(const struct storm_scenario *const *sc, uint32_t nr_sc,
+                   uint32_t nr_seeds, uint32_t jobs, bool want_vms,
+                   bool progress, storm_pool_fn *fn, void *arg);
 
 /* A 95% confidence interval for the mean of x[0..n): Student t with n-1
  * degrees of freedom, half = t * sd / sqrt(n) (0 for n < 2). */
@@ -294,11 +302,49 @@ struct storm_seeds_report {
     double *fig[TS_NR_POLICIES][STORM_NR_FIGURES];
     char error[TS_NR_POLICIES][160];     /* the first seed that failed */
 };
+/* Seed number k (from 0) of the report, with its results r[0..nr). */
+void storm_seeds_report_add(struct storm_seeds_report *sr, uint32_t k,
+                            uint64_t seed, const struct storm_result *r,
+                            uint32_t nr);
 void storm_print_seeds_table(FILE *f, const struct storm_scenario *s,
                              const struct storm_seeds_report *sr);
 int storm_write_seeds_json(const char *path, const struct storm_scenario *s,
                            const struct storm_seeds_report *sr, char *err,
                            size_t errlen);
+/*
+ * Sweeps (sweep.c): copies of a base scenario with one parameter set to
+ * each of a list of values ("builders=1,2,4,8", "fill=0,40,90",
+ * "host=SPEC|SPEC", "mix=MIX|MIX": host specs and mixes have commas of
+ * their own), each run for nr_seeds seeds through the pool.
+ */
+#define STORM_MAX_SWEEP 64
+enum storm_vary {
+    STORM_VARY_BUILDERS, STORM_VARY_FILL, STORM_VARY_HOST, STORM_VARY_MIX,
+};
+struct storm_sweep {
+    const struct storm_scenario *base;
+    enum storm_vary param;
+    uint32_t nr, nr_seeds;
+    char *value[STORM_MAX_SWEEP];
+    struct storm_scenario sc[STORM_MAX_SWEEP];
+    struct storm_seeds_report rep[STORM_MAX_SWEEP];
+};
+/* -1 and a message (without the option's name) on error. */
+int storm_sweep_parse(const struct storm_scenario *base, const char *arg,
+                      struct storm_sweep *sw, char *err, size_t errlen);
+const char *storm_sweep_param(const struct storm_sweep *sw);
+int storm_sweep_run(struct storm_sweep *sw, uint32_t nr_seeds, uint32_t jobs,
+                    bool progress);
+void storm_print_sweep_table(FILE *f, const struct storm_sweep *sw);
+int storm_write_sweep_json(const char *path, const struct storm_sweep *sw,
+                           char *err, size_t errlen);
+void storm_sweep_free(struct storm_sweep *sw);
+
+struct json_t;
+/* Write root (consumed) to path as the reports do. */
+int storm_dump_json(struct json_t *root, const char *path, char *err,
+                    size_t errlen);
+
 int storm_write_svg(const char *path, const struct storm_scenario *s,
                     const struct storm_result *r, uint32_t nr, char *err,
                     size_t errlen);
