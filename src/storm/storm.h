@@ -254,7 +254,8 @@ int storm_run_vms(const struct storm_scenario *s, struct storm_result *results,
  * Seeds (seeds.c): run the storm for seeds s->seed .. s->seed + nr - 1,
  * up to `jobs` seeds at once, each in its own process.  fn gets each
  * seed's results in seed order (vms NULL unless want_vms); a nonzero
- * return stops the run.  0, or -1 with errno.
+ * return stops the run.  0, or -1 with errno.  It waits for any child
+ * (waitpid(-1)), so the caller must have no other children running.
  */
 typedef int storm_seed_fn(void *arg, uint64_t seed,
                           const struct storm_result *r,
