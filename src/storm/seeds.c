@@ -136,8 +136,11 @@ struct seed_job {
     uint64_t seed;
     pid_t pid;
     bool done, ok;
-    char path[40];
+    int fd;                      /* its results, in an unlinked file */
 };
+
+/* Seeds started and not yet handed over, each holding a file open. */
+#define MAX_OUTSTANDING 256
 
 /* A seed's process: prepare its VMs, run every policy, write it all. */
 static int seed_child(const struct storm_scenario *s, uint64_t seed,
@@ -168,27 +171,30 @@ static int seed_child(const struct storm_scenario *s, uint64_t seed,
 
 static int start_seed(bool want_vms, struct seed_job *j)
 {
-    int fd;
+    char path[] = "/tmp/numaclaim-seed.XXXXXX";
+    int fd = mkstemp(path);
+    pid_t parent = getpid();
 
-    snprintf(j->path, sizeof(j->path), "/tmp/numaclaim-seed.XXXXXX");
-    fd = mkstemp(j->path);
     if ( fd < 0 )
         return -1;
+    /* Nothing is left behind, however the run ends. */
+    unlink(path);
     fflush(NULL);
     j->pid = fork();
     if ( j->pid < 0 )
     {
         close(fd);
-        unlink(j->path);
         return -1;
     }
     if ( j->pid == 0 )
     {
         /* A seed's run dies with the storm that started it. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if ( getppid() != parent )
+            _exit(1);               /* it died before the prctl */
         _exit(seed_child(j->s, j->seed, want_vms, fd) ? 1 : 0);
     }
-    close(fd);
+    j->fd = fd;
     return 0;
 }
 
@@ -199,20 +205,21 @@ static int deliver(uint32_t scenario, struct seed_job *j, bool want_vms,
     const struct storm_scenario *s = j->s;
     uint64_t seed = j->seed;
     struct storm_vms v[TS_NR_POLICIES];
-    int fd = open(j->path, O_RDONLY), rc = -1;
-    int32_t nr = 0, got = 0;
+    int fd = j->fd, rc = -1;
+    int32_t nr = 0;
+    bool ok;
 
     memset(v, 0, sizeof(v));
-    unlink(j->path);
-    if ( fd >= 0 && j->ok && !storm_read_all(fd, &nr, sizeof(nr)) &&
-         nr >= 0 && nr <= TS_NR_POLICIES )
-        for ( got = 0; got < nr; got++ )
-            if ( storm_read_all(fd, &r[got], sizeof(r[got])) ||
-                 storm_recv_vms(fd, s->nr_vms, want_vms ? &v[got] : NULL) )
-                break;
-    if ( fd >= 0 )
-        close(fd);
-    if ( got != nr || !j->ok || fd < 0 )
+    j->fd = -1;
+    /* The child wrote through the same file offset. */
+    ok = j->ok && lseek(fd, 0, SEEK_SET) == 0 &&
+         !storm_read_all(fd, &nr, sizeof(nr)) && nr >= 0 &&
+         nr <= TS_NR_POLICIES;
+    for ( int32_t i = 0; ok && i < nr; i++ )
+        ok = !storm_read_all(fd, &r[i], sizeof(r[i])) &&
+             !storm_recv_vms(fd, s->nr_vms, want_vms ? &v[i] : NULL);
+    close(fd);
+    if ( !ok )
     {
         /* Every selected policy of this seed failed. */
         nr = 0;
@@ -277,7 +284,8 @@ int storm_run_pool(const struct storm_scenario *const *sc, uint32_t nr_sc,
         int status;
         pid_t pid;
 
-        while ( rc == 0 && running < jobs && next < nr )
+        while ( rc == 0 && running < jobs && next < nr &&
+                next - delivered < MAX_OUTSTANDING )
         {
             if ( start_seed(want_vms, &job[next]) )
             {
@@ -314,7 +322,7 @@ int storm_run_pool(const struct storm_scenario *const *sc, uint32_t nr_sc,
             delivered++;
         }
     }
-    /* After an error: stop the rest and remove their files. */
+    /* After an error: stop the rest and close their files. */
     for ( uint32_t k = delivered; k < next; k++ )
     {
         if ( !job[k].done )
@@ -322,7 +330,8 @@ int storm_run_pool(const struct storm_scenario *const *sc, uint32_t nr_sc,
             kill(job[k].pid, SIGKILL);
             waitpid(job[k].pid, NULL, 0);
         }
-        unlink(job[k].path);
+        if ( job[k].fd >= 0 )
+            close(job[k].fd);
     }
     free(job);
     free(r);
