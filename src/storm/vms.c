@@ -331,7 +331,8 @@ static void csv_row(FILE *f, const struct storm_scenario *s, uint64_t seed,
     fprintf(f, "%llu,%s,%u,", (unsigned long long)seed, ts_policy_name(p),
             r->vm);
     csv_string(f, vm->name);
-    fprintf(f, ",%llu,%u,%s,%s,%s,", (unsigned long long)(vm->memory_pages >> 8),
+    fprintf(f, ",%llu,%u,%s,%s,%s,",
+            (unsigned long long)(vm->memory_pages >> 8),
             vm->vcpus, storm_vm_outcome_name(r->outcome),
             failed ? step_name(r->step) : "",
             failed && r->error ? errno_name(r->error) : "");
