@@ -29,3 +29,10 @@ if awk -v s="$secs" -v m="$mib" 'BEGIN { exit !(s <= 60 && m < 2048) }'; then
 else
     echo "goal (<= 60 s, < 2 GiB): NOT met"
 fi
+
+# A 20-seed sweep of the default storm over four builder counts: 80 storms
+# of 4 policies each, in the seeds' process pool (one process per CPU).
+/usr/bin/time -f '%e %M' -o "$log" "$bin" sweep --vary builders=1,2,4,8 \
+    --seeds 20 --no-progress >/dev/null
+read -r secs kib < "$log"
+echo "sweep: builders 1,2,4,8 x 20 seeds of the default storm (80 storms): ${secs} s, peak $((kib / 1024)) MiB"

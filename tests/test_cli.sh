@@ -136,6 +136,55 @@ else
     failed=$((failed + 1))
     echo "FAIL: --json/--svg files"
 fi
+# Per-VM results, the locality model's share and seeds.
+refuse "--vnuma-remote '1.5': expected a share from 0 to 1" storm --vnuma-remote 1.5
+refuse "--vnuma-remote 'x'" storm --vnuma-remote x
+refuse "--vnuma-remote '-0.1'" storm --vnuma-remote -0.1
+refuse "--seeds '0': expected a number from 1 to 10000" storm --seeds 0
+refuse "--seeds '10001'" storm --seeds 10001
+refuse "--jobs '0'" storm --jobs 0
+refuse "--vms-format 'xml': expected csv or jsonl" storm --vms-format xml
+refuse "--vms-out '/nonexistent/dir/v.csv': cannot write /nonexistent/dir/v.csv" storm --vms-out /nonexistent/dir/v.csv
+expect 0 "p99-s" storm --vms 12 --no-progress --json "$tmp/plain.json" --vms-out "$tmp/plain.csv"
+cp "$tmp/out" "$tmp/plain.out"
+expect 0 "p99-s" storm --vms 12 --no-progress --seeds 1 --json "$tmp/one.json" --vms-out "$tmp/one.csv"
+check "--seeds 1 is a plain run (table, JSON, per-VM rows)" \
+    cmp -s "$tmp/plain.out" "$tmp/out"
+check "--seeds 1 JSON" cmp -s "$tmp/plain.json" "$tmp/one.json"
+check "--seeds 1 per-VM rows" cmp -s "$tmp/plain.csv" "$tmp/one.csv"
+check "--vms-out CSV: a header and 4 x 12 rows" \
+    test "$(wc -l <"$tmp/plain.csv")" -eq 49
+# The CSV's started rows add up to the JSON's started counts.
+for p in none host xapi claimsets; do
+    n=$(awk -F, -v p=$p '$2 == p && $7 == "started"' "$tmp/plain.csv" | wc -l)
+    check "--vms-out: $p started $n as in the JSON" \
+        grep -qF "\"started\": $n," <(grep -A30 "\"name\": \"$p\"" "$tmp/plain.json")
+done
+expect 0 "claimsets" storm --vms 12 --no-progress --vms-out "$tmp/v.jsonl"
+check "--vms-out FILE.jsonl: JSON lines" \
+    test "$(grep -c '^{"seed":1,"policy":"' "$tmp/v.jsonl")" -eq 48
+expect 0 "claimsets" storm --vms 12 --no-progress --vms-out "$tmp/v.txt" --vms-format jsonl
+check "--vms-format jsonl" cmp -s "$tmp/v.jsonl" "$tmp/v.txt"
+expect 0 "mean ± half-width of the 95% confidence interval (Student t, 2 degrees of freedom)" \
+    storm --vms 12 --no-progress --seeds 3 --json "$tmp/s.json" --vms-out "$tmp/s.csv"
+check "--seeds 3 JSON has intervals" grep -q '"ci95_low"' "$tmp/s.json"
+check "--seeds 3 per-VM rows of seeds 1, 2 and 3" \
+    test "$(cut -d, -f1 "$tmp/s.csv" | sort | uniq -c | awk '{ printf "%s:%s ", $2, $1 }')" = "1:48 2:48 3:48 seed:1 "
+# numaclaim sweep: one parameter over values, the storm's other options.
+refuse "numaclaim sweep: --vary PARAM=VALUES is needed" sweep
+refuse "--vary 'seeds=1': expected PARAM=VALUES with PARAM builders, fill, host or mix" sweep --vary seeds=1
+refuse "--vary 'builders=0,2': builders \"0\": expected a number from 1 to 1024" sweep --vary builders=0,2
+refuse "--vary 'builders=1,': empty value in the list" sweep --vary builders=1,
+refuse "--vary 'host=4x4G|4x0': host: host spec \"4x0\": no node has memory" sweep --vary 'host=4x4G|4x0'
+refuse "--vary 'mix=4G': mix: --mix: bad entry \"4G\"" sweep --vary mix=4G
+refuse "--vary 'fill=10': only numaclaim sweep varies a parameter" storm --vary fill=10
+refuse "--vms-out '$tmp/x.csv': numaclaim sweep writes no per-VM rows" sweep --vary fill=10 --vms-out "$tmp/x.csv"
+refuse "numaclaim sweep: --offline: 600000 pages, the host has 524288" sweep --vary 'host=2x1G|4x1G' --offline 600000@1
+expect 0 "usage: numaclaim sweep --vary PARAM=VALUES" sweep --help
+expect 0 "builders = 16: 4 nodes, 12 VMs; d: minus claimsets, paired by seed" \
+    sweep --vary builders=1,16 --vms 12 --seeds 2 --no-progress --json "$tmp/sw.json"
+check "sweep JSON: param and both points" \
+    test "$(grep -c '"value": "' "$tmp/sw.json")" -eq 2 -a "$(grep -c '"param": "builders"' "$tmp/sw.json")" -eq 1
 expect 0 "Invariants I1-I7 hold" demo
 
 echo "cli: $passed passed, $failed failed"

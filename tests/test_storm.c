@@ -6,6 +6,7 @@
  * real threads.  Each policy runs in a forked child with its own host.
  */
 #include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -191,8 +192,13 @@ static void test_json_has_every_field(void **state)
                          res[i].failed_build);
         assert_int_equal(json_integer_value(json_object_get(p, "wasted_pages")),
                          res[i].wasted_pages);
+        /* Figures rounded to 4 significant digits. */
         assert_true(json_real_value(json_object_get(p, "locality")) ==
-                    res[i].locality);
+                    storm_round(res[i].locality));
+        assert_int_equal(json_integer_value(json_object_get(
+                             p, "failed_placement")), res[i].failed_placement);
+        assert_true(json_real_value(json_object_get(p, "latency_p99")) ==
+                    storm_round(res[i].latency_p99));
         assert_non_null(json_object_get(p, "mean_distance"));
         assert_non_null(json_object_get(p, "single_node_share"));
         assert_non_null(json_object_get(p, "build_seconds"));
@@ -312,6 +318,355 @@ static void test_builder_processes(void **state)
     storm_free(&s);
 }
 
+/* Per-VM results add up to the aggregates, on the default scenario. */
+static void test_vms_match_aggregates(void **state)
+{
+    static struct storm_vms vms[TS_NR_POLICIES];
+    struct storm_scenario s;
+    char path[] = "/tmp/numaclaim-vms-XXXXXX", err[256], line[512];
+    uint32_t nr, rows = 0;
+    FILE *f;
+    int fd = mkstemp(path);
+
+    (void)state;
+    assert_true(fd >= 0);
+    close(fd);
+    storm_defaults(&s);
+    assert_int_equal(storm_prepare(&s, err, sizeof(err)), 0);
+    nr = (uint32_t)storm_run_vms(&s, res, vms);
+    assert_int_equal(nr, TS_NR_POLICIES);
+    for ( uint32_t i = 0; i < nr; i++ )
+    {
+        const struct storm_result *x = &res[i];
+        uint32_t started = 0, fast = 0, placement = 0, mid = 0;
+        uint64_t pages = 0, wasted = 0;
+
+        assert_int_equal(x->error, 0);
+        assert_int_equal(vms[i].nr, 48);
+        for ( uint32_t k = 0; k < vms[i].nr; k++ )
+        {
+            const struct storm_vm_result *v = &vms[i].vm[k];
+            uint64_t sum = 0;
+
+            assert_int_equal(v->vm, k);
+            for ( uint32_t e = 0; e < v->nr_nodes; e++ )
+                sum += STORM_VM_PAGES(vms[i].node[v->node_first + e]);
+            switch ( v->outcome )
+            {
+            case STORM_VM_STARTED:
+                started++;
+                pages += s.vms[k].memory_pages;
+                /* Where its memory is adds up to its size. */
+                assert_int_equal(sum, s.vms[k].memory_pages);
+                assert_true(v->nr_nodes >= 1);
+                assert_int_equal(v->error, 0);
+                break;
+            case STORM_VM_FAILED_PLACEMENT:
+                placement++;
+                /* fall through */
+            case STORM_VM_FAILED_CLAIM:
+                fast++;
+                assert_int_equal(v->populated, 0);
+                assert_int_equal(v->error, ENOMEM);
+                assert_int_equal(v->nr_nodes, 0);
+                break;
+            case STORM_VM_FAILED_BUILD:
+                mid++;
+                wasted += v->populated;
+                assert_true(v->populated > 0);
+                assert_int_equal(v->step, TS_BUILD_POPULATE);
+                assert_int_equal(v->error, ENOMEM);
+                break;
+            default:
+                fail_msg("VM %u unfinished", k);
+            }
+            assert_true(v->end >= v->start);
+            assert_true(v->start >= s.arrival[k]);
+        }
+        assert_int_equal(started, x->started);
+        assert_int_equal(pages, x->started_pages);
+        assert_int_equal(fast, x->failed_claim);
+        assert_int_equal(placement, x->failed_placement);
+        assert_int_equal(mid, x->failed_build);
+        assert_int_equal(wasted, x->wasted_pages);
+        assert_true(x->latency_p50 <= x->latency_p99);
+        assert_true(x->latency_p99 <= x->build_seconds);
+    }
+    /* Seed 1, exactly: none loses two 64 GiB builds mid-way, the claim
+     * policies refuse eleven VMs up front. */
+    assert_int_equal(find(res, nr, TS_POLICY_NONE)->started, 46);
+    assert_int_equal(find(res, nr, TS_POLICY_NONE)->failed_build, 2);
+    assert_int_equal(find(res, nr, TS_POLICY_NONE)->wasted_pages, 17289728);
+    assert_int_equal(find(res, nr, TS_POLICY_HOST)->failed_claim, 11);
+    assert_int_equal(find(res, nr, TS_POLICY_HOST)->started_pages,
+                     306 * GIB);
+    assert_int_equal(find(res, nr, TS_POLICY_CLAIMSETS)->started, 37);
+    assert_int_equal(find(res, nr, TS_POLICY_NONE)->demand_pages, 402 * GIB);
+    /* none's VM 16 (64 GiB) failed populating. */
+    assert_int_equal(vms[0].vm[16].outcome, STORM_VM_FAILED_BUILD);
+    assert_int_equal(vms[0].vm[16].claim, STORM_VM_CLAIM_NONE);
+    /* host stakes legacy claims, claimsets claim sets. */
+    assert_int_equal(vms[1].vm[0].claim, STORM_VM_CLAIM_LEGACY);
+    assert_int_equal(vms[3].vm[0].claim, STORM_VM_CLAIM_SET);
+
+    /* The CSV: a header and a row per VM and policy. */
+    f = storm_vms_open(path, STORM_VMS_CSV, err, sizeof(err));
+    assert_non_null(f);
+    assert_int_equal(storm_vms_write(f, STORM_VMS_CSV, &s, 1, res, vms, nr),
+                     0);
+    fclose(f);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof(line), f));
+    assert_string_equal(line, "seed,policy,vm,name,mib,vcpus,outcome,step,"
+                        "errno,fail_node,nodes,claim,replans,fallbacks,"
+                        "wait_s,build_s,wasted_pages,locality,distance\n");
+    while ( fgets(line, sizeof(line), f) )
+        rows++;
+    fclose(f);
+    assert_int_equal(rows, 4 * 48);
+    assert_null(storm_vms_open("/nonexistent/dir/v.csv", STORM_VMS_CSV, err,
+                               sizeof(err)));
+    assert_non_null(strstr(err, "cannot write /nonexistent/dir/v.csv"));
+    unlink(path);
+    for ( uint32_t i = 0; i < nr; i++ )
+        storm_vms_free(&vms[i]);
+    storm_free(&s);
+}
+
+/* The locality model against hand-computed values, on two nodes 10/21. */
+static void test_locality_model(void **state)
+{
+    static struct ts_host h;
+    static uint64_t pages[TS_MAX_VNODES][TS_MAX_NODES];
+    uint32_t pnode[2] = { 0, 1 }, vcpus[2] = { 2, 2 };
+    uint64_t flat[TS_MAX_NODES] = { 3 * GIB, 1 * GIB };
+    double l, d;
+
+    (void)state;
+    h.nr_nodes = 2;
+    h.distance[0][0] = h.distance[1][1] = 10;
+    h.distance[0][1] = h.distance[1][0] = 21;
+
+    /* Two 1 GiB vnodes, each on its own node, 10% remote: 0.9 local,
+     * 0.9 * 10 + 0.1 * 21 = 11.1. */
+    pages[0][0] = GIB;
+    pages[1][1] = GIB;
+    storm_locality_vnuma(&h, 2, pnode, vcpus, pages, 0, 0.1, &l, &d);
+    assert_float_equal(l, 0.9, 1e-12);
+    assert_float_equal(d, 11.1, 1e-12);
+    /* No remote share: all local, as before the model. */
+    storm_locality_vnuma(&h, 2, pnode, vcpus, pages, 0, 0, &l, &d);
+    assert_float_equal(l, 1.0, 1e-12);
+    assert_float_equal(d, 10.0, 1e-12);
+
+    /* vnode 0: 3 GiB on node 0; vnode 1: 1 GiB, half on each node; 20%
+     * remote.  vnode 0's vCPUs: 0.8 + 0.2 * 0.5 = 0.9 local, distance
+     * 0.9 * 10 + 0.1 * 21 = 11.1; vnode 1's: 0.8 * 0.5 = 0.4 local,
+     * 0.4 * 10 + 0.6 * 21 = 16.6; by vCPUs (2 and 2): 0.65 and 13.85. */
+    pages[0][0] = 3 * GIB;
+    pages[1][0] = pages[1][1] = GIB / 2;
+    storm_locality_vnuma(&h, 2, pnode, vcpus, pages, 0, 0.2, &l, &d);
+    assert_float_equal(l, 0.65, 1e-12);
+    assert_float_equal(d, 13.85, 1e-12);
+    /* Weighted by vCPUs: 6 on vnode 0 and 2 on vnode 1 give
+     * (6 * 0.9 + 2 * 0.4) / 8 = 0.775 and (6 * 11.1 + 2 * 16.6) / 8 =
+     * 12.475. */
+    vcpus[0] = 6;
+    storm_locality_vnuma(&h, 2, pnode, vcpus, pages, 0, 0.2, &l, &d);
+    assert_float_equal(l, 0.775, 1e-12);
+    assert_float_equal(d, 12.475, 1e-12);
+    /* One vnode has no other to reach: the share does not apply. */
+    storm_locality_vnuma(&h, 1, pnode, vcpus, pages, 0, 0.2, &l, &d);
+    assert_float_equal(l, 1.0, 1e-12);
+    assert_float_equal(d, 10.0, 1e-12);
+
+    /* No vNUMA, 3 GiB on node 0 and 1 on node 1, vCPUs on both nodes:
+     * node 0's see 0.75 local (distance 12.75), node 1's 0.25 (18.25):
+     * 0.5 and 15.5.  With affinity to node 0 only: 0.75 and 12.75. */
+    storm_locality_flat(&h, flat, 0, &l, &d);
+    assert_float_equal(l, 0.5, 1e-12);
+    assert_float_equal(d, 15.5, 1e-12);
+    storm_locality_flat(&h, flat, 1, &l, &d);
+    assert_float_equal(l, 0.75, 1e-12);
+    assert_float_equal(d, 12.75, 1e-12);
+}
+
+/* Means, intervals, percentiles and rounding on known inputs. */
+static void test_ci_arithmetic(void **state)
+{
+    double x[5] = { 1, 2, 3, 4, 5 }, p[5] = { 5, 1, 4, 2, 3 };
+    struct storm_ci ci;
+
+    (void)state;
+    /* sd = sqrt(10 / 4); half = t(0.975, 4) * sd / sqrt(5). */
+    storm_ci95(x, 5, &ci);
+    assert_float_equal(ci.mean, 3.0, 1e-12);
+    assert_float_equal(ci.sd, sqrt(2.5), 1e-12);
+    assert_float_equal(ci.half, 2.7764 * sqrt(2.5) / sqrt(5), 1e-12);
+    assert_float_equal(ci.half, 1.963212, 1e-6);
+    /* One value: its mean, no interval. */
+    storm_ci95(x + 2, 1, &ci);
+    assert_float_equal(ci.mean, 3.0, 0);
+    assert_float_equal(ci.half, 0.0, 0);
+    /* Two: mean 1.5, sd sqrt(0.5), half 12.7062 * sqrt(0.5) / sqrt(2). */
+    storm_ci95(x, 2, &ci);
+    assert_float_equal(ci.half, 12.7062 * 0.5, 1e-12);
+    /* The t quantiles: tabulated to 30, then within 1e-4 of the exact
+     * 2.0395 (31), 1.9840 (100) and 1.9623 (1000). */
+    assert_float_equal(storm_t975(1), 12.7062, 0);
+    assert_float_equal(storm_t975(30), 2.0423, 0);
+    assert_float_equal(storm_t975(31), 2.0395, 1e-4);
+    assert_float_equal(storm_t975(100), 1.9840, 1e-4);
+    assert_float_equal(storm_t975(1000), 1.9623, 1e-4);
+    /* Nearest rank: p50 of 5 is the 3rd, p99 the 5th, p20 the 1st. */
+    assert_float_equal(storm_percentile(p, 5, 0.5), 3, 0);
+    assert_float_equal(storm_percentile(p, 5, 0.99), 5, 0);
+    assert_float_equal(storm_percentile(p, 5, 0.2), 1, 0);
+    assert_float_equal(storm_percentile(p, 0, 0.5), 0, 0);
+    assert_float_equal(storm_round(0.123456), 0.1235, 0);
+    assert_float_equal(storm_round(12345.6), 12350, 0);
+    assert_float_equal(storm_round(10.0), 10.0, 0);
+}
+
+struct seeds_seen {
+    uint32_t nr_seeds, nr;
+    uint64_t seed[4];
+    struct storm_result r[4][TS_NR_POLICIES];
+    struct storm_vms v[TS_NR_POLICIES];
+};
+
+static int seen(void *arg, uint64_t seed, const struct storm_result *r,
+                const struct storm_vms *vms, uint32_t nr)
+{
+    struct seeds_seen *x = arg;
+
+    x->seed[x->nr_seeds] = seed;
+    memcpy(x->r[x->nr_seeds], r, nr * sizeof(*r));
+    if ( x->nr_seeds == 0 && vms )
+        for ( uint32_t i = 0; i < nr; i++ )
+        {
+            /* Keep copies: the runner frees its own. */
+            x->v[i] = vms[i];
+            x->v[i].vm = malloc(vms[i].nr * sizeof(*vms[i].vm) + 1);
+            x->v[i].node = malloc(vms[i].nr_node * sizeof(uint64_t) + 1);
+            memcpy(x->v[i].vm, vms[i].vm, vms[i].nr * sizeof(*vms[i].vm));
+            memcpy(x->v[i].node, vms[i].node,
+                   vms[i].nr_node * sizeof(uint64_t));
+        }
+    x->nr = nr;
+    x->nr_seeds++;
+    return 0;
+}
+
+/* One seed is a plain run; three seeds come back in seed order, each
+ * what a plain run of its seed gives. */
+static void test_seeds(void **state)
+{
+    static struct seeds_seen x;
+    static struct storm_vms plain[TS_NR_POLICIES];
+    struct storm_scenario s;
+    char err[256];
+    uint32_t nr;
+
+    (void)state;
+    storm_defaults(&s);
+    s.nr_vms = 16;
+    s.seed = 5;
+    assert_int_equal(storm_prepare(&s, err, sizeof(err)), 0);
+    nr = (uint32_t)storm_run_vms(&s, res, plain);
+    assert_int_equal(storm_run_seeds(&s, 1, 4, true, false, seen, &x), 0);
+    assert_int_equal(x.nr_seeds, 1);
+    assert_int_equal(x.seed[0], 5);
+    assert_int_equal(x.nr, nr);
+    assert_memory_equal(x.r[0], res, nr * sizeof(res[0]));
+    for ( uint32_t i = 0; i < nr; i++ )
+    {
+        assert_int_equal(x.v[i].nr, plain[i].nr);
+        assert_int_equal(x.v[i].nr_node, plain[i].nr_node);
+        assert_memory_equal(x.v[i].vm, plain[i].vm,
+                            plain[i].nr * sizeof(*plain[i].vm));
+        assert_memory_equal(x.v[i].node, plain[i].node,
+                            plain[i].nr_node * sizeof(uint64_t));
+        storm_vms_free(&x.v[i]);
+        storm_vms_free(&plain[i]);
+    }
+
+    memset(&x, 0, sizeof(x));
+    assert_int_equal(storm_run_seeds(&s, 3, 2, false, false, seen, &x), 0);
+    assert_int_equal(x.nr_seeds, 3);
+    storm_free(&s);
+    for ( uint32_t k = 0; k < 3; k++ )
+    {
+        assert_int_equal(x.seed[k], 5 + k);
+        storm_defaults(&s);
+        s.nr_vms = 16;
+        s.seed = 5 + k;
+        nr = run(&s, res);
+        assert_memory_equal(x.r[k], res, nr * sizeof(res[0]));
+        storm_free(&s);
+    }
+    /* Every child reaped. */
+    assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+}
+
+/* A sweep's points are the plain runs of their values, and its parser
+ * refuses bad lists. */
+static void test_sweep(void **state)
+{
+    static struct storm_sweep sw;
+    struct storm_scenario s, one;
+    char err[512];
+
+    (void)state;
+    storm_defaults(&s);
+    s.nr_vms = 16;
+    assert_int_equal(storm_sweep_parse(&s, "builders=1,16", &sw, err,
+                                       sizeof(err)), 0);
+    assert_int_equal(sw.nr, 2);
+    assert_int_equal(sw.sc[0].builders, 1);
+    assert_int_equal(sw.sc[1].builders, 16);
+    for ( uint32_t i = 0; i < sw.nr; i++ )
+        assert_int_equal(storm_prepare(&sw.sc[i], err, sizeof(err)), 0);
+    assert_int_equal(storm_sweep_run(&sw, 2, 2, false), 0);
+    for ( uint32_t i = 0; i < sw.nr; i++ )
+        for ( uint32_t k = 0; k < 2; k++ )
+        {
+            uint32_t nr;
+
+            storm_defaults(&one);
+            one.nr_vms = 16;
+            one.builders = i ? 16 : 1;
+            one.seed = 1 + k;
+            nr = run(&one, res);
+            assert_int_equal(sw.rep[i].nr, nr);
+            for ( uint32_t p = 0; p < nr; p++ )
+                for ( uint32_t f = 0; f < STORM_NR_FIGURES; f++ )
+                    assert_true(sw.rep[i].fig[p][f][k] ==
+                                storm_figure(&res[p], f));
+            storm_free(&one);
+        }
+    storm_sweep_free(&sw);
+
+    assert_int_equal(storm_sweep_parse(&s, "mix=2G:1|4G:1,8G:1", &sw, err,
+                                       sizeof(err)), 0);
+    assert_int_equal(sw.sc[1].nr_mix, 2);
+    storm_sweep_free(&sw);
+    assert_int_equal(storm_sweep_parse(&s, "builders=1,", &sw, err,
+                                       sizeof(err)), -1);
+    assert_non_null(strstr(err, "empty value"));
+    assert_int_equal(storm_sweep_parse(&s, "fill=95", &sw, err,
+                                       sizeof(err)), -1);
+    assert_non_null(strstr(err, "fill \"95\": expected a percentage"));
+    assert_int_equal(storm_sweep_parse(&s, "seeds=1", &sw, err,
+                                       sizeof(err)), -1);
+    assert_non_null(strstr(err, "expected PARAM=VALUES"));
+    assert_int_equal(storm_sweep_parse(&s, "host=4x0", &sw, err,
+                                       sizeof(err)), -1);
+    assert_non_null(strstr(err, "host: "));
+    storm_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -323,6 +678,11 @@ int main(void)
         cmocka_unit_test(test_offline_and_balloon_events),
         cmocka_unit_test(test_real_threads),
         cmocka_unit_test(test_builder_processes),
+        cmocka_unit_test(test_vms_match_aggregates),
+        cmocka_unit_test(test_locality_model),
+        cmocka_unit_test(test_ci_arithmetic),
+        cmocka_unit_test(test_seeds),
+        cmocka_unit_test(test_sweep),
     };
 
     return cmocka_run_group_tests_name("storm", tests, NULL, NULL);

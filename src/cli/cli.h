@@ -16,6 +16,7 @@
 int cli_demo(int argc, char **argv);
 int cli_host(int argc, char **argv);
 int cli_storm(int argc, char **argv);
+int cli_sweep(int argc, char **argv);
 int cli_hostd(int argc, char **argv);
 int cli_env(int argc, char **argv);
 int cli_guest(int argc, char **argv);

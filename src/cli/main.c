@@ -20,6 +20,8 @@ static void usage(FILE *f)
             "commands:\n"
             "  storm [OPTIONS]     a boot storm under each placement policy\n"
             "                      (numaclaim storm --help)\n"
+            "  sweep --vary P=V,.. the storm over values of one parameter\n"
+            "                      (numaclaim sweep --help)\n"
             "  demo [--host SPEC]  walk through claims on a simulated NUMA host\n"
             "                      (default host " CLI_DEFAULT_HOST ")\n"
             "  host SPEC           show the topology a host spec describes\n"
@@ -62,6 +64,8 @@ int main(int argc, char **argv)
         return cli_host(argc - 1, argv + 1);
     if ( !strcmp(argv[1], "storm") )
         return cli_storm(argc - 1, argv + 1);
+    if ( !strcmp(argv[1], "sweep") )
+        return cli_sweep(argc - 1, argv + 1);
     if ( !strcmp(argv[1], "hostd") )
         return cli_hostd(argc - 1, argv + 1);
     if ( !strcmp(argv[1], "env") )

@@ -19,8 +19,36 @@
 #define STR_(x) #x
 #define STR(x)  STR_(x)
 
+/* "storm" or "sweep", for messages. */
+static const char *command = "storm";
+
+static void usage_sweep(FILE *f)
+{
+    fprintf(f,
+        "usage: numaclaim sweep --vary PARAM=VALUES [STORM OPTIONS]\n"
+        "\n"
+        "Run the storm once per value of one parameter (each for --seeds N\n"
+        "seeds, all in parallel processes) and compare the policies: each\n"
+        "one's figures and its difference from claimsets, paired by seed.\n"
+        "\n"
+        "  --vary builders=N,N,...     parallel builders\n"
+        "  --vary fill=PCT,PCT,...     memory already used by guests\n"
+        "  --vary 'host=SPEC|SPEC...'  hosts (separated by |)\n"
+        "  --vary 'mix=MIX|MIX...'     VM mixes (separated by |)\n"
+        "  --json FILE                 every figure, mean, interval and\n"
+        "                              difference, as JSON\n"
+        "\n"
+        "The other options are numaclaim storm's (numaclaim storm --help),\n"
+        "but --vms-out and --svg.\n");
+}
+
 static void usage(FILE *f)
 {
+    if ( strcmp(command, "storm") )
+    {
+        usage_sweep(f);
+        return;
+    }
     fprintf(f,
         "usage: numaclaim storm [OPTIONS]\n"
         "\n"
@@ -46,14 +74,28 @@ static void usage(FILE *f)
         "                         may vary between runs)\n"
         "  --processes            builders as processes on a private hostd\n"
         "                         per policy, wall-clock time\n"
+        "  --vnuma-remote SHARE   share (0 to 1) of a vNUMA guest's memory\n"
+        "                         accesses that go to its other vnodes, for\n"
+        "                         locality (default "
+        STR(STORM_DEFAULT_VNUMA_REMOTE) ", an assumption:\n"
+        "                         docs/storm.md)\n"
+        "  --seeds N              run seeds SEED..SEED+N-1 (in parallel) and\n"
+        "                         report each figure's mean and 95%%\n"
+        "                         confidence interval (Student t)\n"
+        "  --jobs N               seeds run at once (default: CPUs online)\n"
         "  --json FILE            write the results as JSON\n"
-        "  --svg FILE             plot free/claimed/used memory per node\n"
+        "  --svg FILE             plot free/claimed/used memory per node (of\n"
+        "                         the first seed)\n"
+        "  --vms-out FILE         one row per VM and policy (and seed):\n"
+        "                         outcome, reason, nodes, claim, times; CSV,\n"
+        "                         or JSON lines if FILE ends in .jsonl\n"
+        "  --vms-format csv|jsonl the format of --vms-out, whatever its name\n"
         "  --no-progress          no progress bar\n");
 }
 
 static int bad(const char *opt, const char *arg, const char *why)
 {
-    fprintf(stderr, "numaclaim storm: %s '%s': %s\n", opt, arg, why);
+    fprintf(stderr, "numaclaim %s: %s '%s': %s\n", command, opt, arg, why);
     return 2;
 }
 
@@ -146,13 +188,13 @@ static int load_one(const char *f, void *arg)
         a->files->path = paths;
     if ( !more || !paths )
     {
-        fprintf(stderr, "numaclaim storm: --configs: out of memory for %u "
-                "configs\n", s->nr_configs + 1);
+        fprintf(stderr, "numaclaim %s: --configs: out of memory for %u "
+                "configs\n", command, s->nr_configs + 1);
         return -1;
     }
     if ( ts_vm_load(f, &s->configs[s->nr_configs], err, sizeof(err)) )
     {
-        fprintf(stderr, "numaclaim storm: --configs: %s\n", err);
+        fprintf(stderr, "numaclaim %s: --configs: %s\n", command, err);
         return -1;
     }
     /* f is ts_split's copy, freed after this call: keep our own. */
@@ -160,7 +202,7 @@ static int load_one(const char *f, void *arg)
     a->files->nr = s->nr_configs;
     if ( !paths[s->nr_configs - 1] )
     {
-        fprintf(stderr, "numaclaim storm: --configs: out of memory\n");
+        fprintf(stderr, "numaclaim %s: --configs: out of memory\n", command);
         return -1;
     }
     return 0;
@@ -211,21 +253,125 @@ static int check_configs(const struct storm_scenario *s,
         if ( ts_vm_check_host(&s->configs[i], s->host.nr_nodes,
                               s->host.node_cpus, NULL, why, sizeof(why)) )
         {
-            fprintf(stderr, "numaclaim storm: --configs: %s: %s (--host)\n",
+            fprintf(stderr, "numaclaim %s: --configs: %s: %s (--host)\n",
+                    command,
                     files->path[i], why);
             return 2;
         }
     return 0;
 }
 
+/* Over seeds: each seed's results as they come, in seed order. */
+struct seeds_ctx {
+    const struct storm_scenario *s;
+    struct storm_seeds_report sr;
+    uint32_t k;                  /* seeds seen */
+    struct storm_result *first;  /* the first seed's results */
+    uint32_t nr_first;
+    FILE *vms;
+    enum storm_vms_format fmt;
+};
+
+static int take_seed(void *arg, uint64_t seed, const struct storm_result *r,
+                     const struct storm_vms *vms, uint32_t nr)
+{
+    struct seeds_ctx *c = arg;
+
+    if ( c->k == 0 )
+    {
+        memcpy(c->first, r, nr * sizeof(*r));
+        c->nr_first = nr;
+    }
+    storm_seeds_report_add(&c->sr, c->k++, seed, r, nr);
+    if ( c->vms && vms &&
+         storm_vms_write(c->vms, c->fmt, c->s, seed, r, vms, nr) )
+    {
+        fprintf(stderr, "numaclaim %s: --vms-out: %s\n", command,
+                strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* What is checked of a scenario once all options are known: its configs
+ * and offline events against its host. */
+static int check_scenario(const struct storm_scenario *s,
+                          const struct config_files *files)
+{
+    uint64_t frames = 0;
+
+    if ( check_configs(s, files) )
+        return 2;
+    for ( uint32_t n = 0; n < s->host.nr_nodes; n++ )
+        frames += s->host.node_pages[n];
+    for ( uint32_t i = 0; i < s->nr_offline; i++ )
+        if ( s->offline[i].pages > frames )
+        {
+            fprintf(stderr, "numaclaim %s: --offline: %llu pages, the host "
+                    "has %llu\n", command,
+                    (unsigned long long)s->offline[i].pages,
+                    (unsigned long long)frames);
+            return 2;
+        }
+    return 0;
+}
+
+/* numaclaim sweep, once the base scenario is checked. */
+static int sweep(const struct storm_scenario *s,
+                 const struct config_files *files, const char *vary,
+                 uint32_t seeds, uint32_t jobs, bool progress,
+                 const char *json, struct storm_sweep **swp)
+{
+    struct storm_sweep *sw = calloc(1, sizeof(*sw));
+    char err[512];
+
+    *swp = sw;
+    if ( !sw )
+    {
+        fprintf(stderr, "numaclaim sweep: out of memory\n");
+        return 1;
+    }
+    if ( storm_sweep_parse(s, vary, sw, err, sizeof(err)) )
+        return bad("--vary", vary, err);
+    for ( uint32_t i = 0; i < sw->nr; i++ )
+    {
+        if ( check_scenario(&sw->sc[i], files) )
+            return 2;
+        sw->sc[i].progress = false;
+        if ( storm_prepare(&sw->sc[i], err, sizeof(err)) )
+        {
+            fprintf(stderr, "numaclaim sweep: %s=%s: %s\n",
+                    storm_sweep_param(sw), sw->value[i], err);
+            return 2;
+        }
+    }
+    if ( storm_sweep_run(sw, seeds ? seeds : 1, jobs ? jobs : 1, progress) )
+    {
+        fprintf(stderr, "numaclaim sweep: cannot run: %s\n", strerror(errno));
+        return 1;
+    }
+    storm_print_sweep_table(stdout, sw);
+    if ( json && storm_write_sweep_json(json, sw, err, sizeof(err)) )
+    {
+        fprintf(stderr, "numaclaim sweep: --json: %s\n", err);
+        return 1;
+    }
+    for ( uint32_t i = 0; i < sw->nr; i++ )
+        for ( uint32_t p = 0; p < sw->rep[i].nr; p++ )
+            if ( sw->rep[i].error[p][0] )
+                return 1;
+    return 0;
+}
+
 /* An option error: say it, then clean up and exit with status 2. */
 #define FAIL(status) do { rc = (status); goto out; } while ( 0 )
 
-int cli_storm(int argc, char **argv)
+static int storm_main(int argc, char **argv, bool sweeping)
 {
     enum { O_HOST = 256, O_VMS, O_MIX, O_CONFIGS, O_FILL, O_BUILDERS,
            O_POLICY, O_ARRIVAL, O_SEED, O_OFFLINE, O_BALLOON, O_THREADS,
-           O_PROCESSES, O_JSON, O_SVG, O_NOPROG, O_HELP };
+           O_PROCESSES, O_JSON, O_SVG, O_NOPROG, O_HELP, O_REMOTE, O_SEEDS,
+           O_JOBS, O_VMS_OUT, O_VMS_FORMAT, O_VARY };
     static const struct option opts[] = {
         { "host", required_argument, NULL, O_HOST },
         { "vms", required_argument, NULL, O_VMS },
@@ -244,16 +390,30 @@ int cli_storm(int argc, char **argv)
         { "svg", required_argument, NULL, O_SVG },
         { "no-progress", no_argument, NULL, O_NOPROG },
         { "help", no_argument, NULL, O_HELP },
+        { "vnuma-remote", required_argument, NULL, O_REMOTE },
+        { "seeds", required_argument, NULL, O_SEEDS },
+        { "jobs", required_argument, NULL, O_JOBS },
+        { "vms-out", required_argument, NULL, O_VMS_OUT },
+        { "vms-format", required_argument, NULL, O_VMS_FORMAT },
+        { "vary", required_argument, NULL, O_VARY },
         { NULL, 0, NULL, 0 },
     };
     struct storm_scenario s;
     struct storm_result *res = NULL;
-    const char *json = NULL, *svg = NULL;
+    const char *json = NULL, *svg = NULL, *vms_out = NULL, *vary = NULL;
+    struct storm_sweep *sw = NULL;
     struct config_files files = { NULL, 0 };
+    struct storm_vms vms[TS_NR_POLICIES];
+    struct seeds_ctx sc = { .s = &s };
+    enum storm_vms_format fmt = STORM_VMS_CSV;
     char err[512];
     uint64_t seed;
-    bool vms_given = false, progress = isatty(2);
+    uint32_t seeds = 0, jobs = 0;
+    bool vms_given = false, progress = isatty(2), fmt_given = false;
     int opt, nr, rc = 0;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+    memset(vms, 0, sizeof(vms));
 
     storm_defaults(&s);
     optind = 1;
@@ -337,6 +497,39 @@ int cli_storm(int argc, char **argv)
         case O_NOPROG:
             progress = false;
             break;
+        case O_REMOTE:
+            if ( ts_parse_real(optarg, 0, 1, &s.vnuma_remote) )
+                FAIL(bad("--vnuma-remote", optarg, "expected a share from 0 "
+                           "to 1, e.g. 0.1"));
+            break;
+        case O_SEEDS:
+            if ( parse_u32(optarg, 1, STORM_MAX_SEEDS, &seeds) )
+                FAIL(bad("--seeds", optarg, "expected a number from 1 to "
+                           STR(STORM_MAX_SEEDS)));
+            break;
+        case O_JOBS:
+            if ( parse_u32(optarg, 1, 1024, &jobs) )
+                FAIL(bad("--jobs", optarg, "expected a number from 1 to "
+                           "1024"));
+            break;
+        case O_VMS_OUT:
+            vms_out = optarg;
+            break;
+        case O_VMS_FORMAT:
+            if ( !strcmp(optarg, "csv") )
+                fmt = STORM_VMS_CSV;
+            else if ( !strcmp(optarg, "jsonl") )
+                fmt = STORM_VMS_JSONL;
+            else
+                FAIL(bad("--vms-format", optarg, "expected csv or jsonl"));
+            fmt_given = true;
+            break;
+        case O_VARY:
+            if ( !sweeping )
+                FAIL(bad("--vary", optarg, "only numaclaim sweep varies a "
+                           "parameter"));
+            vary = optarg;
+            break;
         case O_HELP:
             usage(stdout);
             FAIL(0);
@@ -347,24 +540,22 @@ int cli_storm(int argc, char **argv)
     }
     if ( optind != argc )
         FAIL(bad("argument", argv[optind], "unexpected (try --help)"));
-    if ( check_configs(&s, &files) )
+    if ( sweeping && !vary )
+    {
+        fprintf(stderr, "numaclaim sweep: --vary PARAM=VALUES is needed "
+                "(try --help)\n");
+        FAIL(2);
+    }
+    if ( sweeping && vms_out )
+        FAIL(bad("--vms-out", vms_out, "numaclaim sweep writes no per-VM "
+                   "rows (numaclaim storm does)"));
+    if ( sweeping && svg )
+        FAIL(bad("--svg", svg, "numaclaim sweep draws no plot (numaclaim "
+                   "storm does)"));
+    if ( check_scenario(&s, &files) )
         FAIL(2);
     if ( s.nr_configs && !vms_given )
         s.nr_vms = s.nr_configs;
-    for ( uint32_t i = 0; i < s.nr_offline; i++ )
-    {
-        uint64_t frames = 0;
-
-        for ( uint32_t n = 0; n < s.host.nr_nodes; n++ )
-            frames += s.host.node_pages[n];
-        if ( s.offline[i].pages > frames )
-        {
-            fprintf(stderr, "numaclaim storm: --offline: %llu pages, the host "
-                    "has %llu\n", (unsigned long long)s.offline[i].pages,
-                    (unsigned long long)frames);
-            FAIL(2);
-        }
-    }
     /* Offline events happen in time order. */
     for ( uint32_t i = 1; i < s.nr_offline; i++ )
         for ( uint32_t j = i; j > 0 && s.offline[j - 1].time > s.offline[j].time;
@@ -376,40 +567,127 @@ int cli_storm(int argc, char **argv)
             s.offline[j] = t;
         }
     s.progress = progress;
+    if ( sweeping )
+    {
+        rc = sweep(&s, &files, vary, seeds, jobs ? jobs : (uint32_t)cpus,
+                   progress, json, &sw);
+        goto out;
+    }
     if ( storm_prepare(&s, err, sizeof(err)) )
     {
-        fprintf(stderr, "numaclaim storm: %s\n", err);
+        fprintf(stderr, "numaclaim %s: %s\n", command, err);
         FAIL(2);
     }
 
+    if ( vms_out )
+    {
+        size_t len = strlen(vms_out);
+
+        if ( !fmt_given && len >= 6 && !strcmp(vms_out + len - 6, ".jsonl") )
+            fmt = STORM_VMS_JSONL;
+        sc.vms = storm_vms_open(vms_out, fmt, err, sizeof(err));
+        if ( !sc.vms )
+            FAIL(bad("--vms-out", vms_out, err));
+        sc.fmt = fmt;
+    }
+
     res = calloc(TS_NR_POLICIES, sizeof(*res));
-    nr = res ? storm_run(&s, res) : -1;
+    if ( res && seeds )
+    {
+        /* Seeds in parallel processes, as many as there are CPUs. */
+        sc.first = res;
+        sc.sr.nr_seeds = seeds;
+        for ( uint32_t i = 0; i < TS_NR_POLICIES; i++ )
+            for ( uint32_t f = 0; f < STORM_NR_FIGURES; f++ )
+                if ( !(sc.sr.fig[i][f] = calloc(seeds, sizeof(double))) )
+                    FAIL(1);
+        s.progress = false;
+        if ( !jobs )
+            jobs = cpus > 0 ? (uint32_t)cpus : 1;
+        nr = storm_run_seeds(&s, seeds, jobs, vms_out != NULL, progress,
+                             take_seed, &sc) ? -1 : (int)sc.nr_first;
+    }
+    else
+    {
+        nr = res ? storm_run_vms(&s, res, vms_out ? vms : NULL) : -1;
+        if ( nr > 0 && sc.vms &&
+             storm_vms_write(sc.vms, fmt, &s, s.seed, res, vms, (uint32_t)nr) )
+        {
+            fprintf(stderr, "numaclaim %s: --vms-out: %s: %s\n", command,
+                    vms_out,
+                    strerror(errno));
+            rc = 1;
+        }
+    }
     if ( nr < 0 )
     {
-        fprintf(stderr, "numaclaim storm: cannot run: %s\n", strerror(errno));
+        fprintf(stderr, "numaclaim %s: cannot run: %s\n", command,
+                strerror(errno));
         rc = 1;
         goto out;
     }
-    storm_print_table(stdout, &s, res, (uint32_t)nr);
-    if ( json && storm_write_json(json, &s, res, (uint32_t)nr, err,
-                                  sizeof(err)) )
+    if ( sc.vms )
     {
-        fprintf(stderr, "numaclaim storm: --json: %s\n", err);
+        FILE *f = sc.vms;
+
+        sc.vms = NULL;
+        if ( fclose(f) )
+        {
+            fprintf(stderr, "numaclaim %s: --vms-out: %s: %s\n", command,
+                    vms_out,
+                    strerror(errno));
+            rc = 1;
+        }
+    }
+    /* One seed is a plain run: the plain report. */
+    if ( seeds > 1 )
+        storm_print_seeds_table(stdout, &s, &sc.sr);
+    else
+        storm_print_table(stdout, &s, res, (uint32_t)nr);
+    if ( json && (seeds > 1
+                  ? storm_write_seeds_json(json, &s, &sc.sr, err, sizeof(err))
+                  : storm_write_json(json, &s, res, (uint32_t)nr, err,
+                                     sizeof(err))) )
+    {
+        fprintf(stderr, "numaclaim %s: --json: %s\n", command, err);
         rc = 1;
     }
     if ( svg && storm_write_svg(svg, &s, res, (uint32_t)nr, err, sizeof(err)) )
     {
-        fprintf(stderr, "numaclaim storm: --svg: %s\n", err);
+        fprintf(stderr, "numaclaim %s: --svg: %s\n", command, err);
         rc = 1;
     }
     for ( int i = 0; i < nr; i++ )
         if ( res[i].error )
             rc = 1;
  out:
+    if ( sw )
+        storm_sweep_free(sw);
+    free(sw);
+    if ( sc.vms )
+        fclose(sc.vms);
+    for ( uint32_t i = 0; i < TS_NR_POLICIES; i++ )
+    {
+        storm_vms_free(&vms[i]);
+        for ( uint32_t f = 0; f < STORM_NR_FIGURES; f++ )
+            free(sc.sr.fig[i][f]);
+    }
     for ( uint32_t i = 0; i < files.nr; i++ )
         free(files.path[i]);
     free(files.path);
     free(res);
     storm_free(&s);
     return rc;
+}
+
+int cli_storm(int argc, char **argv)
+{
+    command = "storm";
+    return storm_main(argc, argv, false);
+}
+
+int cli_sweep(int argc, char **argv)
+{
+    command = "sweep";
+    return storm_main(argc, argv, true);
 }

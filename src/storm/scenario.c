@@ -50,6 +50,7 @@ void storm_defaults(struct storm_scenario *s)
     s->builders = 8;
     s->policies = (1u << TS_NR_POLICIES) - 1;
     s->seed = 1;
+    s->vnuma_remote = STORM_DEFAULT_VNUMA_REMOTE;
 }
 
 /* "8G" -> pages (binary suffixes, at least 1 MiB). */

@@ -22,12 +22,9 @@
  * shared state (the next VM, the per-VM results, the placement counters
  * and the lock over them) lives in one shared anonymous mapping.
  *
- * Metrics, for every VM that started: its vCPUs either spread evenly over
- * its node affinity (all nodes if none) and touch all of its memory
- * uniformly, or, with vNUMA, run on their vnode's node and touch only that
- * vnode's memory.  locality is the share of those accesses that hit the
- * vCPU's own node, mean_distance their expected SLIT distance; both are
- * weighted by vCPUs across VMs.
+ * Metrics: each VM's build, when it ends, leaves a compact record (vms.c:
+ * outcome, where its memory is, its locality under locality.c's model);
+ * the run's figures are sums and vCPU-weighted means over those records.
  */
 #include <errno.h>
 #include <math.h>
@@ -63,6 +60,7 @@ struct sim {
     struct ts_usage usage;
     double sample_every;
     uint32_t done;
+    struct storm_vm_log log;     /* per-VM results, shared with builders */
 };
 
 /* ========================================================================
@@ -181,115 +179,53 @@ static void balloon(struct sim *m, struct vm_run *v)
  * Metrics
  * ======================================================================== */
 
-static void vm_metrics(struct sim *m, struct vm_run *v, double *loc,
-                       double *dist, bool *one_node)
-{
-    const struct ts_build *b = &v->b;
-    const struct ts_host *h = &m->s->host;
-    uint64_t pages[TS_MAX_NODES] = { 0 };
-    uint32_t nr = TS_MAX_NODES, nodes_used = 0;
-
-    *loc = *dist = 0;
-    if ( xc_domain_node_pages(m->xch, b->domid, &nr, pages) )
-        return;
-    for ( uint32_t n = 0; n < h->nr_nodes; n++ )
-        nodes_used += pages[n] != 0;
-    *one_node = nodes_used == 1;
-
-    if ( b->plan.vnuma )
-    {
-        uint32_t vcpus = 0;
-
-        for ( uint32_t i = 0; i < b->plan.nr_vnodes; i++ )
-        {
-            const struct ts_plan_vnode *x = &b->plan.vnode[i];
-            uint64_t mine = 0;
-            uint32_t cpu = x->pnode != TS_NO_NODE ? x->pnode : 0;
-
-            for ( uint32_t n = 0; n < h->nr_nodes; n++ )
-                mine += b->vnode_pages[i][n];
-            if ( !x->nr_vcpus || !mine )
-                continue;
-            for ( uint32_t n = 0; n < h->nr_nodes; n++ )
-            {
-                double p = (double)b->vnode_pages[i][n] / mine;
-
-                *loc += x->nr_vcpus * p * (n == cpu);
-                *dist += x->nr_vcpus * p * h->distance[cpu][n];
-            }
-            vcpus += x->nr_vcpus;
-        }
-        if ( vcpus )
-        {
-            *loc /= vcpus;
-            *dist /= vcpus;
-        }
-        return;
-    }
-
-    {
-        uint64_t aff = b->plan.node_affinity, total = 0;
-        uint32_t k;
-
-        if ( !aff )
-            aff = h->nr_nodes >= 64 ? ~0ULL : (1ULL << h->nr_nodes) - 1;
-        k = (uint32_t)__builtin_popcountll(aff);
-        for ( uint32_t n = 0; n < h->nr_nodes; n++ )
-            total += pages[n];
-        if ( !total )
-            return;
-        for ( uint32_t c = 0; c < h->nr_nodes; c++ )
-            for ( uint32_t n = 0; (aff >> c & 1) && n < h->nr_nodes; n++ )
-            {
-                double p = (double)pages[n] / total / k;
-
-                *loc += p * (n == c);
-                *dist += p * h->distance[c][n];
-            }
-    }
-}
-
 static void finish_metrics(struct sim *m)
 {
     const struct storm_scenario *s = m->s;
     struct storm_result *r = m->r;
-    double loc = 0, dist = 0, vcpus = 0;
+    double loc = 0, dist = 0, vcpus = 0, *latency;
     uint64_t node_max = 0;
     uint32_t fit = 0, fit_one = 0;
 
+    latency = malloc((s->nr_vms ? s->nr_vms : 1) * sizeof(*latency));
     for ( uint32_t n = 0; n < s->host.nr_nodes; n++ )
         if ( s->host.node_pages[n] > node_max )
             node_max = s->host.node_pages[n];
     for ( uint32_t i = 0; i < s->nr_vms; i++ )
     {
-        struct vm_run *v = &m->run[i];
+        struct storm_vm_result *v = &m->log.vm[i];
+        const struct ts_vm *vm = &s->vms[i];
         struct xen_domctl_claim_info ci;
 
-        r->replans += v->b.replans;
-        if ( v->b.outcome == TS_OUT_FAILED_CLAIM )
+        v->vm = i;
+        r->demand_pages += vm->memory_pages;
+        r->replans += v->replans;
+        if ( v->outcome == STORM_VM_FAILED_CLAIM ||
+             v->outcome == STORM_VM_FAILED_PLACEMENT )
+        {
             r->failed_claim++;
-        else if ( v->b.outcome == TS_OUT_FAILED_BUILD )
+            r->failed_placement += v->outcome == STORM_VM_FAILED_PLACEMENT;
+        }
+        else if ( v->outcome == STORM_VM_FAILED_BUILD )
         {
             r->failed_build++;
-            r->wasted_pages += v->b.populated;
+            r->wasted_pages += v->populated;
         }
-        else if ( v->b.outcome == TS_OUT_STARTED )
+        else if ( v->outcome == STORM_VM_STARTED )
         {
-            double l, d;
-            bool one = false;
-
+            if ( latency )
+                latency[r->started] = v->end - s->arrival[i];
             r->started++;
-            r->started_pages += v->b.vm->memory_pages;
-            vm_metrics(m, v, &l, &d, &one);
-            loc += l * v->b.vm->vcpus;
-            dist += d * v->b.vm->vcpus;
-            vcpus += v->b.vm->vcpus;
-            if ( v->b.vm->memory_pages <= node_max )
+            r->started_pages += vm->memory_pages;
+            loc += v->locality * vm->vcpus;
+            dist += v->distance * vm->vcpus;
+            vcpus += vm->vcpus;
+            if ( vm->memory_pages <= node_max )
             {
                 fit++;
-                fit_one += one;
+                fit_one += v->nr_nodes == 1;
             }
-            if ( !xc_domain_claim_info(m->xch, v->b.domid, &ci) )
+            if ( !xc_domain_claim_info(m->xch, v->domid, &ci) )
                 r->recalled_pages += ci.recalled;
         }
         if ( v->end > r->build_seconds )
@@ -298,6 +234,12 @@ static void finish_metrics(struct sim *m)
     r->locality = vcpus ? loc / vcpus : 0;
     r->mean_distance = vcpus ? dist / vcpus : 0;
     r->single_node_share = fit ? (double)fit_one / fit : 0;
+    if ( latency )
+    {
+        r->latency_p50 = storm_percentile(latency, r->started, 0.50);
+        r->latency_p99 = storm_percentile(latency, r->started, 0.99);
+    }
+    free(latency);
 }
 
 /* ========================================================================
@@ -389,7 +331,7 @@ static void simulate(struct sim *m)
 
             if ( v->b.nr_steps == 0 )
                 v->start = now;
-            more = ts_build_step(&v->b, m->xch);
+            more = storm_vm_step(&m->log.vm[slot[best].vm], &v->b, m->xch);
             slot[best].clock += STEP_SECONDS +
                                 SECONDS_PER_GIB * v->b.step_pages / GIB;
             sample(m, slot[best].clock);
@@ -398,6 +340,8 @@ static void simulate(struct sim *m)
                 v->end = slot[best].clock;
                 if ( s->balloon && v->b.outcome == TS_OUT_STARTED )
                     balloon(m, v);
+                storm_vm_end(&m->log, (uint32_t)slot[best].vm, s, &v->b,
+                             m->xch, v->start, v->end, NULL, NULL);
                 slot[best].vm = -1;
                 m->done++;
                 progress(m);
@@ -451,7 +395,8 @@ static void *builder_thread(void *arg)
         v->b.usage_lock = ts_usage_lock_mutex;
         v->b.usage_arg = &t->lock;
         v->start = since(&t->t0);
-        ts_build_run(&v->b, xch);
+        while ( storm_vm_step(&m->log.vm[i], &v->b, xch) )
+            ;
         v->end = since(&t->t0);
         if ( m->s->balloon && v->b.outcome == TS_OUT_STARTED )
         {
@@ -461,6 +406,8 @@ static void *builder_thread(void *arg)
                                   &bl) )
                 ts_balloon_up(xch, &v->b, &bl);
         }
+        storm_vm_end(&m->log, i, m->s, &v->b, xch, v->start, v->end,
+                     ts_usage_lock_mutex, &t->lock);
         pthread_mutex_lock(&t->lock);
         m->done++;
         progress(m);
@@ -666,11 +613,11 @@ static void stop_private_hostd(pid_t pid, const char *dir)
  * Entry points
  * ======================================================================== */
 
-void storm_run_policy(const struct storm_scenario *s, enum ts_policy p,
-                      struct storm_result *r)
+/* One policy's run; the per-VM records left in m->log for the caller. */
+static void run_policy(struct sim *m, enum ts_policy p)
 {
-    struct sim m = { .s = s, .r = r, .sample_every = 0.01 };
-
+    const struct storm_scenario *s = m->s;
+    struct storm_result *r = m->r;
     char dir[] = "/tmp/numaclaim-storm.XXXXXX";
     pid_t hostd = 0;
 
@@ -683,52 +630,151 @@ void storm_run_policy(const struct storm_scenario *s, enum ts_policy p,
         snprintf(r->message, sizeof(r->message), "cannot start a hostd");
         return;
     }
-    m.xch = xc_interface_open(NULL, NULL, 0);
-    m.run = calloc(s->nr_vms, sizeof(*m.run));
-    if ( !m.xch || !m.run )
+    m->xch = xc_interface_open(NULL, NULL, 0);
+    m->run = calloc(s->nr_vms, sizeof(*m->run));
+    if ( !m->xch || !m->run ||
+         storm_vm_log_open(&m->log, s->nr_vms, s->host.nr_nodes) )
     {
         r->error = errno ? errno : ENOMEM;
         snprintf(r->message, sizeof(r->message), "cannot open libxenctrl");
         goto out;
     }
-    if ( fill_host(&m) )
+    if ( fill_host(m) )
     {
         r->error = EINVAL;
         goto out;
     }
-    sample(&m, 0);
+    sample(m, 0);
     if ( s->processes )
-        run_processes(&m);
+        run_processes(m);
     else if ( s->threads )
-        run_threads(&m);
+        run_threads(m);
     else
-        simulate(&m);
-    m.sample_every = 0;
-    sample(&m, r->build_seconds);
-    finish_metrics(&m);
+        simulate(m);
+    m->sample_every = 0;
+    sample(m, r->build_seconds);
+    finish_metrics(m);
     {
         double last = 0;
 
         for ( uint32_t i = 0; i < s->nr_vms; i++ )
-            if ( m.run[i].end > last )
-                last = m.run[i].end;
-        sample(&m, last);
+            if ( m->run[i].end > last )
+                last = m->run[i].end;
+        sample(m, last);
     }
  out:
-    free(m.run);
-    if ( m.xch )
-        xc_interface_close(m.xch);
+    free(m->run);
+    m->run = NULL;
+    if ( m->xch )
+        xc_interface_close(m->xch);
+    m->xch = NULL;
     if ( hostd )
         stop_private_hostd(hostd, dir);
 }
 
+void storm_run_policy(const struct storm_scenario *s, enum ts_policy p,
+                      struct storm_result *r)
+{
+    struct sim m = { .s = s, .r = r, .sample_every = 0.01 };
+
+    run_policy(&m, p);
+    storm_vm_log_close(&m.log);
+}
+
 uint64_t storm_vm_bytes(void)
 {
-    return sizeof(struct ts_vm) + sizeof(double) + sizeof(struct vm_run);
+    /* A per-VM record and, typically, one node entry. */
+    return sizeof(struct ts_vm) + sizeof(double) + sizeof(struct vm_run) +
+           sizeof(struct storm_vm_result) + sizeof(uint64_t);
+}
+
+int storm_write_all(int fd, const void *p, size_t n)
+{
+    for ( size_t off = 0; off < n; )
+    {
+        ssize_t w = write(fd, (const char *)p + off, n - off);
+
+        if ( w <= 0 )
+            return -1;
+        off += (size_t)w;
+    }
+    return 0;
+}
+
+int storm_read_all(int fd, void *p, size_t n)
+{
+    for ( size_t got = 0; got < n; )
+    {
+        ssize_t r = read(fd, (char *)p + got, n - got);
+
+        if ( r <= 0 )
+            return -1;
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+/* A policy's child: run it, send the result, then the per-VM records
+ * and node entries. */
+static int run_child(const struct storm_scenario *s, enum ts_policy p, int fd)
+{
+    struct storm_result *mine = calloc(1, sizeof(*mine));
+    struct sim m = { .s = s, .r = mine, .sample_every = 0.01 };
+    struct storm_vms v = { 0 };
+    int rc = -1;
+
+    if ( !mine )
+        return -1;
+    run_policy(&m, p);
+    if ( m.log.map )
+        v = (struct storm_vms){ .nr = s->nr_vms, .vm = m.log.vm,
+                                .nr_node = *m.log.nr_node,
+                                .node = m.log.node };
+    if ( !storm_write_all(fd, mine, sizeof(*mine)) &&
+         !storm_send_vms(fd, &v) )
+        rc = 0;
+    storm_vm_log_close(&m.log);
+    free(mine);
+    return rc;
+}
+
+int storm_send_vms(int fd, const struct storm_vms *v)
+{
+    uint64_t head[2] = { v->nr, v->nr_node };
+
+    return storm_write_all(fd, head, sizeof(head)) ||
+           storm_write_all(fd, v->vm, v->nr * sizeof(*v->vm)) ||
+           storm_write_all(fd, v->node, v->nr_node * sizeof(*v->node))
+           ? -1 : 0;
+}
+
+int storm_recv_vms(int fd, uint32_t max, struct storm_vms *v)
+{
+    struct storm_vms mine = { 0 };
+    uint64_t head[2];
+    int rc = -1;
+
+    if ( storm_read_all(fd, head, sizeof(head)) || head[0] > max ||
+         head[1] > head[0] * TS_MAX_NODES )
+        return -1;
+    mine.nr = (uint32_t)head[0];
+    mine.nr_node = head[1];
+    mine.vm = malloc((head[0] ? head[0] : 1) * sizeof(*mine.vm));
+    mine.node = malloc((head[1] ? head[1] : 1) * sizeof(*mine.node));
+    if ( mine.vm && mine.node &&
+         !storm_read_all(fd, mine.vm, head[0] * sizeof(*mine.vm)) &&
+         !storm_read_all(fd, mine.node, head[1] * sizeof(*mine.node)) )
+        rc = 0;
+    if ( !rc && v )
+        *v = mine;
+    else
+        storm_vms_free(&mine);
+    return rc;
 }
 
 /* Each policy in a child process: a fresh host from NUMACLAIM_HOST. */
-int storm_run(const struct storm_scenario *s, struct storm_result *results)
+int storm_run_vms(const struct storm_scenario *s, struct storm_result *results,
+                  struct storm_vms *vms)
 {
     uint32_t nr = 0;
 
@@ -738,13 +784,16 @@ int storm_run(const struct storm_scenario *s, struct storm_result *results)
     for ( enum ts_policy p = 0; p < TS_NR_POLICIES; p++ )
     {
         struct storm_result *r = &results[nr];
+        struct storm_vms *v = vms ? &vms[nr] : NULL;
         int fd[2], status;
         pid_t pid;
-        size_t got = 0;
+        bool ok;
 
         if ( !(s->policies >> p & 1) )
             continue;
         memset(r, 0, sizeof(*r));
+        if ( v )
+            memset(v, 0, sizeof(*v));
         r->policy = p;
         if ( pipe(fd) )
             return -1;
@@ -754,39 +803,20 @@ int storm_run(const struct storm_scenario *s, struct storm_result *results)
             return -1;
         if ( pid == 0 )
         {
-            struct storm_result *mine = calloc(1, sizeof(*mine));
-            size_t off = 0;
-
             /* A policy run dies with the storm that started it. */
             prctl(PR_SET_PDEATHSIG, SIGKILL);
             close(fd[0]);
-            if ( mine )
-                storm_run_policy(s, p, mine);
-            while ( mine && off < sizeof(*mine) )
-            {
-                ssize_t w = write(fd[1], (char *)mine + off,
-                                  sizeof(*mine) - off);
-
-                if ( w <= 0 )
-                    break;
-                off += (size_t)w;
-            }
-            _exit(mine && off == sizeof(*mine) ? 0 : 1);
+            _exit(run_child(s, p, fd[1]) ? 1 : 0);
         }
         close(fd[1]);
-        while ( got < sizeof(*r) )
-        {
-            ssize_t n = read(fd[0], (char *)r + got, sizeof(*r) - got);
-
-            if ( n <= 0 )
-                break;
-            got += (size_t)n;
-        }
+        ok = !storm_read_all(fd[0], r, sizeof(*r)) &&
+             !storm_recv_vms(fd[0], s->nr_vms, v);
         close(fd[0]);
         waitpid(pid, &status, 0);
-        if ( got != sizeof(*r) || !WIFEXITED(status) ||
-             WEXITSTATUS(status) != 0 )
+        if ( !ok || !WIFEXITED(status) || WEXITSTATUS(status) != 0 )
         {
+            if ( v )
+                storm_vms_free(v);
             memset(r, 0, sizeof(*r));
             r->policy = p;
             r->error = EIO;
@@ -798,4 +828,9 @@ int storm_run(const struct storm_scenario *s, struct storm_result *results)
         nr++;
     }
     return (int)nr;
+}
+
+int storm_run(const struct storm_scenario *s, struct storm_result *results)
+{
+    return storm_run_vms(s, results, NULL);
 }
