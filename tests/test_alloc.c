@@ -1733,6 +1733,90 @@ static void test_ballooning_returns_pages_to_vnode_pnode(void **state)
     nc_host_destroy(h);
 }
 
+/* ------------------------------------------------------------------------
+ * The per-node cache of freed small blocks (heap.c)
+ * ------------------------------------------------------------------------ */
+
+/* A freed order-0 page is handed out again first (the cache is LIFO), and
+ * while the cache holds blocks a claim of all unclaimed memory on the node
+ * still succeeds, protects that memory from others, and can be redeemed to
+ * the last page: cached blocks are free memory, never hidden from claims. */
+static void test_cache_never_hides_claimed_memory(void **state)
+{
+    struct nc_host *h = host_new("2x16M");      /* 4096 frames per node */
+    nc_domid_t a = dom_new(h, 8192), b = dom_new(h, 8192);
+    uint64_t mfn[4], again;
+
+    (void)state;
+    for ( unsigned int i = 0; i < 4; i++ )
+        assert_int_equal(nc_populate(h, CTL, a, i, 0, flags_node(0, 1),
+                                     &mfn[i]), 0);
+    for ( unsigned int i = 0; i < 4; i++ )
+        assert_int_equal(nc_depopulate(h, CTL, a, i, 0), 0);
+    EXPECT_NODE(h, 0, 4096, 0);
+    /* LIFO: the last page freed comes back first. */
+    assert_int_equal(nc_populate(h, CTL, a, 0, 0, flags_node(0, 1), &again),
+                     0);
+    assert_int_equal(again, mfn[3]);
+    assert_int_equal(nc_depopulate(h, CTL, a, 0, 0), 0);
+
+    /* Claim every free page of node 0 for b while the cache holds 4. */
+    assert_int_equal(claim_set(h, b, 1, NODEC(0, 4096)), 0);
+    EXPECT_NODE(h, 0, 4096, 4096);
+    /* a may not take any of it, not even a cached page. */
+    assert_int_equal(nc_populate(h, CTL, a, 0, 0, flags_node(0, 1), NULL),
+                     -ENOMEM);
+    assert_int_equal(nc_populate(h, CTL, a, 0, 9, flags_node(0, 1), NULL),
+                     -ENOMEM);
+    /* b redeems all of it: 4 single pages (the cached ones, which broke the
+     * 2 MiB block at MFN 2048), the 6 other 2 MiB blocks (the one at MFN 0
+     * would cross zones), then the rest page by page. */
+    for ( unsigned int i = 0; i < 4; i++ )
+        assert_int_equal(nc_populate(h, CTL, b, i, 0, flags_node(0, 1), NULL),
+                         0);
+    for ( unsigned int i = 1; i < 7; i++ )
+        assert_int_equal(nc_populate(h, CTL, b, (uint64_t)i << 9, 9,
+                                     flags_node(0, 1), NULL), 0);
+    assert_int_equal(nc_populate(h, CTL, b, 7 << 9, 9, flags_node(0, 1),
+                                 NULL), -ENOMEM);
+    for ( uint64_t g = 4; g < 512; g++ )
+        assert_int_equal(nc_populate(h, CTL, b, g, 0, flags_node(0, 1), NULL),
+                         0);
+    for ( uint64_t g = 7 << 9; g < 8 << 9; g++ )
+        assert_int_equal(nc_populate(h, CTL, b, g, 0, flags_node(0, 1), NULL),
+                         0);
+    EXPECT_DOM(h, b, 4096, 0, 0);
+    EXPECT_NODE(h, 0, 0, 0);
+    assert_invariants(h);
+    nc_host_destroy(h);
+}
+
+/* An allocation the maps cannot serve flushes the cache: with the cache
+ * holding 16 single pages of the only 2 MiB block (MFN 512; the block at
+ * 0 would cross zones), a 2 MiB request still gets it. */
+static void test_cache_flushed_for_larger_orders(void **state)
+{
+    struct nc_host *h = host_new("1x4M");       /* 1024 frames */
+    nc_domid_t a = dom_new(h, 1024);
+    uint64_t mfn;
+
+    (void)state;
+    for ( uint64_t g = 0; g < 16; g++ )
+        assert_int_equal(populate(h, a, g, 0), 0);
+    for ( uint64_t g = 0; g < 16; g++ )
+        assert_int_equal(nc_depopulate(h, CTL, a, g, 0), 0);
+    EXPECT_NODE(h, 0, 1024, 0);
+    assert_int_equal(nc_populate(h, CTL, a, 0, 9, NC_MEMFLAGS_NONE, &mfn), 0);
+    assert_int_equal(mfn, 512);
+    EXPECT_NODE(h, 0, 512, 0);
+    assert_int_equal(nc_populate(h, CTL, a, 512, 9, NC_MEMFLAGS_NONE, NULL),
+                     -ENOMEM);
+    assert_int_equal(nc_depopulate(h, CTL, a, 0, 9), 0);
+    EXPECT_NODE(h, 0, 1024, 0);
+    assert_invariants(h);
+    nc_host_destroy(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1789,6 +1873,8 @@ int main(void)
         cmocka_unit_test(test_implicit_hint_follows_vmemranges),
         cmocka_unit_test(test_ballooning_returns_pages_to_vnode_pnode),
         cmocka_unit_test(test_vnode_flag_without_vnode_and_anon_rules),
+        cmocka_unit_test(test_cache_never_hides_claimed_memory),
+        cmocka_unit_test(test_cache_flushed_for_larger_orders),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

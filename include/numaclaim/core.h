@@ -443,6 +443,19 @@ int nc_host_check(struct nc_host *h, int level, char *why, size_t whylen);
  * its own pace).  Returns the previous level. */
 int nc_host_set_autocheck(struct nc_host *h, int level);
 
+/* Console message levels, as Xen's XENLOG_*: a message is written to the
+ * console ring only if its level is at or above the host's threshold (Xen's
+ * `loglvl=` boot option).  The default, NC_LOG_ALL, keeps every message, as
+ * a debug Xen does; NC_LOG_WARNING is a release Xen's default and drops the
+ * informational lines (claims installed and released, domains created and
+ * destroyed), which also keeps their formatting off the claim path. */
+#define NC_LOG_ALL      0
+#define NC_LOG_INFO     1
+#define NC_LOG_WARNING  2
+
+/* Set the console threshold; returns the previous one. */
+int nc_host_set_loglevel(struct nc_host *h, int level);
+
 #ifdef __cplusplus
 }
 #endif

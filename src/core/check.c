@@ -395,6 +395,11 @@ int nc_host_set_autocheck(struct nc_host *h, int level)
     return atomic_exchange(&h->autocheck, level);
 }
 
+int nc_host_set_loglevel(struct nc_host *h, int level)
+{
+    return atomic_exchange(&h->loglevel, level);
+}
+
 void host_autocheck_run(struct nc_host *h, int level)
 {
     char why[160];

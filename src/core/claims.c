@@ -262,7 +262,8 @@ int domain_install_claim_set(struct nc_host *h, struct nc_domain *d,
                              const struct nc_claim *set, uint32_t nr,
                              bool legacy)
 {
-    struct claim_request rq = { 0 };
+    /* rq.node[n] is read only where rq.nodes has bit n: not zeroed. */
+    struct claim_request rq;
     struct heap_locks l = { 0 };
     uint64_t outstanding = 0;
     bool all = false;
@@ -279,6 +280,9 @@ int domain_install_claim_set(struct nc_host *h, struct nc_domain *d,
     {
         uint64_t nodes = claim_set_nodes(h, set, nr) | d->node_claim_mask;
 
+        rq.have_host = false;
+        rq.host = rq.nodes = rq.seen = rq.node_total = 0;
+
         /* A host-wide entry, given or replaced, needs the whole heap. */
         all = legacy || d->host_claim;
         for ( uint32_t i = 0; i < nr && !all; i++ )
@@ -293,7 +297,8 @@ int domain_install_claim_set(struct nc_host *h, struct nc_domain *d,
             rc = check_available_claims(h, d, &rq, legacy, &l, all);
         if ( rc == 1 )
         {
-            rq = (struct claim_request){ 0 };
+            /* A reset: install the empty set. */
+            rq.host = rq.nodes = rq.node_total = 0;
             rc = 0;
         }
         if ( !rc )

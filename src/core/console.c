@@ -12,8 +12,8 @@
  * at 2^32, which the window tests below allow for.
  *
  * Messages are formatted into a buffer on the stack before console_lock is
- * taken, and the core writes them after dropping heap_lock (private.h), so
- * the lock is held only to copy bytes.
+ * taken, and the core writes them after dropping the heap's locks
+ * (private.h), so the lock is held only to copy bytes.
  */
 #include <stdarg.h>
 
@@ -436,6 +436,9 @@ void console_claims(struct nc_host *h, nc_domid_t domid,
     size_t used = 0;
     bool any = false;
 
+    /* Refusals are warnings; an install or a release is information. */
+    if ( !console_wants(h, rc ? NC_LOG_WARNING : NC_LOG_INFO) )
+        return;
     if ( legacy )
     {
         if ( rc )

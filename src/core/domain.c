@@ -205,7 +205,7 @@ int nc_domain_create(struct nc_host *h, nc_domid_t caller,
     }
     if ( domidp )
         *domidp = id;
-    printk(h, "d%u: created, %u vCPU%s", id, cfg->max_vcpus,
+    printk_info(h, "d%u: created, %u vCPU%s", id, cfg->max_vcpus,
            cfg->max_vcpus == 1 ? "" : "s");
     host_autocheck(h);
     return 0;
@@ -293,7 +293,7 @@ int nc_domain_destroy(struct nc_host *h, nc_domid_t caller, nc_domid_t domid)
         domain_put(h, d);      /* the table's reference */
     domain_put(h, d);
     if ( reaped )
-        printk(h, "d%u: destroyed", domid);
+        printk_info(h, "d%u: destroyed", domid);
     host_autocheck(h);
     return reaped ? 0 : -ESRCH;
 }

@@ -294,6 +294,7 @@ struct nc_host {
     char conring[NC_CONSOLE_SIZE];                        /* (K) */
 
     int _Atomic autocheck;             /* (a) level run after each op */
+    int _Atomic loglevel;              /* (a) console threshold, NC_LOG_* */
 };
 
 /* locks.c: the heap's locks (see the top of this file for the order) */
@@ -443,6 +444,17 @@ void console_init(struct nc_host *h);
 void console_fini(struct nc_host *h);
 void printk(struct nc_host *h, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* True if a message of this level would reach the ring: callers test it
+ * before formatting anything. */
+static inline bool console_wants(const struct nc_host *h, int level)
+{
+    return level >= atomic_load_explicit(&((struct nc_host *)h)->loglevel,
+                                         memory_order_relaxed);
+}
+/* printk for informational lines (NC_LOG_INFO). */
+#define printk_info(h, ...) \
+    do { if ( console_wants(h, NC_LOG_INFO) ) printk(h, __VA_ARGS__); } \
+    while ( 0 )
 /* "12.00 GiB": pages in the largest binary unit, two decimals (cut). */
 const char *console_size(char buf[16], uint64_t pages);
 /* "ENOMEM" for -ENOMEM, the number for an errno it does not know. */
