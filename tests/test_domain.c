@@ -19,6 +19,12 @@
  */
 #include "common.h"
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../src/core/env.h"
+
 #define NODE_PAGES  16384ULL                 /* a 64M node */
 #define HOST_PAGES  (2 * NODE_PAGES)         /* "2x64M" */
 #define BIG_MAX     (1ULL << 20)
@@ -991,9 +997,62 @@ static void test_depopulate_across_entries(void **state)
     nc_host_destroy(h);
 }
 
+/* ------------------------------------------------------------------------
+ * The lock order (env.h): taking a lock ranked below one already held
+ * panics in debug builds.  Run in a child, which must die of the panic.
+ * ------------------------------------------------------------------------ */
+
+static int lock_in_child(unsigned int first, unsigned int second)
+{
+    pid_t pid = fork();
+    int status;
+
+    assert_true(pid >= 0);
+    if ( pid == 0 )
+    {
+        nc_lock_t a, b;
+
+        nc_lock_init(&a, first);
+        nc_lock_init(&b, second);
+        nc_lock(&a);
+        nc_lock(&b);
+        nc_unlock(&b);
+        nc_unlock(&a);
+        _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return status;
+}
+
+static void test_lock_order_is_enforced(void **state)
+{
+    int status;
+
+    (void)state;
+    /* In order: fine; two domain locks (the world lock's walk): fine. */
+    status = lock_in_child(NC_RANK_DOMLIST, NC_RANK_NODE(3));
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    status = lock_in_child(NC_RANK_DOMAIN, NC_RANK_DOMAIN);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+#if NC_DEBUG >= 1
+    /* A node lock before claims_lock, node 5 before node 2, two node locks
+     * of one rank: each a panic. */
+    status = lock_in_child(NC_RANK_NODE(0), NC_RANK_CLAIMS);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    status = lock_in_child(NC_RANK_NODE(5), NC_RANK_NODE(2));
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    status = lock_in_child(NC_RANK_NODE(70 - 5), NC_RANK_NODE(70 - 5));
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    status = lock_in_child(NC_RANK_CONSOLE, NC_RANK_DOMLIST);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+#endif
+}
+
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lock_order_is_enforced),
         cmocka_unit_test(test_control_domain_exists_from_start_up),
         cmocka_unit_test(test_control_domain_is_not_a_guest),
         cmocka_unit_test(test_create_any_gives_lowest_free_domid),

@@ -222,7 +222,7 @@ int nc_format(char *buf, size_t size, const char *fmt, ...)
 
 void console_init(struct nc_host *h)
 {
-    nc_lock_init(&h->console_lock);
+    nc_lock_init(&h->console_lock, NC_RANK_CONSOLE);
     h->conring_c = h->conring_p = 0;
 }
 

@@ -168,7 +168,7 @@ int nc_domain_create(struct nc_host *h, nc_domid_t caller,
     d = domain_alloc(h);
     if ( !d )
         return -ENOMEM;
-    nc_lock_init(&d->lock);
+    nc_lock_init(&d->lock, NC_RANK_DOMAIN);
     d->max_vcpus = cfg->max_vcpus;
     d->node_affinity = h->online_mask;
     /* A guest is created paused and runs once the toolstack unpauses it;

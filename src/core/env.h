@@ -29,13 +29,30 @@
 #endif
 
 /* A mutex that knows its owner, so that "caller holds the lock" can be
- * asserted.  Opaque storage; the environment defines its layout. */
+ * asserted, and its rank in the lock order.  Opaque storage; the
+ * environment defines its layout. */
 typedef struct nc_lock {
     _Alignas(16) unsigned char opaque[64];
     void *_Atomic owner;
+    unsigned int rank;
 } nc_lock_t;
 
-void nc_lock_init(nc_lock_t *l);
+/*
+ * Lock order, checked in debug builds (FreeBSD's WITNESS in miniature):
+ * a thread may take a lock only if every lock it holds has a lower rank.
+ * Locks of rank NC_RANK_DOMAIN are the one exception: the checker and
+ * offlining take all domains' locks, in ascending domid order (which the
+ * domid walk guarantees), so several of that rank may be held.
+ */
+#define NC_RANK_DOMLIST  1
+#define NC_RANK_DOMAIN   2
+#define NC_RANK_ANON     3
+#define NC_RANK_CLAIMS   4
+#define NC_RANK_NODE(n)  (5 + (n))       /* node locks in node order */
+#define NC_RANK_CONSOLE  127
+#define NC_RANK_MAX      127
+
+void nc_lock_init(nc_lock_t *l, unsigned int rank);
 void nc_lock_fini(nc_lock_t *l);
 void nc_lock(nc_lock_t *l);
 void nc_unlock(nc_lock_t *l);

@@ -526,7 +526,7 @@ int heap_init(struct nc_host *h, const struct nc_host_config *cfg)
     if ( chunk_table_init(h) )
         return -ENOMEM;
     for ( uint32_t n = 0; n < cfg->nr_nodes; n++ )
-        nc_lock_init(&h->node[n].lock);
+        nc_lock_init(&h->node[n].lock, NC_RANK_NODE(n));
     h->nr_locked_nodes = cfg->nr_nodes;
 
     heap_lock_all(h);

@@ -478,9 +478,9 @@ int nc_host_create(const struct nc_host_config *cfg, struct nc_host **hostp)
     h = nc_zalloc(sizeof(*h));
     if ( !h )
         return -ENOMEM;
-    nc_lock_init(&h->anon_lock);
-    nc_lock_init(&h->claims_lock);
-    nc_lock_init(&h->domlist_lock);
+    nc_lock_init(&h->anon_lock, NC_RANK_ANON);
+    nc_lock_init(&h->claims_lock, NC_RANK_CLAIMS);
+    nc_lock_init(&h->domlist_lock, NC_RANK_DOMLIST);
     console_init(h);
     h->nr_nodes = cfg->nr_nodes;
     for ( uint32_t n = 0; n < cfg->nr_nodes; n++ )

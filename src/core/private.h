@@ -11,7 +11,9 @@
  * No thread takes a lock to the left of one it already holds, node locks
  * are taken in ascending node order, and no thread holds two domain locks
  * at once, except the invariant checker and offlining, which take them all
- * in ascending domid order under domlist_lock (world_lock()).
+ * in ascending domid order under domlist_lock (world_lock()).  Debug
+ * builds check the order on every acquisition (env.h's NC_RANK_*), so the
+ * threaded stress and linearizability suites prove it too.
  *
  * The heap is per node: an allocation or a free on node n takes n's lock
  * only.  claims_lock is needed as well only while some domain holds a

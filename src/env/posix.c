@@ -50,10 +50,48 @@ static void futex(int _Atomic *addr, int op, int val)
             NULL, 0);
 }
 
-void nc_lock_init(nc_lock_t *l)
+/*
+ * The ranks this thread holds, for the lock-order check: a bit per rank,
+ * and a count for NC_RANK_DOMAIN, of which several may be held.
+ */
+static _Thread_local uint64_t held_ranks[2];
+static _Thread_local unsigned int held_domains;
+
+static void order_acquire(const nc_lock_t *l)
+{
+    unsigned int r = l->rank;
+
+    BUG_ON(r == 0 || r > NC_RANK_MAX);
+    /* No rank above r held, and r itself only for domain locks. */
+    if ( r < 64 )
+    {
+        uint64_t above = (r == NC_RANK_DOMAIN ? ~0ULL << (r + 1)
+                                              : ~0ULL << r);
+
+        if ( (held_ranks[0] & above) || held_ranks[1] )
+            nc_panic(__FILE__, __LINE__, "lock order violated");
+    }
+    else if ( held_ranks[1] & (~0ULL << (r - 64)) )
+        nc_panic(__FILE__, __LINE__, "lock order violated");
+    if ( r == NC_RANK_DOMAIN )
+        held_domains++;
+    held_ranks[r / 64] |= 1ULL << (r % 64);
+}
+
+static void order_release(const nc_lock_t *l)
+{
+    unsigned int r = l->rank;
+
+    if ( r == NC_RANK_DOMAIN && --held_domains )
+        return;
+    held_ranks[r / 64] &= ~(1ULL << (r % 64));
+}
+
+void nc_lock_init(nc_lock_t *l, unsigned int rank)
 {
     atomic_init(state_of(l), 0);
     atomic_store_explicit(&l->owner, NULL, memory_order_relaxed);
+    l->rank = rank;
 }
 
 void nc_lock_fini(nc_lock_t *l)
@@ -87,6 +125,9 @@ void nc_lock(nc_lock_t *l)
     int c = 0;
 
     ASSERT(!nc_lock_held(l));            /* not recursive */
+#if NC_DEBUG >= 1
+    order_acquire(l);
+#endif
     if ( !atomic_compare_exchange_strong_explicit(s, &c, 1,
                                                   memory_order_acquire,
                                                   memory_order_relaxed) )
@@ -100,6 +141,9 @@ void nc_unlock(nc_lock_t *l)
     int _Atomic *s = state_of(l);
 
     ASSERT(nc_lock_held(l));
+#if NC_DEBUG >= 1
+    order_release(l);
+#endif
     atomic_store_explicit(&l->owner, NULL, memory_order_relaxed);
     if ( atomic_exchange_explicit(s, 0, memory_order_release) == 2 )
         futex(s, FUTEX_WAKE, 1);
