@@ -96,12 +96,3 @@ uint64_t hb_next(const struct nc_hbitmap *b, uint64_t from)
 
     return i < b->nbits ? i : NC_HB_NONE;
 }
-
-uint64_t hb_count(const struct nc_hbitmap *b)
-{
-    uint64_t n = 0;
-
-    for ( uint64_t w = 0; w < b->nwords[0]; w++ )
-        n += (uint64_t)__builtin_popcountll(b->word[0][w]);
-    return n;
-}

@@ -38,7 +38,4 @@ static inline bool hb_test(const struct nc_hbitmap *b, uint64_t i)
 /* Smallest set bit >= from, or NC_HB_NONE. */
 uint64_t hb_next(const struct nc_hbitmap *b, uint64_t from);
 
-/* Number of set bits (O(n), for the invariant checker). */
-uint64_t hb_count(const struct nc_hbitmap *b);
-
 #endif /* NC_CORE_HBITMAP_H */

@@ -349,7 +349,7 @@ uint32_t mfn_node(const struct nc_host *h, uint64_t mfn);
 /* Node of a present MFN, and in *endp the end of its range. */
 uint32_t mfn_range(const struct nc_host *h, uint64_t mfn, uint64_t *endp);
 /* Take a free 2^order block from `node` in zones <= zone_hi, highest zone
- * first, the cache before the maps; updates the free counters.  NC_HB_NONE
+ * first, the cache before the maps; updates the free counters.  NC_INVALID_MFN
  * if there is none.  Needs the node's lock. */
 uint64_t heap_take_locked(struct nc_host *h, uint32_t node, uint32_t order,
                           uint32_t zone_hi);
