@@ -5,10 +5,13 @@
  * populate / depopulate / anonymous entry points built on them.
  *
  * For each candidate node the allocator computes a redemption plan
- * (a, b, c) under the domain's lock, takes that node's lock (locks.c),
- * admits or skips the node, takes a buddy, and redeems the plan and counts
- * the pages in tot_pages before dropping the node's lock; the p2m entry is
- * made before the domain's lock is dropped.  So no one who can see the
+ * (a, b, c) under the domain's lock, admits or skips the node, takes a
+ * buddy, and redeems the plan and counts the pages in tot_pages before
+ * dropping the heap's locks; the p2m entry is made before the domain's
+ * lock is dropped.  The first node is tried under its own lock only, so
+ * allocations on different nodes run in parallel; if it cannot serve the
+ * request, the fallback walk runs with the whole heap locked, so that its
+ * choice (or ENOMEM) is one a sequential allocator would have made.  So no one who can see the
  * counters (the checker stops the world) finds pages allocated but not yet
  * owned, claims are never lost and claim SET works on running domains.
  */
@@ -99,64 +102,126 @@ static void redeem_claims_locked(struct nc_host *h, struct nc_domain *d,
 }
 
 /*
- * Try node n.  On success the buddy is taken, the plan redeemed and the
- * first MFN returned; otherwise nothing changed and NC_INVALID_MFN is
- * returned.  d->lock is held (if d), so d's claims are stable.
+ * Take 2^order frames on node n for d under the plan p, if the node admits
+ * them: the unclaimed part must fit in unclaimed memory on the node (I5
+ * keeps the subtraction from wrapping) and, while host-wide claims exist
+ * (`tracking`), host-wide; without them the node's rule implies the
+ * host's.  On success the buddy is taken, the plan redeemed and the first
+ * MFN returned; otherwise nothing changed and NC_INVALID_MFN is returned.
+ * Needs d->lock (if d), the locks of the nodes the plan touches, and
+ * claims_lock when tracking or p->b > 0.
  */
-static uint64_t try_node(struct nc_host *h, struct nc_domain *d,
-                         const struct alloc_req *rq, uint32_t n)
+static uint64_t take_on_node_locked(struct nc_host *h, struct nc_domain *d,
+                                    const struct alloc_req *rq, uint32_t n,
+                                    const struct redemption *p, bool tracking)
 {
-    uint64_t r = 1ULL << rq->order, mfn = NC_INVALID_MFN, nodes = 1ULL << n;
-    struct redemption p = { 0, 0, 0 };
-    struct heap_locks l;
+    uint64_t r = 1ULL << rq->order, mfn;
     struct nc_node *nd = &h->node[n];
 
-    if ( !nd->online )
+    ASSERT(node_locked(h, n));
+    if ( r - p->a > nd->avail - nd->claimed )
         return NC_INVALID_MFN;
-    if ( rq->charged )
-    {
-        p = plan_redemption(d, n, r);
-        if ( p.c )
-            nodes |= d->node_claim_mask;
-    }
-    if ( nodes == 1ULL << n && !p.b )
-        heap_lock_node(h, &l, n);
-    else
-        heap_lock_nodes(h, &l, nodes, p.b > 0);
-
-    /* Admission: the unclaimed part must fit in unclaimed memory on the
-     * node (I5 keeps the subtraction from wrapping) and, while host-wide
-     * claims exist, host-wide; without them the node's rule implies the
-     * host's. */
-    if ( r - p.a > nd->avail - nd->claimed )
-        goto out;
-    if ( l.tracking && r - (p.a + p.b + p.c) > h->unclaimed )
-        goto out;
+    if ( tracking && r - (p->a + p->b + p->c) > h->unclaimed )
+        return NC_INVALID_MFN;
 
     mfn = heap_take_locked(h, n, rq->order, rq->zone_hi);
     if ( mfn == NC_INVALID_MFN )
-        goto out;
-    if ( l.tracking )
-        h->unclaimed -= r - (p.a + p.b + p.c);
+        return NC_INVALID_MFN;
+    if ( tracking )
+        h->unclaimed -= r - (p->a + p->b + p->c);
     if ( rq->charged )
     {
-        if ( p.a | p.b | p.c )
-            redeem_claims_locked(h, d, n, &p);
+        if ( p->a | p->b | p->c )
+            redeem_claims_locked(h, d, n, p);
         d->tot_pages += r;
         d->node_pages[n] += r;
     }
     if ( d )
         d->last_alloc_node = n;
- out:
+    return mfn;
+}
+
+static struct redemption plan_for(const struct nc_domain *d,
+                                  const struct alloc_req *rq, uint32_t n)
+{
+    struct redemption p = { 0, 0, 0 };
+
+    return rq->charged ? plan_redemption(d, n, 1ULL << rq->order) : p;
+}
+
+/* The first node alone, under its own lock (and claims_lock only while
+ * host-wide claims exist): the common case, in parallel with allocations
+ * on other nodes.  d->lock is held (if d), so d's claims are stable. */
+static uint64_t try_first_node(struct nc_host *h, struct nc_domain *d,
+                               const struct alloc_req *rq, uint32_t n)
+{
+    struct redemption p;
+    struct heap_locks l;
+    uint64_t mfn, nodes = 1ULL << n;
+
+    if ( !h->node[n].online )
+        return NC_INVALID_MFN;
+    p = plan_for(d, rq, n);
+    if ( p.c )
+        nodes |= d->node_claim_mask;
+    if ( nodes == 1ULL << n && !p.b )
+        heap_lock_node(h, &l, n);
+    else
+        heap_lock_nodes(h, &l, nodes, p.b > 0);
+    mfn = take_on_node_locked(h, d, rq, n, &p, l.tracking);
     heap_unlock_nodes(h, &l);
     return mfn;
 }
 
 /*
- * Allocate 2^order frames for d (NULL: the hypervisor itself), walking the
- * nodes: the requested node, else the node of d's largest claim, else the
- * next node of d's affinity after the last one used; then by distance.
- * Needs d->lock if d is given, and no heap lock.
+ * The whole walk with the whole heap locked: the first node again, then
+ * affinity nodes by distance from it, then the others; a node the first
+ * cannot reach (NC_NO_DISTANCE) only after every node it can, affinity or
+ * not (docs/design.md §10).  Under one critical section, as with Xen's
+ * single heap lock, so the node chosen, or ENOMEM, is what a sequential
+ * walk would have found at one instant; and a node that cannot admit the
+ * request is skipped by its counters alone.
+ */
+static uint64_t walk_nodes_locked(struct nc_host *h, struct nc_domain *d,
+                                  const struct alloc_req *rq, uint32_t first,
+                                  uint64_t affinity)
+{
+    const uint8_t *order = h->node[first].by_distance;
+    bool tracking = host_claims(h) > 0;
+    struct redemption p;
+    uint64_t mfn;
+
+    ASSERT(heap_all_locked(h));
+    if ( h->node[first].online )
+    {
+        p = plan_for(d, rq, first);
+        mfn = take_on_node_locked(h, d, rq, first, &p, tracking);
+        if ( mfn != NC_INVALID_MFN )
+            return mfn;
+    }
+    for ( int pass = 0; pass < 4; pass++ )
+        for ( uint32_t i = 0; i < h->nr_nodes; i++ )
+        {
+            uint32_t n = order[i];
+            bool outside = pass & 1, unreachable = pass >> 1;
+
+            if ( n == first || !h->node[n].online ||
+                 !!(affinity & (1ULL << n)) == outside ||
+                 (h->distance[first][n] == NC_NO_DISTANCE) != unreachable )
+                continue;
+            p = plan_for(d, rq, n);
+            mfn = take_on_node_locked(h, d, rq, n, &p, tracking);
+            if ( mfn != NC_INVALID_MFN )
+                return mfn;
+        }
+    return NC_INVALID_MFN;
+}
+
+/*
+ * Allocate 2^order frames for d (NULL: the hypervisor itself): the
+ * requested node, else the node of d's largest claim, else the next node of
+ * d's affinity after the last one used; then, unless the request is exact,
+ * the fallback walk.  Needs d->lock if d is given, and no heap lock.
  */
 static int alloc_locked(struct nc_host *h, struct nc_domain *d,
                         const struct alloc_req *rq, uint64_t *mfnp)
@@ -183,31 +248,12 @@ static int alloc_locked(struct nc_host *h, struct nc_domain *d,
     else
         first = (uint32_t)__builtin_ctzll(affinity);
 
-    mfn = try_node(h, d, rq, first);
+    mfn = try_first_node(h, d, rq, first);
     if ( mfn == NC_INVALID_MFN && !rq->exact )
     {
-        /*
-         * Affinity nodes by distance from the first, then the others; a
-         * node the first cannot reach (NC_NO_DISTANCE) only after every
-         * node it can, affinity or not (docs/design.md §10).
-         */
-        const uint8_t *order = h->node[first].by_distance;
-
-        for ( int pass = 0; pass < 4 && mfn == NC_INVALID_MFN; pass++ )
-            for ( uint32_t i = 0; i < h->nr_nodes; i++ )
-            {
-                uint32_t n = order[i];
-                bool outside = pass & 1, unreachable = pass >> 1;
-
-                if ( n == first ||
-                     !!(affinity & (1ULL << n)) == outside ||
-                     (h->distance[first][n] == NC_NO_DISTANCE) !=
-                     unreachable )
-                    continue;
-                mfn = try_node(h, d, rq, n);
-                if ( mfn != NC_INVALID_MFN )
-                    break;
-            }
+        heap_lock_all(h);
+        mfn = walk_nodes_locked(h, d, rq, first, affinity);
+        heap_unlock_all(h);
     }
     if ( mfn == NC_INVALID_MFN )
         return -ENOMEM;
