@@ -16,6 +16,14 @@
 int cli_demo(int argc, char **argv);
 int cli_host(int argc, char **argv);
 int cli_storm(int argc, char **argv);
+/* cli_storm's options into a prepared scenario (src/storm/storm.h) and the
+ * --json and --svg paths (NULL if not given), nothing run: -1 when the
+ * storm should run (the caller storm_free()s *s), else the exit status
+ * (0 after --help, 2 after a bad option, its message printed) with
+ * nothing left to free. */
+struct storm_scenario;
+int cli_storm_parse(int argc, char **argv, struct storm_scenario *s,
+                    const char **json, const char **svg);
 int cli_hostd(int argc, char **argv);
 int cli_env(int argc, char **argv);
 int cli_guest(int argc, char **argv);

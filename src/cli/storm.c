@@ -219,7 +219,8 @@ static int check_configs(const struct storm_scenario *s,
 /* An option error: say it, then clean up and exit with status 2. */
 #define FAIL(status) do { rc = (status); goto out; } while ( 0 )
 
-int cli_storm(int argc, char **argv)
+int cli_storm_parse(int argc, char **argv, struct storm_scenario *sp,
+                    const char **jsonp, const char **svgp)
 {
     enum { O_HOST = 256, O_VMS, O_MIX, O_CONFIGS, O_FILL, O_BUILDERS,
            O_POLICY, O_ARRIVAL, O_SEED, O_OFFLINE, O_BALLOON, O_THREADS,
@@ -245,16 +246,18 @@ int cli_storm(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     struct storm_scenario s;
-    struct storm_result *res = NULL;
     const char *json = NULL, *svg = NULL;
     struct config_files files = { NULL, 0 };
     char err[512];
     uint64_t seed;
     bool vms_given = false, progress = isatty(2);
-    int opt, nr, rc = 0;
+    int opt, rc = -1;
 
     storm_defaults(&s);
-    optind = 1;
+    /* 0, not 1: glibc's getopt then starts afresh, forgetting where an
+     * earlier scan stopped inside an argument (the fuzz harness parses
+     * many command lines in one process). */
+    optind = 0;
     while ( (opt = getopt_long(argc, argv, "", opts, NULL)) != -1 )
     {
         switch ( opt )
@@ -380,6 +383,29 @@ int cli_storm(int argc, char **argv)
         FAIL(2);
     }
 
+ out:
+    for ( uint32_t i = 0; i < files.nr; i++ )
+        free(files.path[i]);
+    free(files.path);
+    if ( rc >= 0 )
+        storm_free(&s);
+    *sp = s;
+    *jsonp = json;
+    *svgp = svg;
+    return rc;
+}
+
+int cli_storm(int argc, char **argv)
+{
+    struct storm_scenario s;
+    struct storm_result *res = NULL;
+    const char *json, *svg;
+    char err[512];
+    int nr, rc = cli_storm_parse(argc, argv, &s, &json, &svg);
+
+    if ( rc >= 0 )
+        return rc;
+    rc = 0;
     res = calloc(TS_NR_POLICIES, sizeof(*res));
     nr = res ? storm_run(&s, res) : -1;
     if ( nr < 0 )
@@ -404,9 +430,6 @@ int cli_storm(int argc, char **argv)
         if ( res[i].error )
             rc = 1;
  out:
-    for ( uint32_t i = 0; i < files.nr; i++ )
-        free(files.path[i]);
-    free(files.path);
     free(res);
     storm_free(&s);
     return rc;
