@@ -62,7 +62,8 @@ fuzz_one() {    # harness name
         "corpus $(ls "$work" | wc -l) files"
 }
 
-names=$(cd "$dir/tests/fuzz" && ls fuzz-* 2>/dev/null | grep -v '\.p$' | sed 's/^fuzz-//')
+names=$(find "$dir/tests/fuzz" -maxdepth 1 -type f -perm -u+x -name 'fuzz-*' \
+        -printf '%f\n' | sed 's/^fuzz-//' | sort)
 [ -n "$names" ] || { echo "fuzz: no harnesses built in $dir" >&2; exit 1; }
 echo "fuzzing $(echo $names | wc -w) harnesses, ${time}s each, $jobs at a time"
 running=0
