@@ -9,13 +9,15 @@
 #   make run      packages, build, then the default boot storm
 #   make test     packages, then every suite with gcc, clang+ASan+UBSan and
 #                 clang+TSan (what CI runs)
+#   make fuzz     every libFuzzer harness for FUZZ_TIME seconds (default
+#                 600) each, then minimise its corpus (scripts/fuzz.sh)
 #   make bench    release build in build/release, then bench/run.sh
 #   make format   clang-format the tree
 #   make clean    remove build/
 
 BUILD := build
 
-.PHONY: all build deps run test bench format clean
+.PHONY: all build deps run test fuzz bench format clean
 
 all: build
 
@@ -36,6 +38,9 @@ run: deps
 
 test: deps
 	@scripts/test.sh
+
+fuzz: deps
+	@scripts/fuzz.sh
 
 bench: deps
 	@[ -f $(BUILD)/release/build.ninja ] || \

@@ -5,6 +5,10 @@
 #   1. build/        gcc, -O2 with assertions: every suite
 #   2. build/asan    clang, AddressSanitizer + UBSan: every suite
 #   3. build/tsan    clang, ThreadSanitizer: the threaded suites
+#   4. build/fuzz    clang, libFuzzer + ASan + UBSan: a bounded run of each
+#                    fuzz harness (tests/fuzz, the `fuzz` suite); the tree is
+#                    instrumented for coverage there, so the fuzz harnesses
+#                    get a build of their own and build/asan has none
 # Each build compiles the whole tree with -Wall -Wextra -Werror.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +18,11 @@ failed=0
 
 configure() {   # compiler, dir, extra meson args...
     local compiler=$1 dir=$2; shift 2
-    if [ ! -f "$dir/build.ninja" ]; then
+    if [ -f "$dir/build.ninja" ]; then
+        # A dir set up before an option existed gets this script's value.
+        meson configure "$dir" "$@" >"$dir/configure.log" 2>&1 ||
+            { cat "$dir/configure.log" >&2; return 1; }
+    else
         mkdir -p "$dir"
         if ! CC=$compiler meson setup "$dir" "$@" >"$dir/setup.log" 2>&1; then
             cat "$dir/setup.log" >&2
@@ -60,9 +68,13 @@ export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1}
 stage "gcc, assertions on (build/)" gcc build
 stage "clang, ASan + UBSan (build/asan)" clang build/asan \
     -Db_sanitize=address,undefined -Db_lundef=false \
-    -Dc_args=-fno-sanitize-recover=all
+    -Dc_args=-fno-sanitize-recover=all -Dfuzz=disabled
 stage "clang, ThreadSanitizer (build/tsan)" clang build/tsan \
     -Db_sanitize=thread -Db_lundef=false -- --suite threads
+stage "clang, libFuzzer harnesses (build/fuzz)" clang build/fuzz \
+    -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dc_args=-fno-sanitize-recover=all -Dtests=false -Dfuzz=enabled \
+    -- --suite fuzz
 
 echo
 echo "tests: $passed passed, $failed failed"

@@ -550,6 +550,27 @@ static void test_error_not_xml(void **state)
     expect_error(expect);
 }
 
+/* Files that crash libhwloc 2.9.0 inside hwloc_topology_load (found by
+ * fuzz-hwloc): refused with a message, the process alive. */
+static void test_error_hwloc_crashes(void **state)
+{
+    static const char *const files[] = { "hwloc-crashes-libxml2.xml",
+                                         "hwloc-crashes-minimal.xml" };
+    const char *root = getenv("NC_SOURCE_ROOT");
+    char path[512], expect[600];
+
+    (void)state;
+    for ( size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++ )
+    {
+        snprintf(path, sizeof(path), "%s/tests/fuzz/corpus/hwloc/%s",
+                 root ? root : ".", files[i]);
+        assert_int_equal(resolve("hwloc:%s", path), -1);
+        snprintf(expect, sizeof(expect), "hwloc:%s: not a usable hwloc XML "
+                 "topology (hwloc ", path);
+        expect_error(expect);
+    }
+}
+
 static void test_error_bad_distance(void **state)
 {
     static const uint64_t mem[] = { 1ULL << 30, 1ULL << 30 };
@@ -686,6 +707,7 @@ int main(void)
         cmocka_unit_test(test_error_no_memory),
         cmocka_unit_test(test_error_too_many_nodes),
         cmocka_unit_test(test_error_bad_spec),
+        cmocka_unit_test(test_error_hwloc_crashes),
     };
 
     return cmocka_run_group_tests_name("hosts", tests, NULL, NULL);

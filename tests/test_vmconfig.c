@@ -236,6 +236,31 @@ static void test_load_directory(void **state)
     free(path);
 }
 
+/* A NUL byte in a quoted string fails an assertion in libxlutil's
+ * dequoting (abort); the loader refuses any file with a NUL byte first
+ * (found by fuzz-xlcfg; tests/fuzz/corpus/xlcfg/nul-in-string). */
+static void test_load_nul_byte(void **state)
+{
+    static const char text[] = "name = \"a\0b\"\nmemory = 512\n";
+    char path[] = "/tmp/test_vmconfig.XXXXXX", err[512] = "";
+    struct ts_vm vm, before;
+    int fd;
+
+    (void)state;
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, sizeof(text) - 1),
+                     (ssize_t)sizeof(text) - 1);
+    close(fd);
+    memset(&vm, 0x5A, sizeof(vm));
+    before = vm;
+    assert_int_equal(ts_vm_load(path, &vm, err, sizeof(err)), -1);
+    unlink(path);
+    assert_true(strncmp(err, path, strlen(path)) == 0);
+    assert_non_null(strstr(err, ": a NUL byte at offset 9: not a text file"));
+    assert_memory_equal(&vm, &before, sizeof(vm));
+}
+
 /* Whether a config fits a host: cpus= and pnode= name nodes it has. */
 static void test_check_host(void **state)
 {
@@ -862,6 +887,7 @@ int main(void)
         cmocka_unit_test(test_cpus_forms),
         cmocka_unit_test(test_cpus_map_through_host),
         cmocka_unit_test(test_cpus_errors),
+        cmocka_unit_test(test_load_nul_byte),
         cmocka_unit_test(test_vnuma_parse),
         cmocka_unit_test(test_vnuma_32_vnodes),
         cmocka_unit_test(test_vnuma_errors),

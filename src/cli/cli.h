@@ -17,6 +17,11 @@ int cli_demo(int argc, char **argv);
 int cli_host(int argc, char **argv);
 int cli_storm(int argc, char **argv);
 int cli_sweep(int argc, char **argv);
+/* cli_storm's options and the scenario they describe, checked and
+ * prepared, nothing run or written: 0 when the storm would run, else the
+ * exit status (0 after --help, 2 after a bad option, its message printed).
+ * For the fuzz harness. */
+int cli_storm_parse(int argc, char **argv);
 int cli_hostd(int argc, char **argv);
 int cli_env(int argc, char **argv);
 int cli_guest(int argc, char **argv);

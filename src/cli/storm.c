@@ -366,8 +366,17 @@ static int sweep(const struct storm_scenario *s,
 /* An option error: say it, then clean up and exit with status 2. */
 #define FAIL(status) do { rc = (status); goto out; } while ( 0 )
 
-static int storm_main(int argc, char **argv, bool sweeping)
+/* What storm_main does once the options are read. */
+enum storm_mode {
+    STORM_RUN,
+    STORM_SWEEP,
+    STORM_PARSE,                 /* prepare the scenario, run nothing */
+};
+
+static int storm_main(int argc, char **argv, enum storm_mode mode)
 {
+    bool sweeping = mode == STORM_SWEEP;
+
     enum { O_HOST = 256, O_VMS, O_MIX, O_CONFIGS, O_FILL, O_BUILDERS,
            O_POLICY, O_ARRIVAL, O_SEED, O_OFFLINE, O_BALLOON, O_THREADS,
            O_PROCESSES, O_JSON, O_SVG, O_NOPROG, O_HELP, O_REMOTE, O_SEEDS,
@@ -416,7 +425,10 @@ static int storm_main(int argc, char **argv, bool sweeping)
     memset(vms, 0, sizeof(vms));
 
     storm_defaults(&s);
-    optind = 1;
+    /* 0, not 1: glibc's getopt then starts afresh, forgetting where an
+     * earlier scan stopped inside an argument (the fuzz harness parses
+     * many command lines in one process). */
+    optind = 0;
     while ( (opt = getopt_long(argc, argv, "", opts, NULL)) != -1 )
     {
         switch ( opt )
@@ -578,6 +590,8 @@ static int storm_main(int argc, char **argv, bool sweeping)
         fprintf(stderr, "numaclaim %s: %s\n", command, err);
         FAIL(2);
     }
+    if ( mode == STORM_PARSE )
+        goto out;               /* rc is 0: the storm would run */
 
     if ( vms_out )
     {
@@ -683,11 +697,16 @@ static int storm_main(int argc, char **argv, bool sweeping)
 int cli_storm(int argc, char **argv)
 {
     command = "storm";
-    return storm_main(argc, argv, false);
+    return storm_main(argc, argv, STORM_RUN);
 }
 
 int cli_sweep(int argc, char **argv)
 {
     command = "sweep";
-    return storm_main(argc, argv, true);
+    return storm_main(argc, argv, STORM_SWEEP);
+}
+
+int cli_storm_parse(int argc, char **argv)
+{
+    return storm_main(argc, argv, STORM_PARSE);
 }

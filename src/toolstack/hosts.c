@@ -19,10 +19,13 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <hwloc.h>
 
@@ -433,6 +436,54 @@ static int hwloc_cpus(hwloc_topology_t topo, struct ts_host *host,
 
 /* path: an XML file, or NULL for this machine.  label names the source in
  * messages ("hwloc:FILE" or "local"). */
+/*
+ * Some malformed XML files crash Debian's libhwloc 2.9.0 inside
+ * hwloc_topology_load() (a NULL bitmap in its object insertion; found by
+ * fuzz-hwloc).  So a file is first loaded by a child process: if that
+ * dies, the file is refused with a message, instead of the process
+ * dying.  The child's crash signals are reset first, so that a sanitizer
+ * does not report a crash of hwloc's as one of ours.
+ */
+static int probe_xml(const char *path, const char *label, char *err,
+                     size_t errlen)
+{
+    static const int crash[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL };
+    pid_t pid;
+    int status;
+
+    fflush(NULL);
+    pid = fork();
+    if ( pid < 0 )
+        return fail(err, errlen, "%s: cannot check the file: %s", label,
+                    strerror(errno));
+    if ( pid == 0 )
+    {
+        hwloc_topology_t topo;
+
+        for ( size_t i = 0; i < sizeof(crash) / sizeof(crash[0]); i++ )
+            signal(crash[i], SIG_DFL);
+        if ( !hwloc_topology_init(&topo) )
+        {
+            if ( !hwloc_topology_set_flags(
+                     topo, HWLOC_TOPOLOGY_FLAG_INCLUDE_DISALLOWED) &&
+                 !hwloc_topology_set_xml(topo, path) )
+                (void)hwloc_topology_load(topo);
+            hwloc_topology_destroy(topo);
+        }
+        _exit(0);
+    }
+    while ( waitpid(pid, &status, 0) < 0 )
+        if ( errno != EINTR )
+            return fail(err, errlen, "%s: cannot check the file: %s", label,
+                        strerror(errno));
+    if ( WIFEXITED(status) && WEXITSTATUS(status) == 0 )
+        return 0;
+    return fail(err, errlen, "%s: not a usable hwloc XML topology (hwloc "
+                "crashes loading it%s%s)", label,
+                WIFSIGNALED(status) ? ": " : "",
+                WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "");
+}
+
 static int resolve_hwloc(const char *path, const char *label,
                          struct ts_host *host, char *err, size_t errlen)
 {
@@ -449,6 +500,8 @@ static int resolve_hwloc(const char *path, const char *label,
         return fail(err, errlen, "%s: built for hwloc API %#x, running with "
                     "%#x", label, (unsigned int)HWLOC_API_VERSION, api);
     if ( path && check_readable(path, label, err, errlen) )
+        return -1;
+    if ( path && probe_xml(path, label, err, errlen) )
         return -1;
 
     if ( hwloc_topology_init(&topo) )

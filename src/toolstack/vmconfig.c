@@ -797,12 +797,15 @@ static int load(const char *path, const char *text, const char *source,
      * libxlutil's message for a file it cannot open loses the errno, and
      * its scanner exits the process ("input in flex scanner failed") when
      * reading fails later, as it does on a directory: so only a regular
-     * file that opens is given to it.
+     * file that opens is given to it.  Nor a file with a NUL byte in it:
+     * inside a quoted string one fails an assertion in libxlutil's
+     * dequoting (found by fuzz-xlcfg), and no xl.cfg has one.
      */
     if ( path )
     {
         FILE *f = fopen(path, "r");
         struct stat st;
+        long nul = -1;
 
         if ( !f )
         {
@@ -810,6 +813,18 @@ static int load(const char *path, const char *text, const char *source,
             goto out;
         }
         e = fstat(fileno(f), &st) ? errno : 0;
+        if ( !e && S_ISREG(st.st_mode) )
+        {
+            int ch;
+
+            for ( long at = 0; (ch = getc(f)) != EOF; at++ )
+                if ( ch == '\0' )
+                {
+                    nul = at;
+                    break;
+                }
+            e = ferror(f) ? EIO : 0;
+        }
         fclose(f);
         if ( e )
         {
@@ -820,6 +835,11 @@ static int load(const char *path, const char *text, const char *source,
         {
             fail(&c, "cannot read: %s, not a regular file",
                  S_ISDIR(st.st_mode) ? "a directory" : "a special file");
+            goto out;
+        }
+        if ( nul >= 0 )
+        {
+            fail(&c, "a NUL byte at offset %ld: not a text file", nul);
             goto out;
         }
     }

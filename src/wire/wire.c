@@ -118,18 +118,26 @@ static int read_full(int fd, void *dst, size_t len, struct frame_clock *c)
     return 0;
 }
 
+int nc_wire_check_hdr(const struct nc_wire_hdr *hdr)
+{
+    uint32_t want = nc_wire_payload_size(hdr->type);
+
+    if ( hdr->magic != NC_WIRE_MAGIC || hdr->version != NC_WIRE_VERSION ||
+         !want || hdr->length != want )
+        return -EPROTO;
+    return (int)want;
+}
+
 int nc_wire_recv(int fd, struct nc_wire_hdr *hdr, void *payload,
                  int timeout_ms)
 {
     struct frame_clock c = { .timeout_ms = timeout_ms };
-    uint32_t want;
-    int rc = read_full(fd, hdr, sizeof(*hdr), &c);
+    int want, rc = read_full(fd, hdr, sizeof(*hdr), &c);
 
     if ( rc )
         return rc;
-    want = nc_wire_payload_size(hdr->type);
-    if ( hdr->magic != NC_WIRE_MAGIC || hdr->version != NC_WIRE_VERSION ||
-         !want || hdr->length != want )
-        return -EPROTO;
-    return read_full(fd, payload, want, &c);
+    want = nc_wire_check_hdr(hdr);
+    if ( want < 0 )
+        return want;
+    return read_full(fd, payload, (size_t)want, &c);
 }

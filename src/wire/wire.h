@@ -82,6 +82,10 @@ struct nc_wire_bind_guest {
 /* The exact payload size of a type, or 0 for an unknown type. */
 uint32_t nc_wire_payload_size(uint16_t type);
 
+/* A received header's checks (magic, version, type, exact length), before
+ * anything past it is read: its payload size, or -EPROTO. */
+int nc_wire_check_hdr(const struct nc_wire_hdr *hdr);
+
 /* Send one frame; 0 or -errno (EPIPE when the peer is gone; never
  * SIGPIPE). */
 int nc_wire_send(int fd, uint16_t type, uint32_t seq, const void *payload);
