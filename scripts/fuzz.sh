@@ -77,11 +77,31 @@ for n in $names; do
 done
 wait
 
+# The linearizability checks, longer than in `make test`: about 1,000
+# histories a second in-process, so FUZZ_TIME seconds' worth of each.
+lin_failed=
+if [ -f build/build.ninja ] || meson setup build >/dev/null 2>&1; then
+    ninja -C build tests/test_linearizable tests/test_lin_hostd >/dev/null &&
+    for t in test_linearizable:1000 test_lin_hostd:100; do
+        exe=build/tests/${t%%:*}
+        n=$(( time * ${t##*:} ))
+        echo "${t%%:*}: $n histories"
+        NC_LIN_HISTORIES=$n NC_LIN_SEED=$(date +%s) "$exe" \
+            >"build/fuzz-crashes/${t%%:*}.log" 2>&1 ||
+            lin_failed+=" ${t%%:*}"
+    done
+fi
+
 found=$(find build/fuzz-crashes -type f \( -name 'crash-*' -o -name 'leak-*' \
         -o -name 'timeout-*' -o -name 'oom-*' \) 2>/dev/null | sort)
 if [ -n "$found" ]; then
     echo "fuzz: inputs that crash, leak or hang (logs in build/fuzz-crashes/*.log):"
     echo "$found" | sed 's/^/    /'
+    exit 1
+fi
+if [ -n "$lin_failed" ]; then
+    echo "fuzz: a history no sequential order explains in:$lin_failed" \
+         "(build/fuzz-crashes/*.log print it and its seed)"
     exit 1
 fi
 echo "fuzz: nothing found"
