@@ -196,9 +196,11 @@ static uint64_t walk_nodes_locked(struct nc_host *h, struct nc_domain *d,
     {
         p = plan_for(d, rq, first);
         mfn = take_on_node_locked(h, d, rq, first, &p, tracking);
-        if ( mfn != NC_INVALID_MFN )
+        if ( mfn != NC_INVALID_MFN || rq->exact )
             return mfn;
     }
+    else if ( rq->exact )
+        return NC_INVALID_MFN;
     for ( int pass = 0; pass < 4; pass++ )
         for ( uint32_t i = 0; i < h->nr_nodes; i++ )
         {
@@ -221,10 +223,12 @@ static uint64_t walk_nodes_locked(struct nc_host *h, struct nc_domain *d,
  * Allocate 2^order frames for d (NULL: the hypervisor itself): the
  * requested node, else the node of d's largest claim, else the next node of
  * d's affinity after the last one used; then, unless the request is exact,
- * the fallback walk.  Needs d->lock if d is given, and no heap lock.
+ * the fallback walk.  Needs d->lock if d is given; and either no heap lock
+ * or, with `whole`, the whole heap (heap_lock_all()).
  */
 static int alloc_locked(struct nc_host *h, struct nc_domain *d,
-                        const struct alloc_req *rq, uint64_t *mfnp)
+                        const struct alloc_req *rq, bool whole,
+                        uint64_t *mfnp)
 {
     uint64_t r = 1ULL << rq->order, affinity, mfn;
     uint32_t first;
@@ -248,12 +252,17 @@ static int alloc_locked(struct nc_host *h, struct nc_domain *d,
     else
         first = (uint32_t)__builtin_ctzll(affinity);
 
-    mfn = try_first_node(h, d, rq, first);
-    if ( mfn == NC_INVALID_MFN && !rq->exact )
-    {
-        heap_lock_all(h);
+    if ( whole )
         mfn = walk_nodes_locked(h, d, rq, first, affinity);
-        heap_unlock_all(h);
+    else
+    {
+        mfn = try_first_node(h, d, rq, first);
+        if ( mfn == NC_INVALID_MFN && !rq->exact )
+        {
+            heap_lock_all(h);
+            mfn = walk_nodes_locked(h, d, rq, first, affinity);
+            heap_unlock_all(h);
+        }
     }
     if ( mfn == NC_INVALID_MFN )
         return -ENOMEM;
@@ -343,10 +352,11 @@ static int check_extent(nc_domid_t caller, uint64_t gpfn, uint32_t order)
 struct give_ctx {
     struct nc_host *h;
     struct nc_domain *d;
+    bool whole;                  /* the whole heap is locked already */
 };
 
 /* p2m_remove callback: free one MFN run, keeping node_pages exact.  Takes
- * each node's lock in turn. */
+ * each node's lock in turn, unless the whole heap is held. */
 static void give_run(void *arg, uint64_t mfn, uint64_t nr)
 {
     struct give_ctx *g = arg;
@@ -364,6 +374,14 @@ static void give_run(void *arg, uint64_t mfn, uint64_t nr)
         {
             ASSERT(g->d->node_pages[node] >= piece);
             g->d->node_pages[node] -= piece;
+        }
+        if ( g->whole )
+        {
+            ASSERT(heap_all_locked(g->h));
+            heap_give_locked(g->h, mfn, piece);   /* unlock recounts */
+            mfn += piece;
+            nr -= piece;
+            continue;
         }
         heap_lock_node(g->h, &l, node);
         freed = heap_give_locked(g->h, mfn, piece);
@@ -428,12 +446,18 @@ static int charged_alloc(struct nc_host *h, nc_domid_t caller,
         rc = p2m_reserve(p2m, map ? 2 : 1);
     if ( !rc )
     {
-        struct give_ctx g = { h, d };
+        /* Replacing a mapping allocates the new pages and frees the old
+         * in one step, with the whole heap locked: nobody may see both
+         * owned at once, or neither. */
+        bool replace = map && !p2m_range_unmapped(p2m, gpfn, 1ULL << order);
+        struct give_ctx g = { h, d, replace };
         uint64_t old;
 
         rq.charged = true;
-        rc = alloc_locked(h, d, &rq, &mfn);
-        if ( !rc && map )
+        if ( replace )
+            heap_lock_all(h);
+        rc = alloc_locked(h, d, &rq, replace, &mfn);
+        if ( !rc && replace )
         {
             /* Xen's order: the new extent is allocated while the old pages
              * still count, then whatever was mapped there is freed. */
@@ -441,6 +465,8 @@ static int charged_alloc(struct nc_host *h, nc_domid_t caller,
             ASSERT(d->tot_pages >= old);
             d->tot_pages -= old;
         }
+        if ( replace )
+            heap_unlock_all(h);
         if ( !rc )
             p2m_insert(p2m, map ? gpfn : mfn, mfn, 1ULL << order);
     }
@@ -478,11 +504,24 @@ static int free_extent(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
         rc = p2m_reserve(p2m, 1);
     if ( !rc )
     {
-        struct give_ctx g = { h, d };
+        uint64_t nr = 1ULL << order, mfn, end = 0;
+        struct give_ctx g = { h, d, true };
 
-        p2m_remove(p2m, addr, 1ULL << order, give_run, &g);
-        ASSERT(d->tot_pages >= (1ULL << order));
-        d->tot_pages -= 1ULL << order;
+        /* Pages of one run in one node range go back under that node's
+         * lock; anything else with the whole heap locked, so that the free
+         * is one step for whoever looks. */
+        if ( p2m_one_run(p2m, addr, nr, &mfn) )
+        {
+            mfn_range(h, mfn, &end);
+            g.whole = end < mfn + nr;
+        }
+        if ( g.whole )
+            heap_lock_all(h);
+        p2m_remove(p2m, addr, nr, give_run, &g);
+        if ( g.whole )
+            heap_unlock_all(h);
+        ASSERT(d->tot_pages >= nr);
+        d->tot_pages -= nr;
     }
     nc_unlock(&d->lock);
     domain_put(h, d);
@@ -544,7 +583,7 @@ int nc_alloc_anon(struct nc_host *h, nc_domid_t on_behalf_of, uint32_t order,
         rc = vec_reserve(&h->anon_lock, (void **)&h->anon.e, &h->anon.nr,
                          &h->anon.cap, 1, sizeof(*h->anon.e));
         if ( !rc )
-            rc = alloc_locked(h, d, &rq, &mfn);
+            rc = alloc_locked(h, d, &rq, false, &mfn);
         if ( !rc )
             p2m_insert(&h->anon, mfn, mfn, 1ULL << order);
         nc_unlock(&h->anon_lock);
@@ -562,7 +601,7 @@ int nc_alloc_anon(struct nc_host *h, nc_domid_t on_behalf_of, uint32_t order,
 
 int nc_free_anon(struct nc_host *h, uint64_t mfn, uint32_t order)
 {
-    struct give_ctx g = { h, NULL };
+    struct give_ctx g = { h, NULL, false };
     int rc;
 
     if ( order > NC_MAX_ORDER || mfn & ((1ULL << order) - 1) ||

@@ -156,6 +156,18 @@ void p2m_insert(struct nc_p2m *p, uint64_t gpfn, uint64_t mfn, uint64_t nr)
     p->nr++;
 }
 
+bool p2m_one_run(const struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
+                 uint64_t *mfnp)
+{
+    uint32_t i = first_ending_after(p, gpfn);
+
+    if ( i == p->nr || p->e[i].gpfn > gpfn ||
+         p->e[i].gpfn + p->e[i].nr < gpfn + nr )
+        return false;
+    *mfnp = p->e[i].mfn + (gpfn - p->e[i].gpfn);
+    return true;
+}
+
 bool p2m_is_extent(const struct nc_p2m *p, uint64_t gpfn, uint64_t nr)
 {
     uint32_t i = first_ending_after(p, gpfn);

@@ -112,6 +112,10 @@ uint64_t p2m_remove_mapped(struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
                            void (*fn)(void *arg, uint64_t mfn, uint64_t nr),
                            void *arg);
 int p2m_lookup(const struct nc_p2m *p, uint64_t gpfn, uint64_t *mfnp);
+/* True if all of [gpfn, gpfn + nr) lies in one entry: *mfnp its first
+ * MFN. */
+bool p2m_one_run(const struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
+                 uint64_t *mfnp);
 /* True if [gpfn, gpfn + nr) is exactly one entry (one allocation in a
  * no_merge map). */
 bool p2m_is_extent(const struct nc_p2m *p, uint64_t gpfn, uint64_t nr);
