@@ -297,7 +297,7 @@ static double time_sets(const struct sets *s, uint64_t n)
 
 #define SCALE_HOST      "8x2G"
 #define SCALE_MAX       8
-#define ITERS_SCALE     400000ULL   /* pairs per thread */
+#define ITERS_SCALE     2000000ULL  /* pairs per thread */
 
 struct scale_thread {
     pthread_t tid;

@@ -33,7 +33,9 @@ int vec_reserve(nc_lock_t *lock, void **arr, const uint32_t *nrp,
         want = NC_MAX(NC_MAX(seen * 2, nr + extra), 8u);
         if ( lock )
             nc_unlock(lock);
-        fresh = nc_zalloc((size_t)want * size);
+        /* 64 bytes of slack: two domains' arrays, written by two CPUs on
+         * every populate, never share a cache line. */
+        fresh = nc_zalloc((size_t)want * size + 64);
         if ( lock )
             nc_lock(lock);
         if ( !fresh )

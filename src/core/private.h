@@ -233,6 +233,9 @@ struct nc_domain {
                                            * redemption and stay an entry */
     uint64_t recalled;                    /* (d) pages lost to recall */
     uint32_t last_alloc_node;             /* (d) */
+    /* Written on every allocation: keep the next allocation's first cache
+     * line (another domain's refcnt, say) away from it. */
+    char pad[64];
 };
 
 /* ------------------------------------------------------------------------
