@@ -55,28 +55,73 @@ void nc_xen_set_caller_pid(int pid)
     caller_pid = (pid_t)pid;
 }
 
-static int guest_io(uint64_t gaddr, void *local, size_t len, bool write)
+/*
+ * Copy the pieces c[0..nr) in order, as many calls of one piece each
+ * would, but with one system call per UIO_MAXIOV pieces: the kernel stops
+ * at the first remote fault, so the pieces before it are copied and the
+ * ones after it are not, as they would be one by one.  An empty piece is
+ * always copied (whatever its address); a NULL or wrapping one faults
+ * without a system call, after the pieces before it.
+ */
+static int guest_io(const struct guest_copy *c, unsigned int nr, bool write)
 {
     pid_t pid = caller_pid ? caller_pid : self_pid();
-    struct iovec l = { .iov_base = local, .iov_len = len };
-    struct iovec r = { .iov_base = (void *)(uintptr_t)gaddr, .iov_len = len };
-    ssize_t n;
+    struct iovec l[GUEST_BATCH_MAX], r[GUEST_BATCH_MAX];
+    unsigned int i = 0;
 
-    if ( len == 0 )
-        return 0;
-    if ( gaddr == 0 || gaddr + len < gaddr )
-        return -EFAULT;
-    n = write ? process_vm_writev(pid, &l, 1, &r, 1, 0)
-              : process_vm_readv(pid, &l, 1, &r, 1, 0);
-    return n == (ssize_t)len ? 0 : -EFAULT;
+    while ( i < nr )
+    {
+        unsigned int k = 0;
+        size_t len = 0;
+        bool bad = false;
+        ssize_t n = 0;
+
+        for ( ; i < nr && k < GUEST_BATCH_MAX; i++ )
+        {
+            if ( c[i].len == 0 )
+                continue;
+            if ( c[i].gaddr == 0 || c[i].gaddr + c[i].len < c[i].gaddr )
+            {
+                bad = true;
+                break;
+            }
+            l[k] = (struct iovec){ .iov_base = c[i].local,
+                                   .iov_len = c[i].len };
+            r[k] = (struct iovec){ .iov_base = (void *)(uintptr_t)c[i].gaddr,
+                                   .iov_len = c[i].len };
+            len += c[i].len;
+            k++;
+        }
+        if ( k )
+            n = write ? process_vm_writev(pid, l, k, r, k, 0)
+                      : process_vm_readv(pid, l, k, r, k, 0);
+        if ( n != (ssize_t)len || bad )
+            return -EFAULT;
+    }
+    return 0;
+}
+
+int copy_from_guest_v(const struct guest_copy *c, unsigned int nr)
+{
+    return guest_io(c, nr, false);
+}
+
+int copy_to_guest_v(const struct guest_copy *c, unsigned int nr)
+{
+    return guest_io(c, nr, true);
 }
 
 int copy_from_guest(void *dst, uint64_t gaddr, size_t len)
 {
-    return guest_io(gaddr, dst, len, false);
+    struct guest_copy c = { .gaddr = gaddr, .local = dst, .len = len };
+
+    return guest_io(&c, 1, false);
 }
 
 int copy_to_guest(uint64_t gaddr, const void *src, size_t len)
 {
-    return guest_io(gaddr, (void *)src, len, true);
+    struct guest_copy c = { .gaddr = gaddr, .local = (void *)src,
+                            .len = len };
+
+    return guest_io(&c, 1, true);
 }
