@@ -29,7 +29,7 @@ void storm_print_table(FILE *f, const struct storm_scenario *s,
     uint64_t demand = 0;
 
     for ( uint32_t i = 0; i < s->nr_vms; i++ )
-        demand += s->vms[i].memory_pages;
+        demand += s->vms[i]->memory_pages;
     fprintf(f, "host %s: %u nodes\n", s->host.spec, s->host.nr_nodes);
     fprintf(f, "storm: %u VMs asking %.0f GiB, %u builders, %s arrival, "
             "fill %u%%, seed %llu%s\n\n", s->nr_vms, gib(demand), s->builders,
@@ -58,6 +58,24 @@ void storm_print_table(FILE *f, const struct storm_scenario *s,
                 x->mean_distance, 100 * x->single_node_share,
                 x->build_seconds);
     }
+    if ( s->life || s->ha_vms )
+    {
+        fprintf(f, "\n%-10s %9s %9s %8s %9s %8s %10s %8s\n", "churn",
+                "builds", "shutdown", "reboots", "no-domid", "peak-dom",
+                "scrubbed", "scrub-s");
+        for ( uint32_t i = 0; i < nr; i++ )
+            if ( !r[i].error )
+                fprintf(f, "%-10s %9u %9u %8u %9u %8u %6.0f GiB %8.1f\n",
+                        ts_policy_name(r[i].policy), r[i].builds,
+                        r[i].shutdowns, r[i].reboots, r[i].failed_domid,
+                        r[i].peak_guests, gib(r[i].scrubbed_pages),
+                        r[i].scrub_seconds);
+        fprintf(f, "\nwith churn, started and the failures count builds "
+                "(reboots included); no-domid:\ncreates refused because "
+                "Xen's %u guest domids were all in use; peak-dom:\nguest "
+                "domains at once; scrubbed: dirty freed memory scrubbed when "
+                "reused.\n", STORM_MAX_GUESTS);
+    }
     fprintf(f, "\nmemory: of the VMs started; failed-fast: refused at claim "
             "time, nothing populated;\nfailed-mid: failed after populating "
             "(wasted: pages populated then thrown away);\nlocality: share of "
@@ -84,6 +102,19 @@ static json_t *scenario_json(const struct storm_scenario *s)
                   "rate", s->rate, "seed", (json_int_t)s->seed,
                   "balloon", s->balloon, "threads", s->threads,
                   "processes", s->processes);
+    if ( s->life )
+    {
+        static const char *const kind[] = { "forever", "fixed", "exp",
+                                            "uniform" };
+
+        json_object_set_new(o, "lifetime", json_pack("{s:s, s:f, s:f}",
+                            "kind", kind[s->lifetime.kind], "a",
+                            s->lifetime.a, "b", s->lifetime.b));
+        json_object_set_new(o, "reboot", json_real(s->reboot));
+    }
+    if ( s->ha_vms )
+        json_object_set_new(o, "ha_restart", json_pack("{s:i, s:f}", "vms",
+                            s->ha_vms, "time", s->ha_time));
     if ( s->nr_offline )
     {
         json_t *ev = json_array();
@@ -139,6 +170,40 @@ int storm_write_json(const char *path, const struct storm_scenario *s,
             "build_seconds", x->build_seconds, "replans", x->replans,
             "recalled_pages", (json_int_t)x->recalled_pages);
 
+        if ( s->life || s->ha_vms )
+        {
+            json_t *sm = json_array();
+
+            json_object_update_new(o, json_pack(
+                "{s:i, s:i, s:i, s:i, s:i, s:I, s:f, s:I, s:I, s:i}",
+                "builds", x->builds,
+                "shutdowns", x->shutdowns, "reboots", x->reboots,
+                "failed_domid", x->failed_domid, "peak_guests",
+                x->peak_guests, "scrubbed_pages",
+                (json_int_t)x->scrubbed_pages, "scrub_seconds",
+                x->scrub_seconds, "end_free_pages",
+                (json_int_t)x->end_free_pages, "end_outstanding_pages",
+                (json_int_t)x->end_outstanding_pages, "end_guests",
+                x->end_guests));
+            /* Over time: free and dirty memory, and fragmentation as the
+             * builders met it (pages populated so far by extent size). */
+            for ( uint32_t k = 0; k < x->nr_samples; k++ )
+            {
+                const struct storm_sample *y = &x->sample[k];
+                json_t *free = json_array();
+
+                for ( uint32_t n = 0; n < s->host.nr_nodes; n++ )
+                    json_array_append_new(free,
+                                          json_integer((json_int_t)y->free[n]));
+                json_array_append_new(sm, json_pack(
+                    "{s:f, s:o, s:I, s:[I, I, I]}", "time", y->time,
+                    "free_pages", free, "dirty_pages", (json_int_t)y->dirty,
+                    "populated_4k_2m_1g", (json_int_t)y->extent_pages[0],
+                    (json_int_t)y->extent_pages[1],
+                    (json_int_t)y->extent_pages[2]));
+            }
+            json_object_set_new(o, "samples", sm);
+        }
         if ( x->error )
             json_object_set_new(o, "error", json_string(x->message));
         json_array_append_new(pol, o);

@@ -22,6 +22,22 @@
  * shared state (the next VM, the per-VM results, the placement counters
  * and the lock over them) lives in one shared anonymous mapping.
  *
+ * Memory.  A VM keeps only what is reported (struct vm_run, a few dozen
+ * bytes); the builders' working state (struct ts_build, about 30 KiB)
+ * lives in one slot per builder, from when a build starts until it ends,
+ * and what the report needs is copied out when the build finishes.
+ *
+ * Churn (--lifetime, --reboot, --ha-restart; simulated time only).  A VM
+ * that started runs for its lifetime, then shuts down: its domain is
+ * destroyed and its pages are free again, but dirty.  Xen takes clean
+ * pages before dirty ones and scrubs dirty ones on allocation, so a build
+ * whose step lands on a node with fewer clean free pages than it took
+ * pays SCRUB_SECONDS_PER_GIB for the difference, and those pages are
+ * clean again.  A reboot is a shutdown followed at once by a new build of
+ * the same VM.  Domids are reused after destroy (Xen takes the lowest
+ * free one); a create that fails while all guest domids are in use is
+ * counted as failed_domid, not as a memory failure.
+ *
  * Metrics, for every VM that started: its vCPUs either spread evenly over
  * its node affinity (all nodes if none) and touch all of its memory
  * uniformly, or, with vNUMA, run on their vnode's node and touch only that
@@ -48,11 +64,28 @@
 #define STEP_SECONDS     0.002
 #define SECONDS_PER_GIB  0.25
 #define GIB              (1ULL << 18)
+/* Scrubbing dirty pages on allocation: Xen's boot scrub zeroes 128 GB in
+ * 49 s on one CPU, 2.6 GB/s (Xen commit 7430a86de0, shared/reference/
+ * anchors.md section 3), so about 0.41 s per GiB on the allocating CPU. */
+#define SCRUB_SECONDS_PER_GIB  0.41
 
+/* What the report needs of one VM's (last) build. */
 struct vm_run {
-    struct ts_build b;
     double start, end;
-    bool balloon_done;
+    double locality, distance;   /* of a started VM */
+    uint64_t populated;
+    uint64_t recalled;
+    uint32_t domid;
+    uint32_t replans;
+    uint8_t outcome;             /* enum ts_outcome */
+    bool one_node;               /* a started VM on a single node */
+    bool no_domid;               /* its create found no free domid */
+};
+
+/* The sums of the metrics over the builds counted so far. */
+struct sums {
+    double loc, dist, vcpus;
+    uint32_t fit, fit_one;
 };
 
 struct sim {
@@ -63,6 +96,12 @@ struct sim {
     struct ts_usage usage;
     double sample_every;
     uint32_t done;
+    /* Churn, in simulated time. */
+    uint64_t dirty[TS_MAX_NODES];
+    uint64_t dirty_total;
+    uint64_t extent_pages[3];    /* populated so far: 4 KiB, 2 MiB, 1 GiB */
+    uint32_t guests;             /* guest domains now */
+    struct sums sums;            /* of the builds counted so far */
 };
 
 /* ========================================================================
@@ -91,11 +130,19 @@ static void sample(struct sim *m, double now)
         return;
     x = &r->sample[r->nr_samples++];
     x->time = now;
+    memcpy(x->extent_pages, m->extent_pages, sizeof(x->extent_pages));
+    x->dirty = m->dirty_total;
     for ( uint32_t n = 0; n < nr && n < TS_MAX_NODES; n++ )
     {
         x->free[n] = nodes[n].free;
         x->claimed[n] = nodes[n].claimed;
     }
+}
+
+static void guest_added(struct sim *m)
+{
+    if ( ++m->guests > m->r->peak_guests )
+        m->r->peak_guests = m->guests;
 }
 
 /* ========================================================================
@@ -107,6 +154,13 @@ static int fill_host(struct sim *m)
 {
     const struct storm_scenario *s = m->s;
     uint32_t n = s->host.nr_nodes;
+    struct ts_build *b = malloc(sizeof(*b));
+
+    if ( !b )
+    {
+        snprintf(m->r->message, sizeof(m->r->message), "out of memory");
+        return -1;
+    }
 
     for ( uint32_t i = 0; i < n && s->fill_pct; i++ )
     {
@@ -114,7 +168,6 @@ static int fill_host(struct sim *m)
                        (n > 1 ? 1.5 - (double)i / (n - 1) : 1.0);
         uint64_t pages;
         struct ts_vm vm;
-        struct ts_build b;
 
         if ( share > 0.95 )
             share = 0.95;
@@ -128,15 +181,18 @@ static int fill_host(struct sim *m)
         vm.nr_vnodes = 1;
         vm.vnode[0] = (struct ts_vnode){ .pages = pages, .pnode = i,
                                          .nr_vcpus = 1, .vdistance = { 10 } };
-        ts_build_init(&b, &vm, TS_POLICY_NONE);
-        ts_build_run(&b, m->xch);
-        if ( b.outcome != TS_OUT_STARTED )
+        ts_build_init(b, &vm, TS_POLICY_NONE);
+        ts_build_run(b, m->xch);
+        if ( b->outcome != TS_OUT_STARTED )
         {
             snprintf(m->r->message, sizeof(m->r->message),
-                     "filling node %u failed (%s)", i, strerror(b.error));
+                     "filling node %u failed (%s)", i, strerror(b->error));
+            free(b);
             return -1;
         }
+        guest_added(m);
     }
+    free(b);
     return 0;
 }
 
@@ -168,29 +224,27 @@ static void offline_frames(struct sim *m, uint64_t pages)
     }
 }
 
-static void balloon(struct sim *m, struct vm_run *v)
+static void balloon(xc_interface *xch, const struct ts_build *b)
 {
     struct ts_balloon bl;
 
-    v->balloon_done = true;
-    if ( ts_balloon_down(m->xch, &v->b, v->b.vm->memory_pages / 10, &bl) == 0 )
-        ts_balloon_up(m->xch, &v->b, &bl);
+    if ( ts_balloon_down(xch, b, b->vm->memory_pages / 10, &bl) == 0 )
+        ts_balloon_up(xch, b, &bl);
 }
 
 /* ========================================================================
  * Metrics
  * ======================================================================== */
 
-static void vm_metrics(struct sim *m, struct vm_run *v, double *loc,
-                       double *dist, bool *one_node)
+static void vm_metrics(const struct ts_host *h, xc_interface *xch,
+                       const struct ts_build *b, double *loc, double *dist,
+                       bool *one_node)
 {
-    const struct ts_build *b = &v->b;
-    const struct ts_host *h = &m->s->host;
     uint64_t pages[TS_MAX_NODES] = { 0 };
     uint32_t nr = TS_MAX_NODES, nodes_used = 0;
 
     *loc = *dist = 0;
-    if ( xc_domain_node_pages(m->xch, b->domid, &nr, pages) )
+    if ( xc_domain_node_pages(xch, b->domid, &nr, pages) )
         return;
     for ( uint32_t n = 0; n < h->nr_nodes; n++ )
         nodes_used += pages[n] != 0;
@@ -249,55 +303,79 @@ static void vm_metrics(struct sim *m, struct vm_run *v, double *loc,
     }
 }
 
-static void finish_metrics(struct sim *m)
+/* A build has finished (after its balloon, if any): what the report needs
+ * of it, into VM i's record. */
+static void finish_build(const struct storm_scenario *s, xc_interface *xch,
+                         const struct ts_build *b, struct vm_run *v)
 {
-    const struct storm_scenario *s = m->s;
-    struct storm_result *r = m->r;
-    double loc = 0, dist = 0, vcpus = 0;
-    uint64_t node_max = 0;
-    uint32_t fit = 0, fit_one = 0;
-
-    for ( uint32_t n = 0; n < s->host.nr_nodes; n++ )
-        if ( s->host.node_pages[n] > node_max )
-            node_max = s->host.node_pages[n];
-    for ( uint32_t i = 0; i < s->nr_vms; i++ )
+    v->outcome = (uint8_t)b->outcome;
+    v->populated = b->populated;
+    v->replans = b->replans;
+    v->domid = b->domid;
+    v->locality = v->distance = 0;
+    v->one_node = false;
+    v->recalled = 0;
+    if ( b->outcome == TS_OUT_STARTED )
     {
-        struct vm_run *v = &m->run[i];
         struct xen_domctl_claim_info ci;
 
-        r->replans += v->b.replans;
-        if ( v->b.outcome == TS_OUT_FAILED_CLAIM )
-            r->failed_claim++;
-        else if ( v->b.outcome == TS_OUT_FAILED_BUILD )
-        {
-            r->failed_build++;
-            r->wasted_pages += v->b.populated;
-        }
-        else if ( v->b.outcome == TS_OUT_STARTED )
-        {
-            double l, d;
-            bool one = false;
-
-            r->started++;
-            r->started_pages += v->b.vm->memory_pages;
-            vm_metrics(m, v, &l, &d, &one);
-            loc += l * v->b.vm->vcpus;
-            dist += d * v->b.vm->vcpus;
-            vcpus += v->b.vm->vcpus;
-            if ( v->b.vm->memory_pages <= node_max )
-            {
-                fit++;
-                fit_one += one;
-            }
-            if ( !xc_domain_claim_info(m->xch, v->b.domid, &ci) )
-                r->recalled_pages += ci.recalled;
-        }
-        if ( v->end > r->build_seconds )
-            r->build_seconds = v->end;
+        vm_metrics(&s->host, xch, b, &v->locality, &v->distance,
+                   &v->one_node);
+        if ( !xc_domain_claim_info(xch, b->domid, &ci) )
+            v->recalled = ci.recalled;
     }
-    r->locality = vcpus ? loc / vcpus : 0;
-    r->mean_distance = vcpus ? dist / vcpus : 0;
-    r->single_node_share = fit ? (double)fit_one / fit : 0;
+}
+
+/* Count one finished build into the result. */
+static void count_build(struct sim *m, const struct vm_run *v,
+                        const struct ts_vm *vm, struct sums *t)
+{
+    struct storm_result *r = m->r;
+    uint64_t node_max = 0;
+
+    for ( uint32_t n = 0; n < m->s->host.nr_nodes; n++ )
+        if ( m->s->host.node_pages[n] > node_max )
+            node_max = m->s->host.node_pages[n];
+    r->builds++;
+    r->replans += v->replans;
+    if ( v->no_domid )
+        r->failed_domid++;
+    else if ( v->outcome == TS_OUT_FAILED_CLAIM )
+        r->failed_claim++;
+    else if ( v->outcome == TS_OUT_FAILED_BUILD )
+    {
+        r->failed_build++;
+        r->wasted_pages += v->populated;
+    }
+    else if ( v->outcome == TS_OUT_STARTED )
+    {
+        r->started++;
+        r->started_pages += vm->memory_pages;
+        t->loc += v->locality * vm->vcpus;
+        t->dist += v->distance * vm->vcpus;
+        t->vcpus += vm->vcpus;
+        if ( vm->memory_pages <= node_max )
+        {
+            t->fit++;
+            t->fit_one += v->one_node;
+        }
+        r->recalled_pages += v->recalled;
+    }
+    if ( v->end > r->build_seconds )
+        r->build_seconds = v->end;
+}
+
+static void finish_metrics(struct sim *m)
+{
+    struct sums *t = &m->sums;
+    struct storm_result *r = m->r;
+
+    for ( uint32_t i = 0; i < m->s->nr_vms; i++ )
+        if ( m->run[i].outcome != TS_OUT_PENDING )
+            count_build(m, &m->run[i], m->s->vms[i], t);
+    r->locality = t->vcpus ? t->loc / t->vcpus : 0;
+    r->mean_distance = t->vcpus ? t->dist / t->vcpus : 0;
+    r->single_node_share = t->fit ? (double)t->fit_one / t->fit : 0;
 }
 
 /* ========================================================================
@@ -327,10 +405,242 @@ static void progress(struct sim *m)
  * The simulated-time loop
  * ======================================================================== */
 
+/* A builder: the VM it builds and that build's working state, from the
+ * build's start to its end; then the next VM's. */
 struct slot {
     int32_t vm;                  /* -1: idle */
     double clock;
+    bool rebuild;                /* a reboot's build, not the VM's first */
+    bool has_domain;             /* its domain is counted in guests */
+    uint64_t extents[3];         /* b.extents already counted */
+    uint64_t node_pages[TS_MAX_NODES];  /* its pages (churn only) */
+    struct ts_build b;
 };
+
+/* Timed events (shutdowns, reboots' builds) in (time, VM) order. */
+struct event {
+    double time;
+    uint32_t vm;
+};
+
+struct heap {
+    struct event *e;
+    uint32_t nr, cap;
+};
+
+static bool before(const struct event *a, const struct event *b)
+{
+    return a->time < b->time || (a->time == b->time && a->vm < b->vm);
+}
+
+static int heap_push(struct heap *h, double time, uint32_t vm)
+{
+    uint32_t i;
+
+    if ( h->nr == h->cap )
+    {
+        uint32_t cap = h->cap ? 2 * h->cap : 64;
+        struct event *e = realloc(h->e, cap * sizeof(*e));
+
+        if ( !e )
+            return -1;
+        h->e = e;
+        h->cap = cap;
+    }
+    i = h->nr++;
+    h->e[i] = (struct event){ time, vm };
+    while ( i && before(&h->e[i], &h->e[(i - 1) / 2]) )
+    {
+        struct event t = h->e[i];
+
+        h->e[i] = h->e[(i - 1) / 2];
+        h->e[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+    return 0;
+}
+
+static struct event heap_pop(struct heap *h)
+{
+    struct event top = h->e[0];
+    uint32_t i = 0;
+
+    h->e[0] = h->e[--h->nr];
+    for ( ;; )
+    {
+        uint32_t l = 2 * i + 1, r = l + 1, m = i;
+        struct event t;
+
+        if ( l < h->nr && before(&h->e[l], &h->e[m]) )
+            m = l;
+        if ( r < h->nr && before(&h->e[r], &h->e[m]) )
+            m = r;
+        if ( m == i )
+            break;
+        t = h->e[i];
+        h->e[i] = h->e[m];
+        h->e[m] = t;
+        i = m;
+    }
+    return top;
+}
+
+static bool churn(const struct storm_scenario *s)
+{
+    return s->life != NULL;
+}
+
+/* Pages freed on their nodes are dirty. */
+static void freed_dirty(struct sim *m, const uint64_t *pages)
+{
+    for ( uint32_t n = 0; n < m->s->host.nr_nodes; n++ )
+    {
+        m->dirty[n] += pages[n];
+        m->dirty_total += pages[n];
+    }
+}
+
+/* VM i's lifetime is over: destroy its domain; a reboot builds it again
+ * at once. */
+static void shut_down(struct sim *m, uint32_t i, double now, uint8_t *left,
+                      struct heap *builds)
+{
+    struct vm_run *v = &m->run[i];
+    uint64_t pages[TS_MAX_NODES] = { 0 };
+    uint32_t nr = TS_MAX_NODES;
+
+    if ( !xc_domain_node_pages(m->xch, v->domid, &nr, pages) )
+        freed_dirty(m, pages);
+    xc_domain_destroy(m->xch, v->domid);
+    m->guests--;
+    m->r->shutdowns++;
+    if ( left[i] )
+    {
+        left[i]--;
+        m->r->reboots++;
+        heap_push(builds, now, i);
+    }
+    sample(m, now);
+}
+
+/*
+ * After a populate step of a churn run: which nodes the step's pages came
+ * from, and the scrubbing they needed.  Xen takes clean free pages before
+ * dirty ones, so a node pays only for what the step took beyond the clean
+ * pages it had.  Returns the seconds spent scrubbing.
+ */
+static double scrub_step(struct sim *m, struct slot *sl)
+{
+    uint64_t now[TS_MAX_NODES] = { 0 };
+    xen_sysctl_node_claims_t nodes[TS_MAX_NODES];
+    uint32_t nr = TS_MAX_NODES, nn = TS_MAX_NODES;
+    uint64_t scrubbed = 0;
+
+    if ( xc_domain_node_pages(m->xch, sl->b.domid, &nr, now) )
+        return 0;
+    if ( m->dirty_total && !xc_claim_overview(m->xch, NULL, &nn, nodes) )
+        for ( uint32_t n = 0; n < nn && n < m->s->host.nr_nodes; n++ )
+        {
+            uint64_t took = now[n] - sl->node_pages[n], clean, need;
+
+            if ( !took || !m->dirty[n] )
+                continue;
+            /* Offlining may have taken dirty frames too. */
+            if ( m->dirty[n] > nodes[n].free + took )
+            {
+                m->dirty_total -= m->dirty[n] - (nodes[n].free + took);
+                m->dirty[n] = nodes[n].free + took;
+            }
+            clean = nodes[n].free + took - m->dirty[n];
+            need = took > clean ? took - clean : 0;
+            m->dirty[n] -= need;
+            m->dirty_total -= need;
+            scrubbed += need;
+        }
+    memcpy(sl->node_pages, now, sizeof(now));
+    m->r->scrubbed_pages += scrubbed;
+    m->r->scrub_seconds += SCRUB_SECONDS_PER_GIB * scrubbed / GIB;
+    return SCRUB_SECONDS_PER_GIB * scrubbed / GIB;
+}
+
+static void start_build(struct sim *m, struct slot *sl, uint32_t i,
+                        double now, bool rebuild)
+{
+    struct vm_run *v = &m->run[i];
+
+    /* A reboot: the previous build counts before its record goes. */
+    if ( rebuild )
+        count_build(m, v, m->s->vms[i], &m->sums);
+    memset(v, 0, sizeof(*v));
+    sl->clock = now;
+    sl->vm = (int32_t)i;
+    sl->rebuild = rebuild;
+    sl->has_domain = false;
+    memset(sl->extents, 0, sizeof(sl->extents));
+    memset(sl->node_pages, 0, sizeof(sl->node_pages));
+    ts_build_init(&sl->b, m->s->vms[i], m->r->policy);
+    sl->b.usage = &m->usage;
+}
+
+/* One step of the slot's build; true when the build has ended. */
+static bool run_step(struct sim *m, struct slot *sl, struct heap *downs)
+{
+    const struct storm_scenario *s = m->s;
+    struct ts_build *b = &sl->b;
+    struct vm_run *v = &m->run[sl->vm];
+    uint32_t i = (uint32_t)sl->vm;
+    double cost;
+    bool more;
+
+    if ( b->nr_steps == 0 )
+        v->start = sl->clock;
+    more = ts_build_step(b, m->xch);
+    cost = STEP_SECONDS + SECONDS_PER_GIB * b->step_pages / GIB;
+    for ( uint32_t k = 0; k < 3; k++ )
+    {
+        m->extent_pages[k] += (b->extents[k] - sl->extents[k]) << (9 * k);
+        sl->extents[k] = b->extents[k];
+    }
+    if ( b->domid && !sl->has_domain && b->state != TS_BUILD_FAILED )
+    {
+        sl->has_domain = true;
+        guest_added(m);
+    }
+    if ( sl->has_domain && b->state == TS_BUILD_FAILED )
+    {
+        /* The builder destroyed it: its pages are free, and dirty. */
+        sl->has_domain = false;
+        m->guests--;
+        if ( churn(s) )
+            freed_dirty(m, sl->node_pages);
+    }
+    else if ( churn(s) && b->step_pages )
+        cost += scrub_step(m, sl);
+    sl->clock += cost;
+    sample(m, sl->clock);
+    if ( more )
+        return false;
+
+    v->end = sl->clock;
+    if ( s->balloon && b->outcome == TS_OUT_STARTED )
+        balloon(m->xch, b);
+    finish_build(s, m->xch, b, v);
+    /* Xen's domids 1 .. 32751 all taken: a create fails with ENOMEM, as
+     * it does for lack of memory; the guest count tells them apart. */
+    v->no_domid = b->outcome == TS_OUT_FAILED_CLAIM && b->error == ENOMEM &&
+                  !strcmp(b->what, "xc_domain_create") &&
+                  m->guests >= STORM_MAX_GUESTS;
+    if ( b->outcome == TS_OUT_STARTED && churn(s) && isfinite(s->life[i]) )
+        heap_push(downs, sl->clock + s->life[i], i);
+    sl->has_domain = false;      /* a started VM's domain stays counted */
+    sl->vm = -1;
+    if ( !sl->rebuild )
+    {
+        m->done++;
+        progress(m);
+    }
+    return true;
+}
 
 static void simulate(struct sim *m)
 {
@@ -338,16 +648,26 @@ static void simulate(struct sim *m)
     uint32_t nslots = s->builders ? s->builders : 1, next_vm = 0;
     uint32_t next_event = 0;
     struct slot *slot = calloc(nslots, sizeof(*slot));
+    struct heap downs = { 0 }, rebuilds = { 0 };
+    uint8_t *left = NULL;
 
-    if ( !slot )
-        return;
+    if ( churn(s) && s->reboots )
+    {
+        left = malloc(s->nr_vms);
+        if ( left )
+            memcpy(left, s->reboots, s->nr_vms);
+    }
+    if ( !slot || (churn(s) && !left) )
+        goto out;
     for ( uint32_t i = 0; i < nslots; i++ )
-        slot[i] = (struct slot){ .vm = -1, .clock = 0 };
+        slot[i].vm = -1;
 
     for ( ;; )
     {
         int32_t best = -1, idle = -1;
-        double now;
+        double t_down = downs.nr ? downs.e[0].time : INFINITY;
+        double t_start = INFINITY, t_step = INFINITY, job = 0;
+        bool rebuild = false;
 
         for ( uint32_t i = 0; i < nslots; i++ )
         {
@@ -359,53 +679,54 @@ static void simulate(struct sim *m)
             else if ( best < 0 || slot[i].clock < slot[best].clock )
                 best = (int32_t)i;
         }
-
-        /* A waiting VM starts as soon as a slot is free. */
-        if ( idle >= 0 && next_vm < s->nr_vms &&
-             (best < 0 || fmax(s->arrival[next_vm], slot[idle].clock) <=
-                              slot[best].clock) )
+        if ( best >= 0 )
+            t_step = slot[best].clock;
+        /* The next build: the next arrival, or a reboot's if earlier. */
+        if ( next_vm < s->nr_vms &&
+             (!rebuilds.nr || s->arrival[next_vm] <= rebuilds.e[0].time) )
+            job = s->arrival[next_vm];
+        else if ( rebuilds.nr )
         {
-            struct vm_run *v = &m->run[next_vm];
+            job = rebuilds.e[0].time;
+            rebuild = true;
+        }
+        if ( idle >= 0 && (next_vm < s->nr_vms || rebuilds.nr) )
+            t_start = fmax(job, slot[idle].clock);
 
-            slot[idle].clock = fmax(s->arrival[next_vm], slot[idle].clock);
-            slot[idle].vm = (int32_t)next_vm;
-            ts_build_init(&v->b, &s->vms[next_vm], m->r->policy);
-            v->b.usage = &m->usage;
-            next_vm++;
+        /* A lifetime that ends first frees its memory first. */
+        if ( downs.nr && t_down <= t_start && t_down <= t_step )
+        {
+            struct event e = heap_pop(&downs);
+
+            while ( next_event < s->nr_offline &&
+                    s->offline[next_event].time <= e.time )
+                offline_frames(m, s->offline[next_event++].pages);
+            shut_down(m, e.vm, e.time, left, &rebuilds);
+            continue;
+        }
+        /* A waiting VM starts as soon as a slot is free. */
+        if ( isfinite(t_start) && t_start <= t_step )
+        {
+            uint32_t i = rebuild ? heap_pop(&rebuilds).vm : next_vm++;
+
+            start_build(m, &slot[idle], i, t_start, rebuild);
             continue;
         }
         if ( best < 0 )
             break;                          /* nothing left to run */
-        now = slot[best].clock;
 
         /* Offline events due before this step. */
         while ( next_event < s->nr_offline &&
-                s->offline[next_event].time <= now )
+                s->offline[next_event].time <= t_step )
             offline_frames(m, s->offline[next_event++].pages);
-
-        {
-            struct vm_run *v = &m->run[slot[best].vm];
-            bool more;
-
-            if ( v->b.nr_steps == 0 )
-                v->start = now;
-            more = ts_build_step(&v->b, m->xch);
-            slot[best].clock += STEP_SECONDS +
-                                SECONDS_PER_GIB * v->b.step_pages / GIB;
-            sample(m, slot[best].clock);
-            if ( !more )
-            {
-                v->end = slot[best].clock;
-                if ( s->balloon && v->b.outcome == TS_OUT_STARTED )
-                    balloon(m, v);
-                slot[best].vm = -1;
-                m->done++;
-                progress(m);
-            }
-        }
+        run_step(m, &slot[best], &downs);
     }
     while ( next_event < s->nr_offline )
         offline_frames(m, s->offline[next_event++].pages);
+ out:
+    free(downs.e);
+    free(rebuilds.e);
+    free(left);
     free(slot);
 }
 
@@ -435,7 +756,10 @@ static void *builder_thread(void *arg)
     struct sim *m = t->m;
     xc_interface *xch = xc_interface_open(NULL, NULL, 0);
 
-    for ( ; xch; )
+    /* This builder's working state, for one VM at a time. */
+    struct ts_build *b = malloc(sizeof(*b));
+
+    for ( ; xch && b; )
     {
         struct vm_run *v;
         uint32_t i;
@@ -446,26 +770,22 @@ static void *builder_thread(void *arg)
         if ( i >= m->s->nr_vms )
             break;
         v = &m->run[i];
-        ts_build_init(&v->b, &m->s->vms[i], m->r->policy);
-        v->b.usage = &m->usage;
-        v->b.usage_lock = ts_usage_lock_mutex;
-        v->b.usage_arg = &t->lock;
+        ts_build_init(b, m->s->vms[i], m->r->policy);
+        b->usage = &m->usage;
+        b->usage_lock = ts_usage_lock_mutex;
+        b->usage_arg = &t->lock;
         v->start = since(&t->t0);
-        ts_build_run(&v->b, xch);
+        ts_build_run(b, xch);
         v->end = since(&t->t0);
-        if ( m->s->balloon && v->b.outcome == TS_OUT_STARTED )
-        {
-            struct ts_balloon bl;
-
-            if ( !ts_balloon_down(xch, &v->b, v->b.vm->memory_pages / 10,
-                                  &bl) )
-                ts_balloon_up(xch, &v->b, &bl);
-        }
+        if ( m->s->balloon && b->outcome == TS_OUT_STARTED )
+            balloon(xch, b);
+        finish_build(m->s, xch, b, v);
         pthread_mutex_lock(&t->lock);
         m->done++;
         progress(m);
         pthread_mutex_unlock(&t->lock);
     }
+    free(b);
     if ( xch )
         xc_interface_close(xch);
     pthread_mutex_lock(&t->lock);
@@ -709,10 +1029,20 @@ void storm_run_policy(const struct storm_scenario *s, enum ts_policy p,
     {
         double last = 0;
 
+        struct xc_claim_overview ov;
+        uint32_t nn = 0;
+
         for ( uint32_t i = 0; i < s->nr_vms; i++ )
             if ( m.run[i].end > last )
                 last = m.run[i].end;
         sample(&m, last);
+        if ( !xc_claim_overview(m.xch, &ov, &nn, NULL) )
+        {
+            r->total_pages = ov.total_pages;
+            r->end_free_pages = ov.free_pages;
+            r->end_outstanding_pages = ov.outstanding_pages;
+        }
+        r->end_guests = m.guests;
     }
  out:
     free(m.run);
@@ -722,9 +1052,11 @@ void storm_run_policy(const struct storm_scenario *s, enum ts_policy p,
         stop_private_hostd(hostd, dir);
 }
 
+/* A run's own memory per VM: its record (the scenario adds its config
+ * pointer, arrival and lifetime). */
 uint64_t storm_vm_bytes(void)
 {
-    return sizeof(struct ts_vm) + sizeof(double) + sizeof(struct vm_run);
+    return sizeof(struct vm_run);
 }
 
 /* Each policy in a child process: a fresh host from NUMACLAIM_HOST. */
