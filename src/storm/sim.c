@@ -500,6 +500,32 @@ static void freed_dirty(struct sim *m, const uint64_t *pages)
     }
 }
 
+/* A build that failed mid-way: the vnodes it finished are where it
+ * counted them; the rest is put on the node its vnode asked for, or
+ * spread over the nodes by size (the domain is gone, so it cannot be
+ * asked). */
+static void failed_dirty(struct sim *m, const struct ts_build *b)
+{
+    const struct ts_host *h = &m->s->host;
+    uint64_t pages[TS_MAX_NODES] = { 0 }, known = 0, total = 0, rest;
+    uint32_t pnode = TS_NO_NODE;
+
+    for ( uint32_t n = 0; n < h->nr_nodes; n++ )
+    {
+        for ( uint32_t v = 0; v < b->plan.nr_vnodes; v++ )
+            pages[n] += b->vnode_pages[v][n];
+        known += pages[n];
+        total += h->node_pages[n];
+    }
+    rest = b->populated > known ? b->populated - known : 0;
+    if ( b->range < b->layout.nr_ranges )
+        pnode = b->plan.vnode[b->layout.range[b->range].vnode].pnode;
+    for ( uint32_t n = 0; n < h->nr_nodes && rest; n++ )
+        pages[n] += pnode != TS_NO_NODE ? (n == pnode ? rest : 0)
+                    : (uint64_t)((double)rest * h->node_pages[n] / total);
+    freed_dirty(m, pages);
+}
+
 /* VM i's lifetime is over: destroy its domain; a reboot builds it again
  * at once. */
 static void shut_down(struct sim *m, uint32_t i, double now, uint8_t *left,
@@ -524,10 +550,12 @@ static void shut_down(struct sim *m, uint32_t i, double now, uint8_t *left,
 }
 
 /*
- * After a populate step of a churn run: which nodes the step's pages came
- * from, and the scrubbing they needed.  Xen takes clean free pages before
- * dirty ones, so a node pays only for what the step took beyond the clean
- * pages it had.  Returns the seconds spent scrubbing.
+ * When a build of a churn run has populated all its memory: which nodes
+ * its pages came from, and the scrubbing they needed.  Xen takes clean
+ * free pages before dirty ones, so a node pays only for what the build
+ * took beyond the clean pages it had.  Accounted once per build (two
+ * hypercalls), on the step that ends populating; returns the seconds
+ * spent scrubbing, which that step pays.
  */
 static double scrub_step(struct sim *m, struct slot *sl)
 {
@@ -612,9 +640,9 @@ static bool run_step(struct sim *m, struct slot *sl, struct heap *downs)
         sl->has_domain = false;
         m->guests--;
         if ( churn(s) )
-            freed_dirty(m, sl->node_pages);
+            failed_dirty(m, b);
     }
-    else if ( churn(s) && b->step_pages )
+    else if ( churn(s) && b->step_pages && b->state == TS_BUILD_RELEASE )
         cost += scrub_step(m, sl);
     sl->clock += cost;
     sample(m, sl->clock);

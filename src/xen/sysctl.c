@@ -62,7 +62,9 @@ static long numainfo(struct nc_host *h, struct xen_sysctl_numainfo *ni,
         /* Node i's meminfo then its distance row, node by node, as Xen
          * copies them, in one gathered copy. */
         xen_sysctl_meminfo_t m[NC_MAX_NUMNODES];
-        uint32_t row[NC_MAX_NUMNODES][NC_MAX_NUMNODES];
+        /* Row i at i * n, as in the guest's array: with no meminfo the
+         * rows are one run on both sides. */
+        uint32_t row[NC_MAX_NUMNODES * NC_MAX_NUMNODES];
         struct guest_copy c[2 * NC_MAX_NUMNODES];
         unsigned int k = 0;
 
@@ -85,11 +87,11 @@ static long numainfo(struct nc_host *h, struct xen_sysctl_numainfo *ni,
             if ( HADDR(ni->distance) )
             {
                 for ( uint32_t j = 0; j < n; j++ )
-                    row[i][j] = nc_host_distance(h, i, j);
+                    row[i * n + j] = nc_host_distance(h, i, j);
                 c[k++] = (struct guest_copy){
                     .gaddr = HADDR(ni->distance) +
-                             (uint64_t)i * n * sizeof(row[i][0]),
-                    .local = row[i], .len = n * sizeof(row[i][0]) };
+                             (uint64_t)i * n * sizeof(row[0]),
+                    .local = &row[i * n], .len = n * sizeof(row[0]) };
             }
         }
         if ( copy_to_guest_v(c, k) )

@@ -50,4 +50,9 @@ struct guest_copy {
 int copy_from_guest_v(const struct guest_copy *c, unsigned int nr);
 int copy_to_guest_v(const struct guest_copy *c, unsigned int nr);
 
+/* A hypercall buffer of this process is live from add to del: copies
+ * wholly inside it, for this process's own hypercalls, are memcpy. */
+void nc_xen_buffer_add(const void *p, size_t len);
+void nc_xen_buffer_del(const void *p);
+
 #endif /* NC_XEN_H */
