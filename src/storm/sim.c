@@ -321,7 +321,8 @@ static void finish_build(const struct storm_scenario *s, xc_interface *xch,
 
         vm_metrics(&s->host, xch, b, &v->locality, &v->distance,
                    &v->one_node);
-        if ( !xc_domain_claim_info(xch, b->domid, &ci) )
+        /* Only offlining recalls claims. */
+        if ( s->nr_offline && !xc_domain_claim_info(xch, b->domid, &ci) )
             v->recalled = ci.recalled;
     }
 }

@@ -50,8 +50,9 @@ static pid_t self_pid(void)
     return p;
 }
 
-/* The client this thread serves; 0: this process. */
-static _Thread_local pid_t caller_pid;
+/* The client this thread serves; 0: this process.  Initial-exec: read
+ * on every copy, and libxencall is never loaded late. */
+static _Thread_local pid_t caller_pid __attribute__((tls_model("initial-exec")));
 
 void nc_xen_set_caller_pid(int pid)
 {
