@@ -53,7 +53,8 @@ void storm_print_table(FILE *f, const struct storm_scenario *s,
         }
         fprintf(f, "%-10s %4u/%-3u %5.0f GiB %11u %10u %6.1f GiB %7.1f%% "
                 "%9.2f %5.0f%% %8.2f\n", ts_policy_name(x->policy),
-                x->started, x->vms, gib(x->started_pages), x->failed_claim,
+                x->started, s->life || s->ha_vms ? x->builds : x->vms,
+                gib(x->started_pages), x->failed_claim,
                 x->failed_build, gib(x->wasted_pages), 100 * x->locality,
                 x->mean_distance, 100 * x->single_node_share,
                 x->build_seconds);
@@ -70,9 +71,9 @@ void storm_print_table(FILE *f, const struct storm_scenario *s,
                         r[i].shutdowns, r[i].reboots, r[i].failed_domid,
                         r[i].peak_guests, gib(r[i].scrubbed_pages),
                         r[i].scrub_seconds);
-        fprintf(f, "\nwith churn, started and the failures count builds "
-                "(reboots included); no-domid:\ncreates refused because "
-                "Xen's %u guest domids were all in use; peak-dom:\nguest "
+        fprintf(f, "\nwith churn, started (of builds) and the failures count "
+                "builds (reboots included);\nno-domid: creates refused because "
+                "Xen's %u guest domids were all in use;\npeak-dom: guest "
                 "domains at once; scrubbed: dirty freed memory scrubbed when "
                 "reused.\n", STORM_MAX_GUESTS);
     }
