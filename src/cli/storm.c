@@ -70,6 +70,14 @@ static void usage(FILE *f)
         "  --seed N               the seed (default 1): same seed, same report\n"
         "  --offline PAGES@TIME   offline PAGES frames at TIME s (repeatable)\n"
         "  --balloon              each VM balloons 10%% down and up once started\n"
+        "  --lifetime fixed:S|exp:MEAN|uniform:A-B   VMs shut down after\n"
+        "                         running this long (seconds), their domains\n"
+        "                         destroyed and memory freed dirty; domids\n"
+        "                         are reused (simulated time only)\n"
+        "  --reboot P             share (0 to 1) of lifetime ends that reboot:\n"
+        "                         the domain is destroyed and built again\n"
+        "  --ha-restart N@TIME    N more VMs from the mix arrive together at\n"
+        "                         TIME s, as after a host failure (HA restart)\n"
         "  --threads              real threads and wall-clock time (results\n"
         "                         may vary between runs)\n"
         "  --processes            builders as processes on a private hostd\n"
@@ -158,6 +166,21 @@ static int parse_offline(const char *arg, struct storm_offline *o)
         return -1;
     o->pages = pages;
     o->time = t;
+    return 0;
+}
+
+/* N@TIME of --ha-restart: 1 to STORM_MAX_GUESTS VMs, a finite time. */
+static int parse_ha(const char *arg, struct storm_scenario *s)
+{
+    const char *at;
+    uint64_t n;
+    double t;
+
+    if ( ts_parse_dec(arg, &at, STORM_MAX_GUESTS, &n) || !n || *at != '@' ||
+         ts_parse_real(at + 1, 0, STORM_MAX_LIFETIME, &t) )
+        return -1;
+    s->ha_vms = (uint32_t)n;
+    s->ha_time = t;
     return 0;
 }
 
@@ -371,7 +394,8 @@ static int storm_main(int argc, char **argv, bool sweeping)
     enum { O_HOST = 256, O_VMS, O_MIX, O_CONFIGS, O_FILL, O_BUILDERS,
            O_POLICY, O_ARRIVAL, O_SEED, O_OFFLINE, O_BALLOON, O_THREADS,
            O_PROCESSES, O_JSON, O_SVG, O_NOPROG, O_HELP, O_REMOTE, O_SEEDS,
-           O_JOBS, O_VMS_OUT, O_VMS_FORMAT, O_VARY };
+           O_JOBS, O_VMS_OUT, O_VMS_FORMAT, O_VARY, O_LIFETIME, O_REBOOT,
+           O_HA };
     static const struct option opts[] = {
         { "host", required_argument, NULL, O_HOST },
         { "vms", required_argument, NULL, O_VMS },
@@ -384,6 +408,9 @@ static int storm_main(int argc, char **argv, bool sweeping)
         { "seed", required_argument, NULL, O_SEED },
         { "offline", required_argument, NULL, O_OFFLINE },
         { "balloon", no_argument, NULL, O_BALLOON },
+        { "lifetime", required_argument, NULL, O_LIFETIME },
+        { "reboot", required_argument, NULL, O_REBOOT },
+        { "ha-restart", required_argument, NULL, O_HA },
         { "threads", no_argument, NULL, O_THREADS },
         { "processes", no_argument, NULL, O_PROCESSES },
         { "json", required_argument, NULL, O_JSON },
@@ -481,6 +508,21 @@ static int storm_main(int argc, char **argv, bool sweeping)
             break;
         case O_BALLOON:
             s.balloon = true;
+            break;
+        case O_LIFETIME:
+            if ( storm_parse_lifetime(&s.lifetime, optarg, err, sizeof(err)) )
+                FAIL(bad("--lifetime", optarg, err));
+            break;
+        case O_REBOOT:
+            if ( ts_parse_real(optarg, 0, 1, &s.reboot) )
+                FAIL(bad("--reboot", optarg, "expected a share from 0 to 1 "
+                           "(e.g. 0.25)"));
+            break;
+        case O_HA:
+            if ( parse_ha(optarg, &s) )
+                FAIL(bad("--ha-restart", optarg, "expected N@TIME, e.g. "
+                           "500@60 (N from 1 to 32751"
+                           ", time in seconds up to 1e9)"));
             break;
         case O_THREADS:
             s.threads = true;

@@ -281,6 +281,24 @@ static uint64_t set_usage(const struct ts_view *v, uint64_t set)
     return s;
 }
 
+/* best[k]: the sum of the k largest of x[0..n), for k = 0..n. */
+static void top_k(const uint64_t *x, uint32_t n, uint64_t *best)
+{
+    uint64_t sorted[TS_MAX_NODES];
+
+    for ( uint32_t i = 0; i < n; i++ )
+    {
+        uint32_t j = i;
+
+        for ( ; j > 0 && sorted[j - 1] < x[i]; j-- )
+            sorted[j] = sorted[j - 1];
+        sorted[j] = x[i];
+    }
+    best[0] = 0;
+    for ( uint32_t k = 0; k < n; k++ )
+        best[k + 1] = best[k] + sorted[k];
+}
+
 /*
  * libxl's automatic placement (libxl__get_numa_candidate with numa_cmpf,
  * as numa_place_domain calls it): no placement on one node or on more
@@ -297,6 +315,7 @@ static uint64_t libxl_place(const struct ts_view *v, const struct ts_vm *vm)
 {
     uint64_t cpus[TS_MAX_NODES] = { 0 }, load[TS_MAX_NODES] = { 0 };
     uint64_t best = 0, best_load = 0, best_free = 0;
+    uint64_t most_free[TS_MAX_NODES + 1], most_cpus[TS_MAX_NODES + 1];
     uint32_t nr, per_node = v->cpus[0], min_nodes = 1;
 
     if ( v->nr_nodes <= 1 || v->nr_nodes > 16 || !candidates(v, &nr) )
@@ -314,8 +333,15 @@ static uint64_t libxl_place(const struct ts_view *v, const struct ts_vm *vm)
         min_nodes = 1;
     if ( min_nodes > v->nr_nodes )
         min_nodes = v->nr_nodes;
+    /* No set of k nodes has more free memory (pCPUs) than the k nodes
+     * with the most: sizes where even those fall short are skipped
+     * without walking their sets (on a full host, all 65,535 of them). */
+    top_k(v->free, v->nr_nodes, most_free);
+    top_k(cpus, v->nr_nodes, most_cpus);
     for ( uint32_t k = min_nodes; k <= v->nr_nodes && !best; k++ )
-        for ( uint32_t i = cache.k_first[k]; i < cache.k_first[k + 1]; i++ )
+        for ( uint32_t i = cache.k_first[k];
+              most_free[k] >= vm->memory_pages && most_cpus[k] >= vm->vcpus &&
+              i < cache.k_first[k + 1]; i++ )
         {
             uint64_t s = cache.by_k[i], f = set_sum(v->free, s);
             uint64_t l = set_sum(load, s), diff = s ^ best;
