@@ -50,9 +50,11 @@ static void futex(int _Atomic *addr, int op, int val)
             NULL, 0);
 }
 
+#if NC_DEBUG >= 1
 /*
- * The ranks this thread holds, for the lock-order check: a bit per rank,
- * and a count for NC_RANK_DOMAIN, of which several may be held.
+ * The ranks this thread holds, for the lock-order check (debug builds
+ * only): a bit per rank, and a count for NC_RANK_DOMAIN, of which several
+ * may be held.
  */
 static _Thread_local uint64_t held_ranks[2];
 static _Thread_local unsigned int held_domains;
@@ -86,6 +88,7 @@ static void order_release(const nc_lock_t *l)
         return;
     held_ranks[r / 64] &= ~(1ULL << (r % 64));
 }
+#endif
 
 void nc_lock_init(nc_lock_t *l, unsigned int rank)
 {
