@@ -466,8 +466,6 @@ static void failed_dirty(struct sim *m, const struct ts_build *b)
 
 /* VM i's lifetime is over: destroy its domain; a reboot builds it again
  * at once. */
-/* VM i's lifetime is over: destroy its domain; a reboot builds it again
- * at once. */
 static void shut_down(struct sim *m, uint32_t i, double now, uint8_t *left,
                       struct heap *builds)
 {
