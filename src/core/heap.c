@@ -189,11 +189,14 @@ static void free_run(struct nc_node *nd, const struct nc_hrange *r,
 
 static bool cache_put(struct nc_node *nd, uint64_t mfn, uint32_t k)
 {
-    struct nc_node_cache *c = &nd->cache[k];
+    struct nc_node_cache *c;
     uint32_t z = zone_of(mfn);
 
-    if ( k > NC_CACHE_MAX_ORDER || c->nr == NC_CACHE_DEPTH ||
-         z != zone_of(nd->end - 1) )
+    /* The order first: nd->cache has no entry above NC_CACHE_MAX_ORDER. */
+    if ( k > NC_CACHE_MAX_ORDER )
+        return false;
+    c = &nd->cache[k];
+    if ( c->nr == NC_CACHE_DEPTH || z != zone_of(nd->end - 1) )
         return false;
     c->mfn[c->nr++] = mfn;
     account_free(nd, z, 1ULL << k);
@@ -202,10 +205,13 @@ static bool cache_put(struct nc_node *nd, uint64_t mfn, uint32_t k)
 
 static uint64_t cache_take(struct nc_node *nd, uint32_t k, uint32_t zone_hi)
 {
-    struct nc_node_cache *c = &nd->cache[k];
+    struct nc_node_cache *c;
     uint64_t mfn;
 
-    if ( k > NC_CACHE_MAX_ORDER || !c->nr )
+    if ( k > NC_CACHE_MAX_ORDER )
+        return NC_INVALID_MFN;
+    c = &nd->cache[k];
+    if ( !c->nr )
         return NC_INVALID_MFN;
     mfn = c->mfn[c->nr - 1];
     if ( zone_of(mfn) > zone_hi )
