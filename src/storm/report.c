@@ -96,6 +96,13 @@ static json_t *scenario_json(const struct storm_scenario *s)
                   "balloon", s->balloon, "threads", s->threads,
                   "processes", s->processes,
                   "vnuma_remote", s->vnuma_remote);
+    if ( s->claim_slack.pct )
+        json_object_set_new(o, "claim_slack_pct",
+                            json_integer(s->claim_slack.pct));
+    else
+        json_object_set_new(o, "claim_slack_mib",
+                            json_integer((json_int_t)(s->claim_slack.pages >>
+                                                      8)));
     if ( s->nr_offline )
     {
         json_t *ev = json_array();

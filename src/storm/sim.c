@@ -274,11 +274,23 @@ struct slot {
     double clock;
 };
 
+/* claimsets: cpus= VMs hold their nodes' memory from their arrival (VMs
+ * [*next, ...) that have arrived by t) until they plan. */
+static void arrive(struct sim *m, uint32_t *next, double t)
+{
+    const struct storm_scenario *s = m->s;
+
+    for ( ; *next < s->nr_vms && s->arrival[*next] <= t; (*next)++ )
+        if ( m->r->policy == TS_POLICY_CLAIMSETS )
+            ts_usage_reserve(&m->usage, &s->vms[*next], s->host.nr_nodes,
+                             s->host.node_cpus, true);
+}
+
 static void simulate(struct sim *m)
 {
     const struct storm_scenario *s = m->s;
     uint32_t nslots = s->builders ? s->builders : 1, next_vm = 0;
-    uint32_t next_event = 0;
+    uint32_t next_event = 0, arrived = 0;
     struct slot *slot = calloc(nslots, sizeof(*slot));
 
     if ( !slot )
@@ -310,6 +322,7 @@ static void simulate(struct sim *m)
             struct vm_run *v = &m->run[next_vm];
 
             slot[idle].clock = fmax(s->arrival[next_vm], slot[idle].clock);
+            arrive(m, &arrived, slot[idle].clock);
             slot[idle].vm = (int32_t)next_vm;
             ts_build_init(&v->b, &s->vms[next_vm], m->r->policy);
             v->b.usage = &m->usage;
@@ -319,6 +332,7 @@ static void simulate(struct sim *m)
         if ( best < 0 )
             break;                          /* nothing left to run */
         now = slot[best].clock;
+        arrive(m, &arrived, now);
 
         /* Offline events due before this step. */
         while ( next_event < s->nr_offline &&
@@ -645,6 +659,14 @@ static void run_policy(struct sim *m, enum ts_policy p)
         goto out;
     }
     sample(m, 0);
+    m->usage.slack = s->claim_slack;
+    /* With real builders every VM has arrived at the start. */
+    if ( s->processes || s->threads )
+    {
+        uint32_t all = 0;
+
+        arrive(m, &all, INFINITY);
+    }
     if ( s->processes )
         run_processes(m);
     else if ( s->threads )

@@ -69,6 +69,7 @@ struct storm_scenario {
     bool progress;               /* draw a progress bar on stderr */
     double vnuma_remote;         /* share of a vNUMA guest's accesses that
                                   * go to its other vnodes (locality.c) */
+    struct ts_slack claim_slack; /* claimsets' slack per node */
 
     /* derived: the VMs in arrival order */
     struct ts_vm *vms;
