@@ -21,9 +21,10 @@
  *              (hard affinity) or vnodes is not placed: xapi skips hard
  *              affinity VMs and has no vNUMA.
  *   claimsets  the nearest node set (same order as xapi) that fits in
- *              free - claimed, less a slack per node (ts_slack) and less
- *              what arrived cpus= VMs hold on their nodes (ts_usage's
- *              reserved), each dropped in turn when nothing fits with it;
+ *              free - claimed; among the sets as near, one that also
+ *              leaves a slack per node (ts_slack) and what arrived cpus=
+ *              VMs hold on their nodes (ts_usage's reserved) free, each
+ *              dropped in turn when no such set fits with it;
  *              the VM is split into one vnode per node and claimed on all
  *              of them in one atomic claim set, each vnode populated
  *              exactly on its node.  The builder plans and claims it under
@@ -373,14 +374,19 @@ static uint64_t libxl_place(const struct ts_view *v, const struct ts_vm *vm)
     return best;
 }
 
-/* claimsets: the first set in (max, average) order whose capacity `cap`
+/*
+ * claimsets: the first set in (max, average) order whose capacity `cap`
  * fits (within `allowed`, if not 0: the VM's cpus= nodes); among those
- * with the same score, the least used, then the lowest set. */
+ * with the same score, the least used, then the lowest set.  With
+ * `level`, only sets of exactly that score count.  The score found goes
+ * to *found, if not NULL.  0 if no set fits.
+ */
 static uint64_t nearest_fit(const struct ts_view *v, const uint64_t *cap,
-                            uint64_t pages, uint64_t allowed)
+                            uint64_t pages, uint64_t allowed,
+                            const struct score *level, struct score *found)
 {
     uint64_t best = 0, all = 0;
-    uint32_t nr, first = 0;
+    uint32_t nr;
     const struct candidate *c = candidates(v, &nr);
 
     for ( uint32_t n = 0; n < v->nr_nodes; n++ )
@@ -392,48 +398,65 @@ static uint64_t nearest_fit(const struct ts_view *v, const uint64_t *cap,
     {
         uint64_t s = c[i].set;
 
-        if ( best && score_cmp(c[i].score, c[first].score) != 0 )
+        if ( level && score_cmp(c[i].score, *level) < 0 )
+            continue;
+        if ( (level || best) && score_cmp(c[i].score, level ? *level
+                                                            : *found) > 0 )
             break;                /* past the best score's ties */
         if ( (allowed && (s & ~allowed)) || set_sum(cap, s) < pages )
             continue;
-        if ( !best )
+        if ( !best || set_usage(v, s) < set_usage(v, best) )
         {
+            if ( !best && found )
+                *found = c[i].score;
             best = s;
-            first = i;
         }
-        else if ( set_usage(v, s) < set_usage(v, best) )
-            best = s;
     }
     return best;
 }
 
 /*
- * claimsets' capacities, most careful first: unclaimed memory less the
- * slack and less what arrived cpus= VMs hold (a VM with cpus= of its own
- * skips this pass), then less the slack only, then all of it.  The plan
- * takes the first pass where some set fits: 0 where none does.
+ * claimsets: the nearest node set that fits the VM in unclaimed memory
+ * fixes the score (the locality) of its plan.  Among the sets of that
+ * score it then takes, most careful first, one that fits with the slack
+ * and what arrived cpus= VMs hold kept free (a VM with cpus= of its own
+ * skips this pass), one with the slack only, and else one that fits at
+ * all: the slack and the holds change which equally near set a VM gets,
+ * never how near.  cap gets the capacities the set was chosen on.
  */
+/* Capacities for claimsets_fit's passes: 0 keeps the slack and the holds
+ * free, 1 the slack only, 2 nothing. */
+static void capacities(const struct ts_view *v, uint32_t pass, uint64_t *cap)
+{
+    for ( uint32_t n = 0; n < v->nr_nodes; n++ )
+    {
+        uint64_t keep = pass == 2 ? 0 : v->slack[n];
+
+        if ( pass == 0 )
+            keep += v->reserved[n];
+        cap[n] = v->free[n] > v->claimed[n] + keep
+                 ? v->free[n] - v->claimed[n] - keep : 0;
+    }
+}
+
 static uint64_t claimsets_fit(const struct ts_view *v, const struct ts_vm *vm,
                               uint64_t cpu_nodes, uint64_t *cap)
 {
+    struct score level;
+
+    capacities(v, 2, cap);
+    if ( !nearest_fit(v, cap, vm->memory_pages, cpu_nodes, NULL, &level) )
+        return 0;
     for ( uint32_t pass = cpu_nodes ? 1 : 0; pass < 3; pass++ )
     {
         uint64_t set;
 
-        for ( uint32_t n = 0; n < v->nr_nodes; n++ )
-        {
-            uint64_t keep = pass == 2 ? 0 : v->slack[n];
-
-            if ( pass == 0 )
-                keep += v->reserved[n];
-            cap[n] = v->free[n] > v->claimed[n] + keep
-                     ? v->free[n] - v->claimed[n] - keep : 0;
-        }
-        set = nearest_fit(v, cap, vm->memory_pages, cpu_nodes);
+        capacities(v, pass, cap);
+        set = nearest_fit(v, cap, vm->memory_pages, cpu_nodes, &level, NULL);
         if ( set )
             return set;
     }
-    return 0;
+    return 0;                     /* not reached: pass 2 found the level */
 }
 
 /* Whether a's node list, read from its highest node down, sorts before
