@@ -235,6 +235,15 @@ static void test_claimsets_leave_cpus_vms_their_nodes(void **state)
     ts_usage_reserve(&u, &vm, 4, v.cpus, true);
     for ( uint32_t n = 0; n < 4; n++ )
         assert_int_equal(u.reserved[n], 0);
+    /* vnodes with pnode= hold their own pages on their nodes, whatever
+     * their cpus= says. */
+    pin.nr_vnodes = 2;
+    pin.vnode[0] = (struct ts_vnode){ .pages = GIB / 4, .pnode = 3 };
+    pin.vnode[1] = (struct ts_vnode){ .pages = 3 * GIB / 4,
+                                      .pnode = TS_NO_NODE };
+    ts_usage_reserve(&u, &pin, 4, v.cpus, true);
+    assert_int_equal(u.reserved[3], GIB / 4);
+    assert_int_equal(u.reserved[0] + u.reserved[1] + u.reserved[2], 0);
 }
 
 static void test_policies_on_an_empty_host(void **state)

@@ -396,8 +396,10 @@ static bool move_vnode(struct ts_build *b, xc_interface *xch, uint32_t vn)
 
         if ( r->vnode == vn )
             left += (r->end >> 12) - first;
-        else
+        else if ( b->plan.vnode[r->vnode].pnode < TS_MAX_NODES )
             need[b->plan.vnode[r->vnode].pnode] += (r->end >> 12) - first;
+        else
+            return false;         /* a vnode without a node: not a split */
     }
     tried |= 1ULL << from;
     for ( ;; )

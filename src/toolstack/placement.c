@@ -127,6 +127,19 @@ void ts_usage_reserve(struct ts_usage *u, const struct ts_vm *vm,
     uint64_t nodes, share;
     char why[128];
 
+    /* vnodes with a pnode= hold their own pages on their nodes. */
+    for ( uint32_t i = 0; i < vm->nr_vnodes; i++ )
+    {
+        uint64_t *r;
+
+        if ( vm->vnode[i].pnode >= nr_nodes )
+            continue;
+        r = &u->reserved[vm->vnode[i].pnode];
+        share = vm->vnode[i].pages;
+        *r = add ? *r + share : *r > share ? *r - share : 0;
+    }
+    if ( vm->nr_vnodes )
+        return;
     if ( ts_vm_cpu_nodes(vm, nr_nodes, node_cpus, &nodes, why, sizeof(why)) ||
          !nodes )
         return;

@@ -213,11 +213,12 @@ struct ts_usage {
 };
 
 /*
- * Hold (add) or give back a cpus= VM's share of its cpus= nodes in
- * u->reserved: its memory divided evenly over them, rounded up; giving
- * back never goes below 0.  Nothing for a VM without cpus=, or one whose
- * cpus= does not fit the host (node_cpus[n]: pCPUs of node n).  The
- * caller holds the usage lock where builders share u.
+ * Hold (add) or give back in u->reserved what a VM needs on given nodes:
+ * a VM with vnodes, each pnode= vnode's pages on its node; else a cpus=
+ * VM's memory divided evenly over its cpus= nodes, rounded up.  Giving
+ * back never goes below 0.  Nothing for a VM with neither, or whose cpus=
+ * does not fit the host (node_cpus[n]: pCPUs of node n).  The caller
+ * holds the usage lock where builders share u.
  */
 void ts_usage_reserve(struct ts_usage *u, const struct ts_vm *vm,
                       uint32_t nr_nodes, const uint32_t *node_cpus, bool add);
