@@ -944,7 +944,8 @@ static void test_xapi_builders_never_share_a_view(void **state)
  * with exact populate dropped.  One whose node has room lands there. */
 static void test_explicit_pnodes_never_dropped(void **state)
 {
-    struct ts_vm filler = vm_of("f", NODE - GIB / 2, 1), vm = vm_of("p", GIB, 1);
+    struct ts_vm filler = vm_of("f", NODE - GIB / 2, 1);
+    struct ts_vm vm = vm_of("p", GIB, 1);
     struct ts_build f, b;
 
     (void)state;
@@ -1022,7 +1023,8 @@ static void test_recalled_node_claim_moves_the_vnode(void **state)
  * whatever order the two builders' steps take. */
 static void test_big_vm_not_starved_by_a_later_small_one(void **state)
 {
-    struct ts_vm big = vm_of("big", 7 * GIB, 4), small = vm_of("s", 3 * GIB / 2, 1);
+    struct ts_vm big = vm_of("big", 7 * GIB, 4);
+    struct ts_vm small = vm_of("s", 3 * GIB / 2, 1);
     struct ts_build a, b;
 
     (void)state;

@@ -56,6 +56,8 @@ bool storm_vm_step(struct storm_vm_result *r, struct ts_build *b,
 {
     enum ts_build_state before = b->state;
     uint32_t moves = b->moves;
+    bool one_step = b->policy == TS_POLICY_XAPI ||
+                    b->policy == TS_POLICY_CLAIMSETS;
     bool more = ts_build_step(b, xch);
 
     if ( b->state == TS_BUILD_FAILED && before != TS_BUILD_FAILED )
@@ -69,8 +71,7 @@ bool storm_vm_step(struct storm_vm_result *r, struct ts_build *b,
      */
     if ( ((more && b->state == TS_BUILD_CLAIM &&
            (before == TS_BUILD_CLAIM ||
-            (before == TS_BUILD_PLAN && (b->policy == TS_POLICY_XAPI ||
-                                         b->policy == TS_POLICY_CLAIMSETS)))) ||
+            (before == TS_BUILD_PLAN && one_step))) ||
           b->moves != moves) &&
          r->fallbacks < UINT8_MAX )
         r->fallbacks++;
