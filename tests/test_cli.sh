@@ -162,6 +162,8 @@ fi
 refuse "--vnuma-remote '1.5': expected a share from 0 to 1" storm --vnuma-remote 1.5
 refuse "--vnuma-remote 'x'" storm --vnuma-remote x
 refuse "--vnuma-remote '-0.1'" storm --vnuma-remote -0.1
+refuse "--claim-slack '51%': expected a percentage from 0% to 50% or MiB up to 1048576" storm --claim-slack 51%
+refuse "--claim-slack '1.5'" storm --claim-slack 1.5
 refuse "--seeds '0': expected a number from 1 to 10000" storm --seeds 0
 refuse "--seeds '10001'" storm --seeds 10001
 refuse "--jobs '0'" storm --jobs 0

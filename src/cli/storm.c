@@ -87,6 +87,10 @@ static void usage(FILE *f)
         "                         locality (default "
         STR(STORM_DEFAULT_VNUMA_REMOTE) ", an assumption:\n"
         "                         docs/storm.md)\n"
+        "  --claim-slack PCT%%|MIB memory claimsets leaves unclaimed on each\n"
+        "                         node it plans on, where a node set as near\n"
+        "                         allows: percent of the node or MiB\n"
+        "                         (default " STR(TS_DEFAULT_SLACK_MIB) ")\n"
         "  --seeds N              run seeds SEED..SEED+N-1 (in parallel) and\n"
         "                         report each figure's mean and 95%%\n"
         "                         confidence interval (Student t)\n"
@@ -393,9 +397,9 @@ static int storm_main(int argc, char **argv, bool sweeping)
 {
     enum { O_HOST = 256, O_VMS, O_MIX, O_CONFIGS, O_FILL, O_BUILDERS,
            O_POLICY, O_ARRIVAL, O_SEED, O_OFFLINE, O_BALLOON, O_THREADS,
-           O_PROCESSES, O_JSON, O_SVG, O_NOPROG, O_HELP, O_REMOTE, O_SEEDS,
-           O_JOBS, O_VMS_OUT, O_VMS_FORMAT, O_VARY, O_LIFETIME, O_REBOOT,
-           O_HA };
+           O_PROCESSES, O_JSON, O_SVG, O_NOPROG, O_HELP, O_REMOTE, O_SLACK,
+           O_SEEDS, O_JOBS, O_VMS_OUT, O_VMS_FORMAT, O_VARY, O_LIFETIME,
+           O_REBOOT, O_HA };
     static const struct option opts[] = {
         { "host", required_argument, NULL, O_HOST },
         { "vms", required_argument, NULL, O_VMS },
@@ -418,6 +422,7 @@ static int storm_main(int argc, char **argv, bool sweeping)
         { "no-progress", no_argument, NULL, O_NOPROG },
         { "help", no_argument, NULL, O_HELP },
         { "vnuma-remote", required_argument, NULL, O_REMOTE },
+        { "claim-slack", required_argument, NULL, O_SLACK },
         { "seeds", required_argument, NULL, O_SEEDS },
         { "jobs", required_argument, NULL, O_JOBS },
         { "vms-out", required_argument, NULL, O_VMS_OUT },
@@ -543,6 +548,12 @@ static int storm_main(int argc, char **argv, bool sweeping)
             if ( ts_parse_real(optarg, 0, 1, &s.vnuma_remote) )
                 FAIL(bad("--vnuma-remote", optarg, "expected a share from 0 "
                            "to 1, e.g. 0.1"));
+            break;
+        case O_SLACK:
+            if ( ts_slack_parse(optarg, &s.claim_slack) )
+                FAIL(bad("--claim-slack", optarg, "expected a percentage "
+                           "from 0% to 50% or MiB up to 1048576, e.g. 1% "
+                           "or 256"));
             break;
         case O_SEEDS:
             if ( parse_u32(optarg, 1, STORM_MAX_SEEDS, &seeds) )

@@ -130,6 +130,13 @@ static json_t *scenario_json(const struct storm_scenario *s)
     if ( s->ha_vms )
         json_object_set_new(o, "ha_restart", json_pack("{s:i, s:f}", "vms",
                             s->ha_vms, "time", s->ha_time));
+    if ( s->claim_slack.pct )
+        json_object_set_new(o, "claim_slack_pct",
+                            json_integer(s->claim_slack.pct));
+    else
+        json_object_set_new(o, "claim_slack_mib",
+                            json_integer((json_int_t)(s->claim_slack.pages >>
+                                                      8)));
     if ( s->nr_offline )
     {
         json_t *ev = json_array();

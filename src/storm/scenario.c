@@ -51,6 +51,7 @@ void storm_defaults(struct storm_scenario *s)
     s->policies = (1u << TS_NR_POLICIES) - 1;
     s->seed = 1;
     s->vnuma_remote = STORM_DEFAULT_VNUMA_REMOTE;
+    s->claim_slack = (struct ts_slack){ .pages = TS_DEFAULT_SLACK_MIB << 8 };
 }
 
 /* "8G" -> pages (binary suffixes, at least 1 MiB). */

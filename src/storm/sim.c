@@ -464,8 +464,22 @@ static void failed_dirty(struct sim *m, const struct ts_build *b)
     freed_dirty(m, pages);
 }
 
+/* claimsets: VMs with cpus= or pnode= vnodes hold their nodes' memory
+ * from their arrival (VMs [*next, ...) that have arrived by t) until they
+ * plan. */
+static void arrive(struct sim *m, uint32_t *next, double t)
+{
+    const struct storm_scenario *s = m->s;
+
+    for ( ; *next < s->nr_vms && s->arrival[*next] <= t; (*next)++ )
+        if ( m->r->policy == TS_POLICY_CLAIMSETS )
+            ts_usage_reserve(&m->usage, s->vms[*next], s->host.nr_nodes,
+                             s->host.node_cpus, true);
+}
+
 /* VM i's lifetime is over: destroy its domain; a reboot builds it again
- * at once. */
+ * at once (under claimsets its hold taken again from now, as at
+ * its arrival). */
 static void shut_down(struct sim *m, uint32_t i, double now, uint8_t *left,
                       struct heap *builds)
 {
@@ -482,6 +496,9 @@ static void shut_down(struct sim *m, uint32_t i, double now, uint8_t *left,
     {
         left[i]--;
         m->r->reboots++;
+        if ( m->r->policy == TS_POLICY_CLAIMSETS )
+            ts_usage_reserve(&m->usage, m->s->vms[i], m->s->host.nr_nodes,
+                             m->s->host.node_cpus, true);
         heap_push(builds, now, i);
     }
     sample(m, now);
@@ -612,7 +629,7 @@ static void simulate(struct sim *m)
 {
     const struct storm_scenario *s = m->s;
     uint32_t nslots = s->builders ? s->builders : 1, next_vm = 0;
-    uint32_t next_event = 0;
+    uint32_t next_event = 0, arrived = 0;
     struct slot *slot = calloc(nslots, sizeof(*slot));
     struct heap downs = { 0 }, rebuilds = { 0 };
     uint8_t *left = NULL;
@@ -664,6 +681,7 @@ static void simulate(struct sim *m)
         {
             struct event e = heap_pop(&downs);
 
+            arrive(m, &arrived, e.time);
             while ( next_event < s->nr_offline &&
                     s->offline[next_event].time <= e.time )
                 offline_frames(m, s->offline[next_event++].pages);
@@ -675,11 +693,13 @@ static void simulate(struct sim *m)
         {
             uint32_t i = rebuild ? heap_pop(&rebuilds).vm : next_vm++;
 
+            arrive(m, &arrived, t_start);
             start_build(m, &slot[idle], i, job, t_start, rebuild);
             continue;
         }
         if ( best < 0 )
             break;                          /* nothing left to run */
+        arrive(m, &arrived, t_step);
 
         /* Offline events due before this step. */
         while ( next_event < s->nr_offline &&
@@ -984,6 +1004,14 @@ static void run_policy(struct sim *m, enum ts_policy p)
         goto out;
     }
     sample(m, 0);
+    m->usage.slack = s->claim_slack;
+    /* With real builders every VM has arrived at the start. */
+    if ( s->processes || s->threads )
+    {
+        uint32_t all = 0;
+
+        arrive(m, &all, INFINITY);
+    }
     if ( s->processes )
         run_processes(m);
     else if ( s->threads )

@@ -89,6 +89,7 @@ struct storm_scenario {
     double reboot;               /* --reboot: share of ends that reboot */
     uint32_t ha_vms;             /* --ha-restart N@TIME: N more VMs... */
     double ha_time;              /* ...arriving together at TIME */
+    struct ts_slack claim_slack; /* claimsets' slack per node */
 
     /* derived: the VMs in arrival order.  VMs from the mix share one
      * config per mix entry (templates), VMs from --configs their file's:

@@ -70,6 +70,9 @@ bool storm_vm_step(struct storm_vm_result *r, struct ts_build *b,
                    xc_interface *xch)
 {
     enum ts_build_state before = b->state;
+    uint32_t moves = b->moves;
+    bool one_step = b->policy == TS_POLICY_XAPI ||
+                    b->policy == TS_POLICY_CLAIMSETS;
     bool more = ts_build_step(b, xch);
 
     if ( b->state == TS_BUILD_FAILED && before != TS_BUILD_FAILED )
@@ -77,11 +80,14 @@ bool storm_vm_step(struct storm_vm_result *r, struct ts_build *b,
     /*
      * A step that was to stake the claim and leaves the build still at
      * the claim step has replaced a refused node claim by a host-wide one
-     * (builder.c's fall-back).  xapi plans and claims in its plan step.
+     * (builder.c's fall-back).  xapi and claimsets plan and claim in their
+     * plan step.  A claimsets vnode moved to another node mid-populate is
+     * a fall-back too.
      */
-    if ( more && b->state == TS_BUILD_CLAIM &&
-         (before == TS_BUILD_CLAIM ||
-          (before == TS_BUILD_PLAN && b->policy == TS_POLICY_XAPI)) &&
+    if ( ((more && b->state == TS_BUILD_CLAIM &&
+           (before == TS_BUILD_CLAIM ||
+            (before == TS_BUILD_PLAN && one_step))) ||
+          b->moves != moves) &&
          r->fallbacks < UINT8_MAX )
         r->fallbacks++;
     return more;

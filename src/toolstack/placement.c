@@ -21,9 +21,14 @@
  *              (hard affinity) or vnodes is not placed: xapi skips hard
  *              affinity VMs and has no vNUMA.
  *   claimsets  the nearest node set (same order as xapi) that fits in
- *              free - claimed; the VM is split into one vnode per node and
- *              claimed on all of them in one atomic claim set, each vnode
- *              populated exactly on its node.
+ *              free - claimed; among the sets as near, one that also
+ *              leaves a slack per node (ts_slack) and what arrived cpus=
+ *              VMs hold on their nodes (ts_usage's reserved) free, each
+ *              dropped in turn when no such set fits with it;
+ *              the VM is split into one vnode per node and claimed on all
+ *              of them in one atomic claim set, each vnode populated
+ *              exactly on its node.  The builder plans and claims it under
+ *              the usage lock, as xapi's.
  *
  * A VM whose config gives vnodes with pnodes keeps them under every policy
  * but xapi (populated exactly there; claimsets claims them per node).
@@ -85,10 +90,68 @@ int ts_view_read(xc_interface *xch, struct ts_view *v)
     {
         v->free[i] = nodes[i].free;
         v->claimed[i] = nodes[i].claimed;
+        v->size[i] = nodes[i].size;
         for ( uint32_t j = 0; j < v->nr_nodes; j++ )
             v->distance[i][j] = (uint8_t)dist[i * n + j];
     }
     return 0;
+}
+
+int ts_slack_parse(const char *s, struct ts_slack *slack)
+{
+    const char *end;
+    uint64_t n;
+
+    if ( ts_parse_dec(s, &end, UINT64_MAX, &n) )
+        return -1;
+    if ( !strcmp(end, "%") )
+    {
+        if ( n > 50 )
+            return -1;
+        *slack = (struct ts_slack){ .pct = (uint32_t)n };
+        return 0;
+    }
+    if ( *end || n > (1ULL << 20) )
+        return -1;
+    *slack = (struct ts_slack){ .pages = n << 8 };   /* MiB to pages */
+    return 0;
+}
+
+uint64_t ts_slack_pages(const struct ts_slack *slack, uint64_t pages)
+{
+    return slack->pct ? pages / 100 * slack->pct : slack->pages;
+}
+
+void ts_usage_reserve(struct ts_usage *u, const struct ts_vm *vm,
+                      uint32_t nr_nodes, const uint32_t *node_cpus, bool add)
+{
+    uint64_t nodes, share;
+    char why[128];
+
+    /* vnodes with a pnode= hold their own pages on their nodes. */
+    for ( uint32_t i = 0; i < vm->nr_vnodes; i++ )
+    {
+        uint64_t *r;
+
+        if ( vm->vnode[i].pnode >= nr_nodes )
+            continue;
+        r = &u->reserved[vm->vnode[i].pnode];
+        share = vm->vnode[i].pages;
+        *r = add ? *r + share : *r > share ? *r - share : 0;
+    }
+    if ( vm->nr_vnodes )
+        return;
+    if ( ts_vm_cpu_nodes(vm, nr_nodes, node_cpus, &nodes, why, sizeof(why)) ||
+         !nodes )
+        return;
+    share = (vm->memory_pages + (uint64_t)__builtin_popcountll(nodes) - 1) /
+            (uint64_t)__builtin_popcountll(nodes);
+    for ( ; nodes; nodes &= nodes - 1 )
+    {
+        uint64_t *r = &u->reserved[__builtin_ctzll(nodes)];
+
+        *r = add ? *r + share : *r > share ? *r - share : 0;
+    }
 }
 
 /* ========================================================================
@@ -363,41 +426,89 @@ static uint64_t libxl_place(const struct ts_view *v, const struct ts_vm *vm)
     return best;
 }
 
-/* claimsets: the first set in (max, average) order whose unclaimed memory
+/*
+ * claimsets: the first set in (max, average) order whose capacity `cap`
  * fits (within `allowed`, if not 0: the VM's cpus= nodes); among those
- * with the same score, the least used, then the lowest set. */
-static uint64_t nearest_fit(const struct ts_view *v, uint64_t pages,
-                            uint64_t allowed)
+ * with the same score, the least used, then the lowest set.  With
+ * `level`, only sets of exactly that score count.  The score found goes
+ * to *found, if not NULL.  0 if no set fits.
+ */
+static uint64_t nearest_fit(const struct ts_view *v, const uint64_t *cap,
+                            uint64_t pages, uint64_t allowed,
+                            const struct score *level, struct score *found)
 {
-    uint64_t unclaimed[TS_MAX_NODES] = { 0 }, best = 0, all = 0;
-    uint32_t nr, first = 0;
+    uint64_t best = 0, all = 0;
+    uint32_t nr;
     const struct candidate *c = candidates(v, &nr);
 
     for ( uint32_t n = 0; n < v->nr_nodes; n++ )
-    {
-        unclaimed[n] = v->free[n] > v->claimed[n] ? v->free[n] - v->claimed[n]
-                                                  : 0;
-        all += unclaimed[n];
-    }
+        if ( !allowed || (allowed >> n & 1) )
+            all += cap[n];
     if ( !c || all < pages )
         return 0;                 /* no set can fit: do not look */
     for ( uint32_t i = 0; i < nr; i++ )
     {
         uint64_t s = c[i].set;
 
-        if ( best && score_cmp(c[i].score, c[first].score) != 0 )
-            break;                /* past the best score's ties */
-        if ( (allowed && (s & ~allowed)) || set_sum(unclaimed, s) < pages )
+        if ( level && score_cmp(c[i].score, *level) < 0 )
             continue;
-        if ( !best )
+        if ( (level || best) && score_cmp(c[i].score, level ? *level
+                                                            : *found) > 0 )
+            break;                /* past the best score's ties */
+        if ( (allowed && (s & ~allowed)) || set_sum(cap, s) < pages )
+            continue;
+        if ( !best || set_usage(v, s) < set_usage(v, best) )
         {
+            if ( !best && found )
+                *found = c[i].score;
             best = s;
-            first = i;
         }
-        else if ( set_usage(v, s) < set_usage(v, best) )
-            best = s;
     }
     return best;
+}
+
+/*
+ * claimsets: the nearest node set that fits the VM in unclaimed memory
+ * fixes the score (the locality) of its plan.  Among the sets of that
+ * score it then takes, most careful first, one that fits with the slack
+ * and what arrived cpus= VMs hold kept free (a VM with cpus= of its own
+ * skips this pass), one with the slack only, and else one that fits at
+ * all: the slack and the holds change which equally near set a VM gets,
+ * never how near.  cap gets the capacities the set was chosen on.
+ */
+/* Capacities for claimsets_fit's passes: 0 keeps the slack and the holds
+ * free, 1 the slack only, 2 nothing. */
+static void capacities(const struct ts_view *v, uint32_t pass, uint64_t *cap)
+{
+    for ( uint32_t n = 0; n < v->nr_nodes; n++ )
+    {
+        uint64_t keep = pass == 2 ? 0 : v->slack[n];
+
+        if ( pass == 0 )
+            keep += v->reserved[n];
+        cap[n] = v->free[n] > v->claimed[n] + keep
+                 ? v->free[n] - v->claimed[n] - keep : 0;
+    }
+}
+
+static uint64_t claimsets_fit(const struct ts_view *v, const struct ts_vm *vm,
+                              uint64_t cpu_nodes, uint64_t *cap)
+{
+    struct score level;
+
+    capacities(v, 2, cap);
+    if ( !nearest_fit(v, cap, vm->memory_pages, cpu_nodes, NULL, &level) )
+        return 0;
+    for ( uint32_t pass = cpu_nodes ? 1 : 0; pass < 3; pass++ )
+    {
+        uint64_t set;
+
+        capacities(v, pass, cap);
+        set = nearest_fit(v, cap, vm->memory_pages, cpu_nodes, &level, NULL);
+        if ( set )
+            return set;
+    }
+    return 0;                     /* not reached: pass 2 found the level */
 }
 
 /* Whether a's node list, read from its highest node down, sorts before
@@ -507,10 +618,12 @@ static void config_vnodes(const struct ts_vm *vm, struct ts_plan *plan)
     }
 }
 
-/* Split the VM over the nodes of `set`: as evenly as each node's unclaimed
- * memory allows (water filling), in 2 MiB units, vcpus in proportion. */
+/* Split the VM over the nodes of `set`: as evenly as each node's capacity
+ * (claimsets_fit's) allows (water filling), in 2 MiB units, vcpus in
+ * proportion. */
 static void split(const struct ts_view *v, const struct ts_vm *vm,
-                  uint64_t set, struct ts_plan *plan)
+                  uint64_t set, const uint64_t *capacity,
+                  struct ts_plan *plan)
 {
     uint32_t node[TS_MAX_NODES], k = 0, vcpus_left = vm->vcpus;
     uint64_t cap[TS_MAX_NODES], share[TS_MAX_NODES] = { 0 };
@@ -520,8 +633,7 @@ static void split(const struct ts_view *v, const struct ts_vm *vm,
         if ( set >> n & 1 )
         {
             node[k] = n;
-            cap[k] = v->free[n] > v->claimed[n] ? v->free[n] - v->claimed[n]
-                                                : 0;
+            cap[k] = capacity[n];
             k++;
         }
     /* Water filling: repeatedly give every unfilled node an equal part. */
@@ -634,7 +746,7 @@ static bool vnodes_pinned(const struct ts_vm *vm)
 int ts_plan(enum ts_policy p, const struct ts_view *v, const struct ts_vm *vm,
             struct ts_plan *plan, char *why, size_t whylen)
 {
-    uint64_t set, cpu_nodes;
+    uint64_t set, cpu_nodes, cap[TS_MAX_NODES];
     uint32_t nr;
     char msg[128];
 
@@ -704,13 +816,13 @@ int ts_plan(enum ts_policy p, const struct ts_view *v, const struct ts_vm *vm,
             claim_per_node(plan);
             return 0;
         }
-        set = nearest_fit(v, vm->memory_pages, cpu_nodes);
+        set = claimsets_fit(v, vm, cpu_nodes, cap);
         /* A guest has at most 32 vnodes: wider sets fall back. */
         if ( set && __builtin_popcountll(set) <= TS_MAX_VNODES )
         {
             uint64_t planned = 0;
 
-            split(v, vm, set, plan);
+            split(v, vm, set, cap, plan);
             for ( uint32_t i = 0; i < plan->nr_vnodes; i++ )
                 planned += plan->vnode[i].pages;
             if ( planned == vm->memory_pages )
