@@ -37,9 +37,31 @@ expect 2 "--offline '5@inf'" storm --offline 5@inf
 expect 2 "--offline: 4294967296 pages, the host has 536870912" storm --host 2x1T --offline 4294967296@1
 expect 2 "--seed ' -1'" storm --seed ' -1'
 expect 2 "--vms ' 5'" storm --vms ' 5'
-expect 2 "--vms '100001'" storm --vms 100001
-# Xen's domids: 32751 guests at once, the fill guests (one a node) included.
-expect 2 "--vms: 32752 VMs and the fill guests would run at once, and Xen has domids for 32751 guests (1 to 32751)" storm --vms 32752
+expect 2 "--vms '10000001'" storm --vms 10000001
+# Xen's domids: 32751 guests at once, the fill guests (one a node) included;
+# with lifetimes domids are reused and more VMs can be built over time.
+expect 2 "--vms: 32752 VMs and the fill guests would run at once, and Xen has domids for 32751 guests (1 to 32751); give the VMs lifetimes (--lifetime) or run fewer" storm --vms 32752
+expect 2 "--vms: 32752 VMs would run at once" storm --vms 32001 --fill 0 --ha-restart 751@1
+# Churn options: strict, and only with simulated time.
+expect 2 "--lifetime 'fixed': expected fixed:SECONDS, exp:MEAN or uniform:A-B" storm --lifetime fixed
+expect 2 "--lifetime 'fixed:-1'" storm --lifetime fixed:-1
+expect 2 "--lifetime 'fixed:1e10'" storm --lifetime fixed:1e10
+expect 2 "--lifetime 'exp:0'" storm --lifetime exp:0
+expect 2 "--lifetime 'exp:inf'" storm --lifetime exp:inf
+expect 2 "--lifetime 'uniform:5-2': expected uniform:A-B with 0 <= A <= B" storm --lifetime uniform:5-2
+expect 2 "--lifetime 'uniform:1'" storm --lifetime uniform:1
+expect 2 "--lifetime 'uniform:1-'" storm --lifetime uniform:1-
+expect 2 "--lifetime 'Fixed:1'" storm --lifetime Fixed:1
+expect 2 "--lifetime 'fixed: 1'" storm --lifetime 'fixed: 1'
+expect 2 "--lifetime: VM lifetimes need simulated time" storm --lifetime fixed:1 --threads
+expect 2 "--reboot '1.5': expected a share from 0 to 1" storm --lifetime fixed:1 --reboot 1.5
+expect 2 "--reboot '-0.1'" storm --lifetime fixed:1 --reboot -0.1
+expect 2 "--reboot: VMs reboot at the end of their lifetime: give --lifetime too" storm --reboot 0.5
+expect 2 "--ha-restart '0@1': expected N@TIME" storm --ha-restart 0@1
+expect 2 "--ha-restart '32752@1'" storm --ha-restart 32752@1
+expect 2 "--ha-restart '5'" storm --ha-restart 5
+expect 2 "--ha-restart '5@x'" storm --ha-restart 5@x
+expect 2 "--ha-restart: needs simulated time" storm --ha-restart 5@1 --processes
 expect 2 "--vms: 32748 VMs and the fill guests would run at once" storm --vms 32748
 expect 2 "--configs: /nonexistent.cfg: cannot read" storm --configs /nonexistent.cfg
 # Inputs a new user tries: each refused in one line naming the option or
@@ -104,13 +126,13 @@ expect 0 "claimsets" storm --host "$spec64" --vms 4 --policy none,claimsets --no
 # allocation (skipped where a ulimit -v would stop the binary itself, as
 # under ASan).
 if (ulimit -v 500000 && "$bin" --version) >/dev/null 2>&1; then
-    (ulimit -v 500000 && "$bin" storm --vms 30000 --no-progress) >"$tmp/out" 2>"$tmp/err"
+    (ulimit -v 500000 && "$bin" storm --vms 9000000 --lifetime fixed:1 --no-progress) >"$tmp/out" 2>"$tmp/err"
     if [ $? -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
-       grep -qE -- '--vms: 30000 VMs need [0-9]+ MiB for their builds, more than the [0-9]+ MiB this process may use \(ulimit -v\)' "$tmp/err"; then
+       grep -qE -- '--vms: 9000000 VMs need [0-9]+ MiB for their builds, more than the [0-9]+ MiB this process may use \(ulimit -v\)' "$tmp/err"; then
         passed=$((passed + 1))
     else
         failed=$((failed + 1))
-        echo "FAIL: storm --vms 30000 under ulimit -v 500000"
+        echo "FAIL: storm --vms 9000000 under ulimit -v 500000"
         cat "$tmp/out" "$tmp/err"
     fi
 fi
@@ -140,6 +162,8 @@ fi
 refuse "--vnuma-remote '1.5': expected a share from 0 to 1" storm --vnuma-remote 1.5
 refuse "--vnuma-remote 'x'" storm --vnuma-remote x
 refuse "--vnuma-remote '-0.1'" storm --vnuma-remote -0.1
+refuse "--claim-slack '51%': expected a percentage from 0% to 50% or MiB up to 1048576" storm --claim-slack 51%
+refuse "--claim-slack '1.5'" storm --claim-slack 1.5
 refuse "--seeds '0': expected a number from 1 to 10000" storm --seeds 0
 refuse "--seeds '10001'" storm --seeds 10001
 refuse "--jobs '0'" storm --jobs 0
@@ -185,6 +209,21 @@ expect 0 "builders = 16: 4 nodes, 12 VMs; d: minus claimsets, paired by seed" \
     sweep --vary builders=1,16 --vms 12 --seeds 2 --no-progress --json "$tmp/sw.json"
 check "sweep JSON: param and both points" \
     test "$(grep -c '"value": "' "$tmp/sw.json")" -eq 2 -a "$(grep -c '"param": "builders"' "$tmp/sw.json")" -eq 1
+# Churn with seeds and sweeps: each seed gets its own lifetimes, reboots
+# and --ha-restart VMs (counted once), and --seeds 1 is the plain run.
+churn="--vms 12 --lifetime exp:2 --reboot 0.5 --ha-restart 2@1 --no-progress"
+expect 0 "churn " storm $churn --json "$tmp/cplain.json" --vms-out "$tmp/cplain.csv"
+cp "$tmp/out" "$tmp/cplain.out"
+expect 0 "churn " storm $churn --seeds 1 --json "$tmp/cone.json" --vms-out "$tmp/cone.csv"
+check "churn: --seeds 1 is a plain run (table, JSON, per-VM rows)" \
+    cmp -s "$tmp/cplain.out" "$tmp/out"
+check "churn: --seeds 1 JSON" cmp -s "$tmp/cplain.json" "$tmp/cone.json"
+check "churn: --seeds 1 per-VM rows" cmp -s "$tmp/cplain.csv" "$tmp/cone.csv"
+check "churn: one row per VM and policy (its last build)" \
+    test "$(wc -l <"$tmp/cplain.csv")" -eq $((1 + 4 * 14))
+expect 0 "builders = 4: 4 nodes, 14 VMs" sweep --vary builders=1,4 $churn --seeds 2
+refuse "numaclaim sweep: builders=1: --lifetime: VM lifetimes need simulated time" \
+    sweep --vary builders=1,2 --lifetime exp:1 --threads
 expect 0 "Invariants I1-I7 hold" demo
 
 echo "cli: $passed passed, $failed failed"

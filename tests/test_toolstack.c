@@ -143,6 +143,109 @@ static void test_claimsets_avoid_unreachable_pairs(void **state)
     assert_int_equal(p.vnode[1].pnode, 1);
 }
 
+/* The slack: "N%" of each node or "N" MiB; nothing else. */
+static void test_claim_slack_parse(void **state)
+{
+    struct ts_slack sl;
+
+    (void)state;
+    assert_int_equal(ts_slack_parse("1%", &sl), 0);
+    assert_int_equal(sl.pct, 1);
+    assert_int_equal(sl.pages, 0);
+    assert_int_equal(ts_slack_pages(&sl, 2 * GIB), 5242);
+    assert_int_equal(ts_slack_parse("256", &sl), 0);
+    assert_int_equal(sl.pct, 0);
+    assert_int_equal(sl.pages, 65536);
+    assert_int_equal(ts_slack_pages(&sl, 2 * GIB), 65536);
+    assert_int_equal(ts_slack_parse("0", &sl), 0);
+    assert_int_equal(ts_slack_pages(&sl, 2 * GIB), 0);
+    assert_int_equal(ts_slack_parse("50%", &sl), 0);
+    assert_int_equal(ts_slack_parse("51%", &sl), -1);
+    assert_int_equal(ts_slack_parse("1.5%", &sl), -1);
+    assert_int_equal(ts_slack_parse("-1", &sl), -1);
+    assert_int_equal(ts_slack_parse("", &sl), -1);
+    assert_int_equal(ts_slack_parse("1048577", &sl), -1);
+    assert_int_equal(ts_slack_parse("%", &sl), -1);
+}
+
+/* claimsets leaves the slack unclaimed on the nodes it plans on, while
+ * some set fits with it; a VM that fits nowhere with it is planned
+ * without. */
+static void test_claimsets_keep_the_slack(void **state)
+{
+    uint64_t free[2] = { GIB + 1000, 2 * GIB };
+    struct ts_view v = view_of(2, 21, free);
+    struct ts_vm vm = vm_of("s", GIB, 1), big = vm_of("b", 3 * GIB, 1);
+    struct ts_plan p;
+
+    (void)state;
+    /* No slack: node 0 fits (1000 pages to spare) and is the lower. */
+    p = plan(TS_POLICY_CLAIMSETS, &v, &vm);
+    assert_int_equal(p.nr_vnodes, 1);
+    assert_int_equal(p.vnode[0].pnode, 0);
+    /* 5242 pages (1% of 2 GiB) kept on each node: node 1. */
+    v.slack[0] = v.slack[1] = 5242;
+    p = plan(TS_POLICY_CLAIMSETS, &v, &vm);
+    assert_int_equal(p.nr_vnodes, 1);
+    assert_int_equal(p.vnode[0].pnode, 1);
+    assert_int_equal(p.claims[0].target, 1);
+    assert_int_equal(p.claims[0].pages, GIB);
+    /* 3 GiB fits both nodes with 5242 pages to spare on node 1 only if
+     * node 0 gives all its free memory: planned without the slack. */
+    p = plan(TS_POLICY_CLAIMSETS, &v, &big);
+    assert_int_equal(p.nr_vnodes, 2);
+    assert_int_equal(p.vnode[0].pnode, 0);
+    assert_int_equal(p.vnode[0].pages + p.vnode[1].pages, 3 * GIB);
+    assert_true(p.vnode[0].pages <= GIB + 1000);
+    /* 2.9 GiB fits with the slack kept: the split honours it. */
+    big.memory_pages = big.maxmem_pages = 3 * GIB - 26 * 512;
+    p = plan(TS_POLICY_CLAIMSETS, &v, &big);
+    assert_int_equal(p.nr_vnodes, 2);
+    assert_true(p.vnode[0].pages <= GIB + 1000 - 5242);
+    assert_true(p.vnode[1].pages <= 2 * GIB - 5242);
+}
+
+/* Memory held for arrived cpus= VMs: other VMs go elsewhere while they
+ * can; the cpus= VM itself looks past it; nothing else fits: used. */
+static void test_claimsets_leave_cpus_vms_their_nodes(void **state)
+{
+    uint64_t free[4] = { 2 * GIB, 2 * GIB, 2 * GIB, 2 * GIB };
+    struct ts_view v = view_of(4, 21, free);
+    struct ts_vm vm = vm_of("u", 7 * GIB / 4, 1), pin = vm_of("c", GIB, 1);
+    struct ts_usage u;
+
+    (void)state;
+    memset(&u, 0, sizeof(u));
+    pin.cpu_nodes = 0x3;
+    ts_usage_reserve(&u, &pin, 4, v.cpus, true);
+    assert_int_equal(u.reserved[0], GIB / 2);
+    assert_int_equal(u.reserved[1], GIB / 2);
+    assert_int_equal(u.reserved[2], 0);
+    memcpy(v.reserved, u.reserved, sizeof(v.reserved));
+    /* Node 0 would win (lowest); 0.5 GiB of it is held: node 2. */
+    assert_int_equal(plan(TS_POLICY_CLAIMSETS, &v, &vm).vnode[0].pnode, 2);
+    /* The cpus= VM gets node 0. */
+    assert_int_equal(plan(TS_POLICY_CLAIMSETS, &v, &pin).vnode[0].pnode, 0);
+    /* Nodes 2 and 3 full: node 0 after all. */
+    v.free[2] = v.free[3] = GIB;
+    assert_int_equal(plan(TS_POLICY_CLAIMSETS, &v, &vm).vnode[0].pnode, 0);
+    /* Given back, never below 0; a VM without cpus= holds nothing. */
+    ts_usage_reserve(&u, &pin, 4, v.cpus, false);
+    ts_usage_reserve(&u, &pin, 4, v.cpus, false);
+    ts_usage_reserve(&u, &vm, 4, v.cpus, true);
+    for ( uint32_t n = 0; n < 4; n++ )
+        assert_int_equal(u.reserved[n], 0);
+    /* vnodes with pnode= hold their own pages on their nodes, whatever
+     * their cpus= says. */
+    pin.nr_vnodes = 2;
+    pin.vnode[0] = (struct ts_vnode){ .pages = GIB / 4, .pnode = 3 };
+    pin.vnode[1] = (struct ts_vnode){ .pages = 3 * GIB / 4,
+                                      .pnode = TS_NO_NODE };
+    ts_usage_reserve(&u, &pin, 4, v.cpus, true);
+    assert_int_equal(u.reserved[3], GIB / 4);
+    assert_int_equal(u.reserved[0] + u.reserved[1] + u.reserved[2], 0);
+}
+
 static void test_policies_on_an_empty_host(void **state)
 {
     uint64_t free[4] = { 64 * GIB, 64 * GIB, 64 * GIB, 64 * GIB };
@@ -769,12 +872,13 @@ static void test_race_with_claim_sets_fails_fast(void **state)
     for ( uint32_t v = 0; v < a.plan.nr_vnodes; v++ )
         assert_int_equal(a.vnode_pages[v][a.plan.vnode[v].pnode],
                          a.plan.vnode[v].pages);
-    /* The loser's claim set was refused (ENOMEM): it re-planned on fresh
-     * figures, found no room, and failed with nothing populated. */
+    /* The loser planned after a had claimed (plan and claim are one
+     * locked step): no room, its host-wide claim refused (ENOMEM), nothing
+     * populated and nothing to re-plan. */
     assert_int_equal(b.outcome, TS_OUT_FAILED_CLAIM);
     assert_int_equal(b.error, ENOMEM);
     assert_int_equal(b.populated, 0);
-    assert_int_equal(b.replans, 1);
+    assert_int_equal(b.replans, 0);
     destroy_started(&a);
     assert_host_clean();
 }
@@ -822,13 +926,125 @@ static void test_xapi_builders_never_share_a_view(void **state)
     destroy_started(&a);
     destroy_started(&b);
 
-    /* claimsets, planning and claiming in two steps, does lose it: b's
-     * claim on node 0 is refused and it re-plans. */
+    /* claimsets plans and claims in one locked step too: b sees a's
+     * claim on node 0 and plans node 1 at once, no re-plan. */
     race(TS_POLICY_CLAIMSETS, &vm, &a, &b);
     assert_int_equal(b.outcome, TS_OUT_STARTED);
-    assert_int_equal(b.replans, 1);
+    assert_int_equal(b.replans, 0);
+    assert_int_equal(a.plan.claims[0].target, 0);
+    assert_int_equal(b.plan.claims[0].target, 1);
+    assert_int_equal(a.nr_steps, 5);
     destroy_started(&a);
     destroy_started(&b);
+    assert_host_clean();
+}
+
+/* A VM whose config pins its vnode to a node that lacks the memory fails
+ * at its claim, naming the node: never re-planned, never moved elsewhere
+ * with exact populate dropped.  One whose node has room lands there. */
+static void test_explicit_pnodes_never_dropped(void **state)
+{
+    struct ts_vm filler = vm_of("f", NODE - GIB / 2, 1);
+    struct ts_vm vm = vm_of("p", GIB, 1);
+    struct ts_build f, b;
+
+    (void)state;
+    filler.nr_vnodes = 1;
+    filler.vnode[0] = (struct ts_vnode){ .pages = NODE - GIB / 2, .pnode = 0,
+                                         .nr_vcpus = 1, .vdistance = { 10 } };
+    ts_build_init(&f, &filler, TS_POLICY_NONE);
+    ts_build_run(&f, xch);
+    assert_int_equal(f.outcome, TS_OUT_STARTED);
+
+    vm.nr_vnodes = 1;
+    vm.vnode[0] = (struct ts_vnode){ .pages = GIB, .pnode = 0, .nr_vcpus = 1,
+                                     .vdistance = { 10 } };
+    ts_build_init(&b, &vm, TS_POLICY_CLAIMSETS);
+    ts_build_run(&b, xch);
+    assert_int_equal(b.outcome, TS_OUT_FAILED_CLAIM);
+    assert_int_equal(b.error, ENOMEM);
+    assert_int_equal(b.replans, 0);
+    assert_int_equal(b.populated, 0);
+    assert_int_equal(b.claimed, TS_CLAIM_NONE);
+    assert_string_equal(b.what, "xc_domain_claim_memory: node 0 has 131072 "
+                                "pages unclaimed, its vnodes 262144");
+
+    vm.vnode[0].pnode = 1;
+    ts_build_init(&b, &vm, TS_POLICY_CLAIMSETS);
+    ts_build_run(&b, xch);
+    assert_int_equal(b.outcome, TS_OUT_STARTED);
+    assert_int_equal(b.replans, 0);
+    assert_true(b.plan.vnode[0].exact);
+    assert_int_equal(b.plan.claims[0].target, 1);
+    assert_int_equal(b.vnode_pages[0][1], GIB);
+    destroy_started(&b);
+    destroy_started(&f);
+    assert_host_clean();
+}
+
+/* A claimsets VM whose node claim is recalled mid-populate (offlining
+ * takes node 0's free memory below what it still has to populate there)
+ * moves the rest of its vnode to the nearest node with room and starts,
+ * instead of failing with its work thrown away. */
+static void test_recalled_node_claim_moves_the_vnode(void **state)
+{
+    static uint32_t status[8192];
+    struct ts_vm vm = vm_of("m", NODE - 2048, 2);
+    struct ts_build b;
+
+    (void)state;
+    ts_build_init(&b, &vm, TS_POLICY_CLAIMSETS);
+    while ( b.populated < GIB && ts_build_step(&b, xch) )
+        ;
+    assert_int_equal(b.populated, GIB);
+    assert_int_equal(b.plan.nr_claims, 1);
+    assert_int_equal(b.plan.claims[0].target, 0);
+    /* 8192 frames at each end of node 0: one end is free (offlined at
+     * once), the other the domain's (pending).  Node 0 is left 253952
+     * free pages for the 260096 still to populate: the claim recalled. */
+    xc_page_offline_op(xch, sysctl_page_offline, 0, 8191, status);
+    xc_page_offline_op(xch, sysctl_page_offline, NODE - 8192, NODE - 1,
+                       status);
+    ts_build_run(&b, xch);
+    assert_int_equal(b.outcome, TS_OUT_STARTED);
+    assert_int_equal(b.moves, 1);
+    assert_int_equal(b.plan.vnode[0].pnode, 1);
+    assert_int_equal(b.vnode_pages[0][0], GIB + 253952);
+    assert_int_equal(b.vnode_pages[0][1], 6144);
+    destroy_started(&b);
+    xc_page_offline_op(xch, sysctl_page_online, 0, 8191, status);
+    xc_page_offline_op(xch, sysctl_page_online, NODE - 8192, NODE - 1,
+                       status);
+    assert_host_clean();
+}
+
+/* A big VM that arrived first keeps its plan against a small one that
+ * came after it: the small one plans on a view with the big one's claim,
+ * whatever order the two builders' steps take. */
+static void test_big_vm_not_starved_by_a_later_small_one(void **state)
+{
+    struct ts_vm big = vm_of("big", 7 * GIB, 4);
+    struct ts_vm small = vm_of("s", 3 * GIB / 2, 1);
+    struct ts_build a, b;
+
+    (void)state;
+    ts_build_init(&a, &big, TS_POLICY_CLAIMSETS);
+    ts_build_init(&b, &small, TS_POLICY_CLAIMSETS);
+    assert_true(ts_build_step(&a, xch));        /* create */
+    assert_true(ts_build_step(&b, xch));
+    assert_true(ts_build_step(&a, xch));        /* plan (and claim) */
+    ts_build_step(&b, xch);
+    ts_build_run(&b, xch);                      /* b first from here on */
+    ts_build_run(&a, xch);
+    assert_int_equal(a.outcome, TS_OUT_STARTED);
+    assert_int_equal(a.replans, 0);
+    assert_int_equal(a.plan.nr_vnodes, 4);
+    for ( uint32_t v = 0; v < 4; v++ )
+        assert_int_equal(a.vnode_pages[v][a.plan.vnode[v].pnode], 7 * GIB / 4);
+    assert_int_equal(b.outcome, TS_OUT_FAILED_CLAIM);
+    assert_int_equal(b.error, ENOMEM);
+    assert_int_equal(b.populated, 0);
+    destroy_started(&a);
     assert_host_clean();
 }
 
@@ -1025,6 +1241,9 @@ static void test_parallel_pool_builds_every_vm(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_claim_slack_parse),
+        cmocka_unit_test(test_claimsets_keep_the_slack),
+        cmocka_unit_test(test_claimsets_leave_cpus_vms_their_nodes),
         cmocka_unit_test(test_policies_on_an_empty_host),
         cmocka_unit_test(test_claimsets_avoid_unreachable_pairs),
         cmocka_unit_test(test_usage_and_claims_steer_the_choice),
@@ -1046,6 +1265,9 @@ int main(void)
         cmocka_unit_test(test_race_with_claim_sets_fails_fast),
         cmocka_unit_test(test_host_wide_claims_fail_fast_too),
         cmocka_unit_test(test_xapi_builders_never_share_a_view),
+        cmocka_unit_test(test_explicit_pnodes_never_dropped),
+        cmocka_unit_test(test_recalled_node_claim_moves_the_vnode),
+        cmocka_unit_test(test_big_vm_not_starved_by_a_later_small_one),
         cmocka_unit_test(test_every_failure_leaves_nothing_behind),
         cmocka_unit_test(test_fallback_to_smaller_extents),
         cmocka_unit_test(test_fallback_retries_2m_at_each_boundary),

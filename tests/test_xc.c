@@ -790,6 +790,48 @@ static void test_bad_pointers_give_efault(void **state)
     assert_int_equal(xc_domain_destroy(xch, d), 0);
 }
 
+/*
+ * numainfo writes node i's meminfo and then its distance row, node by
+ * node, in one gathered copy: a meminfo array whose third entry is on a
+ * page that is not there stops the copy exactly where copying the pieces
+ * one by one would, after two meminfo entries and two rows.
+ */
+static void test_numainfo_fault_stops_where_copies_one_by_one_would(void **state)
+{
+    xencall_handle *xc = xc_interface_xcall_handle(xch);
+    struct xen_sysctl *op = xencall_alloc_buffer(xc, sizeof(*op));
+    char *two = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    xen_sysctl_meminfo_t *mem;
+    uint32_t dist[4 * 4];
+
+    (void)state;
+    assert_non_null(op);
+    assert_true(two != MAP_FAILED);
+    assert_int_equal(munmap(two + 4096, 4096), 0);
+    mem = (xen_sysctl_meminfo_t *)(two + 4096) - 2;
+    memset(mem, 0xAA, 2 * sizeof(*mem));
+    memset(dist, 0xFF, sizeof(dist));
+    memset(op, 0, sizeof(*op));
+    op->cmd = XEN_SYSCTL_numainfo;
+    op->interface_version = XEN_SYSCTL_INTERFACE_VERSION;
+    op->u.numainfo.num_nodes = 4;
+    set_xen_guest_handle_raw(op->u.numainfo.meminfo, mem);
+    set_xen_guest_handle_raw(op->u.numainfo.distance, dist);
+    errno = 0;
+    assert_int_equal(xencall1(xc, __HYPERVISOR_sysctl,
+                              (uint64_t)(uintptr_t)op), -1);
+    assert_int_equal(errno, EFAULT);
+    assert_int_equal(mem[0].memsize, 64ULL << 20);
+    assert_int_equal(mem[1].memsize, 64ULL << 20);
+    assert_int_equal(dist[0], 10);
+    assert_int_equal(dist[1 * 4 + 1], 10);
+    assert_int_equal(dist[2 * 4 + 2], 0xFFFFFFFFu);
+    assert_int_equal(dist[3 * 4 + 3], 0xFFFFFFFFu);
+    munmap(two, 4096);
+    xencall_free_buffer(xc, op);
+}
+
 static void test_interface_version_and_unknown_ops(void **state)
 {
     struct xen_domctl op = {
@@ -861,6 +903,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_physinfo_describes_the_host),
         cmocka_unit_test(test_numainfo_shows_free_memory_falling_on_the_node),
+        cmocka_unit_test(test_numainfo_fault_stops_where_copies_one_by_one_would),
         cmocka_unit_test(test_upstream_mem_claim_scenario),
         cmocka_unit_test(test_legacy_claim_errors),
         cmocka_unit_test(test_legacy_claim_reservation_fields),

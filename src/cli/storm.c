@@ -70,6 +70,14 @@ static void usage(FILE *f)
         "  --seed N               the seed (default 1): same seed, same report\n"
         "  --offline PAGES@TIME   offline PAGES frames at TIME s (repeatable)\n"
         "  --balloon              each VM balloons 10%% down and up once started\n"
+        "  --lifetime fixed:S|exp:MEAN|uniform:A-B   VMs shut down after\n"
+        "                         running this long (seconds), their domains\n"
+        "                         destroyed and memory freed dirty; domids\n"
+        "                         are reused (simulated time only)\n"
+        "  --reboot P             share (0 to 1) of lifetime ends that reboot:\n"
+        "                         the domain is destroyed and built again\n"
+        "  --ha-restart N@TIME    N more VMs from the mix arrive together at\n"
+        "                         TIME s, as after a host failure (HA restart)\n"
         "  --threads              real threads and wall-clock time (results\n"
         "                         may vary between runs)\n"
         "  --processes            builders as processes on a private hostd\n"
@@ -79,6 +87,10 @@ static void usage(FILE *f)
         "                         locality (default "
         STR(STORM_DEFAULT_VNUMA_REMOTE) ", an assumption:\n"
         "                         docs/storm.md)\n"
+        "  --claim-slack PCT%%|MIB memory claimsets leaves unclaimed on each\n"
+        "                         node it plans on, where a node set as near\n"
+        "                         allows: percent of the node or MiB\n"
+        "                         (default " STR(TS_DEFAULT_SLACK_MIB) ")\n"
         "  --seeds N              run seeds SEED..SEED+N-1 (in parallel) and\n"
         "                         report each figure's mean and 95%%\n"
         "                         confidence interval (Student t)\n"
@@ -158,6 +170,21 @@ static int parse_offline(const char *arg, struct storm_offline *o)
         return -1;
     o->pages = pages;
     o->time = t;
+    return 0;
+}
+
+/* N@TIME of --ha-restart: 1 to STORM_MAX_GUESTS VMs, a finite time. */
+static int parse_ha(const char *arg, struct storm_scenario *s)
+{
+    const char *at;
+    uint64_t n;
+    double t;
+
+    if ( ts_parse_dec(arg, &at, STORM_MAX_GUESTS, &n) || !n || *at != '@' ||
+         ts_parse_real(at + 1, 0, STORM_MAX_LIFETIME, &t) )
+        return -1;
+    s->ha_vms = (uint32_t)n;
+    s->ha_time = t;
     return 0;
 }
 
@@ -379,8 +406,9 @@ static int storm_main(int argc, char **argv, enum storm_mode mode)
 
     enum { O_HOST = 256, O_VMS, O_MIX, O_CONFIGS, O_FILL, O_BUILDERS,
            O_POLICY, O_ARRIVAL, O_SEED, O_OFFLINE, O_BALLOON, O_THREADS,
-           O_PROCESSES, O_JSON, O_SVG, O_NOPROG, O_HELP, O_REMOTE, O_SEEDS,
-           O_JOBS, O_VMS_OUT, O_VMS_FORMAT, O_VARY };
+           O_PROCESSES, O_JSON, O_SVG, O_NOPROG, O_HELP, O_REMOTE, O_SLACK,
+           O_SEEDS, O_JOBS, O_VMS_OUT, O_VMS_FORMAT, O_VARY, O_LIFETIME,
+           O_REBOOT, O_HA };
     static const struct option opts[] = {
         { "host", required_argument, NULL, O_HOST },
         { "vms", required_argument, NULL, O_VMS },
@@ -393,6 +421,9 @@ static int storm_main(int argc, char **argv, enum storm_mode mode)
         { "seed", required_argument, NULL, O_SEED },
         { "offline", required_argument, NULL, O_OFFLINE },
         { "balloon", no_argument, NULL, O_BALLOON },
+        { "lifetime", required_argument, NULL, O_LIFETIME },
+        { "reboot", required_argument, NULL, O_REBOOT },
+        { "ha-restart", required_argument, NULL, O_HA },
         { "threads", no_argument, NULL, O_THREADS },
         { "processes", no_argument, NULL, O_PROCESSES },
         { "json", required_argument, NULL, O_JSON },
@@ -400,6 +431,7 @@ static int storm_main(int argc, char **argv, enum storm_mode mode)
         { "no-progress", no_argument, NULL, O_NOPROG },
         { "help", no_argument, NULL, O_HELP },
         { "vnuma-remote", required_argument, NULL, O_REMOTE },
+        { "claim-slack", required_argument, NULL, O_SLACK },
         { "seeds", required_argument, NULL, O_SEEDS },
         { "jobs", required_argument, NULL, O_JOBS },
         { "vms-out", required_argument, NULL, O_VMS_OUT },
@@ -494,6 +526,21 @@ static int storm_main(int argc, char **argv, enum storm_mode mode)
         case O_BALLOON:
             s.balloon = true;
             break;
+        case O_LIFETIME:
+            if ( storm_parse_lifetime(&s.lifetime, optarg, err, sizeof(err)) )
+                FAIL(bad("--lifetime", optarg, err));
+            break;
+        case O_REBOOT:
+            if ( ts_parse_real(optarg, 0, 1, &s.reboot) )
+                FAIL(bad("--reboot", optarg, "expected a share from 0 to 1 "
+                           "(e.g. 0.25)"));
+            break;
+        case O_HA:
+            if ( parse_ha(optarg, &s) )
+                FAIL(bad("--ha-restart", optarg, "expected N@TIME, e.g. "
+                           "500@60 (N from 1 to 32751"
+                           ", time in seconds up to 1e9)"));
+            break;
         case O_THREADS:
             s.threads = true;
             break;
@@ -513,6 +560,12 @@ static int storm_main(int argc, char **argv, enum storm_mode mode)
             if ( ts_parse_real(optarg, 0, 1, &s.vnuma_remote) )
                 FAIL(bad("--vnuma-remote", optarg, "expected a share from 0 "
                            "to 1, e.g. 0.1"));
+            break;
+        case O_SLACK:
+            if ( ts_slack_parse(optarg, &s.claim_slack) )
+                FAIL(bad("--claim-slack", optarg, "expected a percentage "
+                           "from 0% to 50% or MiB up to 1048576, e.g. 1% "
+                           "or 256"));
             break;
         case O_SEEDS:
             if ( parse_u32(optarg, 1, STORM_MAX_SEEDS, &seeds) )

@@ -292,32 +292,41 @@ int xencall5(xencall_handle *xcall, unsigned int op, uint64_t arg1,
     return (int)call(xcall, op, arg1, arg2, arg3, arg4, arg5);
 }
 
+/* Hypercall buffers are registered with the hypercall layer while they
+ * live, so that the in-process host copies through them with memcpy. */
 void *xencall_alloc_buffer(xencall_handle *xcall, size_t size)
 {
+    void *p = calloc(1, size ? size : 1);
+
     (void)xcall;
-    return calloc(1, size ? size : 1);
+    nc_xen_buffer_add(p, size ? size : 1);
+    return p;
 }
 
 void xencall_free_buffer(xencall_handle *xcall, void *p)
 {
     (void)xcall;
+    nc_xen_buffer_del(p);
     free(p);
 }
 
 void *xencall_alloc_buffer_pages(xencall_handle *xcall, size_t nr_pages)
 {
+    size_t size = (nr_pages ? nr_pages : 1) * 4096;
     void *p;
 
     (void)xcall;
-    if ( posix_memalign(&p, 4096, (nr_pages ? nr_pages : 1) * 4096) )
+    if ( posix_memalign(&p, 4096, size) )
         return NULL;
-    return memset(p, 0, (nr_pages ? nr_pages : 1) * 4096);
+    nc_xen_buffer_add(p, size);
+    return memset(p, 0, size);
 }
 
 void xencall_free_buffer_pages(xencall_handle *xcall, void *p, size_t nr_pages)
 {
     (void)xcall;
     (void)nr_pages;
+    nc_xen_buffer_del(p);
     free(p);
 }
 

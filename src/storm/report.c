@@ -29,7 +29,7 @@ void storm_print_table(FILE *f, const struct storm_scenario *s,
     uint64_t demand = 0;
 
     for ( uint32_t i = 0; i < s->nr_vms; i++ )
-        demand += s->vms[i].memory_pages;
+        demand += s->vms[i]->memory_pages;
     fprintf(f, "host %s: %u nodes\n", s->host.spec, s->host.nr_nodes);
     fprintf(f, "storm: %u VMs asking %.0f GiB, %u builders, %s arrival, "
             "fill %u%%, seed %llu%s\n\n", s->nr_vms, gib(demand), s->builders,
@@ -54,12 +54,26 @@ void storm_print_table(FILE *f, const struct storm_scenario *s,
         }
         fprintf(f, "%-10s %4u/%-3u %5.0f GiB %5.1f%% %11u %10u %6.1f GiB "
                 "%7.1f%% %9.2f %5.0f%% %8.2f %7.2f %7.2f\n",
-                ts_policy_name(x->policy), x->started, x->vms,
+                ts_policy_name(x->policy), x->started,
+                s->life || s->ha_vms ? x->builds : x->vms,
                 gib(x->started_pages), 100 * storm_figure(x, 2),
                 x->failed_claim, x->failed_build, gib(x->wasted_pages),
                 100 * x->locality, x->mean_distance,
                 100 * x->single_node_share, x->build_seconds,
                 x->latency_p50, x->latency_p99);
+    }
+    if ( s->life || s->ha_vms )
+    {
+        fprintf(f, "\n%-10s %9s %9s %8s %9s %8s %10s %8s\n", "churn",
+                "builds", "shutdown", "reboots", "no-domid", "peak-dom",
+                "scrubbed", "scrub-s");
+        for ( uint32_t i = 0; i < nr; i++ )
+            if ( !r[i].error )
+                fprintf(f, "%-10s %9u %9u %8u %9u %8u %6.0f GiB %8.1f\n",
+                        ts_policy_name(r[i].policy), r[i].builds,
+                        r[i].shutdowns, r[i].reboots, r[i].failed_domid,
+                        r[i].peak_guests, gib(r[i].scrubbed_pages),
+                        r[i].scrub_seconds);
     }
     storm_print_legend(f, s);
 }
@@ -74,6 +88,13 @@ void storm_print_legend(FILE *f, const struct storm_scenario *s)
             "make\n%g%% of theirs to their other vnodes, --vnuma-remote); "
             "1-node: VMs that fit a\nnode and got one; p50/p99: arrival to "
             "running, of the VMs started.\n", 100 * s->vnuma_remote);
+    if ( s->life || s->ha_vms )
+        fprintf(f, "\nwith churn, started (of builds), asked, the failures "
+                "and p50/p99 count builds\n(reboots included; a reboot's "
+                "build is asked for when its VM shuts down);\nno-domid: "
+                "creates refused because Xen's %u guest domids were all in "
+                "use;\npeak-dom: guest domains at once; scrubbed: dirty freed "
+                "memory scrubbed when\nreused.\n", STORM_MAX_GUESTS);
 }
 
 /* ========================================================================
@@ -96,6 +117,26 @@ static json_t *scenario_json(const struct storm_scenario *s)
                   "balloon", s->balloon, "threads", s->threads,
                   "processes", s->processes,
                   "vnuma_remote", s->vnuma_remote);
+    if ( s->life )
+    {
+        static const char *const kind[] = { "forever", "fixed", "exp",
+                                            "uniform" };
+
+        json_object_set_new(o, "lifetime", json_pack("{s:s, s:f, s:f}",
+                            "kind", kind[s->lifetime.kind], "a",
+                            s->lifetime.a, "b", s->lifetime.b));
+        json_object_set_new(o, "reboot", json_real(s->reboot));
+    }
+    if ( s->ha_vms )
+        json_object_set_new(o, "ha_restart", json_pack("{s:i, s:f}", "vms",
+                            s->ha_vms, "time", s->ha_time));
+    if ( s->claim_slack.pct )
+        json_object_set_new(o, "claim_slack_pct",
+                            json_integer(s->claim_slack.pct));
+    else
+        json_object_set_new(o, "claim_slack_mib",
+                            json_integer((json_int_t)(s->claim_slack.pages >>
+                                                      8)));
     if ( s->nr_offline )
     {
         json_t *ev = json_array();
@@ -186,6 +227,40 @@ int storm_write_json(const char *path, const struct storm_scenario *s,
                             json_real(storm_round(x->latency_p50)));
         json_object_set_new(o, "latency_p99",
                             json_real(storm_round(x->latency_p99)));
+        if ( s->life || s->ha_vms )
+        {
+            json_t *sm = json_array();
+
+            json_object_update_new(o, json_pack(
+                "{s:i, s:i, s:i, s:i, s:i, s:I, s:f, s:I, s:I, s:i}",
+                "builds", x->builds,
+                "shutdowns", x->shutdowns, "reboots", x->reboots,
+                "failed_domid", x->failed_domid, "peak_guests",
+                x->peak_guests, "scrubbed_pages",
+                (json_int_t)x->scrubbed_pages, "scrub_seconds",
+                x->scrub_seconds, "end_free_pages",
+                (json_int_t)x->end_free_pages, "end_outstanding_pages",
+                (json_int_t)x->end_outstanding_pages, "end_guests",
+                x->end_guests));
+            /* Over time: free and dirty memory, and fragmentation as the
+             * builders met it (pages populated so far by extent size). */
+            for ( uint32_t k = 0; k < x->nr_samples; k++ )
+            {
+                const struct storm_sample *y = &x->sample[k];
+                json_t *free = json_array();
+
+                for ( uint32_t n = 0; n < s->host.nr_nodes; n++ )
+                    json_array_append_new(free,
+                                          json_integer((json_int_t)y->free[n]));
+                json_array_append_new(sm, json_pack(
+                    "{s:f, s:o, s:I, s:[I, I, I]}", "time", y->time,
+                    "free_pages", free, "dirty_pages", (json_int_t)y->dirty,
+                    "populated_4k_2m_1g", (json_int_t)y->extent_pages[0],
+                    (json_int_t)y->extent_pages[1],
+                    (json_int_t)y->extent_pages[2]));
+            }
+            json_object_set_new(o, "samples", sm);
+        }
         if ( x->error )
             json_object_set_new(o, "error", json_string(x->message));
         json_array_append_new(pol, o);

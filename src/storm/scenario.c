@@ -51,6 +51,7 @@ void storm_defaults(struct storm_scenario *s)
     s->policies = (1u << TS_NR_POLICIES) - 1;
     s->seed = 1;
     s->vnuma_remote = STORM_DEFAULT_VNUMA_REMOTE;
+    s->claim_slack = (struct ts_slack){ .pages = TS_DEFAULT_SLACK_MIB << 8 };
 }
 
 /* "8G" -> pages (binary suffixes, at least 1 MiB). */
@@ -138,12 +139,79 @@ int storm_parse_mix(struct storm_scenario *s, const char *arg, char *err,
     return 0;
 }
 
+/* "A" or "A-B" of --lifetime: seconds from 0 to STORM_MAX_LIFETIME. */
+static int parse_seconds(const char *t, size_t n, double *v)
+{
+    char buf[64];
+
+    if ( n == 0 || n >= sizeof(buf) )
+        return -1;
+    memcpy(buf, t, n);
+    buf[n] = '\0';
+    return ts_parse_real(buf, 0, STORM_MAX_LIFETIME, v) ? -1 : 0;
+}
+
+int storm_parse_lifetime(struct storm_dist *d, const char *arg, char *err,
+                         size_t errlen)
+{
+    struct storm_dist x = { 0 };
+    const char *v = strchr(arg, ':');
+    size_t klen = v ? (size_t)(v - arg) : 0;
+
+    if ( v && klen == 5 && !strncmp(arg, "fixed", 5) &&
+         !parse_seconds(v + 1, strlen(v + 1), &x.a) )
+        x.kind = STORM_LIFE_FIXED;
+    else if ( v && klen == 3 && !strncmp(arg, "exp", 3) &&
+              !parse_seconds(v + 1, strlen(v + 1), &x.a) && x.a > 0 )
+        x.kind = STORM_LIFE_EXP;
+    else if ( v && klen == 7 && !strncmp(arg, "uniform", 7) )
+    {
+        const char *dash = strchr(v + 1, '-');
+
+        /* The dash between A and B, not one of an exponent ("1e-3"). */
+        while ( dash &&
+                (parse_seconds(v + 1, (size_t)(dash - v - 1), &x.a) ||
+                 parse_seconds(dash + 1, strlen(dash + 1), &x.b)) )
+            dash = strchr(dash + 1, '-');
+        if ( !dash || x.b < x.a )
+        {
+            snprintf(err, errlen, "expected uniform:A-B with 0 <= A <= B "
+                     "<= 1e9 (seconds)");
+            return -1;
+        }
+        x.kind = STORM_LIFE_UNIFORM;
+    }
+    else
+    {
+        snprintf(err, errlen, "expected fixed:SECONDS, exp:MEAN or "
+                 "uniform:A-B (seconds up to 1e9, a mean above 0)");
+        return -1;
+    }
+    *d = x;
+    return 0;
+}
+
+static double draw_lifetime(const struct storm_dist *d, uint64_t *rnd)
+{
+    switch ( d->kind )
+    {
+    case STORM_LIFE_FIXED:
+        return d->a;
+    case STORM_LIFE_EXP:
+        return -log(1.0 - uniform01(rnd)) * d->a;
+    case STORM_LIFE_UNIFORM:
+        return d->a + (d->b - d->a) * uniform01(rnd);
+    default:
+        return INFINITY;
+    }
+}
+
 static void generated_vm(struct ts_vm *vm, uint32_t i, uint64_t pages)
 {
     uint64_t gib = pages / GIB;
 
     memset(vm, 0, sizeof(*vm));
-    snprintf(vm->name, sizeof(vm->name), "vm%u", i);
+    snprintf(vm->name, sizeof(vm->name), "mix%u", i);
     vm->memory_pages = vm->maxmem_pages = pages;
     vm->vcpus = (uint32_t)(gib / 2 ? (gib / 2 > 32 ? 32 : gib / 2) : 1);
     vm->hvm = true;
@@ -173,11 +241,37 @@ static uint64_t memory_limit(const char **what)
     return limit;
 }
 
+/* VM i's config: its --configs file's, or a mix entry's by weight. */
+static const struct ts_vm *pick_vm(const struct storm_scenario *s, uint32_t i,
+                                   uint64_t total, uint64_t *rnd)
+{
+    uint64_t pick, k = 0;
+
+    if ( s->nr_configs )
+        return &s->configs[i % s->nr_configs];
+    pick = next_random(rnd) % total;
+    while ( pick >= s->mix[k].weight )
+        pick -= s->mix[k++].weight;
+    return &s->templates[k];
+}
+
+/* The bytes a run needs per VM: its config pointer, arrival, lifetime
+ * and reboots here, its result record in the run (storm_vm_bytes). */
+static uint64_t vm_bytes(const struct storm_scenario *s)
+{
+    uint64_t b = sizeof(*s->vms) + sizeof(*s->arrival) + storm_vm_bytes();
+
+    if ( s->lifetime.kind != STORM_LIFE_FOREVER )
+        b += sizeof(*s->life) + sizeof(*s->reboots);
+    return b;
+}
+
 int storm_prepare(struct storm_scenario *s, char *err, size_t errlen)
 {
     uint64_t rnd = s->seed, total = 0, need, limit;
     double t = 0;
-    uint32_t n = s->nr_vms ? s->nr_vms : s->nr_configs;
+    uint32_t n = s->nr_vms ? s->nr_vms : s->nr_configs, ha = 0;
+    bool churn = s->lifetime.kind != STORM_LIFE_FOREVER;
     const char *what;
 
     if ( n == 0 )
@@ -185,22 +279,49 @@ int storm_prepare(struct storm_scenario *s, char *err, size_t errlen)
         snprintf(err, errlen, "no VMs: give --vms N or --configs");
         return -1;
     }
-    /* Every VM that starts stays running (there are no VM lifetimes), and
-     * so do the fill guests, one per node: Xen has domids 1 to 32751 for
-     * guests (0x7FF0 up are reserved), so more cannot run at once. */
-    if ( (uint64_t)n + (s->fill_pct ? s->host.nr_nodes : 0) >
-         STORM_MAX_GUESTS )
+    if ( (uint64_t)n + s->ha_vms > STORM_MAX_VMS )
+    {
+        snprintf(err, errlen, "--ha-restart: %u VMs and %u more are more "
+                 "than %u", n, s->ha_vms, STORM_MAX_VMS);
+        return -1;
+    }
+    /* Without lifetimes every VM that starts stays running, and so do the
+     * fill guests, one per node: Xen has domids 1 to 32751 for guests
+     * (0x7FF0 up are reserved), so more cannot run at once.  With
+     * lifetimes domids are reused; a create that finds none free is
+     * counted as such (failed_domid). */
+    if ( !churn && (uint64_t)n + s->ha_vms +
+                   (s->fill_pct ? s->host.nr_nodes : 0) > STORM_MAX_GUESTS )
     {
         snprintf(err, errlen, "--vms: %u VMs%s would run at once, and Xen has "
-                 "domids for %u guests (1 to %u); VMs do not end in a storm, "
-                 "so run fewer", n,
+                 "domids for %u guests (1 to %u); give the VMs lifetimes "
+                 "(--lifetime) or run fewer", n + s->ha_vms,
                  s->fill_pct ? " and the fill guests" : "", STORM_MAX_GUESTS,
                  STORM_MAX_GUESTS);
         return -1;
     }
+    if ( s->reboot > 0 && !churn )
+    {
+        snprintf(err, errlen, "--reboot: VMs reboot at the end of their "
+                 "lifetime: give --lifetime too");
+        return -1;
+    }
+    if ( churn && (s->threads || s->processes) )
+    {
+        snprintf(err, errlen, "--lifetime: VM lifetimes need simulated time "
+                 "(not --threads or --processes)");
+        return -1;
+    }
+    if ( s->ha_vms && (s->threads || s->processes) )
+    {
+        snprintf(err, errlen, "--ha-restart: needs simulated time (not "
+                 "--threads or --processes)");
+        return -1;
+    }
+    n += s->ha_vms;
     /* Refused before anything is allocated, rather than failing (or being
      * killed) half-way through the first policy's run. */
-    need = (uint64_t)n * storm_vm_bytes();
+    need = (uint64_t)n * vm_bytes(s);
     limit = memory_limit(&what);
     if ( need > limit )
     {
@@ -212,28 +333,60 @@ int storm_prepare(struct storm_scenario *s, char *err, size_t errlen)
     s->nr_vms = n;
     s->vms = calloc(n, sizeof(*s->vms));
     s->arrival = calloc(n, sizeof(*s->arrival));
-    if ( !s->vms || !s->arrival )
+    s->templates = calloc(s->nr_mix ? s->nr_mix : 1, sizeof(*s->templates));
+    if ( churn )
+    {
+        s->life = calloc(n, sizeof(*s->life));
+        s->reboots = calloc(n, sizeof(*s->reboots));
+    }
+    if ( !s->vms || !s->arrival || !s->templates ||
+         (churn && (!s->life || !s->reboots)) )
     {
         snprintf(err, errlen, "out of memory for %u VMs", n);
         return -1;
     }
     for ( uint32_t k = 0; k < s->nr_mix; k++ )
-        total += s->mix[k].weight;
-    for ( uint32_t i = 0; i < n; i++ )
     {
-        if ( s->nr_configs )
-            s->vms[i] = s->configs[i % s->nr_configs];
-        else
-        {
-            uint64_t pick = next_random(&rnd) % total, k = 0;
+        total += s->mix[k].weight;
+        generated_vm(&s->templates[k], k, s->mix[k].pages);
+    }
+    for ( uint32_t i = 0, k = 0; k < n - s->ha_vms || ha < s->ha_vms; )
+    {
+        const struct ts_vm *vm = NULL;
+        double at = 0;
 
-            while ( pick >= s->mix[k].weight )
-                pick -= s->mix[k++].weight;
-            generated_vm(&s->vms[i], i, s->mix[k].pages);
+        if ( k < n - s->ha_vms )
+        {
+            vm = pick_vm(s, i, total, &rnd);
+            if ( s->rate > 0 )
+                t += -log(1.0 - uniform01(&rnd)) / s->rate;
+            at = t;
         }
-        if ( s->rate > 0 )
-            t += -log(1.0 - uniform01(&rnd)) / s->rate;
-        s->arrival[i] = t;
+        /* The --ha-restart VMs arrive together, before the first VM that
+         * comes after their time; they run to the end. */
+        while ( ha < s->ha_vms && (k == n - s->ha_vms || at > s->ha_time) )
+        {
+            s->vms[i] = pick_vm(s, i, total, &rnd);
+            s->arrival[i] = s->ha_time;
+            if ( churn )
+                s->life[i] = INFINITY;
+            i++;
+            ha++;
+        }
+        if ( k == n - s->ha_vms )
+            break;
+        s->vms[i] = vm;
+        s->arrival[i] = at;
+        if ( churn )
+        {
+            /* A lifetime, then a geometric number of reboots. */
+            s->life[i] = draw_lifetime(&s->lifetime, &rnd);
+            while ( s->reboot > 0 && s->reboots[i] < UINT8_MAX &&
+                    uniform01(&rnd) < s->reboot )
+                s->reboots[i]++;
+        }
+        i++;
+        k++;
     }
     /* The rate's bounds keep this from happening; the table, the JSON and
      * the SVG all need finite times, so make sure. */
@@ -246,12 +399,37 @@ int storm_prepare(struct storm_scenario *s, char *err, size_t errlen)
     return 0;
 }
 
-void storm_free(struct storm_scenario *s)
+void storm_copy_inputs(struct storm_scenario *x,
+                       const struct storm_scenario *s)
+{
+    *x = *s;
+    /* storm_prepare adds the --ha-restart VMs to nr_vms. */
+    if ( s->vms )
+        x->nr_vms = s->nr_vms - s->ha_vms;
+    x->vms = NULL;
+    x->templates = NULL;
+    x->arrival = NULL;
+    x->life = NULL;
+    x->reboots = NULL;
+}
+
+void storm_free_prepared(struct storm_scenario *s)
 {
     free(s->vms);
     free(s->arrival);
-    free(s->configs);
+    free(s->templates);
+    free(s->life);
+    free(s->reboots);
     s->vms = NULL;
     s->arrival = NULL;
+    s->templates = NULL;
+    s->life = NULL;
+    s->reboots = NULL;
+}
+
+void storm_free(struct storm_scenario *s)
+{
+    storm_free_prepared(s);
+    free(s->configs);
     s->configs = NULL;
 }

@@ -146,16 +146,15 @@ struct seed_job {
 static int seed_child(const struct storm_scenario *s, uint64_t seed,
                       bool want_vms, int fd)
 {
-    struct storm_scenario mine = *s;
+    struct storm_scenario mine;
     struct storm_result *r = calloc(TS_NR_POLICIES, sizeof(*r));
     struct storm_vms v[TS_NR_POLICIES];
     char err[256];
     int32_t nr;
 
     memset(v, 0, sizeof(v));
+    storm_copy_inputs(&mine, s);
     mine.seed = seed;
-    mine.vms = NULL;
-    mine.arrival = NULL;
     mine.progress = false;
     if ( !r || storm_prepare(&mine, err, sizeof(err)) )
         return -1;

@@ -22,9 +22,29 @@
  * shared state (the next VM, the per-VM results, the placement counters
  * and the lock over them) lives in one shared anonymous mapping.
  *
- * Metrics: each VM's build, when it ends, leaves a compact record (vms.c:
- * outcome, where its memory is, its locality under locality.c's model);
- * the run's figures are sums and vCPU-weighted means over those records.
+ * Memory.  A VM keeps only what is reported (its struct storm_vm_result
+ * of vms.c, under a hundred bytes, and its node entries); the builders'
+ * working state (struct ts_build, about 30 KiB) lives in one slot per
+ * builder, from when a build starts until it ends, and what the report
+ * needs is copied out when the build finishes.
+ *
+ * Churn (--lifetime, --reboot, --ha-restart; simulated time only).  A VM
+ * that started runs for its lifetime, then shuts down: its domain is
+ * destroyed and its pages are free again, but dirty.  Xen takes clean
+ * pages before dirty ones and scrubs dirty ones on allocation, so a build
+ * whose step lands on a node with fewer clean free pages than it took
+ * pays SCRUB_SECONDS_PER_GIB for the difference, and those pages are
+ * clean again.  A reboot is a shutdown followed at once by a new build of
+ * the same VM.  Domids are reused after destroy (Xen takes the lowest
+ * free one); a create that fails while all guest domids are in use is
+ * counted as failed_domid, not as a memory failure.
+ *
+ * Metrics: each build, when it ends, leaves its VM's compact record
+ * (vms.c: outcome, where its memory is, its locality under locality.c's
+ * model), filled from the builder's slot while that is still valid; a
+ * reboot's build replaces the VM's record once the previous build has
+ * been counted.  The run's figures are sums and vCPU-weighted means over
+ * every build.
  */
 #include <errno.h>
 #include <math.h>
@@ -45,22 +65,34 @@
 #define STEP_SECONDS     0.002
 #define SECONDS_PER_GIB  0.25
 #define GIB              (1ULL << 18)
+/* Scrubbing dirty pages on allocation: Xen's boot scrub zeroes 128 GB in
+ * 49 s on one CPU, 2.6 GB/s (Xen commit 7430a86de0, shared/reference/
+ * anchors.md section 3), so about 0.41 s per GiB on the allocating CPU. */
+#define SCRUB_SECONDS_PER_GIB  0.41
 
-struct vm_run {
-    struct ts_build b;
-    double start, end;
-    bool balloon_done;
+/* What the report needs of one VM's (last) build. */
+/* The sums of the metrics over the builds counted so far. */
+struct sums {
+    double loc, dist, vcpus;
+    uint32_t fit, fit_one;
+    double *latency;             /* arrival to running, of started builds */
+    uint32_t nr_latency, cap_latency;
 };
 
 struct sim {
     const struct storm_scenario *s;
     struct storm_result *r;
     xc_interface *xch;
-    struct vm_run *run;
     struct ts_usage usage;
     double sample_every;
     uint32_t done;
     struct storm_vm_log log;     /* per-VM results, shared with builders */
+    /* Churn, in simulated time. */
+    uint64_t dirty[TS_MAX_NODES];
+    uint64_t dirty_total;
+    uint64_t extent_pages[3];    /* populated so far: 4 KiB, 2 MiB, 1 GiB */
+    uint32_t guests;             /* guest domains now */
+    struct sums sums;            /* of the builds counted so far */
 };
 
 /* ========================================================================
@@ -89,11 +121,19 @@ static void sample(struct sim *m, double now)
         return;
     x = &r->sample[r->nr_samples++];
     x->time = now;
+    memcpy(x->extent_pages, m->extent_pages, sizeof(x->extent_pages));
+    x->dirty = m->dirty_total;
     for ( uint32_t n = 0; n < nr && n < TS_MAX_NODES; n++ )
     {
         x->free[n] = nodes[n].free;
         x->claimed[n] = nodes[n].claimed;
     }
+}
+
+static void guest_added(struct sim *m)
+{
+    if ( ++m->guests > m->r->peak_guests )
+        m->r->peak_guests = m->guests;
 }
 
 /* ========================================================================
@@ -105,6 +145,13 @@ static int fill_host(struct sim *m)
 {
     const struct storm_scenario *s = m->s;
     uint32_t n = s->host.nr_nodes;
+    struct ts_build *b = malloc(sizeof(*b));
+
+    if ( !b )
+    {
+        snprintf(m->r->message, sizeof(m->r->message), "out of memory");
+        return -1;
+    }
 
     for ( uint32_t i = 0; i < n && s->fill_pct; i++ )
     {
@@ -112,7 +159,6 @@ static int fill_host(struct sim *m)
                        (n > 1 ? 1.5 - (double)i / (n - 1) : 1.0);
         uint64_t pages;
         struct ts_vm vm;
-        struct ts_build b;
 
         if ( share > 0.95 )
             share = 0.95;
@@ -126,15 +172,18 @@ static int fill_host(struct sim *m)
         vm.nr_vnodes = 1;
         vm.vnode[0] = (struct ts_vnode){ .pages = pages, .pnode = i,
                                          .nr_vcpus = 1, .vdistance = { 10 } };
-        ts_build_init(&b, &vm, TS_POLICY_NONE);
-        ts_build_run(&b, m->xch);
-        if ( b.outcome != TS_OUT_STARTED )
+        ts_build_init(b, &vm, TS_POLICY_NONE);
+        ts_build_run(b, m->xch);
+        if ( b->outcome != TS_OUT_STARTED )
         {
             snprintf(m->r->message, sizeof(m->r->message),
-                     "filling node %u failed (%s)", i, strerror(b.error));
+                     "filling node %u failed (%s)", i, strerror(b->error));
+            free(b);
             return -1;
         }
+        guest_added(m);
     }
+    free(b);
     return 0;
 }
 
@@ -166,82 +215,107 @@ static void offline_frames(struct sim *m, uint64_t pages)
     }
 }
 
-static void balloon(struct sim *m, struct vm_run *v)
+static void balloon(xc_interface *xch, const struct ts_build *b)
 {
     struct ts_balloon bl;
 
-    v->balloon_done = true;
-    if ( ts_balloon_down(m->xch, &v->b, v->b.vm->memory_pages / 10, &bl) == 0 )
-        ts_balloon_up(m->xch, &v->b, &bl);
+    if ( ts_balloon_down(xch, b, b->vm->memory_pages / 10, &bl) == 0 )
+        ts_balloon_up(xch, b, &bl);
 }
+
 
 /* ========================================================================
  * Metrics
  * ======================================================================== */
 
-static void finish_metrics(struct sim *m)
+/* Count one finished build, from its VM's record, into the result. */
+static void count_build(struct sim *m, const struct storm_vm_result *v)
 {
-    const struct storm_scenario *s = m->s;
+    const struct ts_vm *vm = m->s->vms[v->vm];
     struct storm_result *r = m->r;
-    double loc = 0, dist = 0, vcpus = 0, *latency;
+    struct sums *t = &m->sums;
     uint64_t node_max = 0;
-    uint32_t fit = 0, fit_one = 0;
 
-    latency = malloc((s->nr_vms ? s->nr_vms : 1) * sizeof(*latency));
-    for ( uint32_t n = 0; n < s->host.nr_nodes; n++ )
-        if ( s->host.node_pages[n] > node_max )
-            node_max = s->host.node_pages[n];
-    for ( uint32_t i = 0; i < s->nr_vms; i++ )
+    for ( uint32_t n = 0; n < m->s->host.nr_nodes; n++ )
+        if ( m->s->host.node_pages[n] > node_max )
+            node_max = m->s->host.node_pages[n];
+    r->demand_pages += vm->memory_pages;
+    if ( v->outcome == STORM_VM_UNFINISHED )
+        return;                  /* its builder died: no build to count */
+    r->builds++;
+    r->replans += v->replans;
+    if ( v->outcome == STORM_VM_FAILED_DOMID )
+        r->failed_domid++;
+    else if ( v->outcome == STORM_VM_FAILED_CLAIM ||
+              v->outcome == STORM_VM_FAILED_PLACEMENT )
     {
-        struct storm_vm_result *v = &m->log.vm[i];
-        const struct ts_vm *vm = &s->vms[i];
-        struct xen_domctl_claim_info ci;
+        r->failed_claim++;
+        r->failed_placement += v->outcome == STORM_VM_FAILED_PLACEMENT;
+    }
+    else if ( v->outcome == STORM_VM_FAILED_BUILD )
+    {
+        r->failed_build++;
+        r->wasted_pages += v->populated;
+    }
+    else if ( v->outcome == STORM_VM_STARTED )
+    {
+        if ( t->nr_latency == t->cap_latency )
+        {
+            uint32_t cap = t->cap_latency ? 2 * t->cap_latency : 1024;
+            double *x = realloc(t->latency, cap * sizeof(*x));
 
-        v->vm = i;
-        r->demand_pages += vm->memory_pages;
-        r->replans += v->replans;
-        if ( v->outcome == STORM_VM_FAILED_CLAIM ||
-             v->outcome == STORM_VM_FAILED_PLACEMENT )
-        {
-            r->failed_claim++;
-            r->failed_placement += v->outcome == STORM_VM_FAILED_PLACEMENT;
-        }
-        else if ( v->outcome == STORM_VM_FAILED_BUILD )
-        {
-            r->failed_build++;
-            r->wasted_pages += v->populated;
-        }
-        else if ( v->outcome == STORM_VM_STARTED )
-        {
-            if ( latency )
-                latency[r->started] = v->end - s->arrival[i];
-            r->started++;
-            r->started_pages += vm->memory_pages;
-            loc += v->locality * vm->vcpus;
-            dist += v->distance * vm->vcpus;
-            vcpus += vm->vcpus;
-            if ( vm->memory_pages <= node_max )
+            if ( x )
             {
-                fit++;
-                fit_one += v->nr_nodes == 1;
+                t->latency = x;
+                t->cap_latency = cap;
             }
-            if ( !xc_domain_claim_info(m->xch, v->domid, &ci) )
-                r->recalled_pages += ci.recalled;
         }
-        if ( v->end > r->build_seconds )
-            r->build_seconds = v->end;
+        if ( t->nr_latency < t->cap_latency )
+            t->latency[t->nr_latency++] = v->end - v->asked;
+        r->started++;
+        r->started_pages += vm->memory_pages;
+        t->loc += v->locality * vm->vcpus;
+        t->dist += v->distance * vm->vcpus;
+        t->vcpus += vm->vcpus;
+        if ( vm->memory_pages <= node_max )
+        {
+            t->fit++;
+            t->fit_one += v->nr_nodes == 1;
+        }
+        r->recalled_pages += v->recalled;
     }
-    r->locality = vcpus ? loc / vcpus : 0;
-    r->mean_distance = vcpus ? dist / vcpus : 0;
-    r->single_node_share = fit ? (double)fit_one / fit : 0;
-    if ( latency )
-    {
-        r->latency_p50 = storm_percentile(latency, r->started, 0.50);
-        r->latency_p99 = storm_percentile(latency, r->started, 0.99);
-    }
-    free(latency);
+    if ( v->end > r->build_seconds )
+        r->build_seconds = v->end;
 }
 
+/* Every VM's last build (the earlier ones were counted as they were
+ * replaced), then the figures over all of them. */
+static void finish_metrics(struct sim *m)
+{
+    struct sums *t = &m->sums;
+    struct storm_result *r = m->r;
+
+    for ( uint32_t i = 0; i < m->s->nr_vms; i++ )
+    {
+        m->log.vm[i].vm = i;
+        count_build(m, &m->log.vm[i]);
+    }
+    r->locality = t->vcpus ? t->loc / t->vcpus : 0;
+    r->mean_distance = t->vcpus ? t->dist / t->vcpus : 0;
+    r->single_node_share = t->fit ? (double)t->fit_one / t->fit : 0;
+    if ( t->nr_latency < r->started )
+    {
+        /* Out of memory for the latencies: none rather than wrong ones. */
+        r->latency_p50 = r->latency_p99 = 0;
+    }
+    else
+    {
+        r->latency_p50 = storm_percentile(t->latency, t->nr_latency, 0.50);
+        r->latency_p99 = storm_percentile(t->latency, t->nr_latency, 0.99);
+    }
+    free(t->latency);
+    t->latency = NULL;
+}
 /* ========================================================================
  * Progress
  * ======================================================================== */
@@ -269,27 +343,314 @@ static void progress(struct sim *m)
  * The simulated-time loop
  * ======================================================================== */
 
+/* A builder: the VM it builds and that build's working state, from the
+ * build's start to its end; then the next VM's. */
 struct slot {
     int32_t vm;                  /* -1: idle */
     double clock;
+    bool rebuild;                /* a reboot's build, not the VM's first */
+    bool has_domain;             /* its domain is counted in guests */
+    uint64_t extents[3];         /* b.extents already counted */
+    uint64_t node_pages[TS_MAX_NODES];  /* its pages (churn only) */
+    struct ts_build b;
 };
+
+/* Timed events (shutdowns, reboots' builds) in (time, VM) order. */
+struct event {
+    double time;
+    uint32_t vm;
+};
+
+struct heap {
+    struct event *e;
+    uint32_t nr, cap;
+};
+
+static bool before(const struct event *a, const struct event *b)
+{
+    return a->time < b->time || (a->time == b->time && a->vm < b->vm);
+}
+
+static int heap_push(struct heap *h, double time, uint32_t vm)
+{
+    uint32_t i;
+
+    if ( h->nr == h->cap )
+    {
+        uint32_t cap = h->cap ? 2 * h->cap : 64;
+        struct event *e = realloc(h->e, cap * sizeof(*e));
+
+        if ( !e )
+            return -1;
+        h->e = e;
+        h->cap = cap;
+    }
+    i = h->nr++;
+    h->e[i] = (struct event){ time, vm };
+    while ( i && before(&h->e[i], &h->e[(i - 1) / 2]) )
+    {
+        struct event t = h->e[i];
+
+        h->e[i] = h->e[(i - 1) / 2];
+        h->e[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+    return 0;
+}
+
+static struct event heap_pop(struct heap *h)
+{
+    struct event top = h->e[0];
+    uint32_t i = 0;
+
+    h->e[0] = h->e[--h->nr];
+    for ( ;; )
+    {
+        uint32_t l = 2 * i + 1, r = l + 1, m = i;
+        struct event t;
+
+        if ( l < h->nr && before(&h->e[l], &h->e[m]) )
+            m = l;
+        if ( r < h->nr && before(&h->e[r], &h->e[m]) )
+            m = r;
+        if ( m == i )
+            break;
+        t = h->e[i];
+        h->e[i] = h->e[m];
+        h->e[m] = t;
+        i = m;
+    }
+    return top;
+}
+
+static bool churn(const struct storm_scenario *s)
+{
+    return s->life != NULL;
+}
+
+/* Pages freed on their nodes are dirty. */
+static void freed_dirty(struct sim *m, const uint64_t *pages)
+{
+    for ( uint32_t n = 0; n < m->s->host.nr_nodes; n++ )
+    {
+        m->dirty[n] += pages[n];
+        m->dirty_total += pages[n];
+    }
+}
+
+/* A build that failed mid-way: the vnodes it finished are where it
+ * counted them; the rest is put on the node its vnode asked for, or
+ * spread over the nodes by size (the domain is gone, so it cannot be
+ * asked). */
+static void failed_dirty(struct sim *m, const struct ts_build *b)
+{
+    const struct ts_host *h = &m->s->host;
+    uint64_t pages[TS_MAX_NODES] = { 0 }, known = 0, total = 0, rest;
+    uint32_t pnode = TS_NO_NODE;
+
+    for ( uint32_t n = 0; n < h->nr_nodes; n++ )
+    {
+        for ( uint32_t v = 0; v < b->plan.nr_vnodes; v++ )
+            pages[n] += b->vnode_pages[v][n];
+        known += pages[n];
+        total += h->node_pages[n];
+    }
+    rest = b->populated > known ? b->populated - known : 0;
+    if ( b->range < b->layout.nr_ranges )
+        pnode = b->plan.vnode[b->layout.range[b->range].vnode].pnode;
+    for ( uint32_t n = 0; n < h->nr_nodes && rest; n++ )
+        pages[n] += pnode != TS_NO_NODE ? (n == pnode ? rest : 0)
+                    : (uint64_t)((double)rest * h->node_pages[n] / total);
+    freed_dirty(m, pages);
+}
+
+/* claimsets: VMs with cpus= or pnode= vnodes hold their nodes' memory
+ * from their arrival (VMs [*next, ...) that have arrived by t) until they
+ * plan. */
+static void arrive(struct sim *m, uint32_t *next, double t)
+{
+    const struct storm_scenario *s = m->s;
+
+    for ( ; *next < s->nr_vms && s->arrival[*next] <= t; (*next)++ )
+        if ( m->r->policy == TS_POLICY_CLAIMSETS )
+            ts_usage_reserve(&m->usage, s->vms[*next], s->host.nr_nodes,
+                             s->host.node_cpus, true);
+}
+
+/* VM i's lifetime is over: destroy its domain; a reboot builds it again
+ * at once (under claimsets its hold taken again from now, as at
+ * its arrival). */
+static void shut_down(struct sim *m, uint32_t i, double now, uint8_t *left,
+                      struct heap *builds)
+{
+    uint32_t domid = m->log.vm[i].domid;
+    uint64_t pages[TS_MAX_NODES] = { 0 };
+    uint32_t nr = TS_MAX_NODES;
+
+    if ( !xc_domain_node_pages(m->xch, domid, &nr, pages) )
+        freed_dirty(m, pages);
+    xc_domain_destroy(m->xch, domid);
+    m->guests--;
+    m->r->shutdowns++;
+    if ( left[i] )
+    {
+        left[i]--;
+        m->r->reboots++;
+        if ( m->r->policy == TS_POLICY_CLAIMSETS )
+            ts_usage_reserve(&m->usage, m->s->vms[i], m->s->host.nr_nodes,
+                             m->s->host.node_cpus, true);
+        heap_push(builds, now, i);
+    }
+    sample(m, now);
+}
+
+/*
+ * When a build of a churn run has populated all its memory: which nodes
+ * its pages came from, and the scrubbing they needed.  Xen takes clean
+ * free pages before dirty ones, so a node pays only for what the build
+ * took beyond the clean pages it had.  Accounted once per build (two
+ * hypercalls), on the step that ends populating; returns the seconds
+ * spent scrubbing, which that step pays.
+ */
+static double scrub_step(struct sim *m, struct slot *sl)
+{
+    uint64_t now[TS_MAX_NODES] = { 0 };
+    xen_sysctl_node_claims_t nodes[TS_MAX_NODES];
+    uint32_t nr = TS_MAX_NODES, nn = TS_MAX_NODES;
+    uint64_t scrubbed = 0;
+
+    if ( xc_domain_node_pages(m->xch, sl->b.domid, &nr, now) )
+        return 0;
+    if ( m->dirty_total && !xc_claim_overview(m->xch, NULL, &nn, nodes) )
+        for ( uint32_t n = 0; n < nn && n < m->s->host.nr_nodes; n++ )
+        {
+            uint64_t took = now[n] - sl->node_pages[n], clean, need;
+
+            if ( !took || !m->dirty[n] )
+                continue;
+            /* Offlining may have taken dirty frames too. */
+            if ( m->dirty[n] > nodes[n].free + took )
+            {
+                m->dirty_total -= m->dirty[n] - (nodes[n].free + took);
+                m->dirty[n] = nodes[n].free + took;
+            }
+            clean = nodes[n].free + took - m->dirty[n];
+            need = took > clean ? took - clean : 0;
+            m->dirty[n] -= need;
+            m->dirty_total -= need;
+            scrubbed += need;
+        }
+    memcpy(sl->node_pages, now, sizeof(now));
+    m->r->scrubbed_pages += scrubbed;
+    m->r->scrub_seconds += SCRUB_SECONDS_PER_GIB * scrubbed / GIB;
+    return SCRUB_SECONDS_PER_GIB * scrubbed / GIB;
+}
+
+/* A build of VM i, asked for at `asked` (its arrival, or its reboot),
+ * starts at `now` in slot sl. */
+static void start_build(struct sim *m, struct slot *sl, uint32_t i,
+                        double asked, double now, bool rebuild)
+{
+    /* A reboot: the previous build counts before its record goes. */
+    if ( rebuild )
+        count_build(m, &m->log.vm[i]);
+    storm_vm_begin(&m->log, i, asked);
+    sl->clock = now;
+    sl->vm = (int32_t)i;
+    sl->rebuild = rebuild;
+    sl->has_domain = false;
+    memset(sl->extents, 0, sizeof(sl->extents));
+    memset(sl->node_pages, 0, sizeof(sl->node_pages));
+    ts_build_init(&sl->b, m->s->vms[i], m->r->policy);
+    sl->b.usage = &m->usage;
+}
+
+/* One step of the slot's build; true when the build has ended. */
+static bool run_step(struct sim *m, struct slot *sl, struct heap *downs)
+{
+    const struct storm_scenario *s = m->s;
+    struct ts_build *b = &sl->b;
+    uint32_t i = (uint32_t)sl->vm;
+    struct storm_vm_result *v = &m->log.vm[i];
+    double cost;
+    bool more;
+
+    if ( b->nr_steps == 0 )
+        v->start = sl->clock;
+    more = storm_vm_step(v, b, m->xch);
+    cost = STEP_SECONDS + SECONDS_PER_GIB * b->step_pages / GIB;
+    for ( uint32_t k = 0; k < 3; k++ )
+    {
+        m->extent_pages[k] += (b->extents[k] - sl->extents[k]) << (9 * k);
+        sl->extents[k] = b->extents[k];
+    }
+    if ( b->domid && !sl->has_domain && b->state != TS_BUILD_FAILED )
+    {
+        sl->has_domain = true;
+        guest_added(m);
+    }
+    if ( sl->has_domain && b->state == TS_BUILD_FAILED )
+    {
+        /* The builder destroyed it: its pages are free, and dirty. */
+        sl->has_domain = false;
+        m->guests--;
+        if ( churn(s) )
+            failed_dirty(m, b);
+    }
+    else if ( churn(s) && b->step_pages && b->state == TS_BUILD_RELEASE )
+        cost += scrub_step(m, sl);
+    sl->clock += cost;
+    sample(m, sl->clock);
+    if ( more )
+        return false;
+    if ( s->balloon && b->outcome == TS_OUT_STARTED )
+        balloon(m->xch, b);
+    /* The record, while the slot still holds the build. */
+    storm_vm_end(&m->log, i, s, b, m->xch, v->start, sl->clock, NULL, NULL);
+    /* Xen's domids 1 .. 32751 all taken: a create fails with ENOMEM, as
+     * it does for lack of memory; the guest count tells them apart. */
+    if ( b->outcome == TS_OUT_FAILED_CLAIM && b->error == ENOMEM &&
+         !strcmp(b->what, "xc_domain_create") &&
+         m->guests >= STORM_MAX_GUESTS )
+        v->outcome = STORM_VM_FAILED_DOMID;
+    if ( b->outcome == TS_OUT_STARTED && churn(s) && isfinite(s->life[i]) )
+        heap_push(downs, sl->clock + s->life[i], i);
+    sl->has_domain = false;      /* a started VM's domain stays counted */
+    sl->vm = -1;
+    if ( !sl->rebuild )
+    {
+        m->done++;
+        progress(m);
+    }
+    return true;
+}
 
 static void simulate(struct sim *m)
 {
     const struct storm_scenario *s = m->s;
     uint32_t nslots = s->builders ? s->builders : 1, next_vm = 0;
-    uint32_t next_event = 0;
+    uint32_t next_event = 0, arrived = 0;
     struct slot *slot = calloc(nslots, sizeof(*slot));
+    struct heap downs = { 0 }, rebuilds = { 0 };
+    uint8_t *left = NULL;
 
-    if ( !slot )
-        return;
+    if ( churn(s) && s->reboots )
+    {
+        left = malloc(s->nr_vms);
+        if ( left )
+            memcpy(left, s->reboots, s->nr_vms);
+    }
+    if ( !slot || (churn(s) && !left) )
+        goto out;
     for ( uint32_t i = 0; i < nslots; i++ )
-        slot[i] = (struct slot){ .vm = -1, .clock = 0 };
+        slot[i].vm = -1;
 
     for ( ;; )
     {
         int32_t best = -1, idle = -1;
-        double now;
+        double t_down = downs.nr ? downs.e[0].time : INFINITY;
+        double t_start = INFINITY, t_step = INFINITY, job = 0;
+        bool rebuild = false;
 
         for ( uint32_t i = 0; i < nslots; i++ )
         {
@@ -301,55 +662,57 @@ static void simulate(struct sim *m)
             else if ( best < 0 || slot[i].clock < slot[best].clock )
                 best = (int32_t)i;
         }
-
-        /* A waiting VM starts as soon as a slot is free. */
-        if ( idle >= 0 && next_vm < s->nr_vms &&
-             (best < 0 || fmax(s->arrival[next_vm], slot[idle].clock) <=
-                              slot[best].clock) )
+        if ( best >= 0 )
+            t_step = slot[best].clock;
+        /* The next build: the next arrival, or a reboot's if earlier. */
+        if ( next_vm < s->nr_vms &&
+             (!rebuilds.nr || s->arrival[next_vm] <= rebuilds.e[0].time) )
+            job = s->arrival[next_vm];
+        else if ( rebuilds.nr )
         {
-            struct vm_run *v = &m->run[next_vm];
+            job = rebuilds.e[0].time;
+            rebuild = true;
+        }
+        if ( idle >= 0 && (next_vm < s->nr_vms || rebuilds.nr) )
+            t_start = fmax(job, slot[idle].clock);
 
-            slot[idle].clock = fmax(s->arrival[next_vm], slot[idle].clock);
-            slot[idle].vm = (int32_t)next_vm;
-            ts_build_init(&v->b, &s->vms[next_vm], m->r->policy);
-            v->b.usage = &m->usage;
-            next_vm++;
+        /* A lifetime that ends first frees its memory first. */
+        if ( downs.nr && t_down <= t_start && t_down <= t_step )
+        {
+            struct event e = heap_pop(&downs);
+
+            arrive(m, &arrived, e.time);
+            while ( next_event < s->nr_offline &&
+                    s->offline[next_event].time <= e.time )
+                offline_frames(m, s->offline[next_event++].pages);
+            shut_down(m, e.vm, e.time, left, &rebuilds);
+            continue;
+        }
+        /* A waiting VM starts as soon as a slot is free. */
+        if ( isfinite(t_start) && t_start <= t_step )
+        {
+            uint32_t i = rebuild ? heap_pop(&rebuilds).vm : next_vm++;
+
+            arrive(m, &arrived, t_start);
+            start_build(m, &slot[idle], i, job, t_start, rebuild);
             continue;
         }
         if ( best < 0 )
             break;                          /* nothing left to run */
-        now = slot[best].clock;
+        arrive(m, &arrived, t_step);
 
         /* Offline events due before this step. */
         while ( next_event < s->nr_offline &&
-                s->offline[next_event].time <= now )
+                s->offline[next_event].time <= t_step )
             offline_frames(m, s->offline[next_event++].pages);
-
-        {
-            struct vm_run *v = &m->run[slot[best].vm];
-            bool more;
-
-            if ( v->b.nr_steps == 0 )
-                v->start = now;
-            more = storm_vm_step(&m->log.vm[slot[best].vm], &v->b, m->xch);
-            slot[best].clock += STEP_SECONDS +
-                                SECONDS_PER_GIB * v->b.step_pages / GIB;
-            sample(m, slot[best].clock);
-            if ( !more )
-            {
-                v->end = slot[best].clock;
-                if ( s->balloon && v->b.outcome == TS_OUT_STARTED )
-                    balloon(m, v);
-                storm_vm_end(&m->log, (uint32_t)slot[best].vm, s, &v->b,
-                             m->xch, v->start, v->end, NULL, NULL);
-                slot[best].vm = -1;
-                m->done++;
-                progress(m);
-            }
-        }
+        run_step(m, &slot[best], &downs);
     }
     while ( next_event < s->nr_offline )
         offline_frames(m, s->offline[next_event++].pages);
+ out:
+    free(downs.e);
+    free(rebuilds.e);
+    free(left);
     free(slot);
 }
 
@@ -379,9 +742,13 @@ static void *builder_thread(void *arg)
     struct sim *m = t->m;
     xc_interface *xch = xc_interface_open(NULL, NULL, 0);
 
-    for ( ; xch; )
+    /* This builder's working state, for one VM at a time. */
+    struct ts_build *b = malloc(sizeof(*b));
+
+    for ( ; xch && b; )
     {
-        struct vm_run *v;
+        struct storm_vm_result *v;
+        double start, end;
         uint32_t i;
 
         pthread_mutex_lock(&t->lock);
@@ -389,30 +756,26 @@ static void *builder_thread(void *arg)
         pthread_mutex_unlock(&t->lock);
         if ( i >= m->s->nr_vms )
             break;
-        v = &m->run[i];
-        ts_build_init(&v->b, &m->s->vms[i], m->r->policy);
-        v->b.usage = &m->usage;
-        v->b.usage_lock = ts_usage_lock_mutex;
-        v->b.usage_arg = &t->lock;
-        v->start = since(&t->t0);
-        while ( storm_vm_step(&m->log.vm[i], &v->b, xch) )
+        v = &m->log.vm[i];
+        storm_vm_begin(&m->log, i, m->s->arrival[i]);
+        ts_build_init(b, m->s->vms[i], m->r->policy);
+        b->usage = &m->usage;
+        b->usage_lock = ts_usage_lock_mutex;
+        b->usage_arg = &t->lock;
+        start = since(&t->t0);
+        while ( storm_vm_step(v, b, xch) )
             ;
-        v->end = since(&t->t0);
-        if ( m->s->balloon && v->b.outcome == TS_OUT_STARTED )
-        {
-            struct ts_balloon bl;
-
-            if ( !ts_balloon_down(xch, &v->b, v->b.vm->memory_pages / 10,
-                                  &bl) )
-                ts_balloon_up(xch, &v->b, &bl);
-        }
-        storm_vm_end(&m->log, i, m->s, &v->b, xch, v->start, v->end,
+        end = since(&t->t0);
+        if ( m->s->balloon && b->outcome == TS_OUT_STARTED )
+            balloon(xch, b);
+        storm_vm_end(&m->log, i, m->s, b, xch, start, end,
                      ts_usage_lock_mutex, &t->lock);
         pthread_mutex_lock(&t->lock);
         m->done++;
         progress(m);
         pthread_mutex_unlock(&t->lock);
     }
+    free(b);
     if ( xch )
         xc_interface_close(xch);
     pthread_mutex_lock(&t->lock);
@@ -480,19 +843,18 @@ static void run_threads(struct sim *m)
  * Real processes
  * ======================================================================== */
 
-/* What the builder processes share: the work counter and lock, a copy of
- * the run's state (done, usage), and the per-VM results. */
+/* What the builder processes share: the work counter and lock, and a copy
+ * of the run's state (done, usage); the per-VM results are in the log's
+ * own shared mapping. */
 struct shared {
     struct threads t;
     struct sim sim;
-    struct vm_run run[];
 };
 
 static void run_processes(struct sim *m)
 {
     uint32_t n = m->s->builders ? m->s->builders : 1, started = 0;
-    size_t size = sizeof(struct shared) +
-                  (size_t)m->s->nr_vms * sizeof(struct vm_run);
+    size_t size = sizeof(struct shared);
     struct shared *sh = mmap(NULL, size, PROT_READ | PROT_WRITE,
                              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     pthread_mutexattr_t attr;
@@ -506,7 +868,6 @@ static void run_processes(struct sim *m)
         return;
     }
     sh->sim = *m;
-    sh->sim.run = sh->run;
     sh->t.m = &sh->sim;
     pthread_mutexattr_init(&attr);
     pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
@@ -550,7 +911,6 @@ static void run_processes(struct sim *m)
             fprintf(stderr, "numaclaim storm: builder process %d ended "
                             "abnormally\n", (int)pid[i]);
     }
-    memcpy(m->run, sh->run, (size_t)m->s->nr_vms * sizeof(*m->run));
     m->usage = sh->sim.usage;
     m->done = sh->sim.done;
     m->sample_every = sh->sim.sample_every;
@@ -631,8 +991,7 @@ static void run_policy(struct sim *m, enum ts_policy p)
         return;
     }
     m->xch = xc_interface_open(NULL, NULL, 0);
-    m->run = calloc(s->nr_vms, sizeof(*m->run));
-    if ( !m->xch || !m->run ||
+    if ( !m->xch ||
          storm_vm_log_open(&m->log, s->nr_vms, s->host.nr_nodes) )
     {
         r->error = errno ? errno : ENOMEM;
@@ -645,6 +1004,14 @@ static void run_policy(struct sim *m, enum ts_policy p)
         goto out;
     }
     sample(m, 0);
+    m->usage.slack = s->claim_slack;
+    /* With real builders every VM has arrived at the start. */
+    if ( s->processes || s->threads )
+    {
+        uint32_t all = 0;
+
+        arrive(m, &all, INFINITY);
+    }
     if ( s->processes )
         run_processes(m);
     else if ( s->threads )
@@ -655,16 +1022,23 @@ static void run_policy(struct sim *m, enum ts_policy p)
     sample(m, r->build_seconds);
     finish_metrics(m);
     {
+        struct xc_claim_overview ov;
+        uint32_t nn = 0;
         double last = 0;
 
         for ( uint32_t i = 0; i < s->nr_vms; i++ )
-            if ( m->run[i].end > last )
-                last = m->run[i].end;
+            if ( m->log.vm[i].end > last )
+                last = m->log.vm[i].end;
         sample(m, last);
+        if ( !xc_claim_overview(m->xch, &ov, &nn, NULL) )
+        {
+            r->total_pages = ov.total_pages;
+            r->end_free_pages = ov.free_pages;
+            r->end_outstanding_pages = ov.outstanding_pages;
+        }
+        r->end_guests = m->guests;
     }
  out:
-    free(m->run);
-    m->run = NULL;
     if ( m->xch )
         xc_interface_close(m->xch);
     m->xch = NULL;
@@ -681,11 +1055,12 @@ void storm_run_policy(const struct storm_scenario *s, enum ts_policy p,
     storm_vm_log_close(&m.log);
 }
 
+/* A run's own memory per VM: its result record and, typically, one node
+ * entry (the scenario adds its config pointer, arrival and lifetime; the
+ * builders' working state is per builder, not per VM). */
 uint64_t storm_vm_bytes(void)
 {
-    /* A per-VM record and, typically, one node entry. */
-    return sizeof(struct ts_vm) + sizeof(double) + sizeof(struct vm_run) +
-           sizeof(struct storm_vm_result) + sizeof(uint64_t);
+    return sizeof(struct storm_vm_result) + sizeof(uint64_t);
 }
 
 int storm_write_all(int fd, const void *p, size_t n)
@@ -755,7 +1130,7 @@ int storm_recv_vms(int fd, uint32_t max, struct storm_vms *v)
     int rc = -1;
 
     if ( storm_read_all(fd, head, sizeof(head)) || head[0] > max ||
-         head[1] > head[0] * TS_MAX_NODES )
+         head[1] > 2 * head[0] * TS_MAX_NODES )
         return -1;
     mine.nr = (uint32_t)head[0];
     mine.nr_node = head[1];

@@ -23,7 +23,9 @@
 #define STORM_MAX_MIX       16
 #define STORM_MAX_EVENTS    16
 #define STORM_MAX_SAMPLES   400
-#define STORM_MAX_VMS       100000
+/* VMs of one storm.  At most STORM_MAX_GUESTS run at once; with VM
+ * lifetimes a storm can build many more over time. */
+#define STORM_MAX_VMS       10000000
 #define STORM_MAX_WEIGHT    1000000    /* of one --mix size */
 #define STORM_MAX_SEEDS     10000
 /* Poisson arrivals: at most 1e9/s, and at least 1e-6/s, so that the
@@ -42,6 +44,20 @@ struct storm_mix {
 
 /* Guests that can run at once: Xen's domids 1 .. DOMID_FIRST_RESERVED - 1. */
 #define STORM_MAX_GUESTS 32751U
+
+/* How long a VM runs once built (--lifetime). */
+enum storm_dist_kind {
+    STORM_LIFE_FOREVER,          /* no lifetimes: VMs run to the end */
+    STORM_LIFE_FIXED,            /* fixed:SECONDS */
+    STORM_LIFE_EXP,              /* exp:MEAN, exponential */
+    STORM_LIFE_UNIFORM,          /* uniform:A-B */
+};
+#define STORM_MAX_LIFETIME  1e9  /* seconds */
+
+struct storm_dist {
+    enum storm_dist_kind kind;
+    double a, b;                 /* fixed: a; exp: mean a; uniform: [a, b] */
+};
 
 struct storm_offline {
     uint64_t pages;              /* frames to offline */
@@ -69,10 +85,21 @@ struct storm_scenario {
     bool progress;               /* draw a progress bar on stderr */
     double vnuma_remote;         /* share of a vNUMA guest's accesses that
                                   * go to its other vnodes (locality.c) */
+    struct storm_dist lifetime;  /* --lifetime */
+    double reboot;               /* --reboot: share of ends that reboot */
+    uint32_t ha_vms;             /* --ha-restart N@TIME: N more VMs... */
+    double ha_time;              /* ...arriving together at TIME */
+    struct ts_slack claim_slack; /* claimsets' slack per node */
 
-    /* derived: the VMs in arrival order */
-    struct ts_vm *vms;
+    /* derived: the VMs in arrival order.  VMs from the mix share one
+     * config per mix entry (templates), VMs from --configs their file's:
+     * vms[i] points at VM i's, and VM i is "vm<i>" in reports. */
+    const struct ts_vm **vms;
+    struct ts_vm *templates;
     double *arrival;
+    double *life;                /* seconds VM i runs once built (INFINITY:
+                                  * to the end); NULL without lifetimes */
+    uint8_t *reboots;            /* times VM i reboots; NULL without */
 };
 
 /* One sample of the host over the storm. */
@@ -80,6 +107,10 @@ struct storm_sample {
     double time;
     uint64_t free[TS_MAX_NODES];
     uint64_t claimed[TS_MAX_NODES];
+    /* Fragmentation as the builders saw it: of the pages populated so
+     * far, how many came as 4 KiB, 2 MiB and 1 GiB extents. */
+    uint64_t extent_pages[3];
+    uint64_t dirty;              /* freed pages not yet scrubbed */
 };
 
 struct storm_result {
@@ -101,6 +132,18 @@ struct storm_result {
     double build_seconds;        /* until the last build finished */
     uint32_t replans;            /* claim sets re-planned after a race */
     uint64_t recalled_pages;     /* claims recalled by offlining */
+    /* Churn (--lifetime, --reboot, --ha-restart).  With reboots a VM is
+     * built more than once: started and the failures count builds. */
+    uint32_t builds;             /* builds run, reboots included */
+    uint32_t shutdowns;          /* VMs shut down, their domains destroyed */
+    uint32_t reboots;            /* shutdowns followed by a rebuild */
+    uint32_t failed_domid;       /* creates refused: all guest domids used */
+    uint32_t peak_guests;        /* guest domains at once, fill included */
+    uint64_t scrubbed_pages;     /* dirty pages scrubbed when reused */
+    double scrub_seconds;        /* builders' time spent scrubbing */
+    /* The host when the run ended (every lifetime over, with churn). */
+    uint64_t total_pages, end_free_pages, end_outstanding_pages;
+    uint32_t end_guests;         /* guest domains left, fill included */
     uint32_t nr_samples;
     struct storm_sample sample[STORM_MAX_SAMPLES];
     int error;                   /* non-zero: the run itself failed */
@@ -119,6 +162,7 @@ enum storm_vm_outcome {
     STORM_VM_FAILED_CLAIM,       /* the claim (or what follows it before
                                   * populating) refused: nothing wasted */
     STORM_VM_FAILED_BUILD,       /* failed after populating */
+    STORM_VM_FAILED_DOMID,       /* create refused: all guest domids used */
 };
 
 enum storm_vm_claim {
@@ -130,9 +174,13 @@ enum storm_vm_claim {
 
 #define STORM_VM_NO_NODE 0xFFu
 
+/* With reboots a VM is built more than once: its record is its last
+ * build's. */
 struct storm_vm_result {
+    double asked;                /* its build asked for: arrival, reboot */
     double start, end;           /* its build, simulated (or wall) s */
     uint64_t populated;          /* pages populated (wasted if it failed) */
+    uint64_t recalled;           /* of its claim, recalled by offlining */
     float locality, distance;    /* of a started VM (locality.c) */
     uint32_t vm;                 /* index in arrival order */
     uint32_t domid;
@@ -145,6 +193,7 @@ struct storm_vm_result {
     uint8_t fail_node;           /* the node a failure is about, or
                                   * STORM_VM_NO_NODE */
     uint8_t replans, fallbacks;
+    uint8_t node_room;           /* entries it owns from node_first */
 };
 
 /* A node entry: node in the top 8 bits, pages below. */
@@ -208,6 +257,9 @@ struct storm_vm_log {
 int storm_vm_log_open(struct storm_vm_log *l, uint32_t nr_vms,
                       uint32_t nr_nodes);
 void storm_vm_log_close(struct storm_vm_log *l);
+/* A build of VM i asked for at `asked` is about to start: its record
+ * starts afresh (keeping the node entries it owns for reuse). */
+void storm_vm_begin(struct storm_vm_log *l, uint32_t i, double asked);
 /* One build step of VM r->vm, noting the step that failed and fallbacks
  * to a host-wide claim. */
 bool storm_vm_step(struct storm_vm_result *r, struct ts_build *b,
@@ -228,15 +280,25 @@ int storm_recv_vms(int fd, uint32_t max, struct storm_vms *v);
 
 /* Fill in defaults (the default scenario is meaningful on its own). */
 void storm_defaults(struct storm_scenario *s);
+/* Parse "fixed:S", "exp:MEAN" or "uniform:A-B" (seconds); -1 and a
+ * message on error, *d unchanged. */
+int storm_parse_lifetime(struct storm_dist *d, const char *arg, char *err,
+                         size_t errlen);
 /* Parse "4G:4,8G:3" into s->mix; -1 and a message on error. */
 int storm_parse_mix(struct storm_scenario *s, const char *arg, char *err,
                     size_t errlen);
-/* The memory a run needs per VM (its config, arrival and build state). */
+/* The memory a run needs per VM for its result record. */
 uint64_t storm_vm_bytes(void);
 /* Generate the VMs and their arrival times from the seed; -1 and a
  * message when they would not fit in memory. */
 int storm_prepare(struct storm_scenario *s, char *err, size_t errlen);
 void storm_free(struct storm_scenario *s);
+/* x: the inputs of s, to prepare again (another seed or sweep value),
+ * sharing s's configs; free with storm_free_prepared, which frees what
+ * storm_prepare allocated and leaves the configs. */
+void storm_copy_inputs(struct storm_scenario *x,
+                       const struct storm_scenario *s);
+void storm_free_prepared(struct storm_scenario *s);
 
 /* Run one policy in this process (whose host must still be fresh). */
 void storm_run_policy(const struct storm_scenario *s, enum ts_policy p,

@@ -40,9 +40,7 @@ static int add_value(const char *v, void *arg)
         return -1;
     }
     x = &sw->sc[sw->nr];
-    *x = *sw->base;
-    x->vms = NULL;
-    x->arrival = NULL;
+    storm_copy_inputs(x, sw->base);
     switch ( sw->param )
     {
     case STORM_VARY_BUILDERS:
@@ -132,8 +130,7 @@ void storm_sweep_free(struct storm_sweep *sw)
     for ( uint32_t i = 0; i < sw->nr; i++ )
     {
         /* The configs belong to the base scenario. */
-        free(sw->sc[i].vms);
-        free(sw->sc[i].arrival);
+        storm_free_prepared(&sw->sc[i]);
         free(sw->value[i]);
         for ( uint32_t p = 0; p < TS_NR_POLICIES; p++ )
             for ( uint32_t f = 0; f < STORM_NR_FIGURES; f++ )

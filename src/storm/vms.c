@@ -27,9 +27,11 @@ int storm_vm_log_open(struct storm_vm_log *l, uint32_t nr_vms,
     size_t recs = ((size_t)nr_vms * sizeof(*l->vm) + 63) & ~(size_t)63;
 
     memset(l, 0, sizeof(*l));
-    /* Room for every VM on every node; only what is used is ever touched,
-     * so a VM on one node costs one entry. */
-    l->cap = (uint64_t)nr_vms * (nr_nodes ? nr_nodes : 1);
+    /* Room for every VM on every node twice (a VM whose rebuild needs
+     * more entries than its first build gets room for every node: see
+     * storm_vm_end); only what is used is ever touched, so a VM on one
+     * node costs one entry. */
+    l->cap = 2 * (uint64_t)nr_vms * (nr_nodes ? nr_nodes : 1);
     l->size = head + recs + l->cap * sizeof(*l->node);
     l->map = mmap(NULL, l->size, PROT_READ | PROT_WRITE,
                   MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -51,10 +53,26 @@ void storm_vm_log_close(struct storm_vm_log *l)
     memset(l, 0, sizeof(*l));
 }
 
+void storm_vm_begin(struct storm_vm_log *l, uint32_t i, double asked)
+{
+    struct storm_vm_result *r = &l->vm[i];
+    uint32_t first = r->node_first;
+    uint8_t room = r->node_room;
+
+    memset(r, 0, sizeof(*r));
+    r->vm = i;
+    r->asked = asked;
+    r->node_first = first;
+    r->node_room = room;
+}
+
 bool storm_vm_step(struct storm_vm_result *r, struct ts_build *b,
                    xc_interface *xch)
 {
     enum ts_build_state before = b->state;
+    uint32_t moves = b->moves;
+    bool one_step = b->policy == TS_POLICY_XAPI ||
+                    b->policy == TS_POLICY_CLAIMSETS;
     bool more = ts_build_step(b, xch);
 
     if ( b->state == TS_BUILD_FAILED && before != TS_BUILD_FAILED )
@@ -62,11 +80,14 @@ bool storm_vm_step(struct storm_vm_result *r, struct ts_build *b,
     /*
      * A step that was to stake the claim and leaves the build still at
      * the claim step has replaced a refused node claim by a host-wide one
-     * (builder.c's fall-back).  xapi plans and claims in its plan step.
+     * (builder.c's fall-back).  xapi and claimsets plan and claim in their
+     * plan step.  A claimsets vnode moved to another node mid-populate is
+     * a fall-back too.
      */
-    if ( more && b->state == TS_BUILD_CLAIM &&
-         (before == TS_BUILD_CLAIM ||
-          (before == TS_BUILD_PLAN && b->policy == TS_POLICY_XAPI)) &&
+    if ( ((more && b->state == TS_BUILD_CLAIM &&
+           (before == TS_BUILD_CLAIM ||
+            (before == TS_BUILD_PLAN && one_step))) ||
+          b->moves != moves) &&
          r->fallbacks < UINT8_MAX )
         r->fallbacks++;
     return more;
@@ -136,6 +157,7 @@ void storm_vm_end(struct storm_vm_log *l, uint32_t i,
     struct storm_vm_result *r = &l->vm[i];
     uint64_t pages[TS_MAX_NODES] = { 0 };
     uint32_t nr = TS_MAX_NODES, used = 0;
+    struct xen_domctl_claim_info ci;
 
     r->vm = i;
     r->start = start;
@@ -173,23 +195,38 @@ void storm_vm_end(struct storm_vm_log *l, uint32_t i,
         r->fail_node = failed_node(b, r->step);
         return;
     }
+    /* Only offlining recalls claims. */
+    if ( s->nr_offline && !xc_domain_claim_info(xch, b->domid, &ci) )
+        r->recalled = ci.recalled;
     if ( xc_domain_node_pages(xch, b->domid, &nr, pages) )
         return;
     metrics(s, b, pages, r);
     for ( uint32_t n = 0; n < s->host.nr_nodes; n++ )
         used += pages[n] != 0;
-    if ( lock )
-        lock(arg, true);
-    if ( *l->nr_node + used <= l->cap )
+    if ( used > r->node_room )
     {
-        r->node_first = (uint32_t)*l->nr_node;
-        for ( uint32_t n = 0; n < s->host.nr_nodes; n++ )
-            if ( pages[n] )
-                l->node[(*l->nr_node)++] = (uint64_t)n << 56 | pages[n];
-        r->nr_nodes = (uint8_t)used;
+        /* The first build takes what it needs; a rebuild that needs more
+         * takes room for every node, so that no VM grows twice and the
+         * pool (two entries per VM and node) cannot run out. */
+        uint32_t room = r->node_room ? s->host.nr_nodes : used;
+
+        if ( lock )
+            lock(arg, true);
+        if ( *l->nr_node + room <= l->cap )
+        {
+            r->node_first = (uint32_t)*l->nr_node;
+            r->node_room = (uint8_t)room;
+            *l->nr_node += room;
+        }
+        if ( lock )
+            lock(arg, false);
+        if ( used > r->node_room )
+            return;
     }
-    if ( lock )
-        lock(arg, false);
+    for ( uint32_t n = 0, k = 0; n < s->host.nr_nodes; n++ )
+        if ( pages[n] )
+            l->node[r->node_first + k++] = (uint64_t)n << 56 | pages[n];
+    r->nr_nodes = (uint8_t)used;
 }
 
 void storm_vms_free(struct storm_vms *v)
@@ -211,6 +248,7 @@ const char *storm_vm_outcome_name(enum storm_vm_outcome o)
         [STORM_VM_FAILED_PLACEMENT] = "failed-placement",
         [STORM_VM_FAILED_CLAIM] = "failed-claim",
         [STORM_VM_FAILED_BUILD] = "failed-mid-build",
+        [STORM_VM_FAILED_DOMID] = "failed-domid",
     };
 
     return (unsigned)o < sizeof(name) / sizeof(name[0]) ? name[o] : "?";
@@ -306,10 +344,9 @@ static void csv_string(FILE *f, const char *v)
     fputc('"', f);
 }
 
-static double wait_of(const struct storm_scenario *s,
-                      const struct storm_vm_result *r)
+static double wait_of(const struct storm_vm_result *r)
 {
-    double w = r->start - s->arrival[r->vm];
+    double w = r->start - r->asked;
 
     return w > 0 ? w : 0;
 }
@@ -324,7 +361,7 @@ static void csv_row(FILE *f, const struct storm_scenario *s, uint64_t seed,
                     enum ts_policy p, const struct storm_vms *v,
                     const struct storm_vm_result *r)
 {
-    const struct ts_vm *vm = &s->vms[r->vm];
+    const struct ts_vm *vm = s->vms[r->vm];
     bool started = r->outcome == STORM_VM_STARTED;
     bool failed = !started && r->outcome != STORM_VM_UNFINISHED;
 
@@ -347,7 +384,7 @@ static void csv_row(FILE *f, const struct storm_scenario *s, uint64_t seed,
                 (unsigned long long)STORM_VM_PAGES(e));
     }
     fprintf(f, ",%s,%u,%u,%.4f,%.4f,%llu,", storm_vm_claim_name(r->claim),
-            r->replans, r->fallbacks, seconds(wait_of(s, r)),
+            r->replans, r->fallbacks, seconds(wait_of(r)),
             seconds(r->end - r->start),
             (unsigned long long)(r->outcome == STORM_VM_FAILED_BUILD
                                  ? r->populated : 0));
@@ -367,7 +404,7 @@ static int jsonl_row(FILE *f, const struct storm_scenario *s, uint64_t seed,
                      enum ts_policy p, const struct storm_vms *v,
                      const struct storm_vm_result *r)
 {
-    const struct ts_vm *vm = &s->vms[r->vm];
+    const struct ts_vm *vm = s->vms[r->vm];
     bool started = r->outcome == STORM_VM_STARTED;
     bool failed = !started && r->outcome != STORM_VM_UNFINISHED;
     json_t *nodes = json_object(), *o;
@@ -397,7 +434,7 @@ static int jsonl_row(FILE *f, const struct storm_scenario *s, uint64_t seed,
                   "nodes", nodes,
                   "claim", storm_vm_claim_name(r->claim),
                   "replans", (int)r->replans, "fallbacks", (int)r->fallbacks,
-                  "wait_s", seconds(wait_of(s, r)),
+                  "wait_s", seconds(wait_of(r)),
                   "build_s", seconds(r->end - r->start),
                   "wasted_pages", (json_int_t)(r->outcome ==
                                                STORM_VM_FAILED_BUILD

@@ -5,16 +5,22 @@
  *
  *   CREATE    xc_domain_create, xc_domain_setmaxmem
  *   PLAN      read the host (free, claimed, distances), run the policy
- *   CLAIM     stake the plan's claim; claimsets re-plans on ENOMEM (another
- *             builder won the race) up to TS_REPLAN_TRIES times, then
- *             falls back to a host-wide claim; xapi falls back at once
+ *   CLAIM     stake the plan's claim; claimsets re-plans on ENOMEM (the
+ *             host changed since it looked) up to TS_REPLAN_TRIES times,
+ *             then falls back to a host-wide claim; xapi falls back at
+ *             once.  A claimsets VM whose config names its vnodes' nodes
+ *             has a fixed plan: a refused claim fails it at once, naming
+ *             the node short of memory (never re-planned, never moved)
  *
- * xapi does PLAN and CLAIM as one step under the usage lock, as xenopsd
- * holds its numa_mutex around reading free memory, planning and staking
- * the claim: two xapi builders never plan on the same view.
+ * xapi and claimsets do PLAN and CLAIM as one step under the usage lock,
+ * as xenopsd holds its numa_mutex around reading free memory, planning and
+ * staking the claim: two such builders never plan on the same view, so a
+ * big VM's plan is not undone by smaller ones that arrived after it.
  *   VNUMA     xc_domain_setvnuma with vmemranges around the MMIO hole
  *   POPULATE  one step per extent batch (at most 1 GiB): 1 GiB extents,
- *             falling back to 2 MiB and then 4 KiB where one fails
+ *             falling back to 2 MiB and then 4 KiB where one fails; a
+ *             claimsets vnode whose node claim was recalled (offlining)
+ *             moves to the nearest node with room, its claims re-staked
  *   RELEASE   reset the claim (target 0), as libxl does after building
  *
  * Any failure destroys the domain: no page, claim or domain leaks.  The
@@ -99,10 +105,28 @@ static bool step_create(struct ts_build *b, xc_interface *xch)
 
 static bool step_claim(struct ts_build *b, xc_interface *xch, bool held);
 
+/* claimsets' view: the slack on each node, what cpus= VMs hold, and this
+ * VM's own hold given back on its first plan (it is being claimed now, in
+ * this locked step).  The caller holds the usage lock. */
+static void claimsets_view(struct ts_build *b)
+{
+    struct ts_usage *u = b->usage;
+
+    if ( !b->replans )
+        ts_usage_reserve(u, b->vm, b->view.nr_nodes, b->view.cpus, false);
+    for ( uint32_t n = 0; n < b->view.nr_nodes; n++ )
+    {
+        b->view.slack[n] = ts_slack_pages(&u->slack, b->view.size[n]);
+        b->view.reserved[n] = u->reserved[n];
+    }
+}
+
 static bool step_plan(struct ts_build *b, xc_interface *xch)
 {
-    /* xapi: view, plan and claim under one lock (xenopsd's numa_mutex). */
-    bool one_step = b->policy == TS_POLICY_XAPI;
+    /* xapi and claimsets: view, plan and claim under one lock (xenopsd's
+     * numa_mutex). */
+    bool one_step = b->policy == TS_POLICY_XAPI ||
+                    b->policy == TS_POLICY_CLAIMSETS;
     char why[160];
     bool more;
 
@@ -122,6 +146,8 @@ static bool step_plan(struct ts_build *b, xc_interface *xch)
         memcpy(b->view.usage, b->usage->placed, sizeof(b->view.usage));
         memcpy(b->view.vcpu_load, b->usage->vcpus,
                sizeof(b->view.vcpu_load));
+        if ( b->policy == TS_POLICY_CLAIMSETS )
+            claimsets_view(b);
     }
     if ( !one_step )
         usage(b, false);
@@ -186,6 +212,38 @@ static void count_usage(struct ts_build *b, bool held)
         usage(b, false);
 }
 
+/*
+ * A fixed claim set (the config's pnodes) was refused: the first node
+ * whose entry exceeds its unclaimed memory, named in b->what; -1 if the
+ * host cannot be read or no entry is short (a host-wide shortfall).
+ */
+static int short_node(struct ts_build *b, xc_interface *xch)
+{
+    const struct ts_plan *p = &b->plan;
+    struct ts_view v;
+
+    if ( ts_view_read(xch, &v) )
+        return -1;
+    for ( uint32_t i = 0; i < p->nr_claims; i++ )
+    {
+        uint32_t n = p->claims[i].target;
+        uint64_t left;
+
+        if ( n >= v.nr_nodes )
+            continue;
+        left = v.free[n] > v.claimed[n] ? v.free[n] - v.claimed[n] : 0;
+        if ( p->claims[i].pages > left )
+        {
+            snprintf(b->what, sizeof(b->what),
+                     "xc_domain_claim_memory: node %u has %llu pages "
+                     "unclaimed, its vnodes %llu", n, (unsigned long long)left,
+                     (unsigned long long)p->claims[i].pages);
+            return (int)n;
+        }
+    }
+    return -1;
+}
+
 static bool step_claim(struct ts_build *b, xc_interface *xch, bool held)
 {
     struct ts_plan *p = &b->plan;
@@ -208,6 +266,18 @@ static bool step_claim(struct ts_build *b, xc_interface *xch, bool held)
         memcpy(set, p->claims, nr * sizeof(set[0]));
         rc = xc_domain_claim_memory(xch, b->domid, XEN_DOMCTL_CLAIM_MEMORY_SET,
                                     &nr, set);
+        if ( rc && errno == ENOMEM && b->vm->nr_vnodes &&
+             b->policy == TS_POLICY_CLAIMSETS )
+        {
+            /* The config's pnodes: no other plan honours them. */
+            char what[sizeof(b->what)];
+
+            fail(b, xch, "xc_domain_claim_memory", ENOMEM);
+            memcpy(what, b->what, sizeof(what));
+            if ( short_node(b, xch) < 0 )
+                memcpy(b->what, what, sizeof(what));
+            return false;
+        }
         if ( rc && errno == ENOMEM &&
              p->claims[0].target != XEN_DOMCTL_CLAIM_MEMORY_HOST )
         {
@@ -305,6 +375,61 @@ static void account_vnode(struct ts_build *b, xc_interface *xch, uint32_t v)
     }
 }
 
+/*
+ * claimsets: vnode vn cannot get its node's memory any more, its node
+ * claim having been recalled (offlining took the node's free memory).
+ * Move what is left of it to the nearest other node (ties: the lower)
+ * where a claim set for everything still to populate is accepted: the
+ * other vnodes' remainders on their nodes plus vn's on the new one.
+ * False if no node takes it.
+ */
+static bool move_vnode(struct ts_build *b, xc_interface *xch, uint32_t vn)
+{
+    uint64_t need[TS_MAX_NODES] = { 0 }, left = 0, tried = 0;
+    uint32_t from = b->plan.vnode[vn].pnode, nr_nodes = b->view.nr_nodes;
+
+    for ( uint32_t i = b->range; i < b->layout.nr_ranges; i++ )
+    {
+        const struct ts_range *r = &b->layout.range[i];
+        uint64_t first = i == b->range ? b->next : r->start >> 12;
+
+        if ( r->vnode == vn )
+            left += (r->end >> 12) - first;
+        else if ( b->plan.vnode[r->vnode].pnode < TS_MAX_NODES )
+            need[b->plan.vnode[r->vnode].pnode] += (r->end >> 12) - first;
+        else
+            return false;         /* a vnode without a node: not a split */
+    }
+    tried |= 1ULL << from;
+    for ( ;; )
+    {
+        xen_memory_claim_t set[TS_MAX_NODES];
+        uint32_t to = TS_NO_NODE, nr = 0;
+
+        for ( uint32_t n = 0; n < nr_nodes; n++ )
+            if ( !(tried >> n & 1) &&
+                 (to == TS_NO_NODE ||
+                  b->view.distance[from][n] < b->view.distance[from][to]) )
+                to = n;
+        if ( to == TS_NO_NODE )
+            return false;
+        tried |= 1ULL << to;
+        need[to] += left;
+        for ( uint32_t n = 0; n < nr_nodes; n++ )
+            if ( need[n] )
+                set[nr++] = (xen_memory_claim_t){ .pages = need[n],
+                                                  .target = n };
+        if ( !xc_domain_claim_memory(xch, b->domid,
+                                     XEN_DOMCTL_CLAIM_MEMORY_SET, &nr, set) )
+        {
+            b->plan.vnode[vn].pnode = to;
+            b->moves++;
+            return true;
+        }
+        need[to] -= left;
+    }
+}
+
 static bool step_populate(struct ts_build *b, xc_interface *xch)
 {
     const struct ts_range *r = &b->layout.range[b->range];
@@ -348,6 +473,13 @@ static bool step_populate(struct ts_build *b, xc_interface *xch)
 
     if ( done < nr )
     {
+        if ( order == 0 && b->policy == TS_POLICY_CLAIMSETS && v->exact &&
+             !b->vm->nr_vnodes && b->moves < TS_MAX_MOVES &&
+             move_vnode(b, xch, r->vnode) )
+        {
+            b->order = 18;
+            return true;
+        }
         if ( order == 0 )
         {
             fail(b, xch, "xc_domain_populate_physmap", ENOMEM);

@@ -21,9 +21,14 @@
  *              (hard affinity) or vnodes is not placed: xapi skips hard
  *              affinity VMs and has no vNUMA.
  *   claimsets  the nearest node set (same order as xapi) that fits in
- *              free - claimed; the VM is split into one vnode per node and
- *              claimed on all of them in one atomic claim set, each vnode
- *              populated exactly on its node.
+ *              free - claimed; among the sets as near, one that also
+ *              leaves a slack per node (ts_slack) and what arrived cpus=
+ *              VMs hold on their nodes (ts_usage's reserved) free, each
+ *              dropped in turn when no such set fits with it;
+ *              the VM is split into one vnode per node and claimed on all
+ *              of them in one atomic claim set, each vnode populated
+ *              exactly on its node.  The builder plans and claims it under
+ *              the usage lock, as xapi's.
  *
  * A VM whose config gives vnodes with pnodes keeps them under every policy
  * but xapi (populated exactly there; claimsets claims them per node).
@@ -85,10 +90,68 @@ int ts_view_read(xc_interface *xch, struct ts_view *v)
     {
         v->free[i] = nodes[i].free;
         v->claimed[i] = nodes[i].claimed;
+        v->size[i] = nodes[i].size;
         for ( uint32_t j = 0; j < v->nr_nodes; j++ )
             v->distance[i][j] = (uint8_t)dist[i * n + j];
     }
     return 0;
+}
+
+int ts_slack_parse(const char *s, struct ts_slack *slack)
+{
+    const char *end;
+    uint64_t n;
+
+    if ( ts_parse_dec(s, &end, UINT64_MAX, &n) )
+        return -1;
+    if ( !strcmp(end, "%") )
+    {
+        if ( n > 50 )
+            return -1;
+        *slack = (struct ts_slack){ .pct = (uint32_t)n };
+        return 0;
+    }
+    if ( *end || n > (1ULL << 20) )
+        return -1;
+    *slack = (struct ts_slack){ .pages = n << 8 };   /* MiB to pages */
+    return 0;
+}
+
+uint64_t ts_slack_pages(const struct ts_slack *slack, uint64_t pages)
+{
+    return slack->pct ? pages / 100 * slack->pct : slack->pages;
+}
+
+void ts_usage_reserve(struct ts_usage *u, const struct ts_vm *vm,
+                      uint32_t nr_nodes, const uint32_t *node_cpus, bool add)
+{
+    uint64_t nodes, share;
+    char why[128];
+
+    /* vnodes with a pnode= hold their own pages on their nodes. */
+    for ( uint32_t i = 0; i < vm->nr_vnodes; i++ )
+    {
+        uint64_t *r;
+
+        if ( vm->vnode[i].pnode >= nr_nodes )
+            continue;
+        r = &u->reserved[vm->vnode[i].pnode];
+        share = vm->vnode[i].pages;
+        *r = add ? *r + share : *r > share ? *r - share : 0;
+    }
+    if ( vm->nr_vnodes )
+        return;
+    if ( ts_vm_cpu_nodes(vm, nr_nodes, node_cpus, &nodes, why, sizeof(why)) ||
+         !nodes )
+        return;
+    share = (vm->memory_pages + (uint64_t)__builtin_popcountll(nodes) - 1) /
+            (uint64_t)__builtin_popcountll(nodes);
+    for ( ; nodes; nodes &= nodes - 1 )
+    {
+        uint64_t *r = &u->reserved[__builtin_ctzll(nodes)];
+
+        *r = add ? *r + share : *r > share ? *r - share : 0;
+    }
 }
 
 /* ========================================================================
@@ -281,6 +344,24 @@ static uint64_t set_usage(const struct ts_view *v, uint64_t set)
     return s;
 }
 
+/* best[k]: the sum of the k largest of x[0..n), for k = 0..n. */
+static void top_k(const uint64_t *x, uint32_t n, uint64_t *best)
+{
+    uint64_t sorted[TS_MAX_NODES];
+
+    for ( uint32_t i = 0; i < n; i++ )
+    {
+        uint32_t j = i;
+
+        for ( ; j > 0 && sorted[j - 1] < x[i]; j-- )
+            sorted[j] = sorted[j - 1];
+        sorted[j] = x[i];
+    }
+    best[0] = 0;
+    for ( uint32_t k = 0; k < n; k++ )
+        best[k + 1] = best[k] + sorted[k];
+}
+
 /*
  * libxl's automatic placement (libxl__get_numa_candidate with numa_cmpf,
  * as numa_place_domain calls it): no placement on one node or on more
@@ -297,6 +378,7 @@ static uint64_t libxl_place(const struct ts_view *v, const struct ts_vm *vm)
 {
     uint64_t cpus[TS_MAX_NODES] = { 0 }, load[TS_MAX_NODES] = { 0 };
     uint64_t best = 0, best_load = 0, best_free = 0;
+    uint64_t most_free[TS_MAX_NODES + 1], most_cpus[TS_MAX_NODES + 1];
     uint32_t nr, per_node = v->cpus[0], min_nodes = 1;
 
     if ( v->nr_nodes <= 1 || v->nr_nodes > 16 || !candidates(v, &nr) )
@@ -314,8 +396,15 @@ static uint64_t libxl_place(const struct ts_view *v, const struct ts_vm *vm)
         min_nodes = 1;
     if ( min_nodes > v->nr_nodes )
         min_nodes = v->nr_nodes;
+    /* No set of k nodes has more free memory (pCPUs) than the k nodes
+     * with the most: sizes where even those fall short are skipped
+     * without walking their sets (on a full host, all 65,535 of them). */
+    top_k(v->free, v->nr_nodes, most_free);
+    top_k(cpus, v->nr_nodes, most_cpus);
     for ( uint32_t k = min_nodes; k <= v->nr_nodes && !best; k++ )
-        for ( uint32_t i = cache.k_first[k]; i < cache.k_first[k + 1]; i++ )
+        for ( uint32_t i = cache.k_first[k];
+              most_free[k] >= vm->memory_pages && most_cpus[k] >= vm->vcpus &&
+              i < cache.k_first[k + 1]; i++ )
         {
             uint64_t s = cache.by_k[i], f = set_sum(v->free, s);
             uint64_t l = set_sum(load, s), diff = s ^ best;
@@ -337,41 +426,89 @@ static uint64_t libxl_place(const struct ts_view *v, const struct ts_vm *vm)
     return best;
 }
 
-/* claimsets: the first set in (max, average) order whose unclaimed memory
+/*
+ * claimsets: the first set in (max, average) order whose capacity `cap`
  * fits (within `allowed`, if not 0: the VM's cpus= nodes); among those
- * with the same score, the least used, then the lowest set. */
-static uint64_t nearest_fit(const struct ts_view *v, uint64_t pages,
-                            uint64_t allowed)
+ * with the same score, the least used, then the lowest set.  With
+ * `level`, only sets of exactly that score count.  The score found goes
+ * to *found, if not NULL.  0 if no set fits.
+ */
+static uint64_t nearest_fit(const struct ts_view *v, const uint64_t *cap,
+                            uint64_t pages, uint64_t allowed,
+                            const struct score *level, struct score *found)
 {
-    uint64_t unclaimed[TS_MAX_NODES] = { 0 }, best = 0, all = 0;
-    uint32_t nr, first = 0;
+    uint64_t best = 0, all = 0;
+    uint32_t nr;
     const struct candidate *c = candidates(v, &nr);
 
     for ( uint32_t n = 0; n < v->nr_nodes; n++ )
-    {
-        unclaimed[n] = v->free[n] > v->claimed[n] ? v->free[n] - v->claimed[n]
-                                                  : 0;
-        all += unclaimed[n];
-    }
+        if ( !allowed || (allowed >> n & 1) )
+            all += cap[n];
     if ( !c || all < pages )
         return 0;                 /* no set can fit: do not look */
     for ( uint32_t i = 0; i < nr; i++ )
     {
         uint64_t s = c[i].set;
 
-        if ( best && score_cmp(c[i].score, c[first].score) != 0 )
-            break;                /* past the best score's ties */
-        if ( (allowed && (s & ~allowed)) || set_sum(unclaimed, s) < pages )
+        if ( level && score_cmp(c[i].score, *level) < 0 )
             continue;
-        if ( !best )
+        if ( (level || best) && score_cmp(c[i].score, level ? *level
+                                                            : *found) > 0 )
+            break;                /* past the best score's ties */
+        if ( (allowed && (s & ~allowed)) || set_sum(cap, s) < pages )
+            continue;
+        if ( !best || set_usage(v, s) < set_usage(v, best) )
         {
+            if ( !best && found )
+                *found = c[i].score;
             best = s;
-            first = i;
         }
-        else if ( set_usage(v, s) < set_usage(v, best) )
-            best = s;
     }
     return best;
+}
+
+/*
+ * claimsets: the nearest node set that fits the VM in unclaimed memory
+ * fixes the score (the locality) of its plan.  Among the sets of that
+ * score it then takes, most careful first, one that fits with the slack
+ * and what arrived cpus= VMs hold kept free (a VM with cpus= of its own
+ * skips this pass), one with the slack only, and else one that fits at
+ * all: the slack and the holds change which equally near set a VM gets,
+ * never how near.  cap gets the capacities the set was chosen on.
+ */
+/* Capacities for claimsets_fit's passes: 0 keeps the slack and the holds
+ * free, 1 the slack only, 2 nothing. */
+static void capacities(const struct ts_view *v, uint32_t pass, uint64_t *cap)
+{
+    for ( uint32_t n = 0; n < v->nr_nodes; n++ )
+    {
+        uint64_t keep = pass == 2 ? 0 : v->slack[n];
+
+        if ( pass == 0 )
+            keep += v->reserved[n];
+        cap[n] = v->free[n] > v->claimed[n] + keep
+                 ? v->free[n] - v->claimed[n] - keep : 0;
+    }
+}
+
+static uint64_t claimsets_fit(const struct ts_view *v, const struct ts_vm *vm,
+                              uint64_t cpu_nodes, uint64_t *cap)
+{
+    struct score level;
+
+    capacities(v, 2, cap);
+    if ( !nearest_fit(v, cap, vm->memory_pages, cpu_nodes, NULL, &level) )
+        return 0;
+    for ( uint32_t pass = cpu_nodes ? 1 : 0; pass < 3; pass++ )
+    {
+        uint64_t set;
+
+        capacities(v, pass, cap);
+        set = nearest_fit(v, cap, vm->memory_pages, cpu_nodes, &level, NULL);
+        if ( set )
+            return set;
+    }
+    return 0;                     /* not reached: pass 2 found the level */
 }
 
 /* Whether a's node list, read from its highest node down, sorts before
@@ -481,10 +618,12 @@ static void config_vnodes(const struct ts_vm *vm, struct ts_plan *plan)
     }
 }
 
-/* Split the VM over the nodes of `set`: as evenly as each node's unclaimed
- * memory allows (water filling), in 2 MiB units, vcpus in proportion. */
+/* Split the VM over the nodes of `set`: as evenly as each node's capacity
+ * (claimsets_fit's) allows (water filling), in 2 MiB units, vcpus in
+ * proportion. */
 static void split(const struct ts_view *v, const struct ts_vm *vm,
-                  uint64_t set, struct ts_plan *plan)
+                  uint64_t set, const uint64_t *capacity,
+                  struct ts_plan *plan)
 {
     uint32_t node[TS_MAX_NODES], k = 0, vcpus_left = vm->vcpus;
     uint64_t cap[TS_MAX_NODES], share[TS_MAX_NODES] = { 0 };
@@ -494,8 +633,7 @@ static void split(const struct ts_view *v, const struct ts_vm *vm,
         if ( set >> n & 1 )
         {
             node[k] = n;
-            cap[k] = v->free[n] > v->claimed[n] ? v->free[n] - v->claimed[n]
-                                                : 0;
+            cap[k] = capacity[n];
             k++;
         }
     /* Water filling: repeatedly give every unfilled node an equal part. */
@@ -608,7 +746,7 @@ static bool vnodes_pinned(const struct ts_vm *vm)
 int ts_plan(enum ts_policy p, const struct ts_view *v, const struct ts_vm *vm,
             struct ts_plan *plan, char *why, size_t whylen)
 {
-    uint64_t set, cpu_nodes;
+    uint64_t set, cpu_nodes, cap[TS_MAX_NODES];
     uint32_t nr;
     char msg[128];
 
@@ -678,13 +816,13 @@ int ts_plan(enum ts_policy p, const struct ts_view *v, const struct ts_vm *vm,
             claim_per_node(plan);
             return 0;
         }
-        set = nearest_fit(v, vm->memory_pages, cpu_nodes);
+        set = claimsets_fit(v, vm, cpu_nodes, cap);
         /* A guest has at most 32 vnodes: wider sets fall back. */
         if ( set && __builtin_popcountll(set) <= TS_MAX_VNODES )
         {
             uint64_t planned = 0;
 
-            split(v, vm, set, plan);
+            split(v, vm, set, cap, plan);
             for ( uint32_t i = 0; i < plan->nr_vnodes; i++ )
                 planned += plan->vnode[i].pages;
             if ( planned == vm->memory_pages )

@@ -195,14 +195,55 @@ struct ts_view {
      * node affinity (dom0, builds not yet placed) would add the same to
      * every node, which changes no comparison, so they are left out. */
     uint32_t vcpu_load[TS_MAX_NODES];
+    uint64_t size[TS_MAX_NODES];         /* pages present on each node */
+    /* claimsets only: pages its plans leave unclaimed on each node (the
+     * slack, ts_slack), and pages held for cpus= VMs not yet claimed
+     * (ts_usage.reserved); both 0 unless the builder fills them in. */
+    uint64_t slack[TS_MAX_NODES];
+    uint64_t reserved[TS_MAX_NODES];
 };
+
+/*
+ * claimsets' slack: what its plans leave unclaimed on the nodes they
+ * choose, where an equally near node set can, so that a little offlining
+ * does not recall a node claim the VM is still populating.  pct (percent
+ * of the node's memory) if not 0, else pages.
+ */
+struct ts_slack {
+    uint32_t pct;
+    uint64_t pages;
+};
+/* The default of numaclaim storm (--claim-slack): 256 MiB a node, more
+ * than the issue's offline scenario takes from one node (192 MiB). */
+#define TS_DEFAULT_SLACK_MIB 256
+
+/* "N%" (0-50) or "N" MiB (at most 1 TiB); -1 if neither. */
+int ts_slack_parse(const char *s, struct ts_slack *slack);
+/* The slack's pages on a node of `pages` pages. */
+uint64_t ts_slack_pages(const struct ts_slack *slack, uint64_t pages);
 
 /* The builders' shared counters: placements (xapi's usage) and vCPU
  * load (libxl's), per node. */
 struct ts_usage {
     uint32_t placed[TS_MAX_NODES];
     uint32_t vcpus[TS_MAX_NODES];
+    /* claimsets: its slack, and the pages held on each node for cpus= VMs
+     * that have arrived but not yet claimed (ts_usage_reserve), which
+     * other VMs' plans avoid while they can go elsewhere. */
+    struct ts_slack slack;
+    uint64_t reserved[TS_MAX_NODES];
 };
+
+/*
+ * Hold (add) or give back in u->reserved what a VM needs on given nodes:
+ * a VM with vnodes, each pnode= vnode's pages on its node; else a cpus=
+ * VM's memory divided evenly over its cpus= nodes, rounded up.  Giving
+ * back never goes below 0.  Nothing for a VM with neither, or whose cpus=
+ * does not fit the host (node_cpus[n]: pCPUs of node n).  The caller
+ * holds the usage lock where builders share u.
+ */
+void ts_usage_reserve(struct ts_usage *u, const struct ts_vm *vm,
+                      uint32_t nr_nodes, const uint32_t *node_cpus, bool add);
 
 /* Fill v from xc_claim_overview, xc_numainfo and xc_cputopoinfo (usage
  * and vcpu_load left as they are). */
@@ -292,6 +333,7 @@ enum ts_outcome {
 };
 
 #define TS_REPLAN_TRIES 3
+#define TS_MAX_MOVES    3        /* of one build's vnodes (builder.c) */
 
 /*
  * One domain build, shaped like libxenguest's: create, max_mem, plan and
@@ -330,6 +372,8 @@ struct ts_build {
     uint64_t step_pages;         /* pages the last step populated */
     uint64_t extents[3];         /* extents done: 4 KiB, 2 MiB, 1 GiB */
     uint32_t nr_steps;
+    uint32_t moves;              /* claimsets: vnodes moved to another node
+                                  * after losing their node claim */
     uint64_t vnode_pages[TS_MAX_VNODES][TS_MAX_NODES];  /* where it landed */
 };
 

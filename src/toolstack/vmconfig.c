@@ -885,6 +885,15 @@ int ts_vm_cpu_nodes(const struct ts_vm *vm, uint32_t nr_nodes,
         return -1;
     }
     *nodes = vm->cpu_nodes;
+    /* No CPU list (most VMs): nothing to map, nothing to refuse. */
+    {
+        uint64_t any = 0;
+
+        for ( uint32_t w = 0; w < TS_MAX_CPUS / 64; w++ )
+            any |= vm->cpu_map[w];
+        if ( !any )
+            return 0;
+    }
     /* Xen numbers CPUs node by node: node n's are the next node_cpus[n]. */
     for ( uint32_t n = 0; n < nr_nodes; n++ )
         for ( uint32_t i = 0; i < node_cpus[n] && cpu < TS_MAX_CPUS;

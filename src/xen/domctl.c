@@ -137,19 +137,20 @@ static long setvnumainfo(struct nc_host *h, nc_domid_t caller,
     r = nc_zalloc((u->nr_vmemranges ? u->nr_vmemranges : 1) * sizeof(*r));
     if ( !dist || !v2v || !v2p || !r )
         rc = -ENOMEM;
-    else if ( copy_from_guest(dist, HADDR(u->vdistance),
-                              sizeof(*dist) * u->nr_vnodes * u->nr_vnodes) ||
-              copy_from_guest(v2v, HADDR(u->vcpu_to_vnode),
-                              sizeof(*v2v) * u->nr_vcpus) ||
-              copy_from_guest(v2p, HADDR(u->vnode_to_pnode),
-                              sizeof(*v2p) * u->nr_vnodes) )
-        rc = -EFAULT;
     else
     {
+        /* Xen's order, in one gathered copy. */
+        struct guest_copy c[] = {
+            { HADDR(u->vdistance), dist,
+              sizeof(*dist) * u->nr_vnodes * u->nr_vnodes },
+            { HADDR(u->vcpu_to_vnode), v2v, sizeof(*v2v) * u->nr_vcpus },
+            { HADDR(u->vnode_to_pnode), v2p, sizeof(*v2p) * u->nr_vnodes },
+            { HADDR(u->vmemrange), r, sizeof(*r) * u->nr_vmemranges },
+        };
+
         _Static_assert(sizeof(xen_vmemrange_t) == sizeof(struct nc_vmemrange),
                        "vmemrange layouts differ");
-        if ( copy_from_guest(r, HADDR(u->vmemrange),
-                             sizeof(*r) * u->nr_vmemranges) )
+        if ( copy_from_guest_v(c, sizeof(c) / sizeof(c[0])) )
             rc = -EFAULT;
         else
         {

@@ -106,6 +106,7 @@ long sysctl_cputopoinfo(struct nc_host *h, struct xen_sysctl_cputopoinfo *ti)
     if ( HADDR(ti->cputopo) )
     {
         xen_sysctl_cputopo_t chunk[256];
+        uint32_t node = NC_NUMA_NO_NODE;
 
         if ( num > ti->num_cpus )
             num = ti->num_cpus;
@@ -115,8 +116,13 @@ long sysctl_cputopoinfo(struct nc_host *h, struct xen_sysctl_cputopoinfo *ti)
 
             for ( uint32_t j = 0; j < n; j++ )
             {
-                uint32_t node = topology_cpu_node(&t, i + j);
+                uint32_t c = i + j;
 
+                /* CPUs are numbered node by node: look the node up only
+                 * when c leaves the previous CPU's. */
+                if ( node == NC_NUMA_NO_NODE || c < t.first_cpu[node] ||
+                     c - t.first_cpu[node] >= t.cpus[node] )
+                    node = topology_cpu_node(&t, c);
                 chunk[j] = (xen_sysctl_cputopo_t){
                     .core = i + j - t.first_cpu[node],
                     .socket = node,

@@ -59,35 +59,43 @@ static long numainfo(struct nc_host *h, struct xen_sysctl_numainfo *ni,
     n = hi.nr_nodes;
     if ( HADDR(ni->meminfo) || HADDR(ni->distance) )
     {
+        /* Node i's meminfo then its distance row, node by node, as Xen
+         * copies them, in one gathered copy. */
+        xen_sysctl_meminfo_t m[NC_MAX_NUMNODES];
+        /* Row i at i * n, as in the guest's array: with no meminfo the
+         * rows are one run on both sides. */
+        uint32_t row[NC_MAX_NUMNODES * NC_MAX_NUMNODES];
+        struct guest_copy c[2 * NC_MAX_NUMNODES];
+        unsigned int k = 0;
+
         if ( n > ni->num_nodes )
             n = ni->num_nodes;
         for ( i = 0; i < n; i++ )
         {
             if ( HADDR(ni->meminfo) )
             {
-                xen_sysctl_meminfo_t m = {
+                m[i] = (xen_sysctl_meminfo_t){
                     .memsize = nodes[i].online ? nodes[i].size << 12
                                                : XEN_INVALID_MEM_SZ,
                     .memfree = nodes[i].online ? nodes[i].free << 12
                                                : XEN_INVALID_MEM_SZ,
                 };
-
-                if ( copy_to_guest(HADDR(ni->meminfo) + i * sizeof(m), &m,
-                                   sizeof(m)) )
-                    return -EFAULT;
+                c[k++] = (struct guest_copy){
+                    .gaddr = HADDR(ni->meminfo) + i * sizeof(m[i]),
+                    .local = &m[i], .len = sizeof(m[i]) };
             }
             if ( HADDR(ni->distance) )
             {
-                uint32_t row[NC_MAX_NUMNODES];
-
                 for ( uint32_t j = 0; j < n; j++ )
-                    row[j] = nc_host_distance(h, i, j);
-                if ( copy_to_guest(HADDR(ni->distance) +
-                                       (uint64_t)i * n * sizeof(row[0]),
-                                   row, n * sizeof(row[0])) )
-                    return -EFAULT;
+                    row[i * n + j] = nc_host_distance(h, i, j);
+                c[k++] = (struct guest_copy){
+                    .gaddr = HADDR(ni->distance) +
+                             (uint64_t)i * n * sizeof(row[0]),
+                    .local = &row[i * n], .len = n * sizeof(row[0]) };
             }
         }
+        if ( copy_to_guest_v(c, k) )
+            return -EFAULT;
     }
     if ( ni->num_nodes != n )
     {
@@ -141,23 +149,32 @@ static long page_offline_op(struct nc_host *h, nc_domid_t caller,
 static long getdomaininfolist(struct nc_host *h,
                               struct xen_sysctl_getdomaininfolist *l)
 {
-    uint32_t n = 0;
+    /* The entries go out in batches, one copy each. */
+    xen_domctl_getdomaininfo_t o[32];
+    uint32_t n = 0, k = 0;
 
     for ( uint32_t id = nc_domain_next(h, l->first_domain);
-          id < NC_DOMID_FIRST_RESERVED && n < l->max_domains;
+          id < NC_DOMID_FIRST_RESERVED && n + k < l->max_domains;
           id = nc_domain_next(h, id + 1) )
     {
         struct nc_domain_info i;
-        xen_domctl_getdomaininfo_t o;
 
         if ( nc_domain_getinfo(h, (nc_domid_t)id, &i) )
             continue;               /* destroyed meanwhile */
-        fill_domaininfo(&i, &o);
-        if ( copy_to_guest(HADDR(l->buffer) + n * sizeof(o), &o, sizeof(o)) )
-            return -EFAULT;
-        n++;
+        fill_domaininfo(&i, &o[k++]);
+        if ( k == sizeof(o) / sizeof(o[0]) )
+        {
+            if ( copy_to_guest(HADDR(l->buffer) + n * sizeof(o[0]), o,
+                               k * sizeof(o[0])) )
+                return -EFAULT;
+            n += k;
+            k = 0;
+        }
     }
-    l->num_domains = n;
+    if ( k && copy_to_guest(HADDR(l->buffer) + n * sizeof(o[0]), o,
+                            k * sizeof(o[0])) )
+        return -EFAULT;
+    l->num_domains = n + k;
     return 0;
 }
 
@@ -175,19 +192,19 @@ static long claim_overview(struct nc_host *h,
         return -EINVAL;
     nc_host_overview(h, &hi, nodes, NC_MAX_NUMNODES);
     n = hi.nr_nodes < o->num_nodes ? hi.nr_nodes : o->num_nodes;
-    if ( HADDR(o->nodes) )
+    if ( HADDR(o->nodes) && n )
+    {
+        xen_sysctl_node_claims_t c[NC_MAX_NUMNODES];
+
         for ( uint32_t i = 0; i < n; i++ )
-        {
-            xen_sysctl_node_claims_t c = {
+            c[i] = (xen_sysctl_node_claims_t){
                 .size = nodes[i].size,
                 .free = nodes[i].free,
                 .claimed = nodes[i].claimed,
             };
-
-            if ( copy_to_guest(HADDR(o->nodes) + i * sizeof(c), &c,
-                               sizeof(c)) )
-                return -EFAULT;
-        }
+        if ( copy_to_guest(HADDR(o->nodes), c, n * sizeof(c[0])) )
+            return -EFAULT;
+    }
     o->num_nodes = hi.nr_nodes;
     o->total_pages = hi.total_pages;
     o->free_pages = hi.total_avail;

@@ -37,4 +37,22 @@ void nc_xen_set_caller_pid(int pid);
 int copy_from_guest(void *dst, uint64_t gaddr, size_t len);
 int copy_to_guest(uint64_t gaddr, const void *src, size_t len);
 
+/* Several copies in one: the same result and the same guest memory
+ * afterwards as copying c[0], c[1], ... one at a time and stopping at the
+ * first -EFAULT, in one system call per GUEST_BATCH_MAX pieces.  For whole
+ * arrays and for the several arrays of one hypercall. */
+struct guest_copy {
+    uint64_t gaddr;
+    void *local;
+    size_t len;
+};
+#define GUEST_BATCH_MAX 128       /* pieces per system call (<= UIO_MAXIOV) */
+int copy_from_guest_v(const struct guest_copy *c, unsigned int nr);
+int copy_to_guest_v(const struct guest_copy *c, unsigned int nr);
+
+/* A hypercall buffer of this process is live from add to del: copies
+ * wholly inside it, for this process's own hypercalls, are memcpy. */
+void nc_xen_buffer_add(const void *p, size_t len);
+void nc_xen_buffer_del(const void *p);
+
 #endif /* NC_XEN_H */
