@@ -266,6 +266,7 @@ struct seeds_ctx {
     struct storm_seeds_report sr;
     uint32_t k;                  /* seeds seen */
     struct storm_result *first;  /* the first seed's results */
+    struct storm_vms *first_vms; /* and its per-VM results, for --svg */
     uint32_t nr_first;
     FILE *vms;
     enum storm_vms_format fmt;
@@ -280,6 +281,23 @@ static int take_seed(void *arg, uint64_t seed, const struct storm_result *r,
     {
         memcpy(c->first, r, nr * sizeof(*r));
         c->nr_first = nr;
+        for ( uint32_t i = 0; c->first_vms && vms && i < nr; i++ )
+        {
+            struct storm_vms *d = &c->first_vms[i];
+
+            d->vm = malloc((vms[i].nr ? vms[i].nr : 1) * sizeof(*d->vm));
+            d->node = malloc((vms[i].nr_node ? vms[i].nr_node : 1) *
+                             sizeof(*d->node));
+            if ( !d->vm || !d->node )
+            {
+                storm_vms_free(d);
+                continue;            /* the picture goes without marks */
+            }
+            d->nr = vms[i].nr;
+            d->nr_node = vms[i].nr_node;
+            memcpy(d->vm, vms[i].vm, d->nr * sizeof(*d->vm));
+            memcpy(d->node, vms[i].node, d->nr_node * sizeof(*d->node));
+        }
     }
     storm_seeds_report_add(&c->sr, c->k++, seed, r, nr);
     if ( c->vms && vms &&
@@ -595,6 +613,7 @@ static int storm_main(int argc, char **argv, bool sweeping)
     {
         /* Seeds in parallel processes, as many as there are CPUs. */
         sc.first = res;
+        sc.first_vms = svg ? vms : NULL;
         sc.sr.nr_seeds = seeds;
         for ( uint32_t i = 0; i < TS_NR_POLICIES; i++ )
             for ( uint32_t f = 0; f < STORM_NR_FIGURES; f++ )
@@ -603,12 +622,12 @@ static int storm_main(int argc, char **argv, bool sweeping)
         s.progress = false;
         if ( !jobs )
             jobs = cpus > 0 ? (uint32_t)cpus : 1;
-        nr = storm_run_seeds(&s, seeds, jobs, vms_out != NULL, progress,
+        nr = storm_run_seeds(&s, seeds, jobs, vms_out || svg, progress,
                              take_seed, &sc) ? -1 : (int)sc.nr_first;
     }
     else
     {
-        nr = res ? storm_run_vms(&s, res, vms_out ? vms : NULL) : -1;
+        nr = res ? storm_run_vms(&s, res, vms_out || svg ? vms : NULL) : -1;
         if ( nr > 0 && sc.vms &&
              storm_vms_write(sc.vms, fmt, &s, s.seed, res, vms, (uint32_t)nr) )
         {
@@ -651,7 +670,8 @@ static int storm_main(int argc, char **argv, bool sweeping)
         fprintf(stderr, "numaclaim %s: --json: %s\n", command, err);
         rc = 1;
     }
-    if ( svg && storm_write_svg(svg, &s, res, (uint32_t)nr, err, sizeof(err)) )
+    if ( svg && storm_write_svg(svg, &s, res, vms, (uint32_t)nr, err,
+                                sizeof(err)) )
     {
         fprintf(stderr, "numaclaim %s: --svg: %s\n", command, err);
         rc = 1;
