@@ -287,7 +287,9 @@ static void test_svg_is_written(void **state)
     assert_int_equal(count_of(buf, ">offline event</text>"), 1);
     /* Four heat maps of four labelled nodes; no offline event drawn. */
     assert_int_equal(count_of(buf, "text-anchor='end'>3</text>"), 4);
-    assert_int_equal(count_of(buf, "stroke-dasharray='4 3'>"), 0);
+    assert_int_equal(count_of(buf, "<text class='node'"), 16);
+    assert_int_equal(count_of(buf, "class='offline'"), 0);
+    assert_int_equal(count_of(buf, "<g class='policy'>"), 4);
     assert_non_null(strstr(buf, "</svg>\n"));
     unlink(path);
     for ( uint32_t i = 0; i < nr; i++ )

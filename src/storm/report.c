@@ -440,8 +440,9 @@ static void offline_marks(FILE *f, const struct svg_host *g, double x0,
         const struct storm_offline *o = &g->s->offline[i];
         double xx = svg_x(g, x0, w, o->time);
 
-        fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' "
-                "stroke='black' stroke-width='1.5' stroke-dasharray='4 3'>"
+        fprintf(f, "<line class='offline' x1='%.1f' y1='%.1f' x2='%.1f' "
+                "y2='%.1f' stroke='black' stroke-width='1.5' "
+                "stroke-dasharray='4 3'>"
                 "<title>offline %.2f GiB at %g s</title></line>\n", xx, py,
                 xx, py + PLOT_H, gib(o->pages), o->time);
         if ( label )
@@ -489,14 +490,16 @@ static void vm_marks(FILE *f, const struct svg_host *g,
         if ( !count[b] )
             continue;
         if ( which == STORM_VM_FAILED_BUILD )
-            fprintf(f, "<path d='M%.1f %.1f l-4 -7 h8 z' fill='%s'>",
+            fprintf(f, "<path class='failed-mid' d='M%.1f %.1f l-4 -7 h8 z' "
+                    "fill='%s'>",
                     xx, y + 3, MARK_MID);
         else if ( which == STORM_VM_FAILED_CLAIM )
-            fprintf(f, "<circle cx='%.1f' cy='%.1f' r='2.5' fill='none' "
-                    "stroke='%s'>", xx, y, MARK_FAST);
+            fprintf(f, "<circle class='failed-fast' cx='%.1f' cy='%.1f' "
+                    "r='2.5' fill='none' stroke='%s'>", xx, y, MARK_FAST);
         else
-            fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' "
-                    "stroke='%s'>", xx, y - 3, xx, y + 3, MARK_STARTED);
+            fprintf(f, "<line class='started' x1='%.1f' y1='%.1f' "
+                    "x2='%.1f' y2='%.1f' stroke='%s'>", xx, y - 3, xx, y + 3,
+                    MARK_STARTED);
         fprintf(f, "<title>%u VM%s %s at %.2f", count[b],
                 count[b] == 1 ? "" : "s", what[which], first[b]);
         if ( last[b] > first[b] )
@@ -537,7 +540,8 @@ static void area_chart(FILE *f, const struct svg_host *g,
         uint64_t top[L_NR];
         double yy = py + PLOT_H;
 
-        fprintf(f, "<path fill='%s' d='M%d %.1f", layer_fill[l], AREA_X,
+        fprintf(f, "<path class='layer' fill='%s' d='M%d %.1f",
+                layer_fill[l], AREA_X,
                 py + PLOT_H);
         for ( uint32_t k = 0; k < x->nr_samples; k++ )
         {
@@ -576,7 +580,7 @@ static void heat_map(FILE *f, const struct svg_host *g,
         uint32_t run_start = 0, k = 0;
 
         if ( n % every == 0 )
-            fprintf(f, "<text x='%d' y='%.1f' font-size='10' "
+            fprintf(f, "<text class='node' x='%d' y='%.1f' font-size='10' "
                     "text-anchor='end'>%u</text>\n", HEAT_X - 4,
                     yy + (rh < 11 ? 4 : rh / 2 + 3.5), n);
         for ( uint32_t b = 0; b <= HEAT_BINS; b++ )
@@ -601,8 +605,8 @@ static void heat_map(FILE *f, const struct svg_host *g,
             if ( level == run_level )
                 continue;
             if ( run_level >= 0 )
-                fprintf(f, "<rect x='%.1f' y='%.2f' width='%.1f' "
-                        "height='%.2f' fill='%s'/>\n",
+                fprintf(f, "<rect class='heat' x='%.1f' y='%.2f' "
+                        "width='%.1f' height='%.2f' fill='%s'/>\n",
                         HEAT_X + (double)run_start * HEAT_W / HEAT_BINS, yy,
                         (double)(b - run_start) * HEAT_W / HEAT_BINS, rh,
                         heat_fill[run_level]);
@@ -764,17 +768,20 @@ int storm_write_svg(const char *path, const struct storm_scenario *s,
             fprintf(f, "<line x1='%d' y1='%.1f' x2='%d' y2='%.1f' "
                     "stroke='#ccc'/>\n", TEXT_X, py - 6, SVG_W - TEXT_X,
                     py - 6);
+        fprintf(f, "<g class='policy'>\n");
         headline(f, &r[i], py);
-        if ( r[i].error || !r[i].nr_samples )
-            continue;
-        if ( vms && vms[i].vm )
+        if ( !r[i].error && r[i].nr_samples )
         {
-            vm_marks(f, &g, &vms[i], STORM_VM_STARTED, py + 5);
-            vm_marks(f, &g, &vms[i], STORM_VM_FAILED_CLAIM, py + 13);
-            vm_marks(f, &g, &vms[i], STORM_VM_FAILED_BUILD, py + 21);
+            if ( vms && vms[i].vm )
+            {
+                vm_marks(f, &g, &vms[i], STORM_VM_STARTED, py + 5);
+                vm_marks(f, &g, &vms[i], STORM_VM_FAILED_CLAIM, py + 13);
+                vm_marks(f, &g, &vms[i], STORM_VM_FAILED_BUILD, py + 21);
+            }
+            area_chart(f, &g, &r[i], py + STRIP_H);
+            heat_map(f, &g, &r[i], py + STRIP_H);
         }
-        area_chart(f, &g, &r[i], py + STRIP_H);
-        heat_map(f, &g, &r[i], py + STRIP_H);
+        fprintf(f, "</g>\n");
     }
     fprintf(f, "</svg>\n");
     failed = ferror(f) != 0;
