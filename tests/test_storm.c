@@ -291,6 +291,23 @@ static void test_svg_is_written(void **state)
     assert_int_equal(count_of(buf, "class='offline'"), 0);
     assert_int_equal(count_of(buf, "<g class='policy'>"), 4);
     assert_non_null(strstr(buf, "</svg>\n"));
+    /* A policy whose run failed: its error, escaped, and no plots. */
+    res[1].error = EIO;
+    strcpy(res[1].message, "the <host> run did not finish");
+    assert_int_equal(storm_write_svg(path, &s, res, NULL, nr, err,
+                                     sizeof(err)), 0);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    assert_int_equal(count_of(buf, ">error: the &lt;host&gt; run did not "
+                                   "finish</text>"), 1);
+    assert_int_equal(count_of(buf, "<g class='policy'>"), 4);
+    assert_int_equal(count_of(buf, "class='layer'"), 15);
+    assert_int_equal(count_of(buf, "<text class='node'"), 12);
+    assert_int_equal(count_of(buf, "VM failed"), 0);
+    res[1].error = 0;
     unlink(path);
     for ( uint32_t i = 0; i < nr; i++ )
         storm_vms_free(&vms[i]);
