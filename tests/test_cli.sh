@@ -178,6 +178,10 @@ expect 0 "builders = 16: 4 nodes, 12 VMs; d: minus claimsets, paired by seed" \
     sweep --vary builders=1,16 --vms 12 --seeds 2 --no-progress --json "$tmp/sw.json"
 check "sweep JSON: param and both points" \
     test "$(grep -c '"value": "' "$tmp/sw.json")" -eq 2 -a "$(grep -c '"param": "builders"' "$tmp/sw.json")" -eq 1
+# With --seeds the picture is the first seed's, failure marks included.
+expect 0 "seeds 1..2 (2)" storm --seeds 2 --svg "$tmp/seeds.svg"
+check "--seeds --svg: the first seed's marks" \
+    test "$(grep -c "<title>1 VM failed mid-build at 9.80 s</title>" "$tmp/seeds.svg")" -eq 1
 expect 0 "Invariants I1-I7 hold" demo
 
 echo "cli: $passed passed, $failed failed"
