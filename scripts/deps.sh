@@ -19,6 +19,7 @@ PACKAGES=(
     libjansson-dev                 # numaclaim storm --json
     valgrind time                  # `make bench`: instruction counts, peak memory
     xen-utils-4.17                 # Debian's xen-hptool and xl, run on numaclaim
+    libxml2-utils chromium         # the storm's SVG: xmllint, a browser render
 )
 
 check_only=0

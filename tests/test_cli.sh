@@ -222,8 +222,15 @@ check "churn: --seeds 1 per-VM rows" cmp -s "$tmp/cplain.csv" "$tmp/cone.csv"
 check "churn: one row per VM and policy (its last build)" \
     test "$(wc -l <"$tmp/cplain.csv")" -eq $((1 + 4 * 14))
 expect 0 "builders = 4: 4 nodes, 14 VMs" sweep --vary builders=1,4 $churn --seeds 2
+expect 0 "churn " storm $churn --svg "$tmp/churn.svg"
+check "churn --svg: the headline counts builds, as the table" \
+    grep -qE "started [0-9]+ of $(awk '$1 == "claimsets" && NF == 9 { print $2 }' "$tmp/out") builds</text>" "$tmp/churn.svg"
 refuse "numaclaim sweep: builders=1: --lifetime: VM lifetimes need simulated time" \
     sweep --vary builders=1,2 --lifetime exp:1 --threads
+# With --seeds the picture is the first seed's, failure marks included.
+expect 0 "seeds 1..2 (2)" storm --seeds 2 --svg "$tmp/seeds.svg"
+check "--seeds --svg: the first seed's marks" \
+    test "$(grep -c "<title>1 VM failed mid-build at 9.80 s</title>" "$tmp/seeds.svg")" -eq 1
 expect 0 "Invariants I1-I7 hold" demo
 
 echo "cli: $passed passed, $failed failed"

@@ -213,10 +213,24 @@ static void test_json_has_every_field(void **state)
     storm_free(&s);
 }
 
+static uint32_t count_of(const char *hay, const char *needle)
+{
+    uint32_t n = 0;
+
+    for ( const char *p = hay; (p = strstr(p, needle)); p++ )
+        n++;
+    return n;
+}
+
+/* The picture of the default storm: headline figures, failure marks and
+ * the heat map's node labels, exact; text escaped.  (tests/test_svg.sh
+ * checks it is well-formed XML and tests/test_svg_render.sh renders it.) */
 static void test_svg_is_written(void **state)
 {
+    static struct storm_vms vms[TS_NR_POLICIES];
+    static char buf[1 << 20];
     struct storm_scenario s;
-    char path[] = "/tmp/numaclaim-svg-XXXXXX", err[256], buf[64 * 1024];
+    char path[] = "/tmp/numaclaim-svg-XXXXXX", err[256];
     uint32_t nr;
     int fd = mkstemp(path);
     FILE *f;
@@ -226,19 +240,81 @@ static void test_svg_is_written(void **state)
     assert_true(fd >= 0);
     close(fd);
     storm_defaults(&s);
-    s.nr_vms = 12;
-    nr = run(&s, res);
-    assert_int_equal(storm_write_svg(path, &s, res, nr, err, sizeof(err)), 0);
+    assert_int_equal(storm_prepare(&s, err, sizeof(err)), 0);
+    nr = (uint32_t)storm_run_vms(&s, res, vms);
+    assert_int_equal(nr, TS_NR_POLICIES);
+    /* Only the text uses the spec: one that needs escaping. */
+    strcpy(s.host.spec, "4x128G<&'\"");
+    assert_int_equal(storm_write_svg(path, &s, res, vms, nr, err,
+                                     sizeof(err)), 0);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    assert_true(n < sizeof(buf) - 1);
+    buf[n] = '\0';
+    assert_true(!strncmp(buf, "<?xml version='1.0' encoding='UTF-8'?>\n"
+                         "<svg xmlns='http://www.w3.org/2000/svg' "
+                         "width='1000' height='1008' ", 106));
+    assert_non_null(strstr(buf, ">numaclaim storm: 48 VMs on "
+                           "4x128G&lt;&amp;&apos;&quot; (4 nodes, 512 GiB)"
+                           "</text>"));
+    assert_null(strstr(buf, "<&"));
+    /* The headline figures, as the table has them. */
+    assert_non_null(strstr(buf, ">none</text>"));
+    assert_non_null(strstr(buf, ">claimsets</text>"));
+    assert_int_equal(count_of(buf, ">started 46 of 48 VMs</text>"), 1);
+    assert_int_equal(count_of(buf, ">started 37 of 48 VMs</text>"), 3);
+    assert_int_equal(count_of(buf, ">274.0 GiB, 68.2% of asked</text>"), 1);
+    assert_int_equal(count_of(buf, ">failed mid-build: 2</text>"), 1);
+    assert_int_equal(count_of(buf, ">(wasted 66.0 GiB)</text>"), 1);
+    assert_int_equal(count_of(buf, ">failed fast: 11</text>"), 3);
+    assert_int_equal(count_of(buf, ">locality 97.9%, distance 10.18"
+                                   "</text>"), 1);
+    /* The marks: none's two mid-build failures apart, the others' 11
+     * fast ones together. */
+    assert_int_equal(count_of(buf, "VM failed mid-build at"), 2);
+    assert_int_equal(count_of(buf, "<title>1 VM failed mid-build at 9.80 s"
+                                   "</title>"), 1);
+    /* host's; claimsets plans and claims in one step, as xapi (6.08 to
+     * 6.12), and its refusals end a little earlier. */
+    assert_int_equal(count_of(buf, "<title>11 VMs failed fast at 6.09 to "
+                                   "6.13 s</title>"), 1);
+    assert_int_equal(count_of(buf, "<title>11 VMs failed fast at 6.08 to "
+                                   "6.11 s</title>"), 1);
+    assert_int_equal(count_of(buf, "VMs failed fast at"), 3);
+    /* The legend, each layer and mark once. */
+    assert_int_equal(count_of(buf, ">host-wide claims</text>"), 1);
+    assert_int_equal(count_of(buf, ">guests before the storm (--fill)"
+                                   "</text>"), 1);
+    assert_int_equal(count_of(buf, ">VM failed mid-build</text>"), 1);
+    assert_int_equal(count_of(buf, ">offline event</text>"), 1);
+    /* Four heat maps of four labelled nodes; no offline event drawn. */
+    assert_int_equal(count_of(buf, "text-anchor='end'>3</text>"), 4);
+    assert_int_equal(count_of(buf, "<text class='node'"), 16);
+    assert_int_equal(count_of(buf, "class='offline'"), 0);
+    assert_int_equal(count_of(buf, "<g class='policy'>"), 4);
+    assert_non_null(strstr(buf, "</svg>\n"));
+    /* A policy whose run failed: its error, escaped, and no plots. */
+    res[1].error = EIO;
+    strcpy(res[1].message, "the <host> run did not finish");
+    assert_int_equal(storm_write_svg(path, &s, res, NULL, nr, err,
+                                     sizeof(err)), 0);
     f = fopen(path, "r");
     assert_non_null(f);
     n = fread(buf, 1, sizeof(buf) - 1, f);
     fclose(f);
     buf[n] = '\0';
-    assert_true(!strncmp(buf, "<svg ", 5));
-    assert_non_null(strstr(buf, ">claimsets</text>"));
-    assert_non_null(strstr(buf, ">node 3 (128 GiB)</text>"));
-    assert_non_null(strstr(buf, "</svg>"));
+    assert_int_equal(count_of(buf, ">error: the &lt;host&gt; run did not "
+                                   "finish</text>"), 1);
+    assert_int_equal(count_of(buf, "<g class='policy'>"), 4);
+    assert_int_equal(count_of(buf, "class='layer'"), 15);
+    assert_int_equal(count_of(buf, "<text class='node'"), 12);
+    assert_int_equal(count_of(buf, "VM failed"), 0);
+    res[1].error = 0;
     unlink(path);
+    for ( uint32_t i = 0; i < nr; i++ )
+        storm_vms_free(&vms[i]);
     storm_free(&s);
 }
 

@@ -96,8 +96,9 @@ static void usage(FILE *f)
         "                         confidence interval (Student t)\n"
         "  --jobs N               seeds run at once (default: CPUs online)\n"
         "  --json FILE            write the results as JSON\n"
-        "  --svg FILE             plot free/claimed/used memory per node (of\n"
-        "                         the first seed)\n"
+        "  --svg FILE             the picture: per policy its figures, host\n"
+        "                         memory over time, a node heat map, failures\n"
+        "                         and events (of the first seed)\n"
         "  --vms-out FILE         one row per VM and policy (and seed):\n"
         "                         outcome, reason, nodes, claim, times; CSV,\n"
         "                         or JSON lines if FILE ends in .jsonl\n"
@@ -294,6 +295,7 @@ struct seeds_ctx {
     struct storm_seeds_report sr;
     uint32_t k;                  /* seeds seen */
     struct storm_result *first;  /* the first seed's results */
+    struct storm_vms *first_vms; /* and its per-VM results, for --svg */
     uint32_t nr_first;
     FILE *vms;
     enum storm_vms_format fmt;
@@ -308,6 +310,23 @@ static int take_seed(void *arg, uint64_t seed, const struct storm_result *r,
     {
         memcpy(c->first, r, nr * sizeof(*r));
         c->nr_first = nr;
+        for ( uint32_t i = 0; c->first_vms && vms && i < nr; i++ )
+        {
+            struct storm_vms *d = &c->first_vms[i];
+
+            d->vm = malloc((vms[i].nr ? vms[i].nr : 1) * sizeof(*d->vm));
+            d->node = malloc((vms[i].nr_node ? vms[i].nr_node : 1) *
+                             sizeof(*d->node));
+            if ( !d->vm || !d->node )
+            {
+                storm_vms_free(d);
+                continue;            /* the picture goes without marks */
+            }
+            d->nr = vms[i].nr;
+            d->nr_node = vms[i].nr_node;
+            memcpy(d->vm, vms[i].vm, d->nr * sizeof(*d->vm));
+            memcpy(d->node, vms[i].node, d->nr_node * sizeof(*d->node));
+        }
     }
     storm_seeds_report_add(&c->sr, c->k++, seed, r, nr);
     if ( c->vms && vms &&
@@ -663,6 +682,7 @@ static int storm_main(int argc, char **argv, enum storm_mode mode)
     {
         /* Seeds in parallel processes, as many as there are CPUs. */
         sc.first = res;
+        sc.first_vms = svg ? vms : NULL;
         sc.sr.nr_seeds = seeds;
         for ( uint32_t i = 0; i < TS_NR_POLICIES; i++ )
             for ( uint32_t f = 0; f < STORM_NR_FIGURES; f++ )
@@ -671,12 +691,12 @@ static int storm_main(int argc, char **argv, enum storm_mode mode)
         s.progress = false;
         if ( !jobs )
             jobs = cpus > 0 ? (uint32_t)cpus : 1;
-        nr = storm_run_seeds(&s, seeds, jobs, vms_out != NULL, progress,
+        nr = storm_run_seeds(&s, seeds, jobs, vms_out || svg, progress,
                              take_seed, &sc) ? -1 : (int)sc.nr_first;
     }
     else
     {
-        nr = res ? storm_run_vms(&s, res, vms_out ? vms : NULL) : -1;
+        nr = res ? storm_run_vms(&s, res, vms_out || svg ? vms : NULL) : -1;
         if ( nr > 0 && sc.vms &&
              storm_vms_write(sc.vms, fmt, &s, s.seed, res, vms, (uint32_t)nr) )
         {
@@ -719,7 +739,8 @@ static int storm_main(int argc, char **argv, enum storm_mode mode)
         fprintf(stderr, "numaclaim %s: --json: %s\n", command, err);
         rc = 1;
     }
-    if ( svg && storm_write_svg(svg, &s, res, (uint32_t)nr, err, sizeof(err)) )
+    if ( svg && storm_write_svg(svg, &s, res, vms, (uint32_t)nr, err,
+                                sizeof(err)) )
     {
         fprintf(stderr, "numaclaim %s: --svg: %s\n", command, err);
         rc = 1;

@@ -104,7 +104,9 @@ static void sample(struct sim *m, double now)
     struct storm_result *r = m->r;
     struct storm_sample *x;
     xen_sysctl_node_claims_t nodes[TS_MAX_NODES];
+    struct xc_claim_overview host;
     uint32_t nr = TS_MAX_NODES;
+    uint64_t node_claims = 0;
 
     if ( r->nr_samples &&
          now < r->sample[r->nr_samples - 1].time + m->sample_every )
@@ -117,7 +119,7 @@ static void sample(struct sim *m, double now)
         r->nr_samples = STORM_MAX_SAMPLES / 2;
         m->sample_every *= 2;
     }
-    if ( xc_claim_overview(m->xch, NULL, &nr, nodes) )
+    if ( xc_claim_overview(m->xch, &host, &nr, nodes) )
         return;
     x = &r->sample[r->nr_samples++];
     x->time = now;
@@ -127,7 +129,11 @@ static void sample(struct sim *m, double now)
     {
         x->free[n] = nodes[n].free;
         x->claimed[n] = nodes[n].claimed;
+        node_claims += nodes[n].claimed;
     }
+    /* Outstanding claims are the host-wide ones plus the node ones. */
+    x->host_claimed = host.outstanding_pages > node_claims
+                      ? host.outstanding_pages - node_claims : 0;
 }
 
 static void guest_added(struct sim *m)

@@ -102,11 +102,14 @@ struct storm_scenario {
     uint8_t *reboots;            /* times VM i reboots; NULL without */
 };
 
-/* One sample of the host over the storm. */
+/* One sample of the host over the storm.  The first (time 0) is taken
+ * after the --fill guests started and before any storm VM. */
 struct storm_sample {
     double time;
+    uint64_t host_claimed;       /* host-wide claims (legacy, or a claim
+                                  * set's host entry) */
     uint64_t free[TS_MAX_NODES];
-    uint64_t claimed[TS_MAX_NODES];
+    uint64_t claimed[TS_MAX_NODES];  /* node claims */
     /* Fragmentation as the builders saw it: of the pages populated so
      * far, how many came as 4 KiB, 2 MiB and 1 GiB extents. */
     uint64_t extent_pages[3];
@@ -408,8 +411,11 @@ struct json_t;
 int storm_dump_json(struct json_t *root, const char *path, char *err,
                     size_t errlen);
 
+/* The picture (docs/storm.md says what it shows); vms (NULL: no failure
+ * marks) are each policy's per-VM results. */
 int storm_write_svg(const char *path, const struct storm_scenario *s,
-                    const struct storm_result *r, uint32_t nr, char *err,
+                    const struct storm_result *r,
+                    const struct storm_vms *vms, uint32_t nr, char *err,
                     size_t errlen);
 
 #endif /* NC_STORM_H */
