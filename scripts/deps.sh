@@ -11,6 +11,8 @@ set -euo pipefail
 
 PACKAGES=(
     gcc clang libclang-rt-dev      # compilers; clang's sanitizer runtimes
+    llvm                           # llvm-symbolizer: sanitizer stacks with
+                                   # names, which LSan's suppressions match
     meson ninja-build pkg-config   # the build
     libcmocka-dev                  # the test suites
     libxen-dev                     # Xen headers, libxenctrl, libxlutil

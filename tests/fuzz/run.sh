@@ -12,5 +12,8 @@ harness=$1 corpus=$2 work=$3
 shift 3
 rm -rf "$work"
 mkdir -p "$work/new"
+# libFuzzer's own exit status for a crash is 77, which meson takes for
+# "skipped": any finding must fail the test instead.
 exec "$harness" -artifact_prefix="$work/" -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 "$@" "$work/new" "$corpus"
+    -error_exitcode=1 -timeout_exitcode=1 -print_final_stats=1 "$@" \
+    "$work/new" "$corpus"
