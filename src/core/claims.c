@@ -235,11 +235,9 @@ static void domain_install_claims(struct nc_host *h, struct nc_domain *d,
         deduct_host_claim_locked(h, d, UINT64_MAX);
     ASSERT(d->outstanding == 0);
     d->node_claim_mask = rq->nodes;
-    for ( uint64_t m = rq->nodes; m; m &= m - 1 )
+    for_each_node_in(rq->nodes, n)
     {
-        uint32_t n = (uint32_t)__builtin_ctzll(m);
-
-        ASSERT(node_locked(h, n));
+        ASSERT(node_locked(h, (uint32_t)n));
         d->node_claim[n] = rq->node[n];
         h->node[n].claimed += rq->node[n];
     }

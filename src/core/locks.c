@@ -35,10 +35,6 @@ bool node_locked(const struct nc_host *h, uint32_t n)
     return nc_lock_held(&h->node[n].lock);
 }
 
-#define for_each_node_in(mask, n) \
-    for ( uint64_t _m = (mask), n; \
-          _m && ((n = (uint64_t)__builtin_ctzll(_m)), 1); _m &= _m - 1 )
-
 static void lock_mask(struct nc_host *h, uint64_t nodes)
 {
     for_each_node_in(nodes, n)

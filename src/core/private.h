@@ -52,6 +52,11 @@
 #include "env.h"
 #include "hbitmap.h"
 
+/* Each node n (a uint64_t) of a node mask, ascending. */
+#define for_each_node_in(mask, n) \
+    for ( uint64_t _m = (mask), n; \
+          _m && ((n = (uint64_t)__builtin_ctzll(_m)), 1); _m &= _m - 1 )
+
 /* ------------------------------------------------------------------------
  * Extent maps (p2m.c): gpfn -> mfn runs, sorted by gpfn
  * ------------------------------------------------------------------------ */
@@ -410,9 +415,8 @@ uint32_t next_domid(const struct nc_host *h, uint32_t from);
 void domain_relinquish_locked(struct nc_host *h, struct nc_domain *d);
 
 /* claims.c */
-#define for_each_claim_node(d, n) \
-    for ( uint64_t _m = (d)->node_claim_mask, n; \
-          _m && ((n = (uint64_t)__builtin_ctzll(_m)), 1); _m &= _m - 1 )
+/* Each node of d's claim entries, ascending. */
+#define for_each_claim_node(d, n) for_each_node_in((d)->node_claim_mask, n)
 int domain_install_claim_set(struct nc_host *h, struct nc_domain *d,
                              const struct nc_claim *set, uint32_t nr,
                              bool legacy);
