@@ -142,14 +142,20 @@ bool heap_all_locked(const struct nc_host *h)
 
 void heap_unlock_all(struct nc_host *h)
 {
-    uint64_t avail = host_total_avail_locked(h);
-    uint64_t outstanding = host_outstanding_locked(h);
-
     ASSERT(heap_all_locked(h));
-    /* Whatever changed, the headroom is exact again from here on.  The
-     * claims never exceed free memory (recall restores that at once). */
-    ASSERT(outstanding <= avail);
-    h->unclaimed = avail - outstanding;
+    /* The claims never exceed free memory (recall restores that at once).
+     * Whatever changed, the headroom is exact again from here on; it is
+     * only kept, so only recounted, while host-wide claims exist. */
+    if ( host_claims(h) > 0 )
+    {
+        uint64_t avail = host_total_avail_locked(h);
+        uint64_t outstanding = host_outstanding_locked(h);
+
+        ASSERT(outstanding <= avail);
+        h->unclaimed = avail - outstanding;
+    }
+    else
+        ASSERT(host_outstanding_locked(h) <= host_total_avail_locked(h));
     for ( uint32_t n = h->nr_nodes; n-- > 0; )
         node_unlock(h, n);
     nc_unlock(&h->claims_lock);

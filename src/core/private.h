@@ -329,7 +329,8 @@ void heap_lock_nodes(struct nc_host *h, struct heap_locks *l, uint64_t nodes,
 void heap_lock_node(struct nc_host *h, struct heap_locks *l, uint32_t n);
 void heap_unlock_nodes(struct nc_host *h, const struct heap_locks *l);
 /* claims_lock and every node lock: the whole heap stands still.  Unlocking
- * recomputes host->unclaimed, so code under it need not keep it. */
+ * recomputes host->unclaimed (while host-wide claims exist, when it is
+ * kept), so code under it need not keep it. */
 void heap_lock_all(struct nc_host *h);
 void heap_unlock_all(struct nc_host *h);
 bool heap_all_locked(const struct nc_host *h);
