@@ -4,8 +4,8 @@
  *
  * What is measured.  (1) Alloc+free pairs per second: nc_populate() of one
  * extent of 2^order frames at gpfn 0 for one domain, then nc_depopulate()
- * of the same gpfn, for order 0 and order 9, on a 4-node host of 16 GiB
- * per node ("4x16G").  Each figure is taken twice: without claims (the
+ * of the same gpfn, for order 0 and order 9, on an 8-node host of 8 GiB
+ * per node ("8x8G").  Each figure is taken twice: without claims (the
  * domain holds none) and with claims active, where the domain holds a claim
  * set of one entry per node plus a host-wide entry, and every allocation
  * redeems 2^order pages of it (the first half of a batch from the node
@@ -21,9 +21,10 @@
  * sized for about 0.2-0.5 s on a 2-core machine, timed with
  * clock_gettime(CLOCK_MONOTONIC); the best of 3 runs is reported (--quick:
  * 1/50 of the iterations, one run).  Host and domain set-up are outside the
- * timed region.  `--pairs N --order K [--claims]` runs exactly N pairs and
- * nothing else timed, for instruction counts under callgrind (bench/run.sh
- * takes the difference of two values of N, so set-up cancels out).
+ * timed region.  `--pairs N --order K [--claims | --node-claims K]` runs
+ * exactly N pairs and nothing else timed, for instruction counts under
+ * callgrind (bench/run.sh takes the difference of two values of N, so
+ * set-up cancels out).
  *
  * Claims and batches: redemption consumes a claim and freeing never restores
  * it, so a claim set can only cover a finite number of pairs.  The pairs are
@@ -57,7 +58,8 @@
 #define NC_DEBUG 0               /* the build passes the core's level */
 #endif
 
-#define ALLOC_HOST      "4x16G"
+#define ALLOC_NODES     8
+#define ALLOC_HOST      "8x8G"
 #define CLAIMS_HOST     "64x1G"
 #define RUNS            3
 #define QUICK_DIVISOR   50
@@ -137,11 +139,14 @@ struct pairs {
     nc_domid_t dom;
     uint32_t order;
     bool claims;
+    uint32_t node_claims;        /* with claims: 0 one entry per node plus
+                                  * host-wide, else that many node entries */
     uint32_t nr_nodes;
     uint64_t batch;              /* most pairs one claim set covers */
 };
 
-static void pairs_init(struct pairs *p, uint32_t order, bool claims)
+static void pairs_init(struct pairs *p, uint32_t order, bool claims,
+                       uint32_t node_claims)
 {
     struct nc_host_info info;
     int rc;
@@ -150,6 +155,7 @@ static void pairs_init(struct pairs *p, uint32_t order, bool claims)
     p->dom = make_domain(p->h);
     p->order = order;
     p->claims = claims;
+    p->node_claims = node_claims;
     rc = nc_host_overview(p->h, &info, NULL, 0);
     if ( rc )
         die("nc_host_overview", rc);
@@ -165,30 +171,52 @@ static void pairs_fini(struct pairs *p)
 }
 
 /*
- * Install a claim set covering exactly `n` pairs: half of them (rounded
- * down) spread over the node entries in multiples of 2^order, the rest in
- * the host-wide entry.  Each allocation then redeems exactly 2^order pages
- * (from the node with the largest remaining claim while any is left, then
- * host-wide), and the claims reach 0 with the batch's last allocation.
+ * Install a claim set covering exactly `n` pairs.  The mixed set: half of
+ * them (rounded down) spread over one entry per node in multiples of
+ * 2^order, the rest in the host-wide entry.  With node_claims = K: all of
+ * them spread over entries on nodes 0..K-1, none host-wide.  Each
+ * allocation then redeems exactly 2^order pages (from the node with the
+ * largest remaining claim while any is left, then host-wide), and the
+ * claims reach 0 with the batch's last allocation.
  */
 static void install_cover(const struct pairs *p, uint64_t n)
 {
     struct nc_claim set[NC_CLAIM_MAX_ENTRIES];
-    uint64_t on_nodes = n / 2;
+    uint32_t nodes = p->node_claims ? p->node_claims : p->nr_nodes;
+    uint64_t on_nodes = p->node_claims ? n : n / 2;
     uint32_t nr = 0;
     int rc;
 
-    for ( uint32_t i = 0; i < p->nr_nodes; i++ )
+    for ( uint32_t i = 0; i < nodes; i++ )
         set[nr++] = (struct nc_claim){
-            .pages = (on_nodes / p->nr_nodes +
-                      (i < on_nodes % p->nr_nodes)) << p->order,
+            .pages = (on_nodes / nodes + (i < on_nodes % nodes)) << p->order,
             .target = i };
-    set[nr++] = (struct nc_claim){ .pages = (n - on_nodes) << p->order,
-                                   .target = NC_CLAIM_HOST };
+    if ( !p->node_claims )
+        set[nr++] = (struct nc_claim){ .pages = (n - on_nodes) << p->order,
+                                       .target = NC_CLAIM_HOST };
     rc = nc_claim_memory(p->h, NC_DOMID_CONTROL, p->dom, NC_CLAIM_MEMORY_SET,
                          set, &nr);
     if ( rc )
         die("nc_claim_memory(SET)", rc);
+}
+
+/*
+ * The pristine variant: n populates at gpfns 0..n-1 on a heap that has
+ * never been split, then n depopulates in the same order.  No freed block
+ * is reused, so each allocation is served by splitting and each free by
+ * merging (the cache fills and overflows to the maps): the cost of the
+ * heap itself rather than of the cache.
+ */
+static void run_pristine(const struct pairs *p, uint64_t n)
+{
+    for ( uint64_t i = 0; i < n; i++ )
+        if ( nc_populate(p->h, NC_DOMID_CONTROL, p->dom, i << p->order,
+                         p->order, NC_MEMFLAGS_NONE, NULL) )
+            die("nc_populate (pristine)", -ENOMEM);
+    for ( uint64_t i = 0; i < n; i++ )
+        if ( nc_depopulate(p->h, NC_DOMID_CONTROL, p->dom, i << p->order,
+                           p->order) )
+            die("nc_depopulate (pristine)", -ENOENT);
 }
 
 static void run_pairs(const struct pairs *p, uint64_t n)
@@ -417,7 +445,7 @@ static void measure_once(struct figure *f, bool first)
     {
         struct pairs p;
 
-        pairs_init(&p, f->arg, f->claims);
+        pairs_init(&p, f->arg, f->claims, 0);
         s = time_pairs(&p, f->iters);
         pairs_fini(&p);
     }
@@ -538,7 +566,8 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: %s [--quick] [--json FILE]\n"
-            "       %s --pairs N --order K [--claims]\n"
+            "       %s --pairs N --order K [--claims | --node-claims K | "
+            "--pristine]\n"
             "       %s --help\n"
             "\n"
             "Without --pairs: measure alloc+free pairs/s (order 0 and 9, "
@@ -554,7 +583,13 @@ static void usage(FILE *out)
             "pairs of\n"
             "order K (0..%d) and exit, printing nothing; --claims first "
             "installs a\n"
-            "claim set that the N allocations redeem.  For callgrind.\n",
+            "claim set that the N allocations redeem (one entry per node "
+            "and a host-wide\n"
+            "one; --node-claims K: entries on nodes 0..K-1 only).  "
+            "--pristine: N populates\n"
+            "at gpfns 0..N-1 on the unsplit heap, then N depopulates (the "
+            "heap without\n"
+            "the cache's reuse).  For callgrind.\n",
             prog, prog, prog, RUNS, QUICK_DIVISOR, NC_MAX_ORDER);
 }
 
@@ -587,8 +622,8 @@ int main(int argc, char **argv)
 {
     const char *json = NULL;
     FILE *jf = NULL;
-    bool quick = false, claims = false, have_order = false;
-    uint64_t pairs = 0, order = 0;
+    bool quick = false, claims = false, have_order = false, pristine = false;
+    uint64_t pairs = 0, order = 0, node_claims = 0;
     bool have_pairs = false;
     int runs = RUNS;
 
@@ -605,6 +640,17 @@ int main(int argc, char **argv)
             quick = true;
         else if ( !strcmp(a, "--claims") )
             claims = true;
+        else if ( !strcmp(a, "--pristine") )
+            pristine = true;
+        else if ( !strcmp(a, "--node-claims") )
+        {
+            node_claims = parse_count(a, i + 1 < argc ? argv[i + 1] : NULL,
+                                      ALLOC_NODES);
+            if ( !node_claims )
+                bad_usage("--node-claims needs 1 or more, not", argv[i + 1]);
+            claims = true;
+            i++;
+        }
         else if ( !strcmp(a, "--json") )
         {
             if ( i + 1 >= argc || !argv[i + 1][0] )
@@ -635,18 +681,27 @@ int main(int argc, char **argv)
 
         if ( json || quick )
             bad_usage("--json and --quick do not go with --pairs", NULL);
-        pairs_init(&p, (uint32_t)order, claims);
+        pairs_init(&p, (uint32_t)order, claims, (uint32_t)node_claims);
         if ( claims && pairs > p.batch )
             fprintf(stderr, "%s: warning: %" PRIu64 " pairs of order %"
                     PRIu64 " need %" PRIu64 " claim sets; their installs are"
                     " counted too\n", prog, pairs, order,
                     (pairs + p.batch - 1) / p.batch);
-        time_pairs(&p, pairs);
+        if ( pristine )
+        {
+            if ( claims || pairs > p.batch )
+                bad_usage("--pristine goes without claims, with at most "
+                          "half the host's pages, not", NULL);
+            run_pristine(&p, pairs);
+        }
+        else
+            time_pairs(&p, pairs);
         pairs_fini(&p);
         return 0;
     }
-    if ( have_order || claims )
-        bad_usage("--order and --claims need --pairs", NULL);
+    if ( have_order || claims || pristine )
+        bad_usage("--order, --claims, --node-claims and --pristine need --pairs",
+                  NULL);
     /* Opened now, so that a bad path fails before the measurements. */
     if ( json && !(jf = fopen(json, "w")) )
     {

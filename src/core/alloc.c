@@ -44,11 +44,14 @@ static uint32_t largest_claim_node(const struct nc_domain *d)
     uint64_t pages = 0;
 
     for_each_claim_node(d, n)
-        if ( d->node_claim[n] > pages )
-        {
-            pages = d->node_claim[n];
-            best = (uint32_t)n;
-        }
+    {
+        uint64_t v = d->node_claim[n];
+
+        /* Branch-free: the winner changes unpredictably as claims are
+         * redeemed in turn. */
+        best = v > pages ? (uint32_t)n : best;
+        pages = v > pages ? v : pages;
+    }
     return best;
 }
 
@@ -88,15 +91,18 @@ static void redeem_claims_locked(struct nc_host *h, struct nc_domain *d,
 {
     uint64_t c = p->c;
 
-    BUG_ON(deduct_node_claims_locked(h, d, n, p->a) != p->a);
+    if ( p->a )
+        BUG_ON(deduct_node_claims_locked(h, d, n, p->a) != p->a);
     if ( p->b )
         BUG_ON(deduct_host_claim_locked(h, d, p->b) != p->b);
+    if ( !c )
+        return;
     for_each_claim_node(d, m)
     {
-        if ( !c )
-            break;
         if ( m != n )
             c -= deduct_node_claims_locked(h, d, (uint32_t)m, c);
+        if ( !c )
+            break;
     }
     BUG_ON(c != 0);
 }
@@ -284,6 +290,10 @@ static int decode_flags(const struct nc_host *h, const struct nc_domain *d,
     rq->node = NC_NUMA_NO_NODE;
     rq->exact = false;
     rq->zone_hi = NC_NR_ZONES - 1;
+    /* Most requests name nothing: no node, no address limit, no vNUMA. */
+    if ( !f.address_bits && !f.vnode && f.node == NC_NUMA_NO_NODE &&
+         (!d || !d->vnuma) )
+        return 0;
     if ( f.address_bits )
     {
         if ( f.address_bits <= NC_PAGE_SHIFT )
@@ -355,8 +365,34 @@ struct give_ctx {
     bool whole;                  /* the whole heap is locked already */
 };
 
-/* p2m_remove callback: free one MFN run, keeping node_pages exact.  Takes
- * each node's lock in turn, unless the whole heap is held. */
+/* Free [mfn, mfn + nr), which lies in one range of `node`, for d (NULL:
+ * anonymous pages), keeping node_pages exact: under the node's lock, or
+ * under the whole heap if `whole` (whose unlock recounts the headroom). */
+static void give_piece(struct nc_host *h, struct nc_domain *d, uint32_t node,
+                       uint64_t mfn, uint64_t nr, bool whole)
+{
+    struct heap_locks l;
+    uint64_t freed;
+
+    if ( d )
+    {
+        ASSERT(d->node_pages[node] >= nr);
+        d->node_pages[node] -= nr;
+    }
+    if ( whole )
+    {
+        ASSERT(heap_all_locked(h));
+        heap_give_locked(h, mfn, nr);
+        return;
+    }
+    heap_lock_node(h, &l, node);
+    freed = heap_give_locked(h, mfn, nr);
+    if ( l.tracking )
+        h->unclaimed += freed;
+    heap_unlock_nodes(h, &l);
+}
+
+/* p2m_remove callback: free one MFN run, range by range. */
 static void give_run(void *arg, uint64_t mfn, uint64_t nr)
 {
     struct give_ctx *g = arg;
@@ -367,27 +403,7 @@ static void give_run(void *arg, uint64_t mfn, uint64_t nr)
         uint32_t node = mfn_range(g->h, mfn, &end);
         uint64_t piece = NC_MIN(nr, end - mfn);
 
-        struct heap_locks l;
-        uint64_t freed;
-
-        if ( g->d )
-        {
-            ASSERT(g->d->node_pages[node] >= piece);
-            g->d->node_pages[node] -= piece;
-        }
-        if ( g->whole )
-        {
-            ASSERT(heap_all_locked(g->h));
-            heap_give_locked(g->h, mfn, piece);   /* unlock recounts */
-            mfn += piece;
-            nr -= piece;
-            continue;
-        }
-        heap_lock_node(g->h, &l, node);
-        freed = heap_give_locked(g->h, mfn, piece);
-        if ( l.tracking )
-            g->h->unclaimed += freed;
-        heap_unlock_nodes(g->h, &l);
+        give_piece(g->h, g->d, node, mfn, piece, g->whole);
         mfn += piece;
         nr -= piece;
     }
@@ -443,7 +459,7 @@ static int charged_alloc(struct nc_host *h, nc_domid_t caller,
     /* One entry for the new extent, and for a mapping one more for
      * splitting an old run that the extent replaces in its middle. */
     if ( !rc )
-        rc = p2m_reserve(p2m, map ? 2 : 1);
+        rc = p2m_reserve(p2m, NULL, map ? 2 : 1);
     if ( !rc )
     {
         /* Replacing a mapping allocates the new pages and frees the old
@@ -484,6 +500,7 @@ static int charged_alloc(struct nc_host *h, nc_domid_t caller,
 static int free_extent(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
                        uint64_t addr, uint32_t order, bool unmapped)
 {
+    uint64_t nr = 1ULL << order, mfn = NC_INVALID_MFN;
     struct nc_domain *d;
     struct nc_p2m *p2m;
     int rc = check_extent(caller, addr, order);
@@ -498,28 +515,38 @@ static int free_extent(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
     p2m = unmapped ? &d->unmapped : &d->p2m;
     if ( d->dying )
         rc = -ESRCH;
-    else if ( !p2m_range_mapped(p2m, addr, 1ULL << order) )
-        rc = -ENOENT;
-    else
-        rc = p2m_reserve(p2m, 1);
+    else if ( !p2m_one_run(p2m, addr, nr, &mfn) )
+    {
+        rc = p2m_range_mapped(p2m, addr, nr) ? 0 : -ENOENT;
+        mfn = NC_INVALID_MFN;    /* several runs */
+    }
+    if ( !rc )
+        rc = p2m_reserve(p2m, NULL, 1);
     if ( !rc )
     {
-        uint64_t nr = 1ULL << order, mfn, end = 0;
         struct give_ctx g = { h, d, true };
+        uint64_t end = 0;
+        uint32_t node = 0;
 
         /* Pages of one run in one node range go back under that node's
          * lock; anything else with the whole heap locked, so that the free
          * is one step for whoever looks. */
-        if ( p2m_one_run(p2m, addr, nr, &mfn) )
+        if ( mfn != NC_INVALID_MFN )
         {
-            mfn_range(h, mfn, &end);
+            node = mfn_range(h, mfn, &end);
             g.whole = end < mfn + nr;
         }
         if ( g.whole )
+        {
             heap_lock_all(h);
-        p2m_remove(p2m, addr, nr, give_run, &g);
-        if ( g.whole )
+            p2m_remove(p2m, addr, nr, give_run, &g);
             heap_unlock_all(h);
+        }
+        else
+        {
+            p2m_remove(p2m, addr, nr, NULL, NULL);
+            give_piece(h, d, node, mfn, nr, false);
+        }
         ASSERT(d->tot_pages >= nr);
         d->tot_pages -= nr;
     }
@@ -580,8 +607,7 @@ int nc_alloc_anon(struct nc_host *h, nc_domid_t on_behalf_of, uint32_t order,
     {
         rq.charged = false;
         nc_lock(&h->anon_lock);
-        rc = vec_reserve(&h->anon_lock, (void **)&h->anon.e, &h->anon.nr,
-                         &h->anon.cap, 1, sizeof(*h->anon.e));
+        rc = p2m_reserve(&h->anon, &h->anon_lock, 1);
         if ( !rc )
             rc = alloc_locked(h, d, &rq, false, &mfn);
         if ( !rc )
@@ -608,8 +634,7 @@ int nc_free_anon(struct nc_host *h, uint64_t mfn, uint32_t order)
          mfn >= NC_MAX_MFN )
         return -EINVAL;
     nc_lock(&h->anon_lock);
-    rc = vec_reserve(&h->anon_lock, (void **)&h->anon.e, &h->anon.nr,
-                     &h->anon.cap, 1, sizeof(*h->anon.e));
+    rc = p2m_reserve(&h->anon, &h->anon_lock, 1);
     if ( !rc && !p2m_is_extent(&h->anon, mfn, 1ULL << order) )
         rc = -EINVAL;           /* exactly one allocation, nothing else */
     if ( !rc )

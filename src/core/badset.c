@@ -12,7 +12,7 @@
  *
  * Memory: nodes come from a free list refilled in chunks by
  * badset_reserve(), which drops the heap's locks around the allocation as
- * vec_reserve() does, so that insertion itself never allocates.  Changes
+ * p2m_grow() does, so that insertion itself never allocates.  Changes
  * are made with the whole heap locked, so any node lock suffices to read
  * (the free path looks for frames pending offline under its node's lock).
  */

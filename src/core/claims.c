@@ -27,12 +27,6 @@
  * Deductions
  * ======================================================================== */
 
-static void deduct_outstanding(struct nc_domain *d, uint64_t pages)
-{
-    ASSERT(d->outstanding >= pages);
-    d->outstanding -= pages;
-}
-
 uint64_t deduct_host_claim_locked(struct nc_host *h, struct nc_domain *d,
                                   uint64_t pages)
 {
@@ -45,19 +39,6 @@ uint64_t deduct_host_claim_locked(struct nc_host *h, struct nc_domain *d,
     deduct_outstanding(d, x);
     ASSERT(host_claims(h) >= x);
     atomic_fetch_sub_explicit(&h->host_claims, x, memory_order_release);
-    return x;
-}
-
-uint64_t deduct_node_claims_locked(struct nc_host *h, struct nc_domain *d,
-                                   uint32_t node, uint64_t pages)
-{
-    uint64_t x = NC_MIN(pages, d->node_claim[node]);
-
-    ASSERT(node_locked(h, node));
-    d->node_claim[node] -= x;
-    ASSERT(h->node[node].claimed >= x);
-    h->node[node].claimed -= x;
-    deduct_outstanding(d, x);
     return x;
 }
 

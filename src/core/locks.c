@@ -20,21 +20,6 @@
  * Node locks
  * ======================================================================== */
 
-void node_lock(struct nc_host *h, uint32_t n)
-{
-    nc_lock(&h->node[n].lock);
-}
-
-void node_unlock(struct nc_host *h, uint32_t n)
-{
-    nc_unlock(&h->node[n].lock);
-}
-
-bool node_locked(const struct nc_host *h, uint32_t n)
-{
-    return nc_lock_held(&h->node[n].lock);
-}
-
 static void lock_mask(struct nc_host *h, uint64_t nodes)
 {
     for_each_node_in(nodes, n)
@@ -50,21 +35,6 @@ static void unlock_mask(struct nc_host *h, uint64_t nodes)
 /* ========================================================================
  * The claims protocol
  * ======================================================================== */
-
-void heap_lock_node(struct nc_host *h, struct heap_locks *l, uint32_t n)
-{
-    l->nodes = 1ULL << n;
-    l->claims = false;
-    l->tracking = false;
-    if ( host_claims(h) == 0 )
-    {
-        node_lock(h, n);
-        if ( host_claims(h) == 0 )
-            return;             /* the common case: no host-wide claims */
-        node_unlock(h, n);
-    }
-    heap_lock_nodes(h, l, 1ULL << n, true);
-}
 
 void heap_lock_nodes(struct nc_host *h, struct heap_locks *l, uint64_t nodes,
                      bool claims)
@@ -83,13 +53,6 @@ void heap_lock_nodes(struct nc_host *h, struct heap_locks *l, uint64_t nodes,
         l->claims = true;       /* a host-wide claim came meanwhile */
     }
     l->tracking = l->claims && host_claims(h) > 0;
-}
-
-void heap_unlock_nodes(struct nc_host *h, const struct heap_locks *l)
-{
-    unlock_mask(h, l->nodes);
-    if ( l->claims )
-        nc_unlock(&h->claims_lock);
 }
 
 /* ========================================================================

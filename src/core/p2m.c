@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Extent maps: a domain's p2m (gpfn -> mfn) as a sorted array of runs.
+ * Extent maps: a domain's p2m (gpfn -> mfn) as a sorted array of runs,
+ * with room at both ends.
  *
  * An entry {gpfn, mfn, nr} maps gpfn + i to mfn + i for i < nr.  Entries
  * never overlap and are kept sorted by gpfn; neighbours that continue each
@@ -8,72 +9,122 @@
  * p2m_reserve(), which callers run before taking the heap lock, so that
  * the allocation path itself never allocates.
  *
- * Bounds: lookup O(log n).  Insert at the end (the builders' pattern) O(1);
- * elsewhere O(n) for the memmove.  A 1 TiB guest populated from 1 GiB
+ * Bounds: lookup O(log n), and O(1) in the first or last entry or beyond.  Insert
+ * and remove move the shorter side of the array by one entry: O(1) at
+ * either end (builders append; a balloon freeing in gpfn order takes from
+ * the front), O(n / 2) in the middle.  A 1 TiB guest populated from 1 GiB
  * extents is at most 1024 entries.
  */
 #include "private.h"
 
 void p2m_fini(struct nc_p2m *p)
 {
-    nc_free(p->e);
+    if ( p->cap )
+        nc_free(p->e - p->head);
     nc_memzero(p, sizeof(*p));
 }
 
-int vec_reserve(nc_lock_t *lock, void **arr, const uint32_t *nrp,
-                uint32_t *cap, uint32_t extra, size_t size)
+int p2m_grow(struct nc_p2m *p, nc_lock_t *lock, uint32_t extra)
 {
-    while ( *cap - *nrp < extra )
+    while ( p->cap - p->nr < extra + p->nr / 8 )
     {
-        uint32_t want, seen = *cap, nr = *nrp;
-        void *fresh;
+        uint32_t want, seen = p->cap, nr = p->nr, head;
+        struct nc_extent *fresh, *old;
 
         if ( nr > UINT32_MAX / 2 - extra )
             return -ENOMEM;
-        want = NC_MAX(NC_MAX(seen * 2, nr + extra), 8u);
+        want = NC_MAX(NC_MAX(seen * 2, nr + extra + nr / 4), 8u);
         if ( lock )
             nc_unlock(lock);
         /* 64 bytes of slack: two domains' arrays, written by two CPUs on
          * every populate, never share a cache line. */
-        fresh = nc_zalloc((size_t)want * size + 64);
+        fresh = nc_zalloc((size_t)want * sizeof(*fresh) + 64);
         if ( lock )
             nc_lock(lock);
         if ( !fresh )
             return -ENOMEM;
-        nr = *nrp;
-        if ( *cap != seen || want - nr < extra )
+        nr = p->nr;
+        if ( p->cap != seen || want - nr < extra )
         {
             /* Someone grew it while the lock was dropped: look again. */
             nc_free(fresh);
             continue;
         }
+        /* A quarter of the room in front, the rest behind: most inserts
+         * append, and frees in gpfn order take from the front. */
+        head = (want - nr) / 4;
         if ( nr )
-            nc_memmove(fresh, *arr, (size_t)nr * size);
+            nc_memmove(fresh + head, p->e, (size_t)nr * sizeof(*fresh));
+        old = p->cap ? p->e - p->head : NULL;
+        p->e = fresh + head;
+        p->head = head;
+        p->cap = want;
         if ( lock )
         {
             /* Free the old array outside the lock. */
-            void *old = *arr;
-
-            *arr = fresh;
-            *cap = want;
             nc_unlock(lock);
             nc_free(old);
             nc_lock(lock);
         }
         else
-        {
-            nc_free(*arr);
-            *arr = fresh;
-            *cap = want;
-        }
+            nc_free(old);
     }
     return 0;
 }
 
-int p2m_grow(struct nc_p2m *p, uint32_t extra)
+/*
+ * Open a free slot at index i (entries i.. move up one index) or close the
+ * slot at index i (entries i+1.. move down one), moving whichever side is
+ * shorter: the entries in front move by one place and the first entry's
+ * position changes with them.  So both ends are O(1) and the middle
+ * O(n / 2).  When the shorter side has no room left, the entries are first
+ * re-centred in the allocation; p2m_reserve() keeps an eighth of the
+ * entries' count spare, so that costs O(1) amortised.
+ */
+static void recentre(struct nc_p2m *p)
 {
-    return vec_reserve(NULL, (void **)&p->e, &p->nr, &p->cap, extra,
-                       sizeof(*p->e));
+    uint32_t head = (p->cap - p->nr) / 2;
+    struct nc_extent *base = p->e - p->head;
+
+    nc_memmove(base + head, p->e, (size_t)p->nr * sizeof(*p->e));
+    p->e = base + head;
+    p->head = head;
+}
+
+static void open_slot(struct nc_p2m *p, uint32_t i)
+{
+    bool front = i < p->nr - i;
+
+    BUG_ON(!p2m_spare(p, 1));
+    if ( front ? !p->head : p->cap - p->head - p->nr == 0 )
+        recentre(p);
+    if ( front && p->head )
+    {
+        if ( i )
+            nc_memmove(p->e - 1, p->e, (size_t)i * sizeof(*p->e));
+        p->e--;
+        p->head--;
+    }
+    else if ( p->nr - i )
+        nc_memmove(&p->e[i + 1], &p->e[i],
+                   (size_t)(p->nr - i) * sizeof(*p->e));
+    p->nr++;
+}
+
+static void close_slot(struct nc_p2m *p, uint32_t i)
+{
+    ASSERT(i < p->nr);
+    if ( i < p->nr / 2 )
+    {
+        if ( i )
+            nc_memmove(p->e + 1, p->e, (size_t)i * sizeof(*p->e));
+        p->e++;
+        p->head++;
+    }
+    else if ( p->nr - i - 1 )
+        nc_memmove(&p->e[i], &p->e[i + 1],
+                   (size_t)(p->nr - i - 1) * sizeof(*p->e));
+    p->nr--;
 }
 
 /* Index of the first entry whose end is beyond gpfn (the entry holding
@@ -81,6 +132,17 @@ int p2m_grow(struct nc_p2m *p, uint32_t extra)
 static uint32_t first_ending_after(const struct nc_p2m *p, uint64_t gpfn)
 {
     uint32_t lo = 0, hi = p->nr;
+
+    /* The ends first: builders populate in gpfn order, and balloons
+     * mostly work at the top or free from the bottom up, so most lookups
+     * end here in O(1). */
+    if ( !hi || p->e[hi - 1].gpfn + p->e[hi - 1].nr <= gpfn )
+        return hi;
+    if ( p->e[hi - 1].gpfn <= gpfn )
+        return hi - 1;
+    if ( p->e[0].gpfn + p->e[0].nr > gpfn )
+        return 0;
+    hi--;
 
     while ( lo < hi )
     {
@@ -138,9 +200,7 @@ void p2m_insert(struct nc_p2m *p, uint64_t gpfn, uint64_t mfn, uint64_t nr)
         if ( i < p->nr && continues(prev, p->e[i].gpfn, p->e[i].mfn) )
         {
             prev->nr += p->e[i].nr;
-            nc_memmove(&p->e[i], &p->e[i + 1],
-                       (size_t)(p->nr - i - 1) * sizeof(*p->e));
-            p->nr--;
+            close_slot(p, i);
         }
         return;
     }
@@ -152,10 +212,8 @@ void p2m_insert(struct nc_p2m *p, uint64_t gpfn, uint64_t mfn, uint64_t nr)
         return;
     }
  insert:
-    BUG_ON(!p2m_spare(p, 1));
-    nc_memmove(&p->e[i + 1], &p->e[i], (size_t)(p->nr - i) * sizeof(*p->e));
+    open_slot(p, i);
     p->e[i] = (struct nc_extent){ .gpfn = gpfn, .mfn = mfn, .nr = nr };
-    p->nr++;
 }
 
 bool p2m_one_run(const struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
@@ -190,7 +248,8 @@ uint64_t p2m_remove_mapped(struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
         uint64_t x_end = x->gpfn + x->nr;
         uint64_t lo = NC_MAX(x->gpfn, gpfn), hi = NC_MIN(x_end, end);
 
-        fn(arg, x->mfn + (lo - x->gpfn), hi - lo);
+        if ( fn )
+            fn(arg, x->mfn + (lo - x->gpfn), hi - lo);
         removed += hi - lo;
         ASSERT(p->pages >= hi - lo);
         p->pages -= hi - lo;
@@ -198,14 +257,13 @@ uint64_t p2m_remove_mapped(struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
         if ( lo > x->gpfn && hi < x_end )
         {
             /* A hole in the middle: split into two entries. */
-            BUG_ON(!p2m_spare(p, 1));
-            nc_memmove(&p->e[i + 1], &p->e[i],
-                       (size_t)(p->nr - i) * sizeof(*p->e));
-            p->nr++;
-            p->e[i].nr = lo - p->e[i].gpfn;
-            p->e[i + 1].mfn += hi - p->e[i + 1].gpfn;
-            p->e[i + 1].nr = x_end - hi;
-            p->e[i + 1].gpfn = hi;
+            struct nc_extent old = *x;
+
+            open_slot(p, i + 1);
+            p->e[i].nr = lo - old.gpfn;
+            p->e[i + 1] = (struct nc_extent){
+                .gpfn = hi, .mfn = old.mfn + (hi - old.gpfn),
+                .nr = x_end - hi };
             return removed;
         }
         if ( lo > x->gpfn )             /* keep the head */
@@ -221,11 +279,7 @@ uint64_t p2m_remove_mapped(struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
             i++;
         }
         else                            /* drop it whole */
-        {
-            nc_memmove(&p->e[i], &p->e[i + 1],
-                       (size_t)(p->nr - i - 1) * sizeof(*p->e));
-            p->nr--;
-        }
+            close_slot(p, i);
     }
     return removed;
 }

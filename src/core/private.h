@@ -73,33 +73,32 @@ struct nc_extent {
  * when appending in gpfn order, which is how builders populate.  The same
  * structure with gpfn == mfn records the hypervisor's anonymous pages. */
 struct nc_p2m {
-    struct nc_extent *e;
+    struct nc_extent *e;         /* the first entry, `head` entries into
+                                  * the allocation */
     uint32_t nr;                 /* entries in use */
-    uint32_t cap;                /* entries allocated */
+    uint32_t head;               /* free entries before e[0] */
+    uint32_t cap;                /* entries allocated, free ones included */
     uint64_t pages;              /* sum of e[i].nr */
     bool no_merge;               /* keep each insert its own entry */
 };
-
-/*
- * Grow the array *arr (nr live elements of `size` bytes, *cap allocated) to
- * hold `extra` more.  With a lock, the caller holds it and it is dropped
- * around the allocation (nc_zalloc is never called under a heap lock), so the
- * caller must look at the protected state only after this returns.
- */
-int vec_reserve(nc_lock_t *lock, void **arr, const uint32_t *nrp,
-                uint32_t *cap, uint32_t extra, size_t size);
 
 void p2m_fini(struct nc_p2m *p);
 static inline bool p2m_spare(const struct nc_p2m *p, uint32_t extra)
 {
     return p->cap - p->nr >= extra;
 }
-int p2m_grow(struct nc_p2m *p, uint32_t extra);
-/* Make room for `extra` more entries; allocates, so never under a heap
- * lock. */
-static inline int p2m_reserve(struct nc_p2m *p, uint32_t extra)
+/*
+ * Make room for `extra` more entries, and keep an eighth of the entries'
+ * count spare besides (so that inserting stays O(1) amortised at either
+ * end: p2m.c).  Allocates, so never under a heap lock.  With a lock, the caller holds it and it is dropped around the
+ * allocation, so the caller must look at the protected state only after
+ * this returns.
+ */
+int p2m_grow(struct nc_p2m *p, nc_lock_t *lock, uint32_t extra);
+static inline int p2m_reserve(struct nc_p2m *p, nc_lock_t *lock,
+                              uint32_t extra)
 {
-    return p2m_spare(p, extra) ? 0 : p2m_grow(p, extra);
+    return p2m_spare(p, extra + p->nr / 8) ? 0 : p2m_grow(p, lock, extra);
 }
 /* True if no page of [gpfn, gpfn + nr) is mapped. */
 bool p2m_range_unmapped(const struct nc_p2m *p, uint64_t gpfn, uint64_t nr);
@@ -107,8 +106,8 @@ bool p2m_range_unmapped(const struct nc_p2m *p, uint64_t gpfn, uint64_t nr);
 bool p2m_range_mapped(const struct nc_p2m *p, uint64_t gpfn, uint64_t nr);
 /* Needs p2m_spare(p, 1) and an unmapped range. */
 void p2m_insert(struct nc_p2m *p, uint64_t gpfn, uint64_t mfn, uint64_t nr);
-/* Unmap a fully mapped range, calling fn(arg, mfn, nr) for each MFN run.
- * Needs p2m_spare(p, 1). */
+/* Unmap a fully mapped range, calling fn(arg, mfn, nr) for each MFN run
+ * (fn may be NULL).  Needs p2m_spare(p, 1). */
 void p2m_remove(struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
                 void (*fn)(void *arg, uint64_t mfn, uint64_t nr), void *arg);
 /* Unmap whatever part of [gpfn, gpfn + nr) is mapped, calling fn for each
@@ -312,9 +311,18 @@ struct nc_host {
 };
 
 /* locks.c: the heap's locks (see the top of this file for the order) */
-void node_lock(struct nc_host *h, uint32_t n);
-void node_unlock(struct nc_host *h, uint32_t n);
-bool node_locked(const struct nc_host *h, uint32_t n);
+static inline void node_lock(struct nc_host *h, uint32_t n)
+{
+    nc_lock(&h->node[n].lock);
+}
+static inline void node_unlock(struct nc_host *h, uint32_t n)
+{
+    nc_unlock(&h->node[n].lock);
+}
+static inline bool node_locked(const struct nc_host *h, uint32_t n)
+{
+    return nc_lock_held(&h->node[n].lock);
+}
 /* The locks for changing the counters of a set of nodes: their node locks,
  * ascending, and claims_lock too when `claims` or when host-wide claims
  * exist.  `tracking` says whether host->unclaimed must be kept. */
@@ -325,9 +333,14 @@ struct heap_locks {
 };
 void heap_lock_nodes(struct nc_host *h, struct heap_locks *l, uint64_t nodes,
                      bool claims);
-/* The same for one node: its lock only, unless host-wide claims exist. */
-void heap_lock_node(struct nc_host *h, struct heap_locks *l, uint32_t n);
-void heap_unlock_nodes(struct nc_host *h, const struct heap_locks *l);
+static inline void heap_unlock_nodes(struct nc_host *h,
+                                     const struct heap_locks *l)
+{
+    for_each_node_in(l->nodes, n)
+        node_unlock(h, (uint32_t)n);
+    if ( l->claims )
+        nc_unlock(&h->claims_lock);
+}
 /* claims_lock and every node lock: the whole heap stands still.  Unlocking
  * recomputes host->unclaimed (while host-wide claims exist, when it is
  * kept), so code under it need not keep it. */
@@ -342,6 +355,24 @@ static inline uint64_t host_claims(const struct nc_host *h)
 {
     return atomic_load_explicit(&((struct nc_host *)h)->host_claims,
                                 memory_order_acquire);
+}
+/* heap_lock_nodes() for one node: its lock only, unless host-wide claims
+ * exist (then claims_lock first).  Inline: every extent takes it. */
+static inline void heap_lock_node(struct nc_host *h, struct heap_locks *l,
+                                  uint32_t n)
+{
+    l->nodes = 1ULL << n;
+    l->claims = false;
+    l->tracking = false;
+    if ( __builtin_expect(host_claims(h) == 0, 1) )
+    {
+        node_lock(h, n);
+        /* Read again under the lock: it cannot become non-zero now. */
+        if ( __builtin_expect(host_claims(h) == 0, 1) )
+            return;
+        node_unlock(h, n);
+    }
+    heap_lock_nodes(h, l, l->nodes, true);
 }
 /* Take domlist_lock, every domain's lock in ascending domid order, then
  * the whole heap: nothing can change underneath.  For rare operations only
@@ -427,10 +458,26 @@ void domain_release_all_claims_locked(struct nc_host *h, struct nc_domain *d);
  * (d->lock and claims_lock). */
 uint64_t deduct_host_claim_locked(struct nc_host *h, struct nc_domain *d,
                                   uint64_t pages);
+static inline void deduct_outstanding(struct nc_domain *d, uint64_t pages)
+{
+    ASSERT(d->outstanding >= pages);
+    d->outstanding -= pages;
+}
 /* Deduct up to `pages` from d's claim on node; returns pages deducted
- * (d->lock and the node's lock). */
-uint64_t deduct_node_claims_locked(struct nc_host *h, struct nc_domain *d,
-                                   uint32_t node, uint64_t pages);
+ * (d->lock and the node's lock).  Inline: redemption runs it per extent. */
+static inline uint64_t deduct_node_claims_locked(struct nc_host *h,
+                                                 struct nc_domain *d,
+                                                 uint32_t node, uint64_t pages)
+{
+    uint64_t x = NC_MIN(pages, d->node_claim[node]);
+
+    ASSERT(nc_lock_held(&d->lock) && node_locked(h, node));
+    d->node_claim[node] -= x;
+    ASSERT(h->node[node].claimed >= x);
+    h->node[node].claimed -= x;
+    deduct_outstanding(d, x);
+    return x;
+}
 /* Deduct claims until d's claims fit under max_pages (d->lock and
  * heap_lock_all()). */
 void domain_deduct_over_max_locked(struct nc_host *h, struct nc_domain *d);
