@@ -44,7 +44,7 @@ fuzz: deps
 
 bench: deps
 	@[ -f $(BUILD)/release/build.ninja ] || \
-		meson setup $(BUILD)/release -Dbuildtype=release -Dnc_debug=0 -Dtests=false
+		meson setup $(BUILD)/release -Dbuildtype=release -Db_lto=true -Dnc_debug=0 -Dtests=false
 	@ninja -C $(BUILD)/release
 	@bench/run.sh $(BUILD)/release --json $(BUILD)/bench.json
 	@bench/storm-scale.sh $(BUILD)/release

@@ -191,7 +191,7 @@ static int check_counters(struct nc_host *h, struct why *w)
             CHECK(nd->cache[k].nr <= NC_CACHE_DEPTH, "cache",
                   "cache overfull (order, entries)", k, nd->cache[k].nr);
             for ( uint32_t i = 0; i < nd->cache[k].nr; i++ )
-                CHECK(zone_of(nd->cache[k].mfn[i]) == zone_of(nd->end - 1) &&
+                CHECK(zone_of(nd->cache[k].mfn[i]) == nd->top_zone &&
                       !(nd->cache[k].mfn[i] & ((1ULL << k) - 1)), "cache",
                       "cached block misplaced (mfn, order)",
                       nd->cache[k].mfn[i], k);

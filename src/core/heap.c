@@ -195,7 +195,7 @@ static bool cache_put(struct nc_node *nd, uint64_t mfn, uint32_t k)
     if ( k > NC_CACHE_MAX_ORDER )
         return false;
     c = &nd->cache[k];
-    if ( c->nr == NC_CACHE_DEPTH || z != zone_of(nd->end - 1) )
+    if ( c->nr == NC_CACHE_DEPTH || z != nd->top_zone )
         return false;
     c->mfn[c->nr++] = mfn;
     account_free(nd, z, 1ULL << k);
@@ -254,7 +254,7 @@ static uint64_t take_from_maps(struct nc_node *nd, uint32_t order,
 {
     uint64_t r = 1ULL << order;
 
-    zone_hi = NC_MIN(zone_hi, zone_of(nd->end - 1));
+    zone_hi = NC_MIN(zone_hi, nd->top_zone);
     for ( uint32_t z = zone_hi; z >= 1; z-- )
     {
         uint64_t zs = z == 1 ? 0 : 1ULL << (z - 1);
@@ -518,6 +518,7 @@ int heap_init(struct nc_host *h, const struct nc_host_config *cfg)
         if ( nd->base == UINT64_MAX )
             nd->base = 0;
         nd->base &= ~((1ULL << NC_MAX_ORDER) - 1);
+        nd->top_zone = nd->end ? zone_of(nd->end - 1) : 0;
         if ( nd->online )
             h->total_pages += nd->size;
         order_by_distance(h, n);

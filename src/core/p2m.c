@@ -192,6 +192,14 @@ void p2m_insert(struct nc_p2m *p, uint64_t gpfn, uint64_t mfn, uint64_t nr)
 
     if ( p->no_merge )
         goto insert;
+    if ( i == p->nr && p->head + p->nr < p->cap &&
+         (!i || !continues(&p->e[i - 1], gpfn, mfn)) )
+    {
+        /* Appending a run that continues nothing: the builders' case. */
+        p->e[p->nr++] = (struct nc_extent){ .gpfn = gpfn, .mfn = mfn,
+                                            .nr = nr };
+        return;
+    }
     if ( i > 0 && continues(&p->e[i - 1], gpfn, mfn) )
     {
         struct nc_extent *prev = &p->e[i - 1];

@@ -161,6 +161,7 @@ struct nc_node {
     uint64_t size;                                        /* (c) frames */
     uint64_t base;          /* (c) first MFN, rounded down to 2^MAX_ORDER */
     uint64_t end;           /* (c) one past the last MFN */
+    uint32_t top_zone;      /* (c) zone of the last MFN (0: no memory) */
     /* (c) all nodes by increasing distance from this one (ties: lower id),
      * this node first: the allocator's fallback walk. */
     uint8_t by_distance[NC_MAX_NUMNODES];
