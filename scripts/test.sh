@@ -4,7 +4,8 @@
 # Run every test configuration CI runs, then print one summary line.
 #   1. build/        gcc, -O2 with assertions: every suite
 #   2. build/asan    clang, AddressSanitizer + UBSan: every suite
-#   3. build/tsan    clang, ThreadSanitizer: the threaded suites
+#   3. build/tsan    clang, ThreadSanitizer, NC_DEBUG=2 (the local checks at
+#                    each point of change): the threaded suites
 #   4. build/fuzz    clang, libFuzzer + ASan + UBSan: a bounded run of each
 #                    fuzz harness (tests/fuzz, the `fuzz` suite); the tree is
 #                    instrumented for coverage there, so the fuzz harnesses
@@ -69,8 +70,8 @@ stage "gcc, assertions on (build/)" gcc build
 stage "clang, ASan + UBSan (build/asan)" clang build/asan \
     -Db_sanitize=address,undefined -Db_lundef=false \
     -Dc_args=-fno-sanitize-recover=all -Dfuzz=disabled
-stage "clang, ThreadSanitizer (build/tsan)" clang build/tsan \
-    -Db_sanitize=thread -Db_lundef=false -- --suite threads
+stage "clang, ThreadSanitizer, ASSERT_EXPENSIVE on (build/tsan)" clang build/tsan \
+    -Db_sanitize=thread -Db_lundef=false -Dnc_debug=2 -- --suite threads
 stage "clang, libFuzzer harnesses (build/fuzz)" clang build/fuzz \
     -Db_sanitize=address,undefined -Db_lundef=false \
     -Dc_args=-fno-sanitize-recover=all -Dtests=false -Dfuzz=enabled \

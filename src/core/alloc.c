@@ -141,6 +141,7 @@ static uint64_t take_on_node_locked(struct nc_host *h, struct nc_domain *d,
             redeem_claims_locked(h, d, n, p);
         d->tot_pages += r;
         d->node_pages[n] += r;
+        ASSERT_EXPENSIVE_WHY(check_domain_claims_locked, h, d);
     }
     if ( d )
         d->last_alloc_node = n;
@@ -376,7 +377,7 @@ static void give_piece(struct nc_host *h, struct nc_domain *d, uint32_t node,
 
     if ( d )
     {
-        ASSERT(d->node_pages[node] >= nr);
+        ASSERT_GE(d->node_pages[node], nr);
         d->node_pages[node] -= nr;
     }
     if ( whole )
@@ -478,7 +479,7 @@ static int charged_alloc(struct nc_host *h, nc_domid_t caller,
             /* Xen's order: the new extent is allocated while the old pages
              * still count, then whatever was mapped there is freed. */
             old = p2m_remove_mapped(p2m, gpfn, 1ULL << order, give_run, &g);
-            ASSERT(d->tot_pages >= old);
+            ASSERT_GE(d->tot_pages, old);
             d->tot_pages -= old;
         }
         if ( replace )
@@ -547,7 +548,7 @@ static int free_extent(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
             p2m_remove(p2m, addr, nr, NULL, NULL);
             give_piece(h, d, node, mfn, nr, false);
         }
-        ASSERT(d->tot_pages >= nr);
+        ASSERT_GE(d->tot_pages, nr);
         d->tot_pages -= nr;
     }
     nc_unlock(&d->lock);

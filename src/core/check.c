@@ -74,10 +74,12 @@ static int broken(struct why *w, const char *inv, const char *what,
  * Counters (level 1)
  * ======================================================================== */
 
-static int check_domain(struct nc_host *h, struct nc_domain *d,
+/* One domain's claims against its own counters (I3, I6); with `claimed`,
+ * also adds each node entry to claimed[n] for I2. */
+static int check_claims(const struct nc_host *h, const struct nc_domain *d,
                         uint64_t *claimed, struct why *w)
 {
-    uint64_t node_sum = 0, pages = 0, unmapped = 0, per_node = 0, room;
+    uint64_t node_sum = 0, room;
 
     for ( uint32_t n = 0; n < NC_MAX_NUMNODES; n++ )
     {
@@ -89,7 +91,7 @@ static int check_domain(struct nc_host *h, struct nc_domain *d,
         CHECK(!entry || n < h->nr_nodes, "claims",
               "node claim on a bad node", n, h->nr_nodes);
         node_sum += d->node_claim[n];
-        if ( entry )
+        if ( entry && claimed )
             claimed[n] += d->node_claim[n];
     }
     CHECK(d->outstanding == d->host_claim + node_sum, "I3",
@@ -100,40 +102,90 @@ static int check_domain(struct nc_host *h, struct nc_domain *d,
           d->outstanding, room);
     CHECK(!d->dying || d->outstanding == 0, "claims", "dying domain claims",
           d->domid, d->outstanding);
+    return 0;
+}
 
-    for ( uint32_t i = 0; i < d->p2m.nr; i++ )
+/* One extent map: non-empty runs, sorted without overlap, the page count
+ * exact, the array's bounds consistent; `identity` for mfn -> mfn maps. */
+static int check_map(const struct nc_p2m *p, bool identity, struct why *w)
+{
+    uint64_t pages = 0;
+
+    CHECK(p->head + p->nr <= p->cap, "p2m", "entries beyond the array",
+          p->head + p->nr, p->cap);
+    for ( uint32_t i = 0; i < p->nr; i++ )
     {
-        const struct nc_extent *e = &d->p2m.e[i];
+        const struct nc_extent *e = &p->e[i];
 
-        CHECK(e->nr > 0, "p2m", "empty extent", d->domid, i);
+        CHECK(e->nr > 0, "p2m", "empty extent", e->gpfn, i);
+        CHECK(!identity || e->gpfn == e->mfn, "unmapped", "bad run",
+              e->gpfn, e->mfn);
         if ( i > 0 )
         {
-            const struct nc_extent *p = &d->p2m.e[i - 1];
+            const struct nc_extent *q = &p->e[i - 1];
 
-            CHECK(p->gpfn + p->nr <= e->gpfn, "p2m", "extents overlap",
-                  d->domid, e->gpfn);
+            CHECK(q->gpfn + q->nr <= e->gpfn, "p2m", "extents overlap",
+                  q->gpfn, e->gpfn);
         }
         pages += e->nr;
     }
-    CHECK(pages == d->p2m.pages, "p2m", "page count stale", pages,
-          d->p2m.pages);
-    for ( uint32_t i = 0; i < d->unmapped.nr; i++ )
-    {
-        const struct nc_extent *e = &d->unmapped.e[i];
+    CHECK(pages == p->pages, "p2m", "page count stale", pages, p->pages);
+    return 0;
+}
 
-        CHECK(e->nr > 0 && e->gpfn == e->mfn, "unmapped", "bad run",
-              d->domid, i);
-        unmapped += e->nr;
-    }
-    CHECK(unmapped == d->unmapped.pages, "unmapped", "page count stale",
-          unmapped, d->unmapped.pages);
-    CHECK(d->tot_pages == pages + unmapped, "I7",
+static int check_domain(struct nc_host *h, struct nc_domain *d,
+                        uint64_t *claimed, struct why *w)
+{
+    uint64_t per_node = 0;
+    int rc = check_claims(h, d, claimed, w);
+
+    if ( !rc )
+        rc = check_map(&d->p2m, false, w);
+    if ( !rc )
+        rc = check_map(&d->unmapped, true, w);
+    if ( rc )
+        return rc;
+    CHECK(d->tot_pages == d->p2m.pages + d->unmapped.pages, "I7",
           "tot_pages != mapped + owned-unmapped pages", d->tot_pages,
-          pages + unmapped);
+          d->p2m.pages + d->unmapped.pages);
     for ( uint32_t n = 0; n < NC_MAX_NUMNODES; n++ )
         per_node += d->node_pages[n];
     CHECK(per_node == d->tot_pages, "I7", "per-node pages != tot_pages",
           per_node, d->tot_pages);
+    return 0;
+}
+
+/* One node's heap counters against its maps and cache (part of I7). */
+static int check_node_heap(const struct nc_node *nd, struct why *w)
+{
+    uint64_t zones = 0;
+
+    for ( uint32_t k = 0; k <= NC_CACHE_MAX_ORDER; k++ )
+    {
+        CHECK(nd->cache[k].nr <= NC_CACHE_DEPTH, "cache",
+              "cache overfull (order, entries)", k, nd->cache[k].nr);
+        for ( uint32_t i = 0; i < nd->cache[k].nr; i++ )
+            CHECK(zone_of(nd->cache[k].mfn[i]) == nd->top_zone &&
+                  !(nd->cache[k].mfn[i] & ((1ULL << k) - 1)), "cache",
+                  "cached block misplaced (mfn, order)",
+                  nd->cache[k].mfn[i], k);
+    }
+    for ( uint32_t z = 0; z < NC_NR_ZONES; z++ )
+    {
+        uint64_t blocks = 0;
+
+        for ( uint32_t k = 0; k <= NC_MAX_ORDER; k++ )
+            blocks += nd->zone_blocks[z][k] << k;
+        for ( uint32_t k = 0; k <= NC_CACHE_MAX_ORDER; k++ )
+            for ( uint32_t i = 0; i < nd->cache[k].nr; i++ )
+                if ( zone_of(nd->cache[k].mfn[i]) == z )
+                    blocks += 1ULL << k;
+        CHECK(blocks == nd->zone_avail[z], "I7",
+              "zone free blocks != zone_avail", blocks, nd->zone_avail[z]);
+        zones += nd->zone_avail[z];
+    }
+    CHECK(zones == nd->avail, "I7", "sum of zone_avail != node_avail",
+          zones, nd->avail);
     return 0;
 }
 
@@ -176,7 +228,6 @@ static int check_counters(struct nc_host *h, struct why *w)
     for ( uint32_t n = 0; n < h->nr_nodes; n++ )
     {
         const struct nc_node *nd = &h->node[n];
-        uint64_t zones = 0;
 
         CHECK(claimed[n] == nd->claimed, "I2",
               "node_claimed != sum of node claims", nd->claimed,
@@ -186,40 +237,16 @@ static int check_counters(struct nc_host *h, struct why *w)
         CHECK(nd->online || (nd->avail == 0 && claimed[n] == 0),
               "nodes", "offline node holds memory or claims", n,
               nd->avail);
-        for ( uint32_t k = 0; k <= NC_CACHE_MAX_ORDER; k++ )
-        {
-            CHECK(nd->cache[k].nr <= NC_CACHE_DEPTH, "cache",
-                  "cache overfull (order, entries)", k, nd->cache[k].nr);
-            for ( uint32_t i = 0; i < nd->cache[k].nr; i++ )
-                CHECK(zone_of(nd->cache[k].mfn[i]) == nd->top_zone &&
-                      !(nd->cache[k].mfn[i] & ((1ULL << k) - 1)), "cache",
-                      "cached block misplaced (mfn, order)",
-                      nd->cache[k].mfn[i], k);
-        }
-        for ( uint32_t z = 0; z < NC_NR_ZONES; z++ )
-        {
-            uint64_t blocks = 0;
-
-            for ( uint32_t k = 0; k <= NC_MAX_ORDER; k++ )
-                blocks += nd->zone_blocks[z][k] << k;
-            for ( uint32_t k = 0; k <= NC_CACHE_MAX_ORDER; k++ )
-                for ( uint32_t i = 0; i < nd->cache[k].nr; i++ )
-                    if ( zone_of(nd->cache[k].mfn[i]) == z )
-                        blocks += 1ULL << k;
-            CHECK(blocks == nd->zone_avail[z], "I7",
-                  "zone free blocks != zone_avail", blocks,
-                  nd->zone_avail[z]);
-            zones += nd->zone_avail[z];
-        }
-        CHECK(zones == nd->avail, "I7",
-              "sum of zone_avail != node_avail", zones, nd->avail);
+        rc = check_node_heap(nd, w);
+        if ( rc )
+            return rc;
         avail += nd->avail;
     }
     CHECK(avail == total_avail, "I7", "total_avail != sum of node_avail",
           total_avail, avail);
 
     {
-        uint64_t offlined = 0, anon = 0;
+        uint64_t offlined = 0;
 
         CHECK(badset_check(&h->bad), "bad set", "tree not sorted, "
               "balanced or counted (frames)", h->bad.nr, 0);
@@ -233,10 +260,9 @@ static int check_counters(struct nc_host *h, struct why *w)
         }
         CHECK(offlined == host_offlined_locked(h), "I7",
               "offlined count stale", offlined, host_offlined_locked(h));
-        for ( uint32_t i = 0; i < h->anon.nr; i++ )
-            anon += h->anon.e[i].nr;
-        CHECK(anon == h->anon.pages, "anon", "page count stale", anon,
-              h->anon.pages);
+        rc = check_map(&h->anon, true, w);
+        if ( rc )
+            return rc;
     }
     return 0;
 }
@@ -366,6 +392,36 @@ static int check_frames(struct nc_host *h, uint8_t *map, uint64_t size,
  * Entry points
  * ======================================================================== */
 
+/* ========================================================================
+ * Local checks (ASSERT_EXPENSIVE_WHY, NC_DEBUG >= 2)
+ * ======================================================================== */
+
+int check_node_heap_locked(const struct nc_host *h, uint32_t n, char *why,
+                           size_t len)
+{
+    struct why w = { why, len };
+
+    ASSERT(node_locked(h, n));
+    return check_node_heap(&h->node[n], &w);
+}
+
+int check_p2m(const struct nc_p2m *p, char *why, size_t len)
+{
+    struct why w = { why, len };
+
+    return check_map(p, false, &w);
+}
+
+int check_domain_claims_locked(const struct nc_host *h,
+                               const struct nc_domain *d, char *why,
+                               size_t len)
+{
+    struct why w = { why, len };
+
+    ASSERT(nc_lock_held(&d->lock));
+    return check_claims(h, d, NULL, &w);
+}
+
 int nc_host_check(struct nc_host *h, int level, char *why, size_t whylen)
 {
     struct why w = { why, whylen };
@@ -411,5 +467,5 @@ void host_autocheck_run(struct nc_host *h, int level)
     if ( rc == -ENOMEM && level > NC_CHECK_COUNTERS )
         rc = nc_host_check(h, NC_CHECK_COUNTERS, why, sizeof(why));
     if ( rc )
-        nc_panic(__FILE__, __LINE__, why);
+        NC_PANIC("%s", why);
 }

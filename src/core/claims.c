@@ -37,7 +37,7 @@ uint64_t deduct_host_claim_locked(struct nc_host *h, struct nc_domain *d,
         return 0;
     d->host_claim -= x;
     deduct_outstanding(d, x);
-    ASSERT(host_claims(h) >= x);
+    ASSERT_GE(host_claims(h), x);
     atomic_fetch_sub_explicit(&h->host_claims, x, memory_order_release);
     return x;
 }
@@ -232,9 +232,10 @@ static void domain_install_claims(struct nc_host *h, struct nc_domain *d,
     d->outstanding = after;
     if ( l->tracking )
     {
-        ASSERT(h->unclaimed + before >= after);
+        ASSERT_GE(h->unclaimed + before, after);
         h->unclaimed = h->unclaimed + before - after;
     }
+    ASSERT_EXPENSIVE_WHY(check_domain_claims_locked, h, d);
 }
 
 int domain_install_claim_set(struct nc_host *h, struct nc_domain *d,

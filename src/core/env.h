@@ -9,9 +9,14 @@
  * A hypervisor would provide them with its spinlocks and xmalloc.
  *
  * Assertion levels (after mimalloc):
- *   NC_DEBUG >= 1  ASSERT()            cheap checks, e.g. before every
- *                                      counter decrement
- *   NC_DEBUG >= 2  ASSERT_EXPENSIVE()  checks that walk data structures
+ *   NC_DEBUG >= 1  ASSERT()            cheap checks, e.g. ASSERT_GE()
+ *                                      before every counter decrement
+ *   NC_DEBUG >= 2  ASSERT_EXPENSIVE()  local checks at each point of change
+ *                                      that walk a structure (one p2m, one
+ *                                      node's heap counters, one domain's
+ *                                      claims): they run where the global
+ *                                      checker cannot, e.g. in the threaded
+ *                                      stress
  * BUG_ON() is always on: it guards must-never-happen conditions whose
  * violation would corrupt the heap.
  */
@@ -92,27 +97,50 @@ long nc_env_alloc_count(void);
 long nc_env_alloc_live(void);
 long nc_env_alloc_failed(void);
 
-_Noreturn void nc_panic(const char *file, int line, const char *msg);
+/* Report a fatal error and stop: "file:line: function: message", the
+ * message formatted as printf does. */
+_Noreturn void nc_panic(const char *file, int line, const char *func,
+                        const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#define NC_PANIC(...) nc_panic(__FILE__, __LINE__, __func__, __VA_ARGS__)
 
 #define BUG_ON(c) \
     do { if ( __builtin_expect(!!(c), 0) ) \
-        nc_panic(__FILE__, __LINE__, "BUG_ON(" #c ")"); } while ( 0 )
+        NC_PANIC("BUG_ON(%s)", #c); } while ( 0 )
 
 #if NC_DEBUG >= 1
 #define ASSERT(c) \
     do { if ( __builtin_expect(!(c), 0) ) \
-        nc_panic(__FILE__, __LINE__, "ASSERT(" #c ")"); } while ( 0 )
+        NC_PANIC("ASSERT(%s)", #c); } while ( 0 )
+/* a >= b, the check before every counter decrement: a failure shows both
+ * values. */
+#define ASSERT_GE(a, b) \
+    do { uint64_t _a = (a), _b = (b); \
+         if ( __builtin_expect(_a < _b, 0) ) \
+             NC_PANIC("ASSERT(%s >= %s): %llu < %llu", #a, #b, \
+                      (unsigned long long)_a, (unsigned long long)_b); \
+    } while ( 0 )
 #else
 #define ASSERT(c) do { (void)sizeof(c); } while ( 0 )
+#define ASSERT_GE(a, b) do { (void)sizeof(a); (void)sizeof(b); } while ( 0 )
 #endif
 
 #if NC_DEBUG >= 2
 #define ASSERT_EXPENSIVE(c) ASSERT(c)
+/* A level-2 check that says what is wrong: fn(args..., why, len) returns 0,
+ * or non-zero having written the broken rule and its values to why. */
+#define ASSERT_EXPENSIVE_WHY(fn, ...) \
+    do { char _why[160]; \
+         if ( fn(__VA_ARGS__, _why, sizeof(_why)) ) \
+             NC_PANIC("%s: %s", #fn, _why); \
+    } while ( 0 )
 #else
 #define ASSERT_EXPENSIVE(c) do { (void)sizeof(c); } while ( 0 )
+#define ASSERT_EXPENSIVE_WHY(fn, ...) do { } while ( 0 )
 #endif
 
-#define ASSERT_UNREACHABLE() nc_panic(__FILE__, __LINE__, "unreachable")
+#define ASSERT_UNREACHABLE() NC_PANIC("unreachable")
 
 #define NC_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define NC_MAX(a, b) ((a) > (b) ? (a) : (b))

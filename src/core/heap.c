@@ -94,9 +94,9 @@ static void account_free(struct nc_node *nd, uint32_t zone, uint64_t r)
 
 static void account_taken(struct nc_node *nd, uint32_t zone, uint64_t r)
 {
-    ASSERT(nd->zone_avail[zone] >= r);
+    ASSERT_GE(nd->zone_avail[zone], r);
     nd->zone_avail[zone] -= r;
-    ASSERT(nd->avail >= r);
+    ASSERT_GE(nd->avail, r);
     nd->avail -= r;
 }
 
@@ -298,14 +298,14 @@ uint64_t heap_take_locked(struct nc_host *h, uint32_t node, uint32_t order,
     if ( !nd->online || nd->avail < (1ULL << order) )
         return NC_INVALID_MFN;
     mfn = cache_take(nd, order, zone_hi);
-    if ( mfn != NC_INVALID_MFN )
-        return mfn;
-    mfn = take_from_maps(nd, order, zone_hi);
+    if ( mfn == NC_INVALID_MFN )
+        mfn = take_from_maps(nd, order, zone_hi);
     if ( mfn == NC_INVALID_MFN && !cache_empty(nd) )
     {
         heap_flush_cache_locked(h, node);
         mfn = take_from_maps(nd, order, zone_hi);
     }
+    ASSERT_EXPENSIVE_WHY(check_node_heap_locked, h, node);
     return mfn;
 }
 
@@ -322,10 +322,10 @@ uint64_t heap_give_locked(struct nc_host *h, uint64_t mfn, uint64_t nr)
     if ( !h->bad.nr )
     {
         /* No frame is pending offline: the common case. */
-        if ( !(nr & (nr - 1)) && !(mfn & (nr - 1)) &&
-             cache_put(nd, mfn, (uint32_t)__builtin_ctzll(nr)) )
-            return nr;
-        free_run(nd, r, mfn, end);
+        if ( (nr & (nr - 1)) || (mfn & (nr - 1)) ||
+             !cache_put(nd, mfn, (uint32_t)__builtin_ctzll(nr)) )
+            free_run(nd, r, mfn, end);
+        ASSERT_EXPENSIVE_WHY(check_node_heap_locked, h, r->node);
         return nr;
     }
     b = badset_lower_bound(&h->bad, mfn);
@@ -345,6 +345,7 @@ uint64_t heap_give_locked(struct nc_host *h, uint64_t mfn, uint64_t nr)
         mfn++;
         b = badset_next(&h->bad, b);
     }
+    ASSERT_EXPENSIVE_WHY(check_node_heap_locked, h, r->node);
     return freed;
 }
 

@@ -182,7 +182,8 @@ static bool continues(const struct nc_extent *a, uint64_t gpfn, uint64_t mfn)
     return a->gpfn + a->nr == gpfn && a->mfn + a->nr == mfn;
 }
 
-void p2m_insert(struct nc_p2m *p, uint64_t gpfn, uint64_t mfn, uint64_t nr)
+static void insert_run(struct nc_p2m *p, uint64_t gpfn, uint64_t mfn,
+                       uint64_t nr)
 {
     uint32_t i = first_ending_after(p, gpfn);
 
@@ -243,9 +244,15 @@ bool p2m_is_extent(const struct nc_p2m *p, uint64_t gpfn, uint64_t nr)
     return i < p->nr && p->e[i].gpfn == gpfn && p->e[i].nr == nr;
 }
 
-uint64_t p2m_remove_mapped(struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
-                           void (*fn)(void *arg, uint64_t mfn, uint64_t nr),
-                           void *arg)
+void p2m_insert(struct nc_p2m *p, uint64_t gpfn, uint64_t mfn, uint64_t nr)
+{
+    insert_run(p, gpfn, mfn, nr);
+    ASSERT_EXPENSIVE_WHY(check_p2m, p);
+}
+
+static uint64_t remove_runs(struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
+                            void (*fn)(void *arg, uint64_t mfn, uint64_t nr),
+                            void *arg)
 {
     uint64_t end = gpfn + nr, removed = 0;
     uint32_t i = first_ending_after(p, gpfn);
@@ -259,7 +266,7 @@ uint64_t p2m_remove_mapped(struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
         if ( fn )
             fn(arg, x->mfn + (lo - x->gpfn), hi - lo);
         removed += hi - lo;
-        ASSERT(p->pages >= hi - lo);
+        ASSERT_GE(p->pages, hi - lo);
         p->pages -= hi - lo;
 
         if ( lo > x->gpfn && hi < x_end )
@@ -289,6 +296,16 @@ uint64_t p2m_remove_mapped(struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
         else                            /* drop it whole */
             close_slot(p, i);
     }
+    return removed;
+}
+
+uint64_t p2m_remove_mapped(struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
+                           void (*fn)(void *arg, uint64_t mfn, uint64_t nr),
+                           void *arg)
+{
+    uint64_t removed = remove_runs(p, gpfn, nr, fn, arg);
+
+    ASSERT_EXPENSIVE_WHY(check_p2m, p);
     return removed;
 }
 

@@ -461,7 +461,7 @@ uint64_t deduct_host_claim_locked(struct nc_host *h, struct nc_domain *d,
                                   uint64_t pages);
 static inline void deduct_outstanding(struct nc_domain *d, uint64_t pages)
 {
-    ASSERT(d->outstanding >= pages);
+    ASSERT_GE(d->outstanding, pages);
     d->outstanding -= pages;
 }
 /* Deduct up to `pages` from d's claim on node; returns pages deducted
@@ -474,7 +474,7 @@ static inline uint64_t deduct_node_claims_locked(struct nc_host *h,
 
     ASSERT(nc_lock_held(&d->lock) && node_locked(h, node));
     d->node_claim[node] -= x;
-    ASSERT(h->node[node].claimed >= x);
+    ASSERT_GE(h->node[node].claimed, x);
     h->node[node].claimed -= x;
     deduct_outstanding(d, x);
     return x;
@@ -491,6 +491,16 @@ uint32_t vnuma_gpfn_pnode(const struct nc_vnuma_info *v, uint64_t gpfn);
 /* check.c: the check debug builds run after each operation, at the level
  * nc_host_set_autocheck() chose (0: none, one relaxed load). */
 void host_autocheck_run(struct nc_host *h, int level);
+/* Local checks for ASSERT_EXPENSIVE_WHY() at the points of change: 0, or
+ * -EPROTO with the reason in why.  One node's heap counters against its
+ * maps and cache (its lock held); one extent map; one domain's claims
+ * against its own counters, I3 and I6 (d->lock held). */
+int check_node_heap_locked(const struct nc_host *h, uint32_t n, char *why,
+                           size_t len);
+int check_p2m(const struct nc_p2m *p, char *why, size_t len);
+int check_domain_claims_locked(const struct nc_host *h,
+                               const struct nc_domain *d, char *why,
+                               size_t len);
 static inline void host_autocheck(struct nc_host *h)
 {
     int level = atomic_load_explicit(&h->autocheck, memory_order_relaxed);

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <linux/futex.h>
 #include <stdatomic.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -71,10 +72,10 @@ static void order_acquire(const nc_lock_t *l)
                                               : ~0ULL << r);
 
         if ( (held_ranks[0] & above) || held_ranks[1] )
-            nc_panic(__FILE__, __LINE__, "lock order violated");
+            NC_PANIC("lock order violated");
     }
     else if ( held_ranks[1] & (~0ULL << (r - 64)) )
-        nc_panic(__FILE__, __LINE__, "lock order violated");
+        NC_PANIC("lock order violated");
     if ( r == NC_RANK_DOMAIN )
         held_domains++;
     held_ranks[r / 64] |= 1ULL << (r % 64);
@@ -246,9 +247,16 @@ void nc_free(void *p)
     free(p);
 }
 
-_Noreturn void nc_panic(const char *file, int line, const char *msg)
+_Noreturn void nc_panic(const char *file, int line, const char *func,
+                        const char *fmt, ...)
 {
-    fprintf(stderr, "numaclaim: %s:%d: %s\n", file, line, msg);
+    va_list ap;
+
+    fprintf(stderr, "numaclaim: %s:%d: %s: ", file, line, func);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
     fflush(stderr);
     abort();
 }
