@@ -5,8 +5,8 @@
  * A host is a set of NUMA nodes whose 4 KiB frames live in one binary
  * buddy heap per node.  Domains own pages through a p2m and may hold claims:
  * page *capacity* reserved ahead of allocation, either host-wide or pinned to
- * a node.  The normative semantics are ../shared/spec/claims.md; section
- * numbers in comments ("spec §4") refer to it.
+ * a node.  The normative semantics are docs/spec.md in this repository;
+ * "spec §N" in the comments of the core and the tests means its section N.
  *
  * Conventions:
  *  - every function returns 0 (or a count) on success and a negative errno

@@ -4,11 +4,11 @@
  * adds to Debian's 4.17 headers, which lack it.
  *
  *  - XEN_DOMCTL_claim_memory (91): install (SET) or read (GET) a domain's
- *    claim set, following the posted v7 series (spec §4);
+ *    claim set, following the posted v7 series (docs/spec.md §4);
  *  - XEN_SYSCTL_claim_overview: the host overview Xen's reviewers asked
  *    for: per node {size, free, claimed} plus host totals;
  *  - XEN_DOMCTL_claim_info: a domain's claim counters, including the pages
- *    recalled from it by page offlining (spec §7);
+ *    recalled from it by page offlining (docs/spec.md §7);
  *  - XEN_DOMCTL_node_pages: how many pages a domain owns on each node.
  *
  * The numaclaim-only operations use numbers far above Xen's, so they can

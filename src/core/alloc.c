@@ -184,7 +184,7 @@ static uint64_t try_first_node(struct nc_host *h, struct nc_domain *d,
  * The whole walk with the whole heap locked: the first node again, then
  * affinity nodes by distance from it, then the others; a node the first
  * cannot reach (NC_NO_DISTANCE) only after every node it can, affinity or
- * not (docs/design.md §10).  Under one critical section, as with Xen's
+ * not (docs/decisions.md).  Under one critical section, as with Xen's
  * single heap lock, so the node chosen, or ENOMEM, is what a sequential
  * walk would have found at one instant; and a node that cannot admit the
  * request is skipped by its counters alone.

@@ -3,7 +3,7 @@
  * The host: its NUMA nodes, the spec-string parser, creation, and the host
  * queries (physinfo, numainfo and the per-node overview of spec §4).
  *
- * Host spec grammar (docs/design.md has examples):
+ * Host spec grammar (README.md has examples):
  *
  *   spec    := nodes { ";" option }        (each option at most once)
  *   option  := "dist=" d { "," d }         (N*N entries, row-major)

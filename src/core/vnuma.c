@@ -46,12 +46,15 @@ uint32_t vnuma_gpfn_pnode(const struct nc_vnuma_info *v, uint64_t gpfn)
 }
 
 /*
- * Xen's checks (reference §4.6), in Xen's order (vnuma_init: counts, the
- * XSA-77 sizes, each vcpu's vnode, then each pnode below MAX_NUMNODES,
- * then the range flags), and only then ours: pnodes this host has online,
- * ranges well-formed, on known vnodes, not overlapping.  So a topology Xen
- * refuses gets Xen's errno (E2BIG for pnode 200 even if another pnode is
- * offline), and ours only adds refusals of what Xen would accept.
+ * Xen's checks first, in the order Xen's vnuma_init() (xen/common/domctl.c)
+ * makes them: the counts (nr_vnodes > 0, nr_vcpus == max_vcpus: EINVAL),
+ * the XSA-77 size limits (EINVAL), each vcpu's vnode below nr_vnodes and
+ * each pnode below MAX_NUMNODES (E2BIG), then the range flags (EINVAL);
+ * Xen checks neither overlap nor whether a pnode is online.  Only then
+ * ours (docs/spec.md §6): pnodes this host has online, ranges well-formed,
+ * on known vnodes, not overlapping.  So a topology Xen refuses gets Xen's
+ * errno (E2BIG for pnode 200 even if another pnode is offline), and ours
+ * only adds refusals of what Xen would accept.
  */
 static int vnuma_validate(const struct nc_host *h, const struct nc_domain *d,
                           const struct nc_vnuma *v)

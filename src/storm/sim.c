@@ -8,9 +8,9 @@
  * loop always runs the step of the slot whose clock is earliest (ties: the
  * lower slot), then advances that slot's clock by the step's cost: a
  * toolstack call costs STEP_SECONDS, populating costs SECONDS_PER_GIB per
- * GiB (the page scrubbing that dominates real builds, anchors §3).  The
- * order of steps, and so every result, depends only on the scenario and
- * its seed.
+ * GiB (zeroing pages dominates a real populate; docs/storm.md gives the
+ * measurements behind the figure).  The order of steps, and so every
+ * result, depends only on the scenario and its seed.
  *
  * Real threads (--threads).  `builders` threads each take the next VM and
  * run its build to the end; time is wall-clock.  Results may vary from run
@@ -66,8 +66,8 @@
 #define SECONDS_PER_GIB  0.25
 #define GIB              (1ULL << 18)
 /* Scrubbing dirty pages on allocation: Xen's boot scrub zeroes 128 GB in
- * 49 s on one CPU, 2.6 GB/s (Xen commit 7430a86de0, shared/reference/
- * anchors.md section 3), so about 0.41 s per GiB on the allocating CPU. */
+ * 49 s on one CPU, 2.6 GB/s (the figure in Xen commit 7430a86de0's
+ * message), so about 0.41 s per GiB on the allocating CPU. */
 #define SCRUB_SECONDS_PER_GIB  0.41
 
 /* What the report needs of one VM's (last) build. */

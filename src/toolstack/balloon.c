@@ -3,9 +3,9 @@
  * NUMA-aware ballooning.  A balloon driver gives pages back with
  * decrease_reservation and takes them again with populate_physmap, naming
  * no node: it knows guest frames, not host nodes.  For a guest with vNUMA
- * the hypervisor's implicit hint (spec §6) maps each gpfn to its vnode's
- * pnode, so memory comes back where the guest expects it; without vNUMA it
- * comes back wherever the allocator's striping puts it.
+ * the hypervisor's implicit hint (docs/spec.md §6) maps each gpfn to its
+ * vnode's pnode, so memory comes back where the guest expects it; without
+ * vNUMA it comes back wherever the allocator's striping puts it.
  */
 #include <errno.h>
 #include <stdlib.h>

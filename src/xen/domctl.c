@@ -194,8 +194,9 @@ static long claim_memory(struct nc_host *h, nc_domid_t caller,
     uint32_t nr = u->nr_entries;
     long rc;
 
-    /* The checks that come before touching guest memory (spec §4); the
-     * core repeats them atomically. */
+    /* The checks that come before touching guest memory (docs/spec.md
+     * §4: EPERM, then ESRCH for a missing or dying domain); the core
+     * repeats them atomically. */
     if ( caller != NC_DOMID_CONTROL )
         return -EPERM;
     rc = nc_domain_getinfo(h, op->domain, &info);
