@@ -635,6 +635,31 @@ static void test_populate_errors_and_guest_order_limit(void **state)
     nc_host_destroy(h);
 }
 
+/* Depopulates refused, of a domain d holding gpfns 512-1023 (one order-9
+ * extent), by the control domain, by d itself or by another domain e:
+ * one row per check. */
+enum caller { BY_CONTROL, BY_SELF, BY_OTHER };
+
+struct depopulate_row {
+    const char *why;
+    enum caller caller;
+    bool target_absent;                 /* domain 42, which is not there */
+    uint64_t gpfn;
+    unsigned int order;
+    int rc;
+};
+
+static const struct depopulate_row depopulate_rows[] = {
+    { "no such domain", BY_CONTROL, true, 512, 9, -ESRCH },
+    { "another domain's pages", BY_OTHER, false, 512, 9, -EPERM },
+    { "a guest above order 9", BY_SELF, false, 0, 10, -EINVAL },
+    { "a gpfn not aligned to the order", BY_CONTROL, false, 513, 1, -EINVAL },
+    { "an extent not mapped", BY_CONTROL, false, 0, 9, -ENOENT },
+    { "an extent half mapped", BY_CONTROL, false, 0, 10, -ENOENT },
+    { "a page past the extent", BY_CONTROL, false, 1024, 0, -ENOENT },
+    { "a gpfn past the largest", BY_CONTROL, false, NC_MAX_MFN, 0, -EINVAL },
+};
+
 static void test_depopulate_rules(void **state)
 {
     struct nc_host *h = host_new("2x64M");
@@ -646,15 +671,19 @@ static void test_depopulate_rules(void **state)
     assert_int_equal(populate_on(h, d, 512, 9, 1, NULL), 0);
     assert_int_equal(dom_info(h, d).outstanding, 488);
 
-    assert_int_equal(nc_depopulate(h, CTL, 42, 512, 9), -ESRCH);
-    assert_int_equal(nc_depopulate(h, e, d, 512, 9), -EPERM);
-    assert_int_equal(nc_depopulate(h, d, d, 0, 10), -EINVAL);
-    assert_int_equal(nc_depopulate(h, CTL, d, 513, 1), -EINVAL);
-    assert_int_equal(nc_depopulate(h, CTL, d, 0, 9), -ENOENT);
-    assert_int_equal(nc_depopulate(h, CTL, d, 0, 10), -ENOENT);  /* half */
-    assert_int_equal(nc_depopulate(h, CTL, d, 1024, 0), -ENOENT);
-    assert_int_equal(nc_depopulate(h, CTL, d, NC_MAX_MFN, 0), -EINVAL);
-    assert_int_equal(dom_info(h, d).tot_pages, 512);
+    for ( size_t k = 0; k < NC_ARRAY_SIZE(depopulate_rows); k++ )
+    {
+        const struct depopulate_row *r = &depopulate_rows[k];
+        nc_domid_t caller = r->caller == BY_CONTROL ? CTL
+                            : r->caller == BY_SELF ? d : e;
+        nc_domid_t target = r->target_absent ? 42 : d;
+        int rc = nc_depopulate(h, caller, target, r->gpfn, r->order);
+
+        if ( rc != r->rc )
+            fail_msg("depopulate, %s: %d, expected %d", r->why, rc, r->rc);
+        /* Nothing was freed. */
+        assert_int_equal(dom_info(h, d).tot_pages, 512);
+    }
 
     /* The guest may give back its own pages; claims are not restored. */
     assert_int_equal(nc_depopulate(h, d, d, 768, 8), 0);
@@ -673,6 +702,8 @@ static void test_depopulate_rules(void **state)
     nc_host_destroy(h);
 }
 
+static const uint64_t unmapped_gpfns[] = { 511, 1024, 0, UINT64_MAX };
+
 static void test_translate_follows_the_p2m(void **state)
 {
     struct nc_host *h = host_new("2x64M");
@@ -687,12 +718,15 @@ static void test_translate_follows_the_p2m(void **state)
     assert_int_equal(translate(h, d, 700), 8380);
     assert_int_equal(translate(h, d, 1023), 8703);
 
-    mfn = 77;
-    assert_int_equal(nc_domain_translate(h, d, 511, &mfn), -ENOENT);
-    assert_int_equal(nc_domain_translate(h, d, 1024, &mfn), -ENOENT);
-    assert_int_equal(nc_domain_translate(h, d, 0, &mfn), -ENOENT);
-    assert_int_equal(nc_domain_translate(h, d, UINT64_MAX, &mfn), -ENOENT);
-    assert_int_equal(mfn, 77);
+    /* Just before, just after, far before, and the last gpfn (Xen's
+     * INVALID_GFN): not mapped, and the output left alone. */
+    for ( size_t k = 0; k < NC_ARRAY_SIZE(unmapped_gpfns); k++ )
+    {
+        mfn = 77;
+        assert_int_equal(nc_domain_translate(h, d, unmapped_gpfns[k], &mfn),
+                         -ENOENT);
+        assert_int_equal(mfn, 77);
+    }
     assert_int_equal(nc_domain_translate(h, 42, 512, &mfn), -ESRCH);
 
     assert_int_equal(populate_on(h, d, 0, 0, 1, &mfn), 0);
