@@ -21,6 +21,9 @@
 
 #define CTL NC_DOMID_CONTROL
 
+/* The rows of a test table. */
+#define NR_ROWS(t) (sizeof(t) / sizeof((t)[0]))
+
 /* A small deterministic PRNG (xorshift64) for the randomised white-box
  * tests: the same sequence on every run, from a non-zero *state. */
 static inline uint64_t test_rnd(uint64_t *state)
