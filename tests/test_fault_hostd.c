@@ -24,12 +24,19 @@
  * destroyed and the connections are gone, the live allocations must be
  * back where they were before the session.  hostd logs each refusal's
  * reason too.
+ *
+ * Before that, hostd's start-up (its own state, then the host) with each
+ * of its allocations failing: hostd must give up with status 1, saying
+ * "out of memory" (not an unset message), never listening, leaving no
+ * allocation behind.
  */
 #include "common.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -527,11 +534,121 @@ static void test_refusals_logged(void **state)
  * hostd on its thread
  * ------------------------------------------------------------------------ */
 
+static atomic_bool hostd_returned;
+
 static void *hostd_main(void *arg)
 {
     (void)arg;
     hd.rc = nc_hostd_run(&hd.cfg);
+    atomic_store(&hostd_returned, true);
     return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Start-up: hostd's own state and the host, each allocation failed
+ * ------------------------------------------------------------------------ */
+
+/* Start hostd on a socket in dir with allocation n failing (mode): true
+ * once it serves, false once it has given up. */
+static bool start_with_fault(const char *dir, long n, enum nc_fault_mode mode)
+{
+    int ready[2];
+    char ok = 0;
+
+    assert_int_equal(pipe(ready), 0);
+    snprintf(hd.path, sizeof(hd.path), "%s/hostd.sock", dir);
+    hd.cfg = (struct nc_hostd_config){
+        .spec = SPEC, .socket_path = hd.path, .ready_fd = ready[1],
+    };
+    atomic_store(&hostd_returned, false);
+    nc_env_fail_alloc_after(n, mode);
+    assert_int_equal(pthread_create(&hd.thread, NULL, hostd_main, NULL), 0);
+    /* hostd writes and closes ready[1] once it serves; if it gives up, it
+     * returns with ready[1] still open. */
+    while ( !atomic_load(&hostd_returned) )
+    {
+        struct pollfd p = { .fd = ready[0], .events = POLLIN };
+
+        if ( poll(&p, 1, 10) == 1 && read(ready[0], &ok, 1) == 1 )
+            break;
+    }
+    nc_env_fail_alloc_after(0, NC_FAULT_OFF);
+    close(ready[0]);
+    if ( ok == 1 )
+        return true;
+    pthread_join(hd.thread, NULL);
+    close(ready[1]);
+    return false;
+}
+
+static void test_startup(void **state)
+{
+    char dir[] = "/tmp/nc-fault-hostd.XXXXXX", msg[512];
+    FILE *err = tmpfile();
+    int saved = dup(STDERR_FILENO);
+    long allocs = 0;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    assert_non_null(err);
+    assert_true(saved >= 0);
+    /* hostd's complaints go to a file, to be read. */
+    fflush(stderr);
+    assert_true(dup2(fileno(err), STDERR_FILENO) >= 0);
+    for ( int mode = NC_FAULT_ONCE; mode <= NC_FAULT_PERSIST; mode++ )
+    {
+        long n;
+
+        for ( n = 0; n < FAULT_MAX_SWEEP; n++ )
+        {
+            long failed = nc_env_alloc_failed(), made = nc_env_alloc_count();
+            bool serving = start_with_fault(dir, n, (enum nc_fault_mode)mode);
+
+            failed = nc_env_alloc_failed() - failed;
+            if ( serving )
+            {
+                /* Nothing failed (an allocation hostd can do without
+                 * would have been noticed by the session sweep). */
+                assert_int_equal(failed, 0);
+                allocs = nc_env_alloc_count() - made;
+                kill(getpid(), SIGTERM);
+                pthread_join(hd.thread, NULL);
+                assert_int_equal(hd.rc, 0);
+                assert_int_equal(nc_env_alloc_live(), 0);
+                break;
+            }
+            assert_true(failed > 0);
+            assert_int_equal(hd.rc, 1);
+            assert_int_equal(nc_env_alloc_live(), 0);
+            /* It never listened. */
+            assert_int_equal(access(hd.path, F_OK), -1);
+        }
+        assert_true(n > 1 && n < FAULT_MAX_SWEEP);
+        assert_int_equal(n, allocs);
+    }
+    fflush(stderr);
+    assert_true(dup2(saved, STDERR_FILENO) >= 0);
+    close(saved);
+    rewind(err);
+    /* Every failed start said why: out of memory, for hostd's own state
+     * first, then the host's (never an unset message). */
+    {
+        static const char own[] = "numaclaim hostd: out of memory\n";
+        static const char host[] = "numaclaim hostd: host \"" SPEC "\": "
+                                   "Cannot allocate memory\n";
+        long lines = 0;
+
+        while ( fgets(msg, sizeof(msg), err) )
+        {
+            lines++;
+            if ( strcmp(msg, own) && strcmp(msg, host) )
+                fail_msg("hostd said: %s", msg);
+        }
+        assert_int_equal(lines, 2 * allocs);
+    }
+    fclose(err);
+    print_message("%-28s %ld allocations swept\n", "hostd start-up", allocs);
+    rmdir(dir);
 }
 
 static int start_hostd(void **state)
@@ -572,12 +689,19 @@ static int stop_hostd(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
+    const struct CMUnitTest startup[] = {
+        cmocka_unit_test(test_startup),
+    };
+    const struct CMUnitTest serving[] = {
         cmocka_unit_test(test_session),
         cmocka_unit_test(test_refusals_logged),
     };
+    int failed;
 
     /* Before the first allocation, so that the live count is exact. */
     nc_env_alloc_track(true);
-    return cmocka_run_group_tests(tests, start_hostd, stop_hostd);
+    /* One hostd at a time (its stop pipe is process-wide): the start-up
+     * sweep first, then the sessions on one that serves. */
+    failed = cmocka_run_group_tests(startup, NULL, NULL);
+    return failed + cmocka_run_group_tests(serving, start_hostd, stop_hostd);
 }

@@ -634,7 +634,7 @@ int nc_hostd_run(const struct nc_hostd_config *cfg)
     struct hostd *hd = nc_zalloc(sizeof(*hd));
     struct sigaction sa = { .sa_handler = on_signal };
     char why[512];
-    int lfd = -1, rc = 1, spare;
+    int lfd = -1, rc = 1, spare, err;
 
     if ( !hd )
     {
@@ -658,9 +658,14 @@ int nc_hostd_run(const struct nc_hostd_config *cfg)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if ( nc_xen_create(cfg->spec, &hd->xen, why, sizeof(why)) )
+    /* The parser says what is wrong with a spec; other failures (out of
+     * memory) come as the errno alone. */
+    why[0] = '\0';
+    err = nc_xen_create(cfg->spec, &hd->xen, why, sizeof(why));
+    if ( err )
     {
-        fprintf(stderr, "numaclaim hostd: host \"%s\": %s\n", cfg->spec, why);
+        fprintf(stderr, "numaclaim hostd: host \"%s\": %s\n", cfg->spec,
+                why[0] ? why : strerror(-err));
         goto out;
     }
     if ( getenv("NUMACLAIM_CHECK") )
@@ -742,6 +747,16 @@ int nc_hostd_run(const struct nc_hostd_config *cfg)
     }
     if ( spare >= 0 )
         close(spare);
+    if ( stop_pipe[0] >= 0 )
+    {
+        int r = stop_pipe[0], w = stop_pipe[1];
+
+        /* A signal from now on writes nowhere (EBADF), not to a reused
+         * descriptor. */
+        stop_pipe[0] = stop_pipe[1] = -1;
+        close(r);
+        close(w);
+    }
     nc_xen_destroy(hd->xen);
     pthread_cond_destroy(&hd->idle);
     pthread_mutex_destroy(&hd->lock);
