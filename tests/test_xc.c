@@ -790,6 +790,16 @@ static long raw_domctl(struct xen_domctl *op)
     return rc;
 }
 
+static const struct {
+    const char *why;
+    uint32_t mode;
+    bool unmapped;                      /* else NULL */
+} bad_claim_handles[] = {
+    { "SET from an unmapped page", XEN_DOMCTL_CLAIM_MEMORY_SET, true },
+    { "SET from NULL", XEN_DOMCTL_CLAIM_MEMORY_SET, false },
+    { "GET into NULL", XEN_DOMCTL_CLAIM_MEMORY_GET, false },
+};
+
 static void test_bad_pointers_give_efault(void **state)
 {
     xencall_handle *xc = xc_interface_xcall_handle(xch);
@@ -814,18 +824,22 @@ static void test_bad_pointers_give_efault(void **state)
                               (uint64_t)(uintptr_t)gone), -1);
     assert_int_equal(errno, EFAULT);
 
-    c->mode = XEN_DOMCTL_CLAIM_MEMORY_SET;
-    c->nr_entries = 1;
-    set_xen_guest_handle_raw(c->claim_set, (xen_memory_claim_t *)gone);
-    assert_int_equal(raw_domctl(&op), -1);
-    assert_int_equal(errno, EFAULT);
-    set_xen_guest_handle_raw(c->claim_set, NULL);
-    assert_int_equal(raw_domctl(&op), -1);
-    assert_int_equal(errno, EFAULT);
-    c->mode = XEN_DOMCTL_CLAIM_MEMORY_GET;
-    assert_int_equal(raw_domctl(&op), -1);
-    assert_int_equal(errno, EFAULT);
-    assert_int_equal(dominfo(d).nr_outstanding_pages, 0);
+    /* A claim set through a handle to an unmapped page or NULL. */
+    for ( size_t i = 0; i < ARRAY_SIZE(bad_claim_handles); i++ )
+    {
+        c->mode = bad_claim_handles[i].mode;
+        c->nr_entries = 1;
+        set_xen_guest_handle_raw(c->claim_set,
+                                 bad_claim_handles[i].unmapped
+                                 ? (xen_memory_claim_t *)gone : NULL);
+        errno = 0;
+        if ( raw_domctl(&op) != -1 )
+            fail_msg("claim_memory, %s: succeeded", bad_claim_handles[i].why);
+        if ( errno != EFAULT )
+            fail_msg("claim_memory, %s: errno %d, expected EFAULT",
+                     bad_claim_handles[i].why, errno);
+        assert_int_equal(dominfo(d).nr_outstanding_pages, 0);
+    }
 
     /* A status array that is not there. */
     assert_fails(xc_page_offline_op(xch, sysctl_query_page_offline, 5, 5,
@@ -903,20 +917,22 @@ static void test_interface_version_and_unknown_ops(void **state)
     {
         multicall_entry_t *e = xencall_alloc_buffer(xc, sizeof(*e));
 
-        e->op = __HYPERVISOR_multicall;
-        e->args[0] = (uint64_t)(uintptr_t)e;
-        e->args[1] = 1;
-        assert_int_equal(xencall2(xc, __HYPERVISOR_multicall,
-                                  (uint64_t)(uintptr_t)e, 1), 0);
-        assert_int_equal((long)e->result, -ENOSYS);
-        e->op = (1ULL << 32) | __HYPERVISOR_multicall;
-        assert_int_equal(xencall2(xc, __HYPERVISOR_multicall,
-                                  (uint64_t)(uintptr_t)e, 1), 0);
-        assert_int_equal((long)e->result, -ENOSYS);
-        e->op = (1ULL << 32) | __HYPERVISOR_memory_op;
-        assert_int_equal(xencall2(xc, __HYPERVISOR_multicall,
-                                  (uint64_t)(uintptr_t)e, 1), 0);
-        assert_int_equal((long)e->result, -ENOSYS);
+        static const uint64_t ops[] = {
+            __HYPERVISOR_multicall,
+            (1ULL << 32) | __HYPERVISOR_multicall,
+            (1ULL << 32) | __HYPERVISOR_memory_op,
+        };
+
+        for ( size_t i = 0; i < ARRAY_SIZE(ops); i++ )
+        {
+            e->op = ops[i];
+            e->args[0] = (uint64_t)(uintptr_t)e;
+            e->args[1] = 1;
+            e->result = 0;
+            assert_int_equal(xencall2(xc, __HYPERVISOR_multicall,
+                                      (uint64_t)(uintptr_t)e, 1), 0);
+            assert_int_equal((long)e->result, -ENOSYS);
+        }
         xencall_free_buffer(xc, e);
     }
 }
