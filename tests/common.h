@@ -21,6 +21,21 @@
 
 #define CTL NC_DOMID_CONTROL
 
+/* The rows of a test table. */
+#define NR_ROWS(t) (sizeof(t) / sizeof((t)[0]))
+
+/* A small deterministic PRNG (xorshift64) for the randomised white-box
+ * tests: the same sequence on every run, from a non-zero *state. */
+static inline uint64_t test_rnd(uint64_t *state)
+{
+    uint64_t x = *state;
+
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *state = x;
+}
+
 /* A host from a spec string, with the nodes of offline_mask offline and
  * the full frame-level checker run after every operation (tests use small
  * hosts, so this stays cheap). */

@@ -101,6 +101,70 @@ static void test_control_domain_exists_from_start_up(void **state)
     nc_host_destroy(h);
 }
 
+/* What the control domain, as a target, refuses: each operation in the
+ * form (host, caller, target). */
+static int op_kill(struct nc_host *h, nc_domid_t caller, nc_domid_t target)
+{
+    return nc_domain_kill(h, caller, target);
+}
+
+static int op_destroy(struct nc_host *h, nc_domid_t caller, nc_domid_t target)
+{
+    return nc_domain_destroy(h, caller, target);
+}
+
+static int op_max_pages(struct nc_host *h, nc_domid_t caller,
+                        nc_domid_t target)
+{
+    return nc_domain_set_max_pages(h, caller, target, 100);
+}
+
+static int op_affinity(struct nc_host *h, nc_domid_t caller,
+                       nc_domid_t target)
+{
+    return nc_domain_set_node_affinity(h, caller, target, 1);
+}
+
+static int op_populate(struct nc_host *h, nc_domid_t caller,
+                       nc_domid_t target)
+{
+    return nc_populate(h, caller, target, 0, 0, NC_MEMFLAGS_NONE, NULL);
+}
+
+static int op_claim_pages(struct nc_host *h, nc_domid_t caller,
+                          nc_domid_t target)
+{
+    return nc_claim_pages(h, caller, target, 1);
+}
+
+static int op_claim_set(struct nc_host *h, nc_domid_t caller,
+                        nc_domid_t target)
+{
+    struct nc_claim c = { .target = NC_CLAIM_HOST, .pages = 1 };
+
+    return nc_claim_memory(h, caller, target, NC_CLAIM_MEMORY_SET, &c,
+                           &(uint32_t){ 1 });
+}
+
+static const struct {
+    const char *why;
+    int (*op)(struct nc_host *h, nc_domid_t caller, nc_domid_t target);
+    bool by_guest;                      /* asked by a guest, not by CTL */
+    int rc;
+} control_target_rows[] = {
+    { "kill", op_kill, false, -EINVAL },
+    { "destroy", op_destroy, false, -EINVAL },
+    { "set_max_pages", op_max_pages, false, -EINVAL },
+    { "set_node_affinity", op_affinity, false, -EINVAL },
+    /* A guest asking is refused for its privilege first. */
+    { "kill, by a guest", op_kill, true, -EPERM },
+    { "set_max_pages, by a guest", op_max_pages, true, -EPERM },
+    /* With max_pages 0 it can neither own pages nor claim them. */
+    { "populate", op_populate, false, -E2BIG },
+    { "claim_pages", op_claim_pages, false, -EINVAL },
+    { "a claim set", op_claim_set, false, -EINVAL },
+};
+
 static void test_control_domain_is_not_a_guest(void **state)
 {
     struct nc_host *h = host_new("2x64M");
@@ -108,23 +172,25 @@ static void test_control_domain_is_not_a_guest(void **state)
     struct nc_domain_info i;
 
     (void)state;
-    assert_int_equal(nc_domain_kill(h, CTL, CTL), -EINVAL);
-    assert_int_equal(nc_domain_destroy(h, CTL, CTL), -EINVAL);
-    assert_int_equal(nc_domain_set_max_pages(h, CTL, CTL, 100), -EINVAL);
-    assert_int_equal(nc_domain_set_node_affinity(h, CTL, CTL, 1), -EINVAL);
-    /* A guest asking is refused for its privilege first. */
-    assert_int_equal(nc_domain_kill(h, d, CTL), -EPERM);
-    assert_int_equal(nc_domain_set_max_pages(h, d, CTL, 100), -EPERM);
+    for ( size_t k = 0; k < NR_ROWS(control_target_rows); k++ )
+    {
+        int rc = control_target_rows[k].op(h,
+                                           control_target_rows[k].by_guest
+                                           ? d : CTL, CTL);
+
+        if ( rc != control_target_rows[k].rc )
+            fail_msg("%s of the control domain: %d, expected %d",
+                     control_target_rows[k].why, rc,
+                     control_target_rows[k].rc);
+        /* Still there, untouched. */
+        i = dom_info(h, CTL);
+        assert_false(i.dying);
+        assert_int_equal(i.tot_pages, 0);
+        assert_int_equal(i.outstanding, 0);
+    }
     /* It exists from start-up. */
     assert_int_equal(dom_create_rc(h, CTL, CTL, &id), -EEXIST);
     assert_int_equal(id, 0xBEEF);
-
-    /* With max_pages 0 it can neither own pages nor claim them. */
-    assert_int_equal(nc_populate(h, CTL, CTL, 0, 0, NC_MEMFLAGS_NONE, NULL),
-                     -E2BIG);
-    assert_int_equal(nc_claim_pages(h, CTL, CTL, 1), -EINVAL);
-    assert_int_equal(claim_set(h, CTL, 1, NC_CLAIM_HOST, (uint64_t)1),
-                     -EINVAL);
 
     i = dom_info(h, CTL);
     assert_false(i.dying);
@@ -635,6 +701,31 @@ static void test_populate_errors_and_guest_order_limit(void **state)
     nc_host_destroy(h);
 }
 
+/* Depopulates refused, of a domain d holding gpfns 512-1023 (one order-9
+ * extent), by the control domain, by d itself or by another domain e:
+ * one row per check. */
+enum caller { BY_CONTROL, BY_SELF, BY_OTHER };
+
+struct depopulate_row {
+    const char *why;
+    enum caller caller;
+    bool target_absent;                 /* domain 42, which is not there */
+    uint64_t gpfn;
+    unsigned int order;
+    int rc;
+};
+
+static const struct depopulate_row depopulate_rows[] = {
+    { "no such domain", BY_CONTROL, true, 512, 9, -ESRCH },
+    { "another domain's pages", BY_OTHER, false, 512, 9, -EPERM },
+    { "a guest above order 9", BY_SELF, false, 0, 10, -EINVAL },
+    { "a gpfn not aligned to the order", BY_CONTROL, false, 513, 1, -EINVAL },
+    { "an extent not mapped", BY_CONTROL, false, 0, 9, -ENOENT },
+    { "an extent half mapped", BY_CONTROL, false, 0, 10, -ENOENT },
+    { "a page past the extent", BY_CONTROL, false, 1024, 0, -ENOENT },
+    { "a gpfn past the largest", BY_CONTROL, false, NC_MAX_MFN, 0, -EINVAL },
+};
+
 static void test_depopulate_rules(void **state)
 {
     struct nc_host *h = host_new("2x64M");
@@ -646,15 +737,19 @@ static void test_depopulate_rules(void **state)
     assert_int_equal(populate_on(h, d, 512, 9, 1, NULL), 0);
     assert_int_equal(dom_info(h, d).outstanding, 488);
 
-    assert_int_equal(nc_depopulate(h, CTL, 42, 512, 9), -ESRCH);
-    assert_int_equal(nc_depopulate(h, e, d, 512, 9), -EPERM);
-    assert_int_equal(nc_depopulate(h, d, d, 0, 10), -EINVAL);
-    assert_int_equal(nc_depopulate(h, CTL, d, 513, 1), -EINVAL);
-    assert_int_equal(nc_depopulate(h, CTL, d, 0, 9), -ENOENT);
-    assert_int_equal(nc_depopulate(h, CTL, d, 0, 10), -ENOENT);  /* half */
-    assert_int_equal(nc_depopulate(h, CTL, d, 1024, 0), -ENOENT);
-    assert_int_equal(nc_depopulate(h, CTL, d, NC_MAX_MFN, 0), -EINVAL);
-    assert_int_equal(dom_info(h, d).tot_pages, 512);
+    for ( size_t k = 0; k < NC_ARRAY_SIZE(depopulate_rows); k++ )
+    {
+        const struct depopulate_row *r = &depopulate_rows[k];
+        nc_domid_t caller = r->caller == BY_CONTROL ? CTL
+                            : r->caller == BY_SELF ? d : e;
+        nc_domid_t target = r->target_absent ? 42 : d;
+        int rc = nc_depopulate(h, caller, target, r->gpfn, r->order);
+
+        if ( rc != r->rc )
+            fail_msg("depopulate, %s: %d, expected %d", r->why, rc, r->rc);
+        /* Nothing was freed. */
+        assert_int_equal(dom_info(h, d).tot_pages, 512);
+    }
 
     /* The guest may give back its own pages; claims are not restored. */
     assert_int_equal(nc_depopulate(h, d, d, 768, 8), 0);
@@ -673,6 +768,8 @@ static void test_depopulate_rules(void **state)
     nc_host_destroy(h);
 }
 
+static const uint64_t unmapped_gpfns[] = { 511, 1024, 0, UINT64_MAX };
+
 static void test_translate_follows_the_p2m(void **state)
 {
     struct nc_host *h = host_new("2x64M");
@@ -687,12 +784,15 @@ static void test_translate_follows_the_p2m(void **state)
     assert_int_equal(translate(h, d, 700), 8380);
     assert_int_equal(translate(h, d, 1023), 8703);
 
-    mfn = 77;
-    assert_int_equal(nc_domain_translate(h, d, 511, &mfn), -ENOENT);
-    assert_int_equal(nc_domain_translate(h, d, 1024, &mfn), -ENOENT);
-    assert_int_equal(nc_domain_translate(h, d, 0, &mfn), -ENOENT);
-    assert_int_equal(nc_domain_translate(h, d, UINT64_MAX, &mfn), -ENOENT);
-    assert_int_equal(mfn, 77);
+    /* Just before, just after, far before, and the last gpfn (Xen's
+     * INVALID_GFN): not mapped, and the output left alone. */
+    for ( size_t k = 0; k < NC_ARRAY_SIZE(unmapped_gpfns); k++ )
+    {
+        mfn = 77;
+        assert_int_equal(nc_domain_translate(h, d, unmapped_gpfns[k], &mfn),
+                         -ENOENT);
+        assert_int_equal(mfn, 77);
+    }
     assert_int_equal(nc_domain_translate(h, 42, 512, &mfn), -ESRCH);
 
     assert_int_equal(populate_on(h, d, 0, 0, 1, &mfn), 0);

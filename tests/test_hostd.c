@@ -43,6 +43,7 @@
 
 #include "../src/wire/wire.h"
 #include "hostd_spawn.h"
+#include "wire_call.h"
 #include "xc_common.h"
 
 #define NODE_PAGES  16384ULL
@@ -291,17 +292,6 @@ static void test_stranger_is_refused_with_a_reason(void **state)
     assert_int_equal(chmod(sock_path, 0660), 0);
 }
 
-/* A raw hypercall on a guest's own connection. */
-static int64_t raw_call(int fd, unsigned int op, uint64_t a0, uint64_t a1)
-{
-    struct nc_wire_call c = { .op = op, .arg = { a0, a1 } };
-    int64_t r;
-
-    if ( nc_wire_request(fd, NC_WIRE_CALL, &c, &r) )
-        return INT64_MIN;
-    return r;
-}
-
 /* Connect as control, bind this process to d, connect again as d. */
 static int become_guest(uint32_t d, struct nc_wire_welcome *w)
 {
@@ -334,50 +324,50 @@ static int guest_checks(uint32_t d, uint32_t other)
     r = (struct xen_memory_reservation){ .nr_extents = 4,
                                          .domid = DOMID_SELF };
     set_xen_guest_handle_raw(r.extent_start, list);
-    CHECK(raw_call(fd, __HYPERVISOR_memory_op, XENMEM_populate_physmap,
-                   (uintptr_t)&r) == 4);
+    CHECK(wire_call(fd, __HYPERVISOR_memory_op, XENMEM_populate_physmap,
+                    (uintptr_t)&r) == 4);
     r.nr_extents = 1;
-    CHECK(raw_call(fd, __HYPERVISOR_memory_op, XENMEM_decrease_reservation,
-                   (uintptr_t)&r) == 1);
-    CHECK(raw_call(fd, __HYPERVISOR_memory_op, XENMEM_current_reservation,
-                   (uintptr_t)&self) == 3);
-    CHECK(raw_call(fd, __HYPERVISOR_memory_op, XENMEM_maximum_reservation,
-                   (uintptr_t)&self) == 1024);
+    CHECK(wire_call(fd, __HYPERVISOR_memory_op, XENMEM_decrease_reservation,
+                    (uintptr_t)&r) == 1);
+    CHECK(wire_call(fd, __HYPERVISOR_memory_op, XENMEM_current_reservation,
+                    (uintptr_t)&self) == 3);
+    CHECK(wire_call(fd, __HYPERVISOR_memory_op, XENMEM_maximum_reservation,
+                    (uintptr_t)&self) == 1024);
     /* Guests stay at order 9 and within max_pages. */
     r.extent_order = 10;
-    CHECK(raw_call(fd, __HYPERVISOR_memory_op, XENMEM_populate_physmap,
-                   (uintptr_t)&r) == 0);
+    CHECK(wire_call(fd, __HYPERVISOR_memory_op, XENMEM_populate_physmap,
+                    (uintptr_t)&r) == 0);
     r.extent_order = 0;
     r.extent_start.p = NULL;
     r.nr_extents = 2000;
-    CHECK(raw_call(fd, __HYPERVISOR_memory_op, XENMEM_increase_reservation,
-                   (uintptr_t)&r) == 1021);
+    CHECK(wire_call(fd, __HYPERVISOR_memory_op, XENMEM_increase_reservation,
+                    (uintptr_t)&r) == 1021);
 
     /* Nothing else: another domain's memory, claims, domctls, sysctls. */
     r.domid = (domid_t)other;
     r.nr_extents = 1;
     set_xen_guest_handle_raw(r.extent_start, list);
-    CHECK(raw_call(fd, __HYPERVISOR_memory_op, XENMEM_populate_physmap,
-                   (uintptr_t)&r) == -EPERM);
+    CHECK(wire_call(fd, __HYPERVISOR_memory_op, XENMEM_populate_physmap,
+                    (uintptr_t)&r) == -EPERM);
     them = (domid_t)other;
-    CHECK(raw_call(fd, __HYPERVISOR_memory_op, XENMEM_current_reservation,
-                   (uintptr_t)&them) == -EPERM);
+    CHECK(wire_call(fd, __HYPERVISOR_memory_op, XENMEM_current_reservation,
+                    (uintptr_t)&them) == -EPERM);
     r = (struct xen_memory_reservation){ .nr_extents = 1, .domid = d };
-    CHECK(raw_call(fd, __HYPERVISOR_memory_op, XENMEM_claim_pages,
-                   (uintptr_t)&r) == -EPERM);
+    CHECK(wire_call(fd, __HYPERVISOR_memory_op, XENMEM_claim_pages,
+                    (uintptr_t)&r) == -EPERM);
     dc = (struct xen_domctl){ .cmd = XEN_DOMCTL_getdomaininfo,
                               .interface_version =
                                   XEN_DOMCTL_INTERFACE_VERSION,
                               .domain = (domid_t)d };
-    CHECK(raw_call(fd, __HYPERVISOR_domctl, (uintptr_t)&dc, 0) == -EPERM);
+    CHECK(wire_call(fd, __HYPERVISOR_domctl, (uintptr_t)&dc, 0) == -EPERM);
     dc.domain = 0x7000;
-    CHECK(raw_call(fd, __HYPERVISOR_domctl, (uintptr_t)&dc, 0) == -ESRCH);
+    CHECK(wire_call(fd, __HYPERVISOR_domctl, (uintptr_t)&dc, 0) == -ESRCH);
     dc.cmd = XEN_DOMCTL_createdomain;
-    CHECK(raw_call(fd, __HYPERVISOR_domctl, (uintptr_t)&dc, 0) == -EPERM);
+    CHECK(wire_call(fd, __HYPERVISOR_domctl, (uintptr_t)&dc, 0) == -EPERM);
     sc = (struct xen_sysctl){ .cmd = XEN_SYSCTL_physinfo,
                               .interface_version =
                                   XEN_SYSCTL_INTERFACE_VERSION };
-    CHECK(raw_call(fd, __HYPERVISOR_sysctl, (uintptr_t)&sc, 0) == -EPERM);
+    CHECK(wire_call(fd, __HYPERVISOR_sysctl, (uintptr_t)&sc, 0) == -EPERM);
     /* A guest cannot make guests. */
     {
         struct nc_wire_bind_guest b = { .pid = (uint32_t)getpid(),

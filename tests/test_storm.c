@@ -120,6 +120,17 @@ static void test_same_seed_same_report(void **state)
     storm_free(&s);
 }
 
+/* Mixes refused, and what the message says. */
+static const struct {
+    const char *mix, *says;
+} bad_mixes[] = {
+    { "4G", "bad entry \"4G\"" },
+    { "4Q:1", "bad entry \"4Q:1\"" },
+    { "4G:0", "bad weight in \"4G:0\"" },
+    { "4G:1,", "trailing comma" },
+    { "", "empty" },
+};
+
 static void test_mix_parser(void **state)
 {
     struct storm_scenario s;
@@ -135,18 +146,18 @@ static void test_mix_parser(void **state)
     assert_int_equal(s.mix[1].pages, 4 * GIB);
     assert_int_equal(s.mix[2].pages, 1024 * GIB);
     assert_int_equal(s.mix[2].weight, 3);
-    assert_int_equal(storm_parse_mix(&s, "4G", err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "bad entry \"4G\""));
-    assert_int_equal(storm_parse_mix(&s, "4Q:1", err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "bad entry \"4Q:1\""));
-    assert_int_equal(storm_parse_mix(&s, "4G:0", err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "bad weight in \"4G:0\""));
-    assert_int_equal(storm_parse_mix(&s, "4G:1,", err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "trailing comma"));
-    assert_int_equal(storm_parse_mix(&s, "", err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "empty"));
-    /* A failed parse leaves the previous mix. */
-    assert_int_equal(s.nr_mix, 3);
+    for ( size_t i = 0; i < sizeof(bad_mixes) / sizeof(bad_mixes[0]); i++ )
+    {
+        err[0] = '\0';
+        if ( storm_parse_mix(&s, bad_mixes[i].mix, err, sizeof(err)) != -1 )
+            fail_msg("--mix '%s' accepted", bad_mixes[i].mix);
+        if ( !strstr(err, bad_mixes[i].says) )
+            fail_msg("--mix '%s': \"%s\" does not say \"%s\"",
+                     bad_mixes[i].mix, err, bad_mixes[i].says);
+        /* A failed parse leaves the previous mix. */
+        assert_int_equal(s.nr_mix, 3);
+        assert_int_equal(s.mix[2].pages, 1024 * GIB);
+    }
     storm_free(&s);
 }
 
@@ -348,19 +359,29 @@ static void test_offline_and_balloon_events(void **state)
     "16,22,22,16,16,16,16,10,16,16,22,22,22,16,16,16,10,22,16,16,22,16,22," \
     "16,22,10,16,22,16,16,22,22,16,16,10;cpus=2"
 
+/* The defaults on another host, with another mix and fill. */
+static void scenario(struct storm_scenario *s, const char *host,
+                     const char *mix, uint32_t fill_pct)
+{
+    char err[256];
+
+    storm_defaults(s);
+    if ( ts_host_resolve(host, &s->host, err, sizeof(err)) )
+        fail_msg("host %s: %s", host, err);
+    if ( storm_parse_mix(s, mix, err, sizeof(err)) )
+        fail_msg("mix %s: %s", mix, err);
+    s->fill_pct = fill_pct;
+}
+
 static void test_claimsets_survive_offlining(void **state)
 {
     struct storm_scenario s;
-    char err[256];
     const struct storm_result *cs;
     uint32_t nr;
 
     (void)state;
-    storm_defaults(&s);
-    assert_int_equal(ts_host_resolve(UNEVEN8, &s.host, err, sizeof(err)), 0);
+    scenario(&s, UNEVEN8, "2G:8,77G:2", 40);
     s.nr_vms = 24;
-    assert_int_equal(storm_parse_mix(&s, "2G:8,77G:2", err, sizeof(err)), 0);
-    s.fill_pct = 40;
     s.nr_offline = 2;
     s.offline[0] = (struct storm_offline){ .pages = 32768, .time = 2.0 };
     s.offline[1] = (struct storm_offline){ .pages = 16384, .time = 6.0 };
@@ -383,17 +404,12 @@ static void test_claimsets_survive_offlining(void **state)
 static void test_claimsets_big_vms_not_starved(void **state)
 {
     struct storm_scenario s;
-    char err[256];
     const struct storm_result *cs, *host, *xapi;
     uint32_t nr;
 
     (void)state;
-    storm_defaults(&s);
-    assert_int_equal(ts_host_resolve("64G,64G,32G,32G,128G,128G,16G,16G,"
-                                     "64G,64G,32G,32G,128G,128G,16G,16G",
-                                     &s.host, err, sizeof(err)), 0);
-    assert_int_equal(storm_parse_mix(&s, "2G:8,77G:2", err, sizeof(err)), 0);
-    s.fill_pct = 90;
+    scenario(&s, "64G,64G,32G,32G,128G,128G,16G,16G,"
+             "64G,64G,32G,32G,128G,128G,16G,16G", "2G:8,77G:2", 90);
     s.policies = 1u << TS_POLICY_HOST | 1u << TS_POLICY_XAPI |
                  1u << TS_POLICY_CLAIMSETS;
     nr = run(&s, res);
@@ -822,13 +838,10 @@ static void churn_scenario(struct storm_scenario *s, const char *host,
 {
     char err[256];
 
-    storm_defaults(s);
-    assert_int_equal(ts_host_resolve(host, &s->host, err, sizeof(err)), 0);
-    assert_int_equal(storm_parse_mix(s, mix, err, sizeof(err)), 0);
+    scenario(s, host, mix, 0);
     assert_int_equal(storm_parse_lifetime(&s->lifetime, life, err,
                                           sizeof(err)), 0);
     s->nr_vms = vms;
-    s->fill_pct = 0;
 }
 
 /* One policy's churn run on a small host with tiny VMs, burst arrival. */

@@ -837,106 +837,129 @@ static void destroy_started(const struct ts_build *b)
         assert_int_equal(xc_domain_destroy(xch, b->domid), 0);
 }
 
-/* 5 GiB each on an 8 GiB host: both fit alone, not together. */
-static void test_race_without_claims_fails_midway(void **state)
-{
-    struct ts_vm vm = vm_of("r", 5 * GIB, 2);
-    struct ts_build a, b;
+/*
+ * Two builders racing for the same VM size under each policy, one row a
+ * race: what each ends as, and, where a row says (ANY: not checked), how
+ * the loser failed; `more` checks what is particular to the row.
+ *
+ * 5 GiB each on an 8 GiB host: both fit alone, not together.  1.5 GiB
+ * each: both fit node 0 alone, not together.
+ */
+#define ANY (-1)
 
-    (void)state;
-    race(TS_POLICY_NONE, &vm, &a, &b);
-    /* Both planned on the same empty host (nodes 0-2) and populated in
-     * turn: b ran out after 3.75 GiB and failed, its work thrown away;
-     * a then finished in the memory b gave back. */
-    assert_int_equal(a.plan.node_affinity, 0x7);
-    assert_int_equal(b.plan.node_affinity, 0x7);
-    assert_int_equal(b.outcome, TS_OUT_FAILED_BUILD);
-    assert_int_equal(b.error, ENOMEM);
-    assert_int_equal(b.populated, 15 * GIB / 4);
-    assert_int_equal(a.outcome, TS_OUT_STARTED);
-    assert_int_equal(a.populated, 5 * GIB);
-    destroy_started(&a);
-    assert_host_clean();
+struct race_row {
+    const char *why;
+    enum ts_policy policy;
+    uint64_t pages;                     /* each VM */
+    int a_outcome, b_outcome;           /* enum ts_outcome */
+    int a_claimed;                      /* enum ts_claim_kind, or ANY */
+    int b_error;                        /* or ANY */
+    int64_t b_populated;                /* or ANY */
+    int b_replans;                      /* or ANY */
+    const char *b_what;                 /* or NULL */
+    void (*more)(const struct ts_build *a, const struct ts_build *b);
+};
+
+/* Both planned on the same empty host (nodes 0-2) and populated in turn:
+ * b ran out after 3.75 GiB and failed, its work thrown away; a then
+ * finished in the memory b gave back. */
+static void race_none_midway(const struct ts_build *a,
+                             const struct ts_build *b)
+{
+    assert_int_equal(a->plan.node_affinity, 0x7);
+    assert_int_equal(b->plan.node_affinity, 0x7);
+    assert_int_equal(a->populated, 5 * GIB);
 }
 
-static void test_race_with_claim_sets_fails_fast(void **state)
+/* The winner's vnodes are where its claims are.  The loser planned after
+ * a had claimed (plan and claim are one locked step): no room, its
+ * host-wide claim refused (ENOMEM), nothing populated and nothing to
+ * re-plan. */
+static void race_claimsets_fast(const struct ts_build *a,
+                                const struct ts_build *b)
 {
-    struct ts_vm vm = vm_of("r", 5 * GIB, 2);
-    struct ts_build a, b;
-
-    (void)state;
-    race(TS_POLICY_CLAIMSETS, &vm, &a, &b);
-    assert_int_equal(a.outcome, TS_OUT_STARTED);
-    assert_int_equal(a.claimed, TS_CLAIM_SET);
-    assert_int_equal(a.plan.nr_vnodes, 3);
-    for ( uint32_t v = 0; v < a.plan.nr_vnodes; v++ )
-        assert_int_equal(a.vnode_pages[v][a.plan.vnode[v].pnode],
-                         a.plan.vnode[v].pages);
-    /* The loser planned after a had claimed (plan and claim are one
-     * locked step): no room, its host-wide claim refused (ENOMEM), nothing
-     * populated and nothing to re-plan. */
-    assert_int_equal(b.outcome, TS_OUT_FAILED_CLAIM);
-    assert_int_equal(b.error, ENOMEM);
-    assert_int_equal(b.populated, 0);
-    assert_int_equal(b.replans, 0);
-    destroy_started(&a);
-    assert_host_clean();
+    (void)b;
+    assert_int_equal(a->plan.nr_vnodes, 3);
+    for ( uint32_t v = 0; v < a->plan.nr_vnodes; v++ )
+        assert_int_equal(a->vnode_pages[v][a->plan.vnode[v].pnode],
+                         a->plan.vnode[v].pages);
 }
 
-static void test_host_wide_claims_fail_fast_too(void **state)
+/* xapi reads, plans and claims in one step (xenopsd's numa_mutex), so b
+ * sees a's node claim and plans node 1: neither loses a race on a stale
+ * view and falls back host-wide.  Plan and claim took one step: create,
+ * plan+claim, 2 populate batches, release. */
+static void race_xapi_views(const struct ts_build *a, const struct ts_build *b)
 {
-    struct ts_vm vm = vm_of("r", 5 * GIB, 2);
-    struct ts_build a, b;
-
-    (void)state;
-    race(TS_POLICY_HOST, &vm, &a, &b);
-    assert_int_equal(a.outcome, TS_OUT_STARTED);
-    assert_int_equal(b.outcome, TS_OUT_FAILED_CLAIM);
-    assert_string_equal(b.what, "xc_domain_claim_pages");
-    assert_int_equal(b.populated, 0);
-    destroy_started(&a);
-    race(TS_POLICY_XAPI, &vm, &a, &b);
-    assert_int_equal(a.outcome, TS_OUT_STARTED);
-    assert_int_equal(a.claimed, TS_CLAIM_SET);
-    assert_int_equal(b.outcome, TS_OUT_FAILED_CLAIM);
-    destroy_started(&a);
-    assert_host_clean();
+    assert_int_equal(a->plan.claims[0].target, 0);
+    assert_int_equal(b->plan.claims[0].target, 1);
+    assert_int_equal(a->vnode_pages[0][0], 3 * GIB / 2);
+    assert_int_equal(b->vnode_pages[0][1], 3 * GIB / 2);
+    assert_int_equal(a->nr_steps, 5);
 }
 
-/* 1.5 GiB each: both fit node 0 alone, not together.  xapi reads,
- * plans and claims in one step (xenopsd's numa_mutex), so b sees a's
- * node claim and plans node 1: neither loses a race on a stale view and
- * falls back host-wide. */
-static void test_xapi_builders_never_share_a_view(void **state)
+/* claimsets plans and claims in one locked step too: b sees a's claim on
+ * node 0 and plans node 1 at once, no re-plan. */
+static void race_claimsets_views(const struct ts_build *a,
+                                 const struct ts_build *b)
 {
-    struct ts_vm vm = vm_of("x", 3 * GIB / 2, 2);
-    struct ts_build a, b;
+    assert_int_equal(a->plan.claims[0].target, 0);
+    assert_int_equal(b->plan.claims[0].target, 1);
+    assert_int_equal(a->nr_steps, 5);
+}
 
+static const struct race_row race_rows[] = {
+    { "without claims, the loser fails midway", TS_POLICY_NONE, 5 * GIB,
+      TS_OUT_STARTED, TS_OUT_FAILED_BUILD, ANY, ENOMEM, 15 * GIB / 4, ANY,
+      NULL, race_none_midway },
+    { "with claim sets, the loser fails fast", TS_POLICY_CLAIMSETS, 5 * GIB,
+      TS_OUT_STARTED, TS_OUT_FAILED_CLAIM, TS_CLAIM_SET, ENOMEM, 0, 0, NULL,
+      race_claimsets_fast },
+    { "with a host-wide claim too", TS_POLICY_HOST, 5 * GIB,
+      TS_OUT_STARTED, TS_OUT_FAILED_CLAIM, ANY, ANY, 0, ANY,
+      "xc_domain_claim_pages", NULL },
+    { "with xapi's claim too", TS_POLICY_XAPI, 5 * GIB,
+      TS_OUT_STARTED, TS_OUT_FAILED_CLAIM, TS_CLAIM_SET, ANY, ANY, ANY, NULL,
+      NULL },
+    { "xapi builders never share a view", TS_POLICY_XAPI, 3 * GIB / 2,
+      TS_OUT_STARTED, TS_OUT_STARTED, ANY, ANY, ANY, ANY, NULL,
+      race_xapi_views },
+    { "claimsets builders never share a view", TS_POLICY_CLAIMSETS,
+      3 * GIB / 2, TS_OUT_STARTED, TS_OUT_STARTED, ANY, ANY, ANY, 0, NULL,
+      race_claimsets_views },
+};
+
+static void test_races(void **state)
+{
     (void)state;
-    race(TS_POLICY_XAPI, &vm, &a, &b);
-    assert_int_equal(a.outcome, TS_OUT_STARTED);
-    assert_int_equal(b.outcome, TS_OUT_STARTED);
-    assert_int_equal(a.plan.claims[0].target, 0);
-    assert_int_equal(b.plan.claims[0].target, 1);
-    assert_int_equal(a.vnode_pages[0][0], 3 * GIB / 2);
-    assert_int_equal(b.vnode_pages[0][1], 3 * GIB / 2);
-    /* Plan and claim took one step: create, plan+claim, 2 populate
-     * batches, release. */
-    assert_int_equal(a.nr_steps, 5);
-    destroy_started(&a);
-    destroy_started(&b);
+    for ( size_t i = 0; i < sizeof(race_rows) / sizeof(race_rows[0]); i++ )
+    {
+        const struct race_row *r = &race_rows[i];
+        struct ts_vm vm = vm_of("r", r->pages, 2);
+        struct ts_build a, b;
 
-    /* claimsets plans and claims in one locked step too: b sees a's
-     * claim on node 0 and plans node 1 at once, no re-plan. */
-    race(TS_POLICY_CLAIMSETS, &vm, &a, &b);
-    assert_int_equal(b.outcome, TS_OUT_STARTED);
-    assert_int_equal(b.replans, 0);
-    assert_int_equal(a.plan.claims[0].target, 0);
-    assert_int_equal(b.plan.claims[0].target, 1);
-    assert_int_equal(a.nr_steps, 5);
-    destroy_started(&a);
-    destroy_started(&b);
-    assert_host_clean();
+        race(r->policy, &vm, &a, &b);
+        if ( (int)a.outcome != r->a_outcome ||
+             (int)b.outcome != r->b_outcome )
+            fail_msg("race %s: outcomes %d and %d, expected %d and %d",
+                     r->why, a.outcome, b.outcome, r->a_outcome,
+                     r->b_outcome);
+        if ( r->a_claimed != ANY )
+            assert_int_equal(a.claimed, r->a_claimed);
+        if ( r->b_error != ANY )
+            assert_int_equal(b.error, r->b_error);
+        if ( r->b_populated != ANY )
+            assert_int_equal(b.populated, r->b_populated);
+        if ( r->b_replans != ANY )
+            assert_int_equal(b.replans, r->b_replans);
+        if ( r->b_what )
+            assert_string_equal(b.what, r->b_what);
+        if ( r->more )
+            r->more(&a, &b);
+        destroy_started(&a);
+        destroy_started(&b);
+        assert_host_clean();
+    }
 }
 
 /* A VM whose config pins its vnode to a node that lacks the memory fails
@@ -1261,10 +1284,7 @@ int main(void)
         cmocka_unit_test(test_libxl_cpu_bound),
         cmocka_unit_test(test_libxl_no_placement_above_16),
         cmocka_unit_test(test_vmemranges_skip_the_mmio_hole),
-        cmocka_unit_test(test_race_without_claims_fails_midway),
-        cmocka_unit_test(test_race_with_claim_sets_fails_fast),
-        cmocka_unit_test(test_host_wide_claims_fail_fast_too),
-        cmocka_unit_test(test_xapi_builders_never_share_a_view),
+        cmocka_unit_test(test_races),
         cmocka_unit_test(test_explicit_pnodes_never_dropped),
         cmocka_unit_test(test_recalled_node_claim_moves_the_vnode),
         cmocka_unit_test(test_big_vm_not_starved_by_a_later_small_one),

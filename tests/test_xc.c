@@ -270,6 +270,26 @@ static void test_claim_set_and_get(void **state)
     assert_int_equal(physinfo().outstanding_pages, 0);
 }
 
+/* Claim sets the domctl refuses, on a domain of max_pages 8192 holding
+ * the set { node 1: 10 }: one row per argument check. */
+struct claim_set_row {
+    const char *why;
+    uint32_t nr;
+    xen_memory_claim_t set[2];          /* { pages, target, pad } */
+    int err;
+};
+
+static const struct claim_set_row claim_set_rows[] = {
+    { "non-zero pad", 1, { { 1, 1, 1 } }, EINVAL },
+    { "a reserved selector bit", 1, { { 1, 0x40000000, 0 } }, EINVAL },
+    { "the host flag with a node", 1, { { 1, 0x80000001, 0 } }, EINVAL },
+    { "a node the host lacks", 1, { { 1, 4, 0 } }, ENOENT },
+    { "a node twice", 2, { { 1, 1, 0 }, { 1, 1, 0 } }, EINVAL },
+    { "the host twice", 2, { { 1, HOST, 0 }, { 1, HOST, 0 } }, EINVAL },
+    { "over max_pages", 1, { { 8193, HOST, 0 } }, EINVAL },
+    { "more than the node has", 1, { { NODE_PAGES + 1, 0, 0 } }, ENOMEM },
+};
+
 static void test_claim_set_errnos(void **state)
 {
     uint32_t d = new_domain(8192, 1);
@@ -287,29 +307,25 @@ static void test_claim_set_errnos(void **state)
     for ( unsigned int i = 0; i < 66; i++ )
         big[i].target = i < 4 ? i : HOST;
     assert_fails(claim_set(d, 66, big), E2BIG);
-    assert_fails(claim_set(d, 1, &(xen_memory_claim_t){ 1, 1, 1 }), EINVAL);
-    assert_fails(claim_set(d, 1, &(xen_memory_claim_t){ 1, 0x40000000, 0 }),
-                 EINVAL);
-    assert_fails(claim_set(d, 1, &(xen_memory_claim_t){ 1, 0x80000001, 0 }),
-                 EINVAL);
-    assert_fails(claim_set(d, 1, &(xen_memory_claim_t){ 1, 4, 0 }), ENOENT);
-    assert_fails(claim_set(d, 2, (xen_memory_claim_t[]){ { 1, 1, 0 },
-                                                         { 1, 1, 0 } }),
-                 EINVAL);
-    assert_fails(claim_set(d, 2, (xen_memory_claim_t[]){ { 1, HOST, 0 },
-                                                         { 1, HOST, 0 } }),
-                 EINVAL);
-    assert_fails(claim_set(d, 1, &(xen_memory_claim_t){ 8193, HOST, 0 }),
-                 EINVAL);                                  /* over max */
-    assert_fails(claim_set(d, 1, &(xen_memory_claim_t){ NODE_PAGES + 1, 0, 0 }),
-                 ENOMEM);                                  /* node */
-    /* Every failure left the previous set in place. */
-    nr = 2;
-    assert_int_equal(xc_domain_claim_memory(xch, d, XEN_DOMCTL_CLAIM_MEMORY_GET,
-                                            &nr, big), 0);
-    assert_int_equal(nr, 2);
-    assert_int_equal(big[1].target, 1);
-    assert_int_equal(big[1].pages, 10);
+    for ( size_t i = 0; i < ARRAY_SIZE(claim_set_rows); i++ )
+    {
+        const struct claim_set_row *r = &claim_set_rows[i];
+        int rc;
+
+        errno = 0;
+        rc = claim_set(d, r->nr, r->set);
+        if ( rc != -1 || errno != r->err )
+            fail_msg("claim set, %s: %d, errno %d; expected -1, errno %d",
+                     r->why, rc, errno, r->err);
+        /* Each failure left the previous set in place. */
+        nr = 2;
+        assert_int_equal(xc_domain_claim_memory(xch, d,
+                                                XEN_DOMCTL_CLAIM_MEMORY_GET,
+                                                &nr, big), 0);
+        assert_int_equal(nr, 2);
+        assert_int_equal(big[1].target, 1);
+        assert_int_equal(big[1].pages, 10);
+    }
 
     nr = 1;
     assert_fails(xc_domain_claim_memory(xch, d, 7, &nr, big), EOPNOTSUPP);
@@ -396,40 +412,72 @@ static void test_vnuma_round_trip_and_vnode_populate(void **state)
     assert_int_equal(xc_domain_destroy(xch, d), 0);
 }
 
+/* vNUMA layouts setvnumainfo refuses, for 2 vnodes on a 2-vCPU domain
+ * of the 4-node host: one row per argument check, each changing one
+ * thing of a layout that is accepted. */
+struct vnuma_row {
+    const char *why;
+    unsigned int nr_vcpus;
+    uint64_t start1;                    /* the second range's start */
+    uint32_t flags0;                    /* the first range's flags */
+    unsigned int v2v[3], v2p[2];
+    int err;
+};
+
+#define MB8 (8ULL << 20)
+
+static const struct vnuma_row vnuma_rows[] = {
+    /* why                       vcpus start1     flags v2v        v2p */
+    { "overlapping ranges",          2, MB8 / 2, 0, { 0, 1 },    { 0, 1 },
+      EINVAL },
+    { "3 vCPUs of 2",                3, MB8,     0, { 0, 1, 1 }, { 0, 1 },
+      EINVAL },
+    { "a vCPU on vnode 2",           2, MB8,     0, { 0, 2 },    { 0, 1 },
+      E2BIG },
+    { "pnode 64",                    2, MB8,     0, { 0, 1 },    { 0, 64 },
+      E2BIG },
+    { "pnode 7, which is not there", 2, MB8,     0, { 0, 1 },    { 0, 7 },
+      EINVAL },
+    { "range flags",                 2, MB8,     1, { 0, 1 },    { 0, 1 },
+      EINVAL },
+};
+
 static void test_vnuma_validation(void **state)
 {
     uint32_t d = new_domain(4096, 2);
     xen_vmemrange_t r[2] = {
         { .start = 0, .end = 8ULL << 20, .nid = 0 },
-        { .start = 4ULL << 20, .end = 16ULL << 20, .nid = 1 },   /* overlap */
+        { .start = 8ULL << 20, .end = 16ULL << 20, .nid = 1 },
     };
     unsigned int dist[4] = { 10, 21, 21, 10 }, v2v[2] = { 0, 1 };
-    unsigned int v2v3[3] = { 0, 1, 1 };
-    unsigned int v2p[2] = { 0, 1 }, bad_v2v[2] = { 0, 2 }, bad_v2p[2] = { 0, 64 };
+    unsigned int v2p[2] = { 0, 1 };
     /* GET writes its buffers back even on failure: keep them apart. */
     xen_vmemrange_t gr[1];
     unsigned int gdist[1], gv2v[1];
     uint32_t nv = 1, nr = 1, nc = 1;
 
     (void)state;
-    assert_fails(xc_domain_setvnuma(xch, d, 2, 2, 2, r, dist, v2v, v2p),
-                 EINVAL);
-    r[1].start = 8ULL << 20;
-    assert_fails(xc_domain_setvnuma(xch, d, 2, 2, 3, r, dist, v2v3, v2p),
-                 EINVAL);                                   /* vcpus */
-    assert_fails(xc_domain_setvnuma(xch, d, 2, 2, 2, r, dist, bad_v2v, v2p),
-                 E2BIG);
-    assert_fails(xc_domain_setvnuma(xch, d, 2, 2, 2, r, dist, v2v, bad_v2p),
-                 E2BIG);
-    bad_v2p[1] = 7;                                         /* no node 7 */
-    assert_fails(xc_domain_setvnuma(xch, d, 2, 2, 2, r, dist, v2v, bad_v2p),
-                 EINVAL);
-    r[0].flags = 1;
-    assert_fails(xc_domain_setvnuma(xch, d, 2, 2, 2, r, dist, v2v, v2p),
-                 EINVAL);
-    r[0].flags = 0;
-    assert_fails(xc_domain_getvnuma(xch, d, &nv, &nr, &nc, gr, gdist, gv2v),
-                 EOPNOTSUPP);
+    for ( size_t i = 0; i < ARRAY_SIZE(vnuma_rows); i++ )
+    {
+        const struct vnuma_row *row = &vnuma_rows[i];
+        xen_vmemrange_t rr[2] = { r[0], r[1] };
+        unsigned int rv2v[3], rv2p[2];
+        int rc;
+
+        memcpy(rv2v, row->v2v, sizeof(rv2v));
+        memcpy(rv2p, row->v2p, sizeof(rv2p));
+        rr[0].flags = row->flags0;
+        rr[1].start = row->start1;
+        errno = 0;
+        rc = xc_domain_setvnuma(xch, d, 2, 2, row->nr_vcpus, rr, dist, rv2v,
+                                rv2p);
+        if ( rc != -1 || errno != row->err )
+            fail_msg("setvnuma, %s: %d, errno %d; expected -1, errno %d",
+                     row->why, rc, errno, row->err);
+        /* Nothing was set. */
+        assert_fails(xc_domain_getvnuma(xch, d, &nv, &nr, &nc, gr, gdist,
+                                        gv2v), EOPNOTSUPP);
+    }
     assert_int_equal(xc_domain_setvnuma(xch, d, 2, 2, 2, r, dist, v2v, v2p),
                      0);
     assert_fails(xc_domain_getvnuma(xch, d, &nv, &nr, &nc, gr, gdist, gv2v),
@@ -742,6 +790,16 @@ static long raw_domctl(struct xen_domctl *op)
     return rc;
 }
 
+static const struct {
+    const char *why;
+    uint32_t mode;
+    bool unmapped;                      /* else NULL */
+} bad_claim_handles[] = {
+    { "SET from an unmapped page", XEN_DOMCTL_CLAIM_MEMORY_SET, true },
+    { "SET from NULL", XEN_DOMCTL_CLAIM_MEMORY_SET, false },
+    { "GET into NULL", XEN_DOMCTL_CLAIM_MEMORY_GET, false },
+};
+
 static void test_bad_pointers_give_efault(void **state)
 {
     xencall_handle *xc = xc_interface_xcall_handle(xch);
@@ -766,18 +824,22 @@ static void test_bad_pointers_give_efault(void **state)
                               (uint64_t)(uintptr_t)gone), -1);
     assert_int_equal(errno, EFAULT);
 
-    c->mode = XEN_DOMCTL_CLAIM_MEMORY_SET;
-    c->nr_entries = 1;
-    set_xen_guest_handle_raw(c->claim_set, (xen_memory_claim_t *)gone);
-    assert_int_equal(raw_domctl(&op), -1);
-    assert_int_equal(errno, EFAULT);
-    set_xen_guest_handle_raw(c->claim_set, NULL);
-    assert_int_equal(raw_domctl(&op), -1);
-    assert_int_equal(errno, EFAULT);
-    c->mode = XEN_DOMCTL_CLAIM_MEMORY_GET;
-    assert_int_equal(raw_domctl(&op), -1);
-    assert_int_equal(errno, EFAULT);
-    assert_int_equal(dominfo(d).nr_outstanding_pages, 0);
+    /* A claim set through a handle to an unmapped page or NULL. */
+    for ( size_t i = 0; i < ARRAY_SIZE(bad_claim_handles); i++ )
+    {
+        c->mode = bad_claim_handles[i].mode;
+        c->nr_entries = 1;
+        set_xen_guest_handle_raw(c->claim_set,
+                                 bad_claim_handles[i].unmapped
+                                 ? (xen_memory_claim_t *)gone : NULL);
+        errno = 0;
+        if ( raw_domctl(&op) != -1 )
+            fail_msg("claim_memory, %s: succeeded", bad_claim_handles[i].why);
+        if ( errno != EFAULT )
+            fail_msg("claim_memory, %s: errno %d, expected EFAULT",
+                     bad_claim_handles[i].why, errno);
+        assert_int_equal(dominfo(d).nr_outstanding_pages, 0);
+    }
 
     /* A status array that is not there. */
     assert_fails(xc_page_offline_op(xch, sysctl_query_page_offline, 5, 5,
@@ -855,20 +917,22 @@ static void test_interface_version_and_unknown_ops(void **state)
     {
         multicall_entry_t *e = xencall_alloc_buffer(xc, sizeof(*e));
 
-        e->op = __HYPERVISOR_multicall;
-        e->args[0] = (uint64_t)(uintptr_t)e;
-        e->args[1] = 1;
-        assert_int_equal(xencall2(xc, __HYPERVISOR_multicall,
-                                  (uint64_t)(uintptr_t)e, 1), 0);
-        assert_int_equal((long)e->result, -ENOSYS);
-        e->op = (1ULL << 32) | __HYPERVISOR_multicall;
-        assert_int_equal(xencall2(xc, __HYPERVISOR_multicall,
-                                  (uint64_t)(uintptr_t)e, 1), 0);
-        assert_int_equal((long)e->result, -ENOSYS);
-        e->op = (1ULL << 32) | __HYPERVISOR_memory_op;
-        assert_int_equal(xencall2(xc, __HYPERVISOR_multicall,
-                                  (uint64_t)(uintptr_t)e, 1), 0);
-        assert_int_equal((long)e->result, -ENOSYS);
+        static const uint64_t ops[] = {
+            __HYPERVISOR_multicall,
+            (1ULL << 32) | __HYPERVISOR_multicall,
+            (1ULL << 32) | __HYPERVISOR_memory_op,
+        };
+
+        for ( size_t i = 0; i < ARRAY_SIZE(ops); i++ )
+        {
+            e->op = ops[i];
+            e->args[0] = (uint64_t)(uintptr_t)e;
+            e->args[1] = 1;
+            e->result = 0;
+            assert_int_equal(xencall2(xc, __HYPERVISOR_multicall,
+                                      (uint64_t)(uintptr_t)e, 1), 0);
+            assert_int_equal((long)e->result, -ENOSYS);
+        }
         xencall_free_buffer(xc, e);
     }
 }

@@ -10,6 +10,10 @@
 #include <errno.h>
 #include <stdint.h>
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#endif
+
 /* Expect a failing libxenctrl-style call: -1 and errno. */
 #define assert_fails(call, err) \
     do { \

@@ -43,6 +43,11 @@
 #include "../xen/xen.h"
 #include "hostd.h"
 
+/* hostd's own memory comes from the core's environment (nc_zalloc,
+ * nc_free), as the hypercalls' does, so that the fault suite can fail
+ * any allocation made while a client is served. */
+#include "../core/env.h"
+
 #define HOSTD_MAX_CONNS     1024
 #define HOSTD_MAX_BINDINGS  4096
 #define FRAME_TIMEOUT_MS    5000    /* NUMACLAIM_HOSTD_FRAME_MS overrides */
@@ -310,7 +315,7 @@ static void conn_end(struct conn *c)
     if ( --hd->nr_conns == 0 )
         pthread_cond_broadcast(&hd->idle);
     pthread_mutex_unlock(&hd->lock);
-    free(c);
+    nc_free(c);
 }
 
 static void welcome(struct conn *c, uint32_t seq, int rc, const char *why)
@@ -440,13 +445,19 @@ static void *conn_main(void *arg)
 /* Take a new connection: a thread of its own, or a refusal when full. */
 static void conn_start(struct hostd *hd, int fd)
 {
-    struct conn *c = calloc(1, sizeof(*c));
+    struct conn *c = nc_zalloc(sizeof(*c));
     pthread_attr_t attr;
     pthread_t t;
     unsigned int slot = HOSTD_MAX_CONNS;
+    int rc;
 
     if ( !c )
     {
+        /* Refused with its reason, as when full: never a silent close. */
+        struct conn none = { .hd = hd, .fd = fd };
+
+        hlog(hd, "refused a connection: out of memory for it");
+        welcome(&none, 0, -ENOMEM, "out of memory for the connection");
         close(fd);
         return;
     }
@@ -470,7 +481,7 @@ static void conn_start(struct hostd *hd, int fd)
         /* No lingering here: the accept loop must not wait on anyone. */
         welcome(c, 0, -EAGAIN, "too many connections");
         close(fd);
-        free(c);
+        nc_free(c);
         return;
     }
     c->slot = slot;
@@ -478,8 +489,14 @@ static void conn_start(struct hostd *hd, int fd)
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 256 * 1024);
-    if ( pthread_create(&t, &attr, conn_main, c) )
+    rc = pthread_create(&t, &attr, conn_main, c);
+    if ( rc )
+    {
+        hlog(hd, "refused a connection: no thread for it: %s",
+             strerror(rc));
+        welcome(c, 0, -EAGAIN, "no thread for the connection");
         conn_end(c);
+    }
     pthread_attr_destroy(&attr);
 }
 
@@ -614,13 +631,16 @@ static void drain(struct hostd *hd)
 
 int nc_hostd_run(const struct nc_hostd_config *cfg)
 {
-    struct hostd *hd = calloc(1, sizeof(*hd));
+    struct hostd *hd = nc_zalloc(sizeof(*hd));
     struct sigaction sa = { .sa_handler = on_signal };
     char why[512];
-    int lfd = -1, rc = 1, spare;
+    int lfd = -1, rc = 1, spare, err;
 
     if ( !hd )
+    {
+        fprintf(stderr, "numaclaim hostd: out of memory\n");
         return 1;
+    }
     raise_fd_limit();
     spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
     hd->cfg = cfg;
@@ -638,9 +658,14 @@ int nc_hostd_run(const struct nc_hostd_config *cfg)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if ( nc_xen_create(cfg->spec, &hd->xen, why, sizeof(why)) )
+    /* The parser says what is wrong with a spec; other failures (out of
+     * memory) come as the errno alone. */
+    why[0] = '\0';
+    err = nc_xen_create(cfg->spec, &hd->xen, why, sizeof(why));
+    if ( err )
     {
-        fprintf(stderr, "numaclaim hostd: host \"%s\": %s\n", cfg->spec, why);
+        fprintf(stderr, "numaclaim hostd: host \"%s\": %s\n", cfg->spec,
+                why[0] ? why : strerror(-err));
         goto out;
     }
     if ( getenv("NUMACLAIM_CHECK") )
@@ -722,9 +747,19 @@ int nc_hostd_run(const struct nc_hostd_config *cfg)
     }
     if ( spare >= 0 )
         close(spare);
+    if ( stop_pipe[0] >= 0 )
+    {
+        int r = stop_pipe[0], w = stop_pipe[1];
+
+        /* A signal from now on writes nowhere (EBADF), not to a reused
+         * descriptor. */
+        stop_pipe[0] = stop_pipe[1] = -1;
+        close(r);
+        close(w);
+    }
     nc_xen_destroy(hd->xen);
     pthread_cond_destroy(&hd->idle);
     pthread_mutex_destroy(&hd->lock);
-    free(hd);
+    nc_free(hd);
     return rc;
 }

@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * White-box tests of the hierarchical bitmap (src/core/hbitmap.c, the
+ * buddy heap's free-block index), which this file includes whole, as
+ * Xen's tools/tests build hypervisor files into host programs: the bitmap
+ * is tested alone, on sizes the heap never makes, with the environment
+ * (src/env/posix.c) linked in for its allocations.
+ *
+ * Covered: every size around a level boundary (0, 1, 63, 64, 65, 4095,
+ * 4096, 4097, 64^3, 64^3 + 1 bits), with the number of levels each must
+ * have; the first and the last bit; a bit on each side of every word and
+ * summary boundary; empty and full maps; searches from 0, from past the
+ * end and from NC_HB_NONE; the summary rule of hbitmap.h (bit w of level
+ * l + 1 set exactly when word w of level l is non-zero) after every
+ * change; random set/clear against a plain bit array; and hb_init's
+ * failure at each of its allocations, leaking nothing.
+ */
+#include "common.h"
+
+#include <inttypes.h>
+
+#include "../src/core/hbitmap.c"
+
+#define WORD_BITS 64ULL
+
+/* The sizes around each level boundary and the levels each must have. */
+static const struct {
+    uint64_t nbits;
+    unsigned int levels;
+} sizes[] = {
+    { 0, 1 }, { 1, 1 }, { 63, 1 }, { 64, 1 }, { 65, 2 },
+    { 4095, 2 }, { 4096, 2 }, { 4097, 3 },
+    { 262144, 3 }, { 262145, 4 },
+};
+
+/* The summary rule of hbitmap.h, and nothing set past nbits. */
+static void assert_summaries(const struct nc_hbitmap *b)
+{
+    for ( unsigned int l = 0; l + 1 < b->levels; l++ )
+        for ( uint64_t w = 0; w < b->nwords[l]; w++ )
+        {
+            bool sum = (b->word[l + 1][w / WORD_BITS] >> (w % WORD_BITS)) & 1;
+
+            if ( sum != (b->word[l][w] != 0) )
+                fail_msg("%" PRIu64 " bits: level %u word %" PRIu64
+                         " is %s but its summary bit is %s", b->nbits, l, w,
+                         b->word[l][w] ? "non-zero" : "zero",
+                         sum ? "set" : "clear");
+        }
+    for ( uint64_t i = b->nbits; i < b->nwords[0] * WORD_BITS; i++ )
+        assert_false((b->word[0][i / WORD_BITS] >> (i % WORD_BITS)) & 1);
+    assert_int_equal(b->nwords[b->levels - 1], 1);
+}
+
+static void assert_empty(const struct nc_hbitmap *b)
+{
+    assert_int_equal(hb_next(b, 0), NC_HB_NONE);
+    for ( unsigned int l = 0; l < b->levels; l++ )
+        for ( uint64_t w = 0; w < b->nwords[l]; w++ )
+            assert_int_equal(b->word[l][w], 0);
+}
+
+/* Searches from 0, from the end, past it and from NC_HB_NONE. */
+static void assert_ends(const struct nc_hbitmap *b)
+{
+    assert_int_equal(hb_next(b, b->nbits), NC_HB_NONE);
+    assert_int_equal(hb_next(b, b->nbits + 1), NC_HB_NONE);
+    assert_int_equal(hb_next(b, b->nwords[0] * WORD_BITS), NC_HB_NONE);
+    assert_int_equal(hb_next(b, NC_HB_NONE), NC_HB_NONE);
+    assert_false(hb_test(b, b->nbits));
+    assert_false(hb_test(b, NC_HB_NONE));
+}
+
+static void test_levels(void **state)
+{
+    (void)state;
+    for ( size_t k = 0; k < NC_ARRAY_SIZE(sizes); k++ )
+    {
+        struct nc_hbitmap b;
+
+        assert_int_equal(hb_init(&b, sizes[k].nbits), 0);
+        assert_int_equal(b.nbits, sizes[k].nbits);
+        assert_int_equal(b.levels, sizes[k].levels);
+        assert_empty(&b);
+        assert_ends(&b);
+        assert_summaries(&b);
+        hb_fini(&b);
+        assert_int_equal(b.levels, 0);
+    }
+}
+
+/* One bit alone, at i: found from 0 and from i, not from i + 1; cleared,
+ * the map is empty again, summaries included. */
+static void one_bit(struct nc_hbitmap *b, uint64_t i)
+{
+    hb_set(b, i);
+    assert_true(hb_test(b, i));
+    if ( i )
+        assert_false(hb_test(b, i - 1));
+    assert_false(hb_test(b, i + 1));
+    assert_summaries(b);
+    assert_int_equal(hb_next(b, 0), i);
+    assert_int_equal(hb_next(b, i), i);
+    assert_int_equal(hb_next(b, i + 1), NC_HB_NONE);
+    if ( i )
+        assert_int_equal(hb_next(b, i - 1), i);
+    assert_ends(b);
+    hb_set(b, i);                           /* setting twice: no change */
+    assert_summaries(b);
+    hb_clear(b, i);
+    assert_false(hb_test(b, i));
+    assert_empty(b);
+    hb_clear(b, i);                         /* clearing twice: no change */
+    assert_empty(b);
+}
+
+/* First and last bit, and both sides of every boundary of every level:
+ * 64^k - 1 and 64^k for each k below the map's size. */
+static void test_boundaries(void **state)
+{
+    (void)state;
+    for ( size_t k = 0; k < NC_ARRAY_SIZE(sizes); k++ )
+    {
+        uint64_t n = sizes[k].nbits;
+        struct nc_hbitmap b;
+
+        if ( !n )
+            continue;
+        assert_int_equal(hb_init(&b, n), 0);
+        one_bit(&b, 0);
+        one_bit(&b, n - 1);
+        for ( uint64_t edge = WORD_BITS; edge < n; edge *= WORD_BITS )
+        {
+            one_bit(&b, edge - 1);
+            one_bit(&b, edge);
+        }
+        hb_fini(&b);
+    }
+}
+
+/* Two bits either side of a boundary: the search crosses it. */
+static void test_search_crosses_levels(void **state)
+{
+    struct nc_hbitmap b;
+    const uint64_t n = 262145;
+
+    (void)state;
+    assert_int_equal(hb_init(&b, n), 0);
+    for ( uint64_t edge = WORD_BITS; edge <= n - 1; edge *= WORD_BITS )
+    {
+        hb_set(&b, edge - 1);
+        hb_set(&b, n - 1);
+        assert_int_equal(hb_next(&b, 0), edge - 1);
+        assert_int_equal(hb_next(&b, edge - 1), edge - 1);
+        assert_int_equal(hb_next(&b, edge), n - 1);
+        hb_clear(&b, edge - 1);
+        assert_int_equal(hb_next(&b, 0), n - 1);
+        hb_clear(&b, n - 1);
+        assert_empty(&b);
+    }
+    hb_fini(&b);
+}
+
+/* Every bit set, then cleared from the top down: each search finds the
+ * bit it starts on, then the lowest still set. */
+static void test_full(void **state)
+{
+    (void)state;
+    for ( size_t k = 0; k < NC_ARRAY_SIZE(sizes); k++ )
+    {
+        uint64_t n = sizes[k].nbits;
+        struct nc_hbitmap b;
+
+        if ( !n || n > 4097 )
+            continue;
+        assert_int_equal(hb_init(&b, n), 0);
+        for ( uint64_t i = 0; i < n; i++ )
+            hb_set(&b, i);
+        assert_summaries(&b);
+        for ( uint64_t i = 0; i < n; i++ )
+        {
+            assert_true(hb_test(&b, i));
+            assert_int_equal(hb_next(&b, i), i);
+        }
+        assert_ends(&b);
+        for ( uint64_t i = n; i-- > 0; )
+        {
+            hb_clear(&b, i);
+            assert_int_equal(hb_next(&b, 0), i ? 0 : NC_HB_NONE);
+            assert_int_equal(hb_next(&b, i), NC_HB_NONE);
+        }
+        assert_summaries(&b);
+        assert_empty(&b);
+        hb_fini(&b);
+    }
+}
+
+/* Random set and clear on a four-level map against a plain bit array. */
+static uint64_t rnd_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t rnd(void)
+{
+    return test_rnd(&rnd_state);
+}
+
+static uint64_t plain_next(const uint8_t *bits, uint64_t n, uint64_t from)
+{
+    for ( uint64_t i = from; i < n; i++ )
+        if ( bits[i] )
+            return i;
+    return NC_HB_NONE;
+}
+
+static void test_random_against_plain(void **state)
+{
+    const uint64_t n = 262145;
+    uint8_t *plain = calloc(n, 1);
+    struct nc_hbitmap b;
+
+    (void)state;
+    assert_non_null(plain);
+    assert_int_equal(hb_init(&b, n), 0);
+    for ( int op = 0; op < 4000; op++ )
+    {
+        /* Clustered: mostly near a few hot spots, so words fill. */
+        uint64_t spot = (rnd() % 4) * 65536, i = (spot + rnd() % 8192) % n;
+        uint64_t from = rnd() % n;
+
+        if ( rnd() % 3 )
+        {
+            hb_set(&b, i);
+            plain[i] = 1;
+        }
+        else
+        {
+            hb_clear(&b, i);
+            plain[i] = 0;
+        }
+        assert_int_equal(hb_test(&b, i), plain[i]);
+        assert_int_equal(hb_next(&b, from), plain_next(plain, n, from));
+        assert_int_equal(hb_next(&b, i), plain_next(plain, n, i));
+        if ( op % 500 == 0 )
+            assert_summaries(&b);
+    }
+    assert_summaries(&b);
+    hb_fini(&b);
+    free(plain);
+}
+
+/* hb_init with each of its allocations failing: -ENOMEM, nothing kept;
+ * the sweep ends at the first run with nothing to fail. */
+static void test_init_fails_cleanly(void **state)
+{
+    (void)state;
+    for ( size_t k = 0; k < NC_ARRAY_SIZE(sizes); k++ )
+    {
+        long n;
+
+        for ( n = 0; n < 16; n++ )
+        {
+            struct nc_hbitmap b;
+            long live = nc_env_alloc_live(), failed = nc_env_alloc_failed();
+            int rc;
+
+            nc_env_fail_alloc_after(n, NC_FAULT_ONCE);
+            rc = hb_init(&b, sizes[k].nbits);
+            nc_env_fail_alloc_after(0, NC_FAULT_OFF);
+            if ( nc_env_alloc_failed() == failed )
+            {
+                assert_int_equal(rc, 0);
+                hb_fini(&b);
+                break;
+            }
+            assert_int_equal(rc, -ENOMEM);
+            assert_int_equal(b.levels, 0);
+            assert_int_equal(nc_env_alloc_live(), live);
+        }
+        /* One allocation per level. */
+        assert_int_equal(n, sizes[k].levels);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_levels),
+        cmocka_unit_test(test_boundaries),
+        cmocka_unit_test(test_search_crosses_levels),
+        cmocka_unit_test(test_full),
+        cmocka_unit_test(test_random_against_plain),
+        cmocka_unit_test(test_init_fails_cleanly),
+    };
+
+    nc_env_alloc_track(true);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
