@@ -26,12 +26,14 @@ void p2m_fini(struct nc_p2m *p)
 
 int p2m_grow(struct nc_p2m *p, nc_lock_t *lock, uint32_t extra)
 {
-    while ( p->cap - p->nr < extra + p->nr / 8 )
+    while ( p->cap - p->nr < extra || p->cap - p->nr - extra < p->nr / 8 )
     {
         uint32_t want, seen = p->cap, nr = p->nr, head;
         struct nc_extent *fresh, *old;
 
-        if ( nr > UINT32_MAX / 2 - extra )
+        /* Bounded so that neither the size below nor its doubling by a
+         * later growth can wrap, whatever `extra` is asked for. */
+        if ( extra > UINT32_MAX / 4 || nr > UINT32_MAX / 4 - extra )
             return -ENOMEM;
         want = NC_MAX(NC_MAX(seen * 2, nr + extra + nr / 4), 8u);
         if ( lock )

@@ -98,7 +98,8 @@ int p2m_grow(struct nc_p2m *p, nc_lock_t *lock, uint32_t extra);
 static inline int p2m_reserve(struct nc_p2m *p, nc_lock_t *lock,
                               uint32_t extra)
 {
-    return p2m_spare(p, extra + p->nr / 8) ? 0 : p2m_grow(p, lock, extra);
+    return p2m_spare(p, extra) && p->cap - p->nr - extra >= p->nr / 8
+           ? 0 : p2m_grow(p, lock, extra);
 }
 /* True if no page of [gpfn, gpfn + nr) is mapped. */
 bool p2m_range_unmapped(const struct nc_p2m *p, uint64_t gpfn, uint64_t nr);
