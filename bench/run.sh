@@ -5,7 +5,7 @@
 #
 # Runs numaclaim-bench from a release build (default build/release, set up
 # with `meson setup build/release -Dbuildtype=release -Dnc_debug=0
-# -Dtests=false`), then, if valgrind is installed, counts instructions per
+# -Dtests=disabled`), then, if valgrind is installed, counts instructions per
 # alloc+free pair under callgrind: `numaclaim-bench --pairs N --order K
 # [--claims]` at two values of N, so that
 #
@@ -89,7 +89,7 @@ bench=$build/bench/numaclaim-bench
 if [ ! -x "$bench" ]
 then
     echo "$me: $bench not found; build it first:" >&2
-    echo "  meson setup $build -Dbuildtype=release -Dnc_debug=0 -Dtests=false" >&2
+    echo "  meson setup $build -Dbuildtype=release -Dnc_debug=0 -Dtests=disabled" >&2
     echo "  ninja -C $build" >&2
     exit 1
 fi

@@ -44,6 +44,11 @@ struct nc_host *cli_host_create(const char *spec);
 pid_t cli_daemonize(const char *who, int (*serve)(void *arg, int ready_fd),
                     void *arg);
 
+/* The directory numaclaim's stand-in libraries were loaded from (the
+ * build tree's src/shim, or libdir/numaclaim once installed): what `env`
+ * and `xenstored` put on LD_LIBRARY_PATH.  Never NULL. */
+const char *cli_shim_dir(void);
+
 /* Pages as a human size ("12 GiB", "512 MiB", "4 KiB"); buf >= 32. */
 const char *cli_size(uint64_t pages, char *buf);
 

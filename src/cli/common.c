@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Helpers shared by the subcommands: host creation from a spec, sizes for
- * people, and the per-node overview table.
+ * people, the per-node overview table, and where the stand-ins live.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <xencall.h>
 
 #include "cli.h"
 
@@ -32,6 +37,29 @@ struct nc_host *cli_host_create(const char *spec)
         return NULL;
     }
     return h;
+}
+
+/*
+ * The command links the stand-ins (src/cli/meson.build), so xencall_open()
+ * is numaclaim's own and the file it was loaded from names the directory,
+ * in the build tree and installed alike.
+ */
+const char *cli_shim_dir(void)
+{
+    static char dir[PATH_MAX];
+    char path[PATH_MAX], *slash;
+    Dl_info info;
+
+    if ( dir[0] )
+        return dir;
+    if ( !dladdr((void *)xencall_open, &info) || !info.dli_fname ||
+         !realpath(info.dli_fname, path) )
+        return ".";
+    slash = strrchr(path, '/');
+    if ( slash && slash != path )
+        *slash = '\0';
+    memcpy(dir, path, sizeof(dir));
+    return dir;
 }
 
 const char *cli_size(uint64_t pages, char *buf)

@@ -181,7 +181,7 @@ int cli_env(int argc, char **argv)
     if ( cli_xenstore_rundir(sock, xs, sizeof(xs)) )
         printf("export XENSTORED_PATH='%s/socket'\n", xs);
     printf("export LD_LIBRARY_PATH='%s'${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}\n",
-           NC_SHIM_DIR);
+           cli_shim_dir());
     return 0;
 }
 

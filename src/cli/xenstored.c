@@ -228,8 +228,8 @@ static void child_exec(const struct xs_config *c)
      * first. */
     snprintf(pre, sizeof(pre), "%s%s%s/libnumaclaim-xsd.so",
              old_pre ? old_pre : "", old_pre && *old_pre ? " " : "",
-             NC_SHIM_DIR);
-    snprintf(lib, sizeof(lib), "%s%s%s", NC_SHIM_DIR,
+             cli_shim_dir());
+    snprintf(lib, sizeof(lib), "%s%s%s", cli_shim_dir(),
              old_lib && *old_lib ? ":" : "", old_lib ? old_lib : "");
     snprintf(pid, sizeof(pid), "%s/xenstored.pid", c->rundir);
     setenv("LD_PRELOAD", pre, 1);
