@@ -19,6 +19,8 @@
 
 #include <numaclaim/core.h>
 
+#include "hostspec.h"
+
 #define CTL NC_DOMID_CONTROL
 
 /* A host from a spec string, with the nodes of offline_mask offline and

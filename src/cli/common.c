@@ -16,6 +16,7 @@
 #include <xencall.h>
 
 #include "cli.h"
+#include "hostspec.h"
 
 struct nc_host *cli_host_create(const char *spec)
 {

@@ -15,6 +15,7 @@
 #include <numaclaim/core.h>
 
 #include "fuzz.h"
+#include "hostspec.h"
 
 #define MAX_BUILD_FRAMES (64u * 1024)
 
