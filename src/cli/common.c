@@ -115,39 +115,3 @@ void cli_print_overview(FILE *f, struct nc_host *h)
             cli_size(hi.total_avail - hi.outstanding_claims, d), hi.nr_cpus);
 }
 
-pid_t cli_daemonize(const char *who, int (*serve)(void *arg, int ready_fd),
-                    void *arg)
-{
-    int ready[2];
-    char ok = 0;
-    pid_t pid;
-
-    if ( pipe(ready) )
-    {
-        fprintf(stderr, "%s: pipe: %s\n", who, strerror(errno));
-        return -1;
-    }
-    fflush(NULL);
-    pid = fork();
-    if ( pid < 0 )
-    {
-        fprintf(stderr, "%s: fork: %s\n", who, strerror(errno));
-        return -1;
-    }
-    if ( pid == 0 )
-    {
-        close(ready[0]);
-        setsid();
-        _exit(serve(arg, ready[1]));
-    }
-    close(ready[1]);
-    if ( read(ready[0], &ok, 1) != 1 )
-    {
-        /* It died before serving, and said why on stderr. */
-        close(ready[0]);
-        waitpid(pid, NULL, 0);
-        return -1;
-    }
-    close(ready[0]);
-    return pid;
-}

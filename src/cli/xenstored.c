@@ -42,6 +42,7 @@
 #include <xen/io/xs_wire.h>
 
 #include "../hostd/hostd.h"
+#include "../spawn/spawn.h"
 #include "../wire/wire.h"
 #include "cli.h"
 
@@ -507,7 +508,8 @@ int cli_xenstored(int argc, char **argv)
     if ( !daemon )
         return run(&c);
 
-    pid = cli_daemonize("numaclaim xenstored", serve_detached, &c);
+    pid = spawn_ready("numaclaim xenstored", SPAWN_SESSION, serve_detached,
+                      &c);
     if ( pid < 0 )
         return 1;
     printf("numaclaim xenstored: pid %d serving %s/socket\n", (int)pid,

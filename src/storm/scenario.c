@@ -385,6 +385,10 @@ int storm_prepare(struct storm_scenario *s, char *err, size_t errlen)
     return 0;
 }
 
+/* The arrays storm_prepare allocates, listed once: a copy of the inputs
+ * starts without them and storm_free_prepared frees them. */
+#define FOR_EACH_PREPARED(X) X(vms) X(templates) X(arrival) X(life) X(reboots)
+
 void storm_copy_inputs(struct storm_scenario *x,
                        const struct storm_scenario *s)
 {
@@ -392,25 +396,16 @@ void storm_copy_inputs(struct storm_scenario *x,
     /* storm_prepare adds the --ha-restart VMs to nr_vms. */
     if ( s->vms )
         x->nr_vms = s->nr_vms - s->ha_vms;
-    x->vms = NULL;
-    x->templates = NULL;
-    x->arrival = NULL;
-    x->life = NULL;
-    x->reboots = NULL;
+#define CLEAR(field) x->field = NULL;
+    FOR_EACH_PREPARED(CLEAR)
+#undef CLEAR
 }
 
 void storm_free_prepared(struct storm_scenario *s)
 {
-    free(s->vms);
-    free(s->arrival);
-    free(s->templates);
-    free(s->life);
-    free(s->reboots);
-    s->vms = NULL;
-    s->arrival = NULL;
-    s->templates = NULL;
-    s->life = NULL;
-    s->reboots = NULL;
+#define FREE(field) free((void *)s->field); s->field = NULL;
+    FOR_EACH_PREPARED(FREE)
+#undef FREE
 }
 
 void storm_free(struct storm_scenario *s)
