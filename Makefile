@@ -5,7 +5,8 @@
 # run as root), then build with Meson into build/.
 #
 #   make          build everything into build/ (checks packages, never installs);
-#                 build/xen holds the stand-in libxencall & co.
+#                 build/numaclaim is the command, build/xen holds the
+#                 stand-in libxencall & co.
 #   make run      packages, build, then the default boot storm
 #   make test     packages, then every suite with gcc, clang+ASan+UBSan and
 #                 clang+TSan (what CI runs)
@@ -25,15 +26,13 @@ build:
 	@scripts/deps.sh --check
 	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD)
 	@ninja -C $(BUILD)
-	@ln -sfn src/shim $(BUILD)/xen
-	@ln -sfn src/cli/numaclaim $(BUILD)/numaclaim
 
 deps:
 	@scripts/deps.sh
 
 run: deps
 	@$(MAKE) --no-print-directory build
-	@$(BUILD)/src/cli/numaclaim storm --json $(BUILD)/storm.json --svg $(BUILD)/storm.svg
+	@$(BUILD)/numaclaim storm --json $(BUILD)/storm.json --svg $(BUILD)/storm.svg
 	@echo "(also written: $(BUILD)/storm.json, $(BUILD)/storm.svg)"
 
 test: deps
@@ -44,7 +43,7 @@ fuzz: deps
 
 bench: deps
 	@[ -f $(BUILD)/release/build.ninja ] || \
-		meson setup $(BUILD)/release -Dbuildtype=release -Db_lto=true -Dnc_debug=0 -Dtests=false
+		meson setup $(BUILD)/release -Dbuildtype=release -Db_lto=true -Dnc_debug=0 -Dtests=disabled
 	@ninja -C $(BUILD)/release
 	@bench/run.sh $(BUILD)/release --json $(BUILD)/bench.json
 	@bench/storm-scale.sh $(BUILD)/release

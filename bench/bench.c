@@ -53,6 +53,8 @@
 
 #include <numaclaim/core.h>
 
+#include "hostspec.h"
+
 #define NC_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #ifndef NC_DEBUG

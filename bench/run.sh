@@ -5,7 +5,7 @@
 #
 # Runs numaclaim-bench from a release build (default build/release, set up
 # with `meson setup build/release -Dbuildtype=release -Db_lto=true
-# -Dnc_debug=0 -Dtests=false`: link-time optimisation lets the core's
+# -Dnc_debug=0 -Dtests=disabled`: link-time optimisation lets the core's
 # small functions inline across its files), then, if valgrind is
 # installed, counts instructions per alloc+free pair under callgrind:
 # `numaclaim-bench --pairs N --order K [VARIANT]` at two values of N, so
@@ -96,7 +96,7 @@ bench=$build/bench/numaclaim-bench
 if [ ! -x "$bench" ]
 then
     echo "$me: $bench not found; build it first:" >&2
-    echo "  meson setup $build -Dbuildtype=release -Db_lto=true -Dnc_debug=0 -Dtests=false" >&2
+    echo "  meson setup $build -Dbuildtype=release -Db_lto=true -Dnc_debug=0 -Dtests=disabled" >&2
     echo "  ninja -C $build" >&2
     exit 1
 fi

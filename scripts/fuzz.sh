@@ -27,7 +27,7 @@ case "$jobs" in ''|*[!0-9]*|0) echo "fuzz: FUZZ_JOBS '$jobs': expected a number 
 if [ ! -f "$dir/build.ninja" ]; then
     mkdir -p "$dir"
     CC=clang meson setup "$dir" -Db_sanitize=address,undefined \
-        -Db_lundef=false -Dc_args=-fno-sanitize-recover=all -Dtests=false \
+        -Db_lundef=false -Dc_args=-fno-sanitize-recover=all -Dtests=disabled \
         -Dfuzz=enabled >"$dir/setup.log" 2>&1 || { cat "$dir/setup.log" >&2; exit 1; }
 fi
 ninja -C "$dir" >"$dir/ninja.log" 2>&1 || { cat "$dir/ninja.log" >&2; exit 1; }

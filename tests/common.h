@@ -19,6 +19,8 @@
 
 #include <numaclaim/core.h>
 
+#include "hostspec.h"
+
 #define CTL NC_DOMID_CONTROL
 
 /* The rows of a test table. */

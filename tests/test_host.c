@@ -154,6 +154,59 @@ static void test_parse_suffixes_both_cases_and_plain_bytes(void **state)
     }
 }
 
+/* The size grammar on its own (nc_parse_size, shared with the storm's
+ * --mix): each case's pages, or the reason it is refused. */
+static void test_size_grammar_pages_and_reasons(void **state)
+{
+    static const char syntax[] =
+        "expected a number with an optional K, M, G or T suffix";
+    static const struct {
+        const char *text;
+        uint64_t pages;
+        const char *why;
+    } cases[] = {
+        { "4096", 1, NULL },
+        { "4K", 1, NULL },
+        { "4k", 1, NULL },
+        { "1M", 256, NULL },
+        { "2g", 2 * NODE_1G, NULL },
+        { "4095T", 4095ULL << 28, NULL },
+        { "0", 0, NULL },
+        { "", 0, syntax },
+        { "G", 0, syntax },
+        { "1X", 0, syntax },
+        { "-4K", 0, syntax },
+        { "1.5G", 0, syntax },
+        { "18446744073709551616", 0, syntax },
+        { "4097", 0, "not a multiple of 4K" },
+        { "2K", 0, "not a multiple of 4K" },
+        { "4096T", 0, "too large" },
+        { "17592186044416K", 0, "too large" },          /* 2^54 bytes */
+    };
+
+    (void)state;
+    for ( unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++ )
+    {
+        uint64_t pages = 12345;
+        const char *why = "unset";
+        int rc = nc_parse_size(cases[i].text, strlen(cases[i].text), &pages,
+                               &why);
+
+        if ( cases[i].why )
+        {
+            assert_int_equal(rc, -EINVAL);
+            assert_string_equal(why, cases[i].why);
+            assert_int_equal(pages, 12345);
+        }
+        else
+        {
+            assert_int_equal(rc, 0);
+            assert_null(why);
+            assert_int_equal(pages, cases[i].pages);
+        }
+    }
+}
+
 static void test_parse_default_distances_are_10_and_21(void **state)
 {
     struct nc_host_config cfg;
@@ -965,6 +1018,7 @@ int main(void)
         cmocka_unit_test(test_parse_count_times_size),
         cmocka_unit_test(test_parse_comma_list_nodes_follow_each_other),
         cmocka_unit_test(test_parse_suffixes_both_cases_and_plain_bytes),
+        cmocka_unit_test(test_size_grammar_pages_and_reasons),
         cmocka_unit_test(test_parse_default_distances_are_10_and_21),
         cmocka_unit_test(test_parse_explicit_distance_matrix_row_major),
         cmocka_unit_test(test_parse_rejects_empty_spec),

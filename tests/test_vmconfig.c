@@ -7,7 +7,6 @@
  * naming them, known keys that do not affect placement and unknown keys
  * load.  A config that fails leaves the struct ts_vm untouched.
  */
-#define _GNU_SOURCE                 /* asprintf, getdelim */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

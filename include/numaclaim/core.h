@@ -74,18 +74,8 @@ struct nc_host_config {
     uint32_t cpus[NC_MAX_NUMNODES];
 };
 
-/*
- * Parse a host spec: "NxSIZE" (e.g. "4x64G") or a comma list of node sizes
- * ("64G,64G,32G,32G"), binary suffixes K/M/G/T, optionally followed by
- * ";dist=d00,d01,...", the N*N distance matrix in row-major order (default
- * 10 local, 21 remote), and ";cpus=N" (N pCPUs on every node) or
- * ";cpus=c0,c1,..." (one count per node; default 8 each), in either order.
- * Node i's frames follow node i-1's, starting at MFN 0.  On error returns
- * -EINVAL and writes a message naming the bad part into err (if
- * errlen > 0).
- */
-int nc_host_config_parse(const char *spec, struct nc_host_config *cfg,
-                         char *err, size_t errlen);
+/* A host spec ("4x64G;cpus=16") becomes such a config in hosted code:
+ * nc_host_config_parse, src/hostspec/hostspec.h. */
 
 struct nc_host;
 

@@ -37,12 +37,10 @@ const char *cli_xenstore_rundir(const char *hostd_socket, char *buf,
  * returns NULL on error. */
 struct nc_host *cli_host_create(const char *spec);
 
-/* Serve in the background: serve(arg, ready_fd) runs in a child of its
- * own session and writes one byte to ready_fd once it serves.  Returns
- * the child's pid then, or -1 if it ended first (having said why on
- * stderr). */
-pid_t cli_daemonize(const char *who, int (*serve)(void *arg, int ready_fd),
-                    void *arg);
+/* The directory numaclaim's stand-in libraries were loaded from (the
+ * build tree's src/shim, or libdir/numaclaim once installed): what `env`
+ * and `xenstored` put on LD_LIBRARY_PATH.  Never NULL. */
+const char *cli_shim_dir(void);
 
 /* Pages as a human size ("12 GiB", "512 MiB", "4 KiB"); buf >= 32. */
 const char *cli_size(uint64_t pages, char *buf);

@@ -1,16 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Helpers shared by the subcommands: host creation from a spec, sizes for
- * people, and the per-node overview table.
+ * people, the per-node overview table, and where the stand-ins live.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <xencall.h>
+
 #include "cli.h"
+#include "hostspec.h"
 
 struct nc_host *cli_host_create(const char *spec)
 {
@@ -32,6 +38,29 @@ struct nc_host *cli_host_create(const char *spec)
         return NULL;
     }
     return h;
+}
+
+/*
+ * The command links the stand-ins (src/cli/meson.build), so xencall_open()
+ * is numaclaim's own and the file it was loaded from names the directory,
+ * in the build tree and installed alike.
+ */
+const char *cli_shim_dir(void)
+{
+    static char dir[PATH_MAX];
+    char path[PATH_MAX], *slash;
+    Dl_info info;
+
+    if ( dir[0] )
+        return dir;
+    if ( !dladdr((void *)xencall_open, &info) || !info.dli_fname ||
+         !realpath(info.dli_fname, path) )
+        return ".";
+    slash = strrchr(path, '/');
+    if ( slash && slash != path )
+        *slash = '\0';
+    memcpy(dir, path, sizeof(dir));
+    return dir;
 }
 
 const char *cli_size(uint64_t pages, char *buf)
@@ -86,39 +115,3 @@ void cli_print_overview(FILE *f, struct nc_host *h)
             cli_size(hi.total_avail - hi.outstanding_claims, d), hi.nr_cpus);
 }
 
-pid_t cli_daemonize(const char *who, int (*serve)(void *arg, int ready_fd),
-                    void *arg)
-{
-    int ready[2];
-    char ok = 0;
-    pid_t pid;
-
-    if ( pipe(ready) )
-    {
-        fprintf(stderr, "%s: pipe: %s\n", who, strerror(errno));
-        return -1;
-    }
-    fflush(NULL);
-    pid = fork();
-    if ( pid < 0 )
-    {
-        fprintf(stderr, "%s: fork: %s\n", who, strerror(errno));
-        return -1;
-    }
-    if ( pid == 0 )
-    {
-        close(ready[0]);
-        setsid();
-        _exit(serve(arg, ready[1]));
-    }
-    close(ready[1]);
-    if ( read(ready[0], &ok, 1) != 1 )
-    {
-        /* It died before serving, and said why on stderr. */
-        close(ready[0]);
-        waitpid(pid, NULL, 0);
-        return -1;
-    }
-    close(ready[0]);
-    return pid;
-}

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "../hostd/hostd.h"
+#include "../spawn/spawn.h"
 #include "../toolstack/toolstack.h"
 #include "../wire/wire.h"
 #include "cli.h"
@@ -155,7 +156,7 @@ int cli_hostd(int argc, char **argv)
     }
     else
         cfg.log = NULL;
-    pid = cli_daemonize("numaclaim hostd", serve_detached, &cfg);
+    pid = spawn_ready("numaclaim hostd", SPAWN_SESSION, serve_detached, &cfg);
     if ( pid < 0 )
         return 1;
     printf("numaclaim hostd: pid %d serving %s\n", (int)pid,
@@ -181,7 +182,7 @@ int cli_env(int argc, char **argv)
     if ( cli_xenstore_rundir(sock, xs, sizeof(xs)) )
         printf("export XENSTORED_PATH='%s/socket'\n", xs);
     printf("export LD_LIBRARY_PATH='%s'${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}\n",
-           NC_SHIM_DIR);
+           cli_shim_dir());
     return 0;
 }
 

@@ -42,6 +42,7 @@
 #include <xen/io/xs_wire.h>
 
 #include "../hostd/hostd.h"
+#include "../spawn/spawn.h"
 #include "../wire/wire.h"
 #include "cli.h"
 
@@ -228,8 +229,8 @@ static void child_exec(const struct xs_config *c)
      * first. */
     snprintf(pre, sizeof(pre), "%s%s%s/libnumaclaim-xsd.so",
              old_pre ? old_pre : "", old_pre && *old_pre ? " " : "",
-             NC_SHIM_DIR);
-    snprintf(lib, sizeof(lib), "%s%s%s", NC_SHIM_DIR,
+             cli_shim_dir());
+    snprintf(lib, sizeof(lib), "%s%s%s", cli_shim_dir(),
              old_lib && *old_lib ? ":" : "", old_lib ? old_lib : "");
     snprintf(pid, sizeof(pid), "%s/xenstored.pid", c->rundir);
     setenv("LD_PRELOAD", pre, 1);
@@ -507,7 +508,8 @@ int cli_xenstored(int argc, char **argv)
     if ( !daemon )
         return run(&c);
 
-    pid = cli_daemonize("numaclaim xenstored", serve_detached, &c);
+    pid = spawn_ready("numaclaim xenstored", SPAWN_SESSION, serve_detached,
+                      &c);
     if ( pid < 0 )
         return 1;
     printf("numaclaim xenstored: pid %d serving %s/socket\n", (int)pid,

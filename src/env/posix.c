@@ -5,7 +5,6 @@
  * panic that prints and aborts.  This is the only file of the
  * core library that touches the C library or POSIX.
  */
-#define _GNU_SOURCE
 #include <linux/futex.h>
 #include <stdatomic.h>
 #include <stdarg.h>

@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "hostspec.h"
 #include "storm.h"
 
 #define GIB (1ULL << 18)
@@ -54,30 +55,15 @@ void storm_defaults(struct storm_scenario *s)
     s->claim_slack = (struct ts_slack){ .pages = TS_DEFAULT_SLACK_MIB << 8 };
 }
 
-/* "8G" -> pages (binary suffixes, at least 1 MiB). */
+/* "8G" -> pages: a size as in host specs (hostspec.h: K, M, G or T,
+ * binary, bytes without a suffix), at least 1 MiB. */
 static int parse_size(const char *t, size_t n, uint64_t *pages)
 {
-    char buf[32];
-    const char *end;
-    uint64_t v, shift;
+    const char *why;
 
-    if ( n == 0 || n >= sizeof(buf) )
+    if ( nc_parse_size(t, n, pages, &why) )
         return -1;
-    memcpy(buf, t, n);
-    buf[n] = '\0';
-    if ( ts_parse_dec(buf, &end, 1ULL << 20, &v) )
-        return -1;
-    switch ( *end )
-    {
-    case 'M': case 'm': shift = 20; break;
-    case 'G': case 'g': shift = 30; break;
-    case 'T': case 't': shift = 40; break;
-    default: return -1;
-    }
-    if ( end[1] || v == 0 )
-        return -1;
-    *pages = (uint64_t)(v << shift) >> 12;
-    return 0;
+    return *pages < (1ULL << (20 - NC_PAGE_SHIFT)) ? -1 : 0;
 }
 
 int storm_parse_mix(struct storm_scenario *s, const char *arg, char *err,
@@ -103,7 +89,7 @@ int storm_parse_mix(struct storm_scenario *s, const char *arg, char *err,
         if ( !colon || parse_size(p, (size_t)(colon - p), &mix[nr].pages) )
         {
             snprintf(err, errlen, "--mix: bad entry \"%.*s\" (expected SIZE:"
-                     "WEIGHT, e.g. 8G:3, sizes from 1M with M, G or T)",
+                     "WEIGHT, e.g. 8G:3, sizes from 1M with K, M, G or T)",
                      (int)len, p);
             return -1;
         }
@@ -399,6 +385,10 @@ int storm_prepare(struct storm_scenario *s, char *err, size_t errlen)
     return 0;
 }
 
+/* The arrays storm_prepare allocates, listed once: a copy of the inputs
+ * starts without them and storm_free_prepared frees them. */
+#define FOR_EACH_PREPARED(X) X(vms) X(templates) X(arrival) X(life) X(reboots)
+
 void storm_copy_inputs(struct storm_scenario *x,
                        const struct storm_scenario *s)
 {
@@ -406,25 +396,16 @@ void storm_copy_inputs(struct storm_scenario *x,
     /* storm_prepare adds the --ha-restart VMs to nr_vms. */
     if ( s->vms )
         x->nr_vms = s->nr_vms - s->ha_vms;
-    x->vms = NULL;
-    x->templates = NULL;
-    x->arrival = NULL;
-    x->life = NULL;
-    x->reboots = NULL;
+#define CLEAR(field) x->field = NULL;
+    FOR_EACH_PREPARED(CLEAR)
+#undef CLEAR
 }
 
 void storm_free_prepared(struct storm_scenario *s)
 {
-    free(s->vms);
-    free(s->arrival);
-    free(s->templates);
-    free(s->life);
-    free(s->reboots);
-    s->vms = NULL;
-    s->arrival = NULL;
-    s->templates = NULL;
-    s->life = NULL;
-    s->reboots = NULL;
+#define FREE(field) free((void *)s->field); s->field = NULL;
+    FOR_EACH_PREPARED(FREE)
+#undef FREE
 }
 
 void storm_free(struct storm_scenario *s)

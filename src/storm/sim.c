@@ -60,6 +60,7 @@
 #include <unistd.h>
 
 #include "../hostd/hostd.h"
+#include "../spawn/spawn.h"
 #include "storm.h"
 
 #define STEP_SECONDS     0.002
@@ -925,6 +926,14 @@ static void run_processes(struct sim *m)
     free(pid);
 }
 
+static int run_hostd(void *arg, int ready_fd)
+{
+    struct nc_hostd_config *cfg = arg;
+
+    cfg->ready_fd = ready_fd;
+    return nc_hostd_run(cfg);
+}
+
 /* A private hostd for one policy's run, in a child process: 0 and its pid
  * with NUMACLAIM_SOCKET set to it, or -1. */
 static int start_private_hostd(const struct storm_scenario *s, char *dir,
@@ -932,36 +941,16 @@ static int start_private_hostd(const struct storm_scenario *s, char *dir,
 {
     static char path[200];
     struct nc_hostd_config cfg = { .spec = s->host.spec, .ready_fd = -1 };
-    int ready[2];
-    char ok;
     pid_t pid;
 
     if ( !mkdtemp(dir) )
         return -1;
     snprintf(path, sizeof(path), "%s/hostd.sock", dir);
     cfg.socket_path = path;
-    if ( pipe(ready) )
-        return -1;
-    fflush(NULL);
-    pid = fork();
+    /* A hostd must not outlive its run. */
+    pid = spawn_ready(NULL, SPAWN_DIE_WITH_PARENT, run_hostd, &cfg);
     if ( pid < 0 )
         return -1;
-    if ( pid == 0 )
-    {
-        close(ready[0]);
-        cfg.ready_fd = ready[1];
-        /* A hostd must not outlive its run. */
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        _exit(nc_hostd_run(&cfg));
-    }
-    close(ready[1]);
-    if ( read(ready[0], &ok, 1) != 1 )
-    {
-        close(ready[0]);
-        waitpid(pid, NULL, 0);
-        return -1;
-    }
-    close(ready[0]);
     setenv("NUMACLAIM_SOCKET", path, 1);
     *pidp = pid;
     return 0;

@@ -30,6 +30,7 @@
 #include <hwloc.h>
 
 #include "numaclaim/core.h"
+#include "hostspec.h"
 #include "toolstack.h"
 
 #if HWLOC_API_VERSION < 0x00020000

@@ -173,26 +173,50 @@ struct candidate {
  * The candidates depend on the distances only, so they are computed once
  * per topology and sorted in xapi's order: (max, average) ascending, then
  * by set.  Up to 16 nodes every subset; beyond, each node grown by nearest
- * neighbours.  One cache for the process, keyed by the distance matrix.
+ * neighbours.  The process keeps the table of the last topology planned
+ * on.  A table never changes once built and is shared by reference: a
+ * plan takes one under the cache's lock (table_get) and drops it when it
+ * is done (table_put), so a plan on another topology, or ts_plan_forget,
+ * replaces the process's table without freeing one that a plan in another
+ * thread still reads.  A plan thus depends on ts_plan's arguments only.
  */
-static struct {
-    pthread_mutex_t lock;
+struct table {
+    unsigned int refs;                   /* the cache's, and one a plan */
     uint32_t nr_nodes;
     uint8_t distance[TS_MAX_NODES][TS_MAX_NODES];
     uint32_t nr;
-    struct candidate *c;
+    struct candidate *c;                 /* nr of them, sorted */
     uint64_t *by_k;                      /* the sets again, by size */
     uint32_t k_first[TS_MAX_NODES + 2];  /* by_k index of size k */
+};
+
+static struct {
+    pthread_mutex_t lock;                /* t, and every table's refs */
+    struct table *t;                     /* NULL: none kept */
 } cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void table_put(struct table *t)
+{
+    bool last;
+
+    if ( !t )
+        return;
+    pthread_mutex_lock(&cache.lock);
+    last = !--t->refs;
+    pthread_mutex_unlock(&cache.lock);
+    if ( last )
+        ts_free(t);
+}
 
 void ts_plan_forget(void)
 {
+    struct table *t;
+
     pthread_mutex_lock(&cache.lock);
-    ts_free(cache.c);
-    ts_free(cache.by_k);
-    cache.c = NULL;
-    cache.by_k = NULL;
+    t = cache.t;
+    cache.t = NULL;
     pthread_mutex_unlock(&cache.lock);
+    table_put(t);
 }
 
 static struct score score_of(const struct ts_view *v, uint64_t set)
@@ -266,64 +290,63 @@ static uint32_t build_candidates(const struct ts_view *v, struct candidate *out)
     return nr;
 }
 
-static void index_by_size(void)
+static void index_by_size(struct table *t)
 {
     uint32_t count[TS_MAX_NODES + 2] = { 0 };
 
-    for ( uint32_t i = 0; i < cache.nr; i++ )
-        count[__builtin_popcountll(cache.c[i].set)]++;
-    cache.k_first[0] = 0;
+    for ( uint32_t i = 0; i < t->nr; i++ )
+        count[__builtin_popcountll(t->c[i].set)]++;
+    t->k_first[0] = 0;
     for ( uint32_t k = 1; k <= TS_MAX_NODES + 1; k++ )
-        cache.k_first[k] = cache.k_first[k - 1] + count[k - 1];
+        t->k_first[k] = t->k_first[k - 1] + count[k - 1];
     memset(count, 0, sizeof(count));
-    for ( uint32_t i = 0; i < cache.nr; i++ )
+    for ( uint32_t i = 0; i < t->nr; i++ )
     {
-        uint32_t k = (uint32_t)__builtin_popcountll(cache.c[i].set);
+        uint32_t k = (uint32_t)__builtin_popcountll(t->c[i].set);
 
-        cache.by_k[cache.k_first[k] + count[k]++] = cache.c[i].set;
+        t->by_k[t->k_first[k] + count[k]++] = t->c[i].set;
     }
 }
 
-/* The sorted candidates for v's topology, and (by_k) the same sets by
- * size; NULL if out of memory.  They stay valid until a view of another
- * topology is planned, which a process does not do while planning on this
- * one. */
-static const struct candidate *candidates(const struct ts_view *v,
-                                          uint32_t *nr)
+/* The table of v's topology, with a reference for the caller to drop
+ * (table_put); NULL if out of memory.  One allocation: the table, then
+ * its candidates, then by_k. */
+static struct table *table_get(const struct ts_view *v)
 {
-    const struct candidate *c;
+    uint32_t max = v->nr_nodes <= 16 ? (1u << v->nr_nodes)
+                                     : v->nr_nodes * v->nr_nodes;
+    struct table *t, *old;
 
     pthread_mutex_lock(&cache.lock);
-    if ( !cache.c || cache.nr_nodes != v->nr_nodes ||
-         memcmp(cache.distance, v->distance, sizeof(cache.distance)) )
+    t = cache.t;
+    if ( t && t->nr_nodes == v->nr_nodes &&
+         !memcmp(t->distance, v->distance, sizeof(t->distance)) )
     {
-        uint32_t max = v->nr_nodes <= 16 ? (1u << v->nr_nodes)
-                                         : v->nr_nodes * v->nr_nodes;
-
-        ts_free(cache.c);
-        ts_free(cache.by_k);
-        cache.c = ts_zalloc(max, sizeof(*cache.c));
-        cache.by_k = ts_zalloc(max, sizeof(*cache.by_k));
-        if ( !cache.c || !cache.by_k )
-        {
-            ts_free(cache.c);
-            ts_free(cache.by_k);
-            cache.c = NULL;
-            cache.by_k = NULL;
-        }
-        cache.nr = cache.c ? build_candidates(v, cache.c) : 0;
-        if ( cache.c )
-        {
-            qsort(cache.c, cache.nr, sizeof(*cache.c), candidate_cmp);
-            index_by_size();
-        }
-        cache.nr_nodes = v->nr_nodes;
-        memcpy(cache.distance, v->distance, sizeof(cache.distance));
+        t->refs++;
+        pthread_mutex_unlock(&cache.lock);
+        return t;
     }
-    c = cache.c;
-    *nr = cache.nr;
+    /* Built under the lock: builders starting together on one topology
+     * build it once. */
+    t = ts_zalloc(1, sizeof(*t) + max * (sizeof(*t->c) + sizeof(*t->by_k)));
+    if ( !t )
+    {
+        pthread_mutex_unlock(&cache.lock);
+        return NULL;
+    }
+    t->c = (struct candidate *)(t + 1);
+    t->by_k = (uint64_t *)(t->c + max);
+    t->nr = build_candidates(v, t->c);
+    qsort(t->c, t->nr, sizeof(*t->c), candidate_cmp);
+    index_by_size(t);
+    t->nr_nodes = v->nr_nodes;
+    memcpy(t->distance, v->distance, sizeof(t->distance));
+    t->refs = 2;                          /* the cache's and the caller's */
+    old = cache.t;
+    cache.t = t;
     pthread_mutex_unlock(&cache.lock);
-    return c;
+    table_put(old);
+    return t;
 }
 
 static uint64_t set_sum(const uint64_t *x, uint64_t set)
@@ -374,14 +397,15 @@ static void top_k(const uint64_t *x, uint32_t n, uint64_t *best)
  * node lists.  0 if no set qualifies.  The sets come from the shared
  * candidate cache by size, so a VM that fits one node looks at n sets.
  */
-static uint64_t libxl_place(const struct ts_view *v, const struct ts_vm *vm)
+static uint64_t libxl_place(const struct table *t, const struct ts_view *v,
+                            const struct ts_vm *vm)
 {
     uint64_t cpus[TS_MAX_NODES] = { 0 }, load[TS_MAX_NODES] = { 0 };
     uint64_t best = 0, best_load = 0, best_free = 0;
     uint64_t most_free[TS_MAX_NODES + 1], most_cpus[TS_MAX_NODES + 1];
-    uint32_t nr, per_node = v->cpus[0], min_nodes = 1;
+    uint32_t per_node = v->cpus[0], min_nodes = 1;
 
-    if ( v->nr_nodes <= 1 || v->nr_nodes > 16 || !candidates(v, &nr) )
+    if ( v->nr_nodes <= 1 || v->nr_nodes > 16 || !t )
         return 0;
     for ( uint32_t n = 0; n < v->nr_nodes; n++ )
     {
@@ -402,11 +426,11 @@ static uint64_t libxl_place(const struct ts_view *v, const struct ts_vm *vm)
     top_k(v->free, v->nr_nodes, most_free);
     top_k(cpus, v->nr_nodes, most_cpus);
     for ( uint32_t k = min_nodes; k <= v->nr_nodes && !best; k++ )
-        for ( uint32_t i = cache.k_first[k];
+        for ( uint32_t i = t->k_first[k];
               most_free[k] >= vm->memory_pages && most_cpus[k] >= vm->vcpus &&
-              i < cache.k_first[k + 1]; i++ )
+              i < t->k_first[k + 1]; i++ )
         {
-            uint64_t s = cache.by_k[i], f = set_sum(v->free, s);
+            uint64_t s = t->by_k[i], f = set_sum(v->free, s);
             uint64_t l = set_sum(load, s), diff = s ^ best;
 
             if ( f < vm->memory_pages || set_sum(cpus, s) < vm->vcpus )
@@ -433,13 +457,14 @@ static uint64_t libxl_place(const struct ts_view *v, const struct ts_vm *vm)
  * `level`, only sets of exactly that score count.  The score found goes
  * to *found, if not NULL.  0 if no set fits.
  */
-static uint64_t nearest_fit(const struct ts_view *v, const uint64_t *cap,
-                            uint64_t pages, uint64_t allowed,
-                            const struct score *level, struct score *found)
+static uint64_t nearest_fit(const struct table *t, const struct ts_view *v,
+                            const uint64_t *cap, uint64_t pages,
+                            uint64_t allowed, const struct score *level,
+                            struct score *found)
 {
     uint64_t best = 0, all = 0;
-    uint32_t nr;
-    const struct candidate *c = candidates(v, &nr);
+    uint32_t nr = t ? t->nr : 0;
+    const struct candidate *c = t ? t->c : NULL;
 
     for ( uint32_t n = 0; n < v->nr_nodes; n++ )
         if ( !allowed || (allowed >> n & 1) )
@@ -491,20 +516,22 @@ static void capacities(const struct ts_view *v, uint32_t pass, uint64_t *cap)
     }
 }
 
-static uint64_t claimsets_fit(const struct ts_view *v, const struct ts_vm *vm,
-                              uint64_t cpu_nodes, uint64_t *cap)
+static uint64_t claimsets_fit(const struct table *t, const struct ts_view *v,
+                              const struct ts_vm *vm, uint64_t cpu_nodes,
+                              uint64_t *cap)
 {
     struct score level;
 
     capacities(v, 2, cap);
-    if ( !nearest_fit(v, cap, vm->memory_pages, cpu_nodes, NULL, &level) )
+    if ( !nearest_fit(t, v, cap, vm->memory_pages, cpu_nodes, NULL, &level) )
         return 0;
     for ( uint32_t pass = cpu_nodes ? 1 : 0; pass < 3; pass++ )
     {
         uint64_t set;
 
         capacities(v, pass, cap);
-        set = nearest_fit(v, cap, vm->memory_pages, cpu_nodes, &level, NULL);
+        set = nearest_fit(t, v, cap, vm->memory_pages, cpu_nodes, &level,
+                          NULL);
         if ( set )
             return set;
     }
@@ -538,7 +565,8 @@ static bool nodes_before(uint64_t a, uint64_t b)
  * single nodes only (all at distance 10, so in node order).  0 if nothing
  * is valid.
  */
-static uint64_t xapi_place(const struct ts_view *v, const struct ts_vm *vm)
+static uint64_t xapi_place(const struct table *t, const struct ts_view *v,
+                           const struct ts_vm *vm)
 {
     uint64_t unclaimed[TS_MAX_NODES] = { 0 }, cpus[TS_MAX_NODES] = { 0 };
     uint64_t best = 0, all = 0, all_cpus = 0;
@@ -556,8 +584,13 @@ static uint64_t xapi_place(const struct ts_view *v, const struct ts_vm *vm)
     }
     if ( all < vm->memory_pages || all_cpus < vm->vcpus )
         return 0;                 /* no set can be valid: do not look */
-    if ( v->nr_nodes <= 16 && !(c = candidates(v, &nr)) )
-        return 0;
+    if ( v->nr_nodes <= 16 )
+    {
+        if ( !t )
+            return 0;
+        c = t->c;
+        nr = t->nr;
+    }
     for ( uint32_t i = 0; i < nr; i++ )
     {
         uint64_t s = c ? c[i].set : 1ULL << i;
@@ -743,29 +776,15 @@ static bool vnodes_pinned(const struct ts_vm *vm)
     return vm->nr_vnodes > 0;
 }
 
-int ts_plan(enum ts_policy p, const struct ts_view *v, const struct ts_vm *vm,
-            struct ts_plan *plan, char *why, size_t whylen)
+/* ts_plan on the candidates t (NULL on a one-node host without memory
+ * for them), for a VM whose cpus= name cpu_nodes. */
+static int plan_on(const struct table *t, enum ts_policy p,
+                   const struct ts_view *v, const struct ts_vm *vm,
+                   uint64_t cpu_nodes, struct ts_plan *plan, char *why,
+                   size_t whylen)
 {
-    uint64_t set, cpu_nodes, cap[TS_MAX_NODES];
-    uint32_t nr;
-    char msg[128];
+    uint64_t set, cap[TS_MAX_NODES];
 
-    memset(plan, 0, sizeof(*plan));
-    if ( ts_vm_check_host(vm, v->nr_nodes, v->cpus, &cpu_nodes, msg,
-                          sizeof(msg)) )
-    {
-        snprintf(why, whylen, "%s: %s", vm->name, msg);
-        errno = EINVAL;
-        return -1;
-    }
-    /* The placing policies read the shared candidate cache, where no
-     * memory for it would read as "no set fits": fail instead. */
-    if ( v->nr_nodes > 1 && !candidates(v, &nr) )
-    {
-        snprintf(why, whylen, "%s: planning: out of memory", vm->name);
-        errno = ENOMEM;
-        return -1;
-    }
     /* A VM with its own vNUMA config keeps its vnodes under every policy
      * but xapi, which has no vNUMA: there it is a plain guest. */
     if ( vm->nr_vnodes > 0 && p != TS_POLICY_XAPI )
@@ -780,7 +799,7 @@ int ts_plan(enum ts_policy p, const struct ts_view *v, const struct ts_vm *vm,
         if ( cpu_nodes )
             plan->node_affinity = cpu_nodes;
         else if ( !vnodes_pinned(vm) )
-            plan->node_affinity = libxl_place(v, vm);
+            plan->node_affinity = libxl_place(t, v, vm);
         plan->claim = p == TS_POLICY_HOST ? TS_CLAIM_LEGACY : TS_CLAIM_NONE;
         return 0;
 
@@ -788,7 +807,7 @@ int ts_plan(enum ts_policy p, const struct ts_view *v, const struct ts_vm *vm,
         /* xenopsd skips NUMA placement for a VM with hard affinity (its
          * plan never applies the mask); Xen then derives the node
          * affinity from the hard affinity, cpus= nodes here. */
-        set = cpu_nodes ? 0 : xapi_place(v, vm);
+        set = cpu_nodes ? 0 : xapi_place(t, v, vm);
         if ( set && __builtin_popcountll(set) == 1 )
         {
             uint32_t n = (uint32_t)__builtin_ctzll(set);
@@ -816,7 +835,7 @@ int ts_plan(enum ts_policy p, const struct ts_view *v, const struct ts_vm *vm,
             claim_per_node(plan);
             return 0;
         }
-        set = claimsets_fit(v, vm, cpu_nodes, cap);
+        set = claimsets_fit(t, v, vm, cpu_nodes, cap);
         /* A guest has at most 32 vnodes: wider sets fall back. */
         if ( set && __builtin_popcountll(set) <= TS_MAX_VNODES )
         {
@@ -843,4 +862,34 @@ int ts_plan(enum ts_policy p, const struct ts_view *v, const struct ts_vm *vm,
         errno = EINVAL;
         return -1;
     }
+}
+
+int ts_plan(enum ts_policy p, const struct ts_view *v, const struct ts_vm *vm,
+            struct ts_plan *plan, char *why, size_t whylen)
+{
+    struct table *t;
+    uint64_t cpu_nodes;
+    char msg[128];
+    int rc;
+
+    memset(plan, 0, sizeof(*plan));
+    if ( ts_vm_check_host(vm, v->nr_nodes, v->cpus, &cpu_nodes, msg,
+                          sizeof(msg)) )
+    {
+        snprintf(why, whylen, "%s: %s", vm->name, msg);
+        errno = EINVAL;
+        return -1;
+    }
+    /* The placing policies read the candidates, where no memory for them
+     * would read as "no set fits": fail instead. */
+    t = table_get(v);
+    if ( !t && v->nr_nodes > 1 )
+    {
+        snprintf(why, whylen, "%s: planning: out of memory", vm->name);
+        errno = ENOMEM;
+        return -1;
+    }
+    rc = plan_on(t, p, v, vm, cpu_nodes, plan, why, whylen);
+    table_put(t);
+    return rc;
 }

@@ -275,7 +275,11 @@ struct ts_plan {
 
 /*
  * Plan a VM on a view of the host: a pure function, so a plan can be
- * tested on a fixed topology.  -1 when the VM cannot be planned at all
+ * tested on a fixed topology, and safe to call from several threads at
+ * once.  The candidate node sets of the last topology planned on are kept
+ * for the process as a memo, never changed once built and held by
+ * reference while a plan reads them (placement.c): what a plan returns
+ * depends on its arguments only.  -1 when the VM cannot be planned at all
  * (more vnodes than allowed, a pnode the host lacks; errno EINVAL) or
  * there was no memory to plan with (errno ENOMEM): why says so.
  */
@@ -284,8 +288,9 @@ int ts_plan(enum ts_policy p, const struct ts_view *v, const struct ts_vm *vm,
 
 /* The claim a plan falls back to: one host-wide entry for the VM. */
 void ts_plan_host_wide(const struct ts_vm *vm, struct ts_plan *plan);
-/* Free the node-set candidates the policies cache between plans (rebuilt
- * on the next plan): for a leak check that counts every allocation. */
+/* Drop the process's node-set candidates (rebuilt on the next plan; plans
+ * running meanwhile keep theirs until they end): for a leak check that
+ * counts every allocation. */
 void ts_plan_forget(void);
 
 /* ========================================================================

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "decode.h"
+#include "hostspec.h"
 
 struct nc_xen {
     struct nc_host *host;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fuzz-hostspec: the host-spec parser (nc_host_config_parse, src/core/
- * host.c), the grammar of "4x64G", "64G,32G;dist=10,21,21,10;cpus=8".
+ * fuzz-hostspec: the host-spec parser (nc_host_config_parse,
+ * src/hostspec), the grammar of "4x64G", "64G,32G;dist=10,21,21,10;cpus=8".
  *
  * The input is the spec string.  The parser must accept it or refuse it
  * with -EINVAL and a message; an accepted spec must describe a host that
@@ -15,6 +15,7 @@
 #include <numaclaim/core.h>
 
 #include "fuzz.h"
+#include "hostspec.h"
 
 #define MAX_BUILD_FRAMES (64u * 1024)
 

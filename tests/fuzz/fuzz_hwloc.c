@@ -19,6 +19,7 @@
 
 #include <numaclaim/core.h>
 
+#include "hostspec.h"
 #include "toolstack.h"
 #include "fuzz.h"
 
