@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * White-box tests of the level-2 local checks (check.c: the checks that
+ * ASSERT_EXPENSIVE_WHY runs at each point of change in NC_DEBUG=2 builds).
+ *
+ * Each check must pass on a consistent state and fail, naming the broken
+ * rule and its values, when one field of the structure it guards is made
+ * wrong: one node's heap counters, one extent map, one domain's claims.
+ * The test reaches into the core's structures (private.h) to break them,
+ * then puts each field back, so the host is torn down consistent.
+ */
+#include "common.h"
+
+#include "../src/core/private.h"
+
+#define WHY_LEN 160
+
+/* A host with one domain that owns pages on node 0 and claims on both
+ * nodes, so every structure checked is non-trivial. */
+struct fixture {
+    struct nc_host *h;
+    struct nc_domain *d;
+    nc_domid_t dom;
+};
+
+static void fixture_init(struct fixture *f)
+{
+    f->h = host_new("2x64M");
+    f->dom = dom_new(f->h, 4096);
+    for ( uint64_t g = 0; g < 8; g++ )
+        assert_int_equal(nc_populate(f->h, CTL, f->dom, g * 2, 0,
+                                     flags_node(0, 1), NULL), 0);
+    assert_int_equal(claim_set(f->h, f->dom, 2, NODEC(0, 64), NODEC(1, 32)),
+                     0);
+    f->d = domain_get(f->h, f->dom);
+    assert_non_null(f->d);
+}
+
+static void fixture_fini(struct fixture *f)
+{
+    assert_invariants(f->h);
+    domain_put(f->h, f->d);
+    nc_host_destroy(f->h);
+}
+
+/* Run one check with the locks it needs; returns its result and reason. */
+static int node_check(struct fixture *f, uint32_t n, char *why)
+{
+    int rc;
+
+    node_lock(f->h, n);
+    rc = check_node_heap_locked(f->h, n, why, WHY_LEN);
+    node_unlock(f->h, n);
+    return rc;
+}
+
+static int claims_check(struct fixture *f, char *why)
+{
+    int rc;
+
+    nc_lock(&f->d->lock);
+    rc = check_domain_claims_locked(f->h, f->d, why, WHY_LEN);
+    nc_unlock(&f->d->lock);
+    return rc;
+}
+
+static void assert_broken(int rc, const char *why, const char *rule)
+{
+    assert_int_equal(rc, -EPROTO);
+    assert_non_null(strstr(why, rule));
+}
+
+static void test_node_heap(void **state)
+{
+    struct fixture f;
+    char why[WHY_LEN];
+    struct nc_node *nd;
+
+    (void)state;
+    fixture_init(&f);
+    nd = &f.h->node[0];
+    assert_int_equal(node_check(&f, 0, why), 0);
+    assert_int_equal(node_check(&f, 1, why), 0);
+
+    nd->avail++;                            /* avail without a block */
+    assert_broken(node_check(&f, 0, why), why,
+                  "I7: sum of zone_avail != node_avail");
+    nd->avail--;
+
+    nd->zone_avail[nd->top_zone]++;         /* a zone's count off by one */
+    assert_broken(node_check(&f, 0, why), why,
+                  "I7: zone free blocks != zone_avail");
+    nd->zone_avail[nd->top_zone]--;
+    assert_int_equal(node_check(&f, 0, why), 0);
+    fixture_fini(&f);
+}
+
+static void test_p2m_map(void **state)
+{
+    struct fixture f;
+    char why[WHY_LEN];
+    struct nc_p2m *p;
+
+    (void)state;
+    fixture_init(&f);
+    p = &f.d->p2m;
+    assert_int_equal(p->nr, 8);             /* gpfns 0, 2, 4...: no merge */
+    assert_int_equal(check_p2m(p, why, WHY_LEN), 0);
+
+    p->pages++;
+    assert_broken(check_p2m(p, why, WHY_LEN), why, "p2m: page count stale");
+    p->pages--;
+
+    p->e[3].gpfn = p->e[2].gpfn;            /* two runs at one gpfn */
+    assert_broken(check_p2m(p, why, WHY_LEN), why, "p2m: extents overlap");
+    p->e[3].gpfn = 6;
+
+    p->e[0].nr = 0;
+    p->pages--;
+    assert_broken(check_p2m(p, why, WHY_LEN), why, "p2m: empty extent");
+    p->e[0].nr = 1;
+    p->pages++;
+    assert_int_equal(check_p2m(p, why, WHY_LEN), 0);
+    fixture_fini(&f);
+}
+
+static void test_domain_claims(void **state)
+{
+    struct fixture f;
+    char why[WHY_LEN];
+
+    (void)state;
+    fixture_init(&f);
+    assert_int_equal(f.d->outstanding, 96);
+    assert_int_equal(claims_check(&f, why), 0);
+
+    f.d->outstanding++;                     /* I3 */
+    assert_broken(claims_check(&f, why), why,
+                  "I3: d.outstanding != host_claim + node claims (97 vs 96)");
+    f.d->outstanding--;
+
+    f.d->max_pages = f.d->tot_pages + 95;   /* I6: 96 claimed, room 95 */
+    assert_broken(claims_check(&f, why), why,
+                  "I6: claims exceed room under max_pages (96 vs 95)");
+    f.d->max_pages = 4096;
+
+    f.d->node_claim[5] = 1;                 /* outside the mask */
+    assert_broken(claims_check(&f, why), why,
+                  "claims: node claim outside the mask (node, pages) (5 vs 1)");
+    f.d->node_claim[5] = 0;
+    assert_int_equal(claims_check(&f, why), 0);
+    fixture_fini(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_node_heap),
+        cmocka_unit_test(test_p2m_map),
+        cmocka_unit_test(test_domain_claims),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
