@@ -230,7 +230,7 @@ static inline int cm_claim_set(const struct cm_view *v, struct cm_dom *d,
             sum += e->pages;
             continue;
         }
-        if ( e->target & (NC_CLAIM_HOST | NC_CLAIM_LEGACY) )
+        if ( e->target & NC_CLAIM_SELECTOR_MASK )
             return -EINVAL;
         if ( !cm_online(v, n) )
             return -ENOENT;

@@ -690,8 +690,8 @@ static void test_claim_set_nonzero_pad_is_einval(void **state)
 static void test_claim_set_bad_selector_is_einval(void **state)
 {
     static const uint32_t bad[] = {
-        NC_CLAIM_LEGACY, NC_CLAIM_LEGACY | 1, 0x40000003U, 0x80000001U,
-        NC_CLAIM_HOST | NC_CLAIM_LEGACY, 0xFFFFFFFFU, 0x80000040U,
+        0x40000000U, 0x40000001U, 0x40000003U, 0x80000001U,
+        0xC0000000U, 0xFFFFFFFFU, 0x80000040U,
         0x7FFFFFFFU,
     };
     struct nc_host *h = host_new("2x64M");
@@ -1031,7 +1031,7 @@ static void test_claim_set_with_one_bad_entry_changes_nothing(void **state)
     } bad[] = {
         { { .pages = 0, .target = 0, .pad = 1 }, -EINVAL },        /* pad */
         { { .pages = 1, .target = 2, .pad = 7 }, -EINVAL },        /* pad */
-        { { .pages = 1, .target = NC_CLAIM_LEGACY }, -EINVAL },    /* sel */
+        { { .pages = 1, .target = 0x40000000U }, -EINVAL },    /* sel */
         { { .pages = 1, .target = 0x80000001U }, -EINVAL },        /* sel */
         { { .pages = 0, .target = 0x40000003U }, -EINVAL },        /* sel */
         { { .pages = 1, .target = 4 }, -ENOENT },                  /* missing */

@@ -1371,7 +1371,7 @@ static uint32_t gen_claim_set(const struct mdom *d, struct nc_claim *set,
                               uint32_t *mode, int *kind)
 {
     static const uint32_t bad_sel[] = {
-        NC_CLAIM_LEGACY, NC_CLAIM_LEGACY | 1, NC_CLAIM_HOST | NC_CLAIM_LEGACY,
+        0x40000000U, 0x40000001U, 0xC0000000U,
         NC_CLAIM_HOST | 1, 0x7FFFFFFFU, 0xFFFFFFFFU,
     };
     static const uint32_t missing[] = { 5, 6, 63, 64, 1000, 0x3FFFFFFFU };

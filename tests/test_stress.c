@@ -396,7 +396,7 @@ static bool op_claim_malformed(struct worker *w, struct own_dom *d)
         expect = -ENOENT;
         break;
     case 4:
-        set[0].target = NC_CLAIM_LEGACY;
+        set[0].target = 0x40000000U;
         expect = -EINVAL;
         break;
     case 5:

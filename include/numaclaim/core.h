@@ -214,7 +214,10 @@ struct nc_claim {
 };
 
 #define NC_CLAIM_HOST           0x80000000U  /* host-wide (unpinned) */
-#define NC_CLAIM_LEGACY         0x40000000U  /* internal: XENMEM_claim_pages */
+/* The target's selector bits: a target with any of them set other than
+ * exactly NC_CLAIM_HOST is refused with -EINVAL (a node id out of range
+ * is -ENOENT). */
+#define NC_CLAIM_SELECTOR_MASK  0xC0000000U
 #define NC_CLAIM_MEMORY_SET     0U
 #define NC_CLAIM_MEMORY_GET     1U
 #define NC_CLAIM_MAX_ENTRIES    (NC_MAX_NUMNODES + 1)

@@ -126,8 +126,8 @@ static int domain_check_claim_request(struct nc_host *h,
             rq->host = e->pages;
             continue;
         }
-        if ( e->target & (NC_CLAIM_HOST | NC_CLAIM_LEGACY) )
-            return -EINVAL;     /* the legacy selector stays internal */
+        if ( e->target & NC_CLAIM_SELECTOR_MASK )
+            return -EINVAL;     /* a selector that is not host-wide */
         if ( n >= h->nr_nodes || !h->node[n].online )
             return -ENOENT;
         if ( rq->seen & (1ULL << n) )
