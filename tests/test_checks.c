@@ -9,6 +9,10 @@
  * The test reaches into the core's structures (private.h) to break them,
  * then puts each field back, so the host is torn down consistent.
  */
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "common.h"
 
 #include "../src/core/private.h"
@@ -152,12 +156,55 @@ static void test_domain_claims(void **state)
     fixture_fini(&f);
 }
 
+/*
+ * The checker that runs after each operation panics naming the broken rule
+ * and its values, followed by the heap as nc_host_dump() shows it.  Run in
+ * a child whose stderr the test reads.
+ */
+static void test_checker_failure_shows_the_heap(void **state)
+{
+    char out[4096];
+    size_t got = 0;
+    ssize_t n;
+    int fd[2], status;
+    pid_t pid;
+
+    (void)state;
+    assert_int_equal(pipe(fd), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if ( pid == 0 )
+    {
+        struct nc_host *h = host_new("2x64M");
+        nc_domid_t dom = dom_new(h, 4096);
+
+        dup2(fd[1], 2);
+        h->node[1].avail++;                 /* a page that is nowhere */
+        nc_populate(h, CTL, dom, 0, 0, flags_node(0, 1), NULL);
+        _exit(0);                           /* not reached */
+    }
+    close(fd[1]);
+    while ( got + 1 < sizeof(out) &&
+            (n = read(fd[0], out + got, sizeof(out) - 1 - got)) > 0 )
+        got += (size_t)n;
+    out[got] = '\0';
+    close(fd[0]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    assert_non_null(strstr(out, "host_autocheck_run: I7: sum of zone_avail "
+                                "!= node_avail (16384 vs 16385)\nthe heap:\n"
+                                "node 0: 16383 of 16384 pages free, "
+                                "0 claimed\n"));
+    assert_non_null(strstr(out, "node 1: 16385 of 16384 pages free"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_node_heap),
         cmocka_unit_test(test_p2m_map),
         cmocka_unit_test(test_domain_claims),
+        cmocka_unit_test(test_checker_failure_shows_the_heap),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -399,6 +399,29 @@ static void test_debug_keys_heap_claims_domains(void **state)
         "0:1 1:1 2:1 3:1 4:1 5:1 6:1 7:1 8:1 9:1 10:1 11:1 12:1 13:1\n"
         "(XEN) host: 32767 of 32768 pages free, 0 offlined\n");
 
+    /* nc_host_dump(): the same lines as text, for the checker's failure
+     * message; cut like snprintf, returning the length it needs. */
+    {
+        char dump[2048], small[40];
+        size_t need = nc_host_dump(h, dump, sizeof(dump));
+
+        assert_int_equal(need, strlen(dump));
+        assert_memory_equal(dump,
+            "node 0: 16384 of 16384 pages free, 512 claimed\n"
+            "heap[node=0][zone=1] -> 2 pages; free blocks by order: 1:1\n",
+            strlen("node 0: 16384 of 16384 pages free, 512 claimed\n"
+                   "heap[node=0][zone=1] -> 2 pages; free blocks by order: "
+                   "1:1\n"));
+        assert_non_null(strstr(dump,
+            "node 1: 16383 of 16384 pages free, 255 claimed\n"
+            "heap[node=1][zone=15] -> 16383 pages; free blocks by order: "
+            "0:1 1:1 2:1 3:1 4:1 5:1 6:1 7:1 8:1 9:1 10:1 11:1 12:1 13:1\n"
+            "host: 32767 of 32768 pages free, 0 offlined\n"));
+        assert_int_equal(nc_host_dump(h, small, sizeof(small)), need);
+        assert_string_equal(small, "node 0: 16384 of 16384 pages free, 512 ");
+        assert_int_equal(nc_host_dump(h, NULL, 0), need);
+    }
+
     nc_debug_key(h, 'm');
     assert_string_equal(read_new(h, &idx),
         "(XEN) 'm' pressed: claims per domain and node\n"

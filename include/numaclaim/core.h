@@ -417,6 +417,15 @@ int nc_vformat(char *buf, size_t size, const char *fmt, va_list ap)
  */
 void nc_debug_key(struct nc_host *h, char key);
 
+/* The heap as debug key 'H' shows it (free pages per node, then per zone
+ * and order, then the host's totals), as text in buf, one line per '\n'.
+ * Returns the length the whole text needs, like snprintf; the text is cut
+ * to size - 1 bytes and NUL-terminated when size > 0.  Each node is read
+ * under its own lock, so it is not one atomic snapshot, and it works on a
+ * host whose invariants are broken (the checker's failure message uses
+ * it).  Call it with no lock of the host held. */
+size_t nc_host_dump(struct nc_host *h, char *buf, size_t size);
+
 /* ------------------------------------------------------------------------
  * Invariants (spec §2)
  * ------------------------------------------------------------------------ */

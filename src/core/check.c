@@ -37,33 +37,9 @@ struct why {
 static int broken(struct why *w, const char *inv, const char *what,
                   uint64_t a, uint64_t b)
 {
-    size_t used = 0;
-    const char *parts[] = { inv, ": ", what, " (", NULL, " vs ", NULL, ")" };
-    uint64_t nums[] = { a, b };
-    unsigned int ni = 0;
-
-    if ( !w->len )
-        return -EPROTO;
-    for ( unsigned int i = 0; i < NC_ARRAY_SIZE(parts); i++ )
-    {
-        char tmp[24];
-        const char *s = parts[i];
-
-        if ( !s )
-        {
-            uint64_t v = nums[ni++];
-            int k = (int)sizeof(tmp) - 1;
-
-            tmp[k] = '\0';
-            do
-                tmp[--k] = (char)('0' + v % 10);
-            while ( (v /= 10) && k > 0 );
-            s = &tmp[k];
-        }
-        for ( ; *s && used + 1 < w->len; s++ )
-            w->buf[used++] = *s;
-    }
-    w->buf[used] = '\0';
+    if ( w->len )
+        nc_format(w->buf, w->len, "%s: %s (%llu vs %llu)", inv, what,
+                  (unsigned long long)a, (unsigned long long)b);
     return -EPROTO;
 }
 
@@ -467,5 +443,11 @@ void host_autocheck_run(struct nc_host *h, int level)
     if ( rc == -ENOMEM && level > NC_CHECK_COUNTERS )
         rc = nc_host_check(h, NC_CHECK_COUNTERS, why, sizeof(why));
     if ( rc )
-        NC_PANIC("%s", why);
+    {
+        /* The heap as it stands, after the broken rule. */
+        char dump[2048];
+
+        nc_host_dump(h, dump, sizeof(dump));
+        NC_PANIC("%s\nthe heap:\n%s", why, dump);
+    }
 }

@@ -16,14 +16,45 @@
  * ======================================================================== */
 
 /*
+ * Where a dump's lines go: the console ring (the debug key), or a text
+ * buffer, one line per '\n' (nc_host_dump(), the checker's failure).
+ */
+struct dump_out {
+    struct nc_host *h;
+    bool console;                /* else buf */
+    char *buf;
+    size_t size, used;           /* used: the length the whole text needs */
+};
+
+static void dump_line(struct dump_out *o, const char *line)
+{
+    size_t n;
+
+    if ( o->console )
+    {
+        nc_console_write(o->h, line);
+        return;
+    }
+    n = (size_t)nc_format(o->used < o->size ? o->buf + o->used : NULL,
+                          o->used < o->size ? o->size - o->used : 0,
+                          "%s\n", line);
+    o->used += n;
+}
+
+/*
  * Xen prints "heap[node=N][zone=Z] -> P pages" for every zone of every node
  * with memory.  numaclaim prints the same line for the zones that have
  * free pages only (a 52-bit host has 41 zones; the ring is 16 KiB), then
- * the free blocks of that zone by order, "order:count".
+ * the free blocks of that zone by order, "order:count".  Each node's
+ * figures are copied under its lock alone, so a dump works on a heap whose
+ * invariants are broken (the checker's failure message).
  */
-static void dump_heap(struct nc_host *h)
+static void dump_heap(struct dump_out *o)
 {
-    printk(h, "'H' pressed: the heap, free pages per node and zone");
+    struct nc_host *h = o->h;
+    uint64_t host_avail = 0, host_off = 0;
+    char line[512];
+
     for ( uint32_t n = 0; n < h->nr_nodes; n++ )
     {
         uint64_t zone_avail[NC_NR_ZONES], avail, claimed;
@@ -36,15 +67,18 @@ static void dump_heap(struct nc_host *h)
             zone_avail[z] = nd->zone_avail[z];
         avail = nd->avail;
         claimed = nd->claimed;
+        host_off += nd->offlined;
         node_unlock(h, n);
+        host_avail += avail;
 
-        printk(h, "node %u: %llu of %llu pages free, %llu claimed", n,
-               (unsigned long long)avail, (unsigned long long)nd->size,
-               (unsigned long long)claimed);
+        nc_format(line, sizeof(line),
+                  "node %u: %llu of %llu pages free, %llu claimed", n,
+                  (unsigned long long)avail, (unsigned long long)nd->size,
+                  (unsigned long long)claimed);
+        dump_line(o, line);
         for ( uint32_t z = 0; z < NC_NR_ZONES; z++ )
         {
             uint64_t blocks[NC_MAX_ORDER + 1];
-            char line[512];
             size_t used;
 
             if ( !zone_avail[z] )
@@ -69,19 +103,32 @@ static void dump_heap(struct nc_host *h)
                     used += (size_t)nc_format(line + used, sizeof(line) - used,
                                               " %u:%llu", k,
                                               (unsigned long long)blocks[k]);
-            nc_console_write(h, line);
+            dump_line(o, line);
         }
     }
-    heap_lock_all(h);
-    {
-        uint64_t off = host_offlined_locked(h);
-        uint64_t avail = host_total_avail_locked(h);
+    nc_format(line, sizeof(line), "host: %llu of %llu pages free, %llu "
+              "offlined", (unsigned long long)host_avail,
+              (unsigned long long)h->total_pages,
+              (unsigned long long)host_off);
+    dump_line(o, line);
+}
 
-        heap_unlock_all(h);
-        printk(h, "host: %llu of %llu pages free, %llu offlined",
-               (unsigned long long)avail, (unsigned long long)h->total_pages,
-               (unsigned long long)off);
-    }
+static void key_heap(struct nc_host *h)
+{
+    struct dump_out o = { h, true, NULL, 0, 0 };
+
+    printk(h, "'H' pressed: the heap, free pages per node and zone");
+    dump_heap(&o);
+}
+
+size_t nc_host_dump(struct nc_host *h, char *buf, size_t size)
+{
+    struct dump_out o = { h, false, buf, size, 0 };
+
+    if ( size )
+        buf[0] = '\0';
+    dump_heap(&o);
+    return o.used;
 }
 
 /* ========================================================================
@@ -190,7 +237,7 @@ static const struct {
     const char *what;
 } keys[] = {
     { '*', dump_all, "every dump: 'H', 'm' and 'q'" },
-    { 'H', dump_heap, "the heap: free pages per node, zone and order" },
+    { 'H', key_heap, "the heap: free pages per node, zone and order" },
     { 'h', show_keys, "this list" },
     { 'm', dump_claims, "claims per domain and node" },
     { 'q', dump_domains, "domains: pages, claims, vCPUs, state" },
@@ -206,7 +253,7 @@ static void show_keys(struct nc_host *h)
 
 static void dump_all(struct nc_host *h)
 {
-    dump_heap(h);
+    key_heap(h);
     dump_claims(h);
     dump_domains(h);
 }
