@@ -34,23 +34,20 @@ uint32_t bits_to_zone(uint32_t bits)
     return bits < NC_PAGE_SHIFT + 1 ? 1u : bits - NC_PAGE_SHIFT;
 }
 
+static uint64_t hrange_end(const void *arr, uint32_t i)
+{
+    return ((const struct nc_hrange *)arr)[i].end;
+}
+
 /* The range holding mfn, by binary search over all nodes' ranges. */
 static const struct nc_hrange *search_range(const struct nc_host *h,
                                             uint64_t mfn)
 {
-    uint32_t lo = 0, hi = h->nr_ranges;
+    uint32_t i = first_ending_after(h->ranges, 0, h->nr_ranges, mfn,
+                                    hrange_end);
 
-    while ( lo < hi )
-    {
-        uint32_t mid = lo + (hi - lo) / 2;
-
-        if ( h->ranges[mid].end <= mfn )
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if ( lo < h->nr_ranges && h->ranges[lo].start <= mfn )
-        return &h->ranges[lo];
+    if ( i < h->nr_ranges && h->ranges[i].start <= mfn )
+        return &h->ranges[i];
     return NULL;
 }
 
@@ -419,36 +416,28 @@ bool heap_reserve_frame_locked(struct nc_host *h, uint64_t mfn)
  * Set-up and tear-down
  * ======================================================================== */
 
-static void sort_ranges(struct nc_hrange *r, uint32_t n)
+static bool hrange_before(const void *a, const void *b)
 {
-    for ( uint32_t i = 1; i < n; i++ )
-        for ( uint32_t j = i; j > 0 && r[j - 1].start > r[j].start; j-- )
-        {
-            struct nc_hrange t = r[j - 1];
-
-            r[j - 1] = r[j];
-            r[j] = t;
-        }
+    return ((const struct nc_hrange *)a)->start <
+           ((const struct nc_hrange *)b)->start;
 }
 
+static bool key_before(const void *a, const void *b)
+{
+    return *(const uint16_t *)a < *(const uint16_t *)b;
+}
+
+/* All nodes nearest first (the node itself nearest), ties by lower id:
+ * sorted as keys distance * 256 + id, so the order needs no context. */
 static void order_by_distance(struct nc_host *h, uint32_t from)
 {
-    uint8_t *o = h->node[from].by_distance;
+    uint16_t key[NC_MAX_NUMNODES];
 
     for ( uint32_t i = 0; i < h->nr_nodes; i++ )
-        o[i] = (uint8_t)i;
-    for ( uint32_t i = 1; i < h->nr_nodes; i++ )
-        for ( uint32_t j = i; j > 0; j-- )
-        {
-            uint8_t a = o[j - 1], b = o[j];
-            uint32_t da = a == from ? 0 : h->distance[from][a];
-            uint32_t db = b == from ? 0 : h->distance[from][b];
-
-            if ( da < db || (da == db && a < b) )
-                break;
-            o[j - 1] = b;
-            o[j] = a;
-        }
+        key[i] = (uint16_t)((i == from ? 0 : h->distance[from][i]) << 8 | i);
+    nc_sort(key, h->nr_nodes, sizeof(*key), key_before);
+    for ( uint32_t i = 0; i < h->nr_nodes; i++ )
+        h->node[from].by_distance[i] = (uint8_t)key[i];
 }
 
 /* Above this many 1 GiB chunks of MFN space (2^22: 4 PiB) the lookup
@@ -529,7 +518,7 @@ int heap_init(struct nc_host *h, const struct nc_host_config *cfg)
             if ( hb_init(&nd->free[k], ((nd->end - nd->base) >> k) + 1) )
                 return -ENOMEM;
     }
-    sort_ranges(h->ranges, h->nr_ranges);
+    nc_sort(h->ranges, h->nr_ranges, sizeof(*h->ranges), hrange_before);
     if ( chunk_table_init(h) )
         return -ENOMEM;
     for ( uint32_t n = 0; n < cfg->nr_nodes; n++ )

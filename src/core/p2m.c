@@ -129,11 +129,18 @@ static void close_slot(struct nc_p2m *p, uint32_t i)
     p->nr--;
 }
 
+static uint64_t extent_end(const void *arr, uint32_t i)
+{
+    const struct nc_extent *e = &((const struct nc_extent *)arr)[i];
+
+    return e->gpfn + e->nr;
+}
+
 /* Index of the first entry whose end is beyond gpfn (the entry holding
  * gpfn, or the one after it). */
-static uint32_t first_ending_after(const struct nc_p2m *p, uint64_t gpfn)
+static uint32_t entry_at_or_after(const struct nc_p2m *p, uint64_t gpfn)
 {
-    uint32_t lo = 0, hi = p->nr;
+    uint32_t hi = p->nr;
 
     /* The ends first: builders populate in gpfn order, and balloons
      * mostly work at the top or free from the bottom up, so most lookups
@@ -144,30 +151,19 @@ static uint32_t first_ending_after(const struct nc_p2m *p, uint64_t gpfn)
         return hi - 1;
     if ( p->e[0].gpfn + p->e[0].nr > gpfn )
         return 0;
-    hi--;
-
-    while ( lo < hi )
-    {
-        uint32_t mid = lo + (hi - lo) / 2;
-
-        if ( p->e[mid].gpfn + p->e[mid].nr <= gpfn )
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return first_ending_after(p->e, 1, hi - 1, gpfn, extent_end);
 }
 
 bool p2m_range_unmapped(const struct nc_p2m *p, uint64_t gpfn, uint64_t nr)
 {
-    uint32_t i = first_ending_after(p, gpfn);
+    uint32_t i = entry_at_or_after(p, gpfn);
 
     return i == p->nr || p->e[i].gpfn >= gpfn + nr;
 }
 
 bool p2m_range_mapped(const struct nc_p2m *p, uint64_t gpfn, uint64_t nr)
 {
-    uint32_t i = first_ending_after(p, gpfn);
+    uint32_t i = entry_at_or_after(p, gpfn);
     uint64_t next = gpfn, end = gpfn + nr;
 
     for ( ; i < p->nr && next < end; i++ )
@@ -187,7 +183,7 @@ static bool continues(const struct nc_extent *a, uint64_t gpfn, uint64_t mfn)
 static void insert_run(struct nc_p2m *p, uint64_t gpfn, uint64_t mfn,
                        uint64_t nr)
 {
-    uint32_t i = first_ending_after(p, gpfn);
+    uint32_t i = entry_at_or_after(p, gpfn);
 
     ASSERT(nr > 0);
     ASSERT(p2m_range_unmapped(p, gpfn, nr));
@@ -230,7 +226,7 @@ static void insert_run(struct nc_p2m *p, uint64_t gpfn, uint64_t mfn,
 bool p2m_one_run(const struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
                  uint64_t *mfnp)
 {
-    uint32_t i = first_ending_after(p, gpfn);
+    uint32_t i = entry_at_or_after(p, gpfn);
 
     if ( i == p->nr || p->e[i].gpfn > gpfn ||
          p->e[i].gpfn + p->e[i].nr < gpfn + nr )
@@ -241,7 +237,7 @@ bool p2m_one_run(const struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
 
 bool p2m_is_extent(const struct nc_p2m *p, uint64_t gpfn, uint64_t nr)
 {
-    uint32_t i = first_ending_after(p, gpfn);
+    uint32_t i = entry_at_or_after(p, gpfn);
 
     return i < p->nr && p->e[i].gpfn == gpfn && p->e[i].nr == nr;
 }
@@ -257,7 +253,7 @@ static uint64_t remove_runs(struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
                             void *arg)
 {
     uint64_t end = gpfn + nr, removed = 0;
-    uint32_t i = first_ending_after(p, gpfn);
+    uint32_t i = entry_at_or_after(p, gpfn);
 
     while ( i < p->nr && p->e[i].gpfn < end )
     {
@@ -324,7 +320,7 @@ void p2m_remove(struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
 
 int p2m_lookup(const struct nc_p2m *p, uint64_t gpfn, uint64_t *mfnp)
 {
-    uint32_t i = first_ending_after(p, gpfn);
+    uint32_t i = entry_at_or_after(p, gpfn);
 
     if ( i == p->nr || p->e[i].gpfn > gpfn )
         return -ENOENT;

@@ -58,6 +58,54 @@
           _m && ((n = (uint64_t)__builtin_ctzll(_m)), 1); _m &= _m - 1 )
 
 /* ------------------------------------------------------------------------
+ * Sorted tables: the one search and the one sort of the core's arrays
+ * ------------------------------------------------------------------------ */
+
+/*
+ * The first index i in [lo, hi) with end_of(arr, i) > key, for an array of
+ * disjoint ranges sorted by address (so end_of grows with i): the range
+ * that holds key, or the first one after it; hi if there is none.  Inline,
+ * so that a constant end_of inlines too.
+ */
+static inline uint32_t first_ending_after(const void *arr, uint32_t lo,
+                                          uint32_t hi, uint64_t key,
+                                          uint64_t (*end_of)(const void *,
+                                                             uint32_t))
+{
+    while ( lo < hi )
+    {
+        uint32_t mid = lo + (hi - lo) / 2;
+
+        if ( end_of(arr, mid) <= key )
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/*
+ * Sort n elements of `size` bytes (at most 64) so that before(a, b) holds
+ * for each element before the next where they differ: a stable insertion
+ * sort, O(n^2), for tables of at most a few hundred entries built once.
+ */
+static inline void nc_sort(void *base, uint32_t n, size_t size,
+                           bool (*before)(const void *a, const void *b))
+{
+    unsigned char *e = base, t[64];
+
+    BUG_ON(size > sizeof(t));
+    for ( uint32_t i = 1; i < n; i++ )
+        for ( uint32_t j = i;
+              j > 0 && before(e + j * size, e + (j - 1) * size); j-- )
+        {
+            __builtin_memcpy(t, e + j * size, size);
+            __builtin_memcpy(e + j * size, e + (j - 1) * size, size);
+            __builtin_memcpy(e + (j - 1) * size, t, size);
+        }
+}
+
+/* ------------------------------------------------------------------------
  * Extent maps (p2m.c): gpfn -> mfn runs, sorted by gpfn
  * ------------------------------------------------------------------------ */
 

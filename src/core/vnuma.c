@@ -23,23 +23,26 @@ void vnuma_free(struct nc_vnuma_info *v)
     nc_free(v);
 }
 
+static uint64_t range_end(const void *arr, uint32_t i)
+{
+    return ((const struct nc_vmemrange *)arr)[i].end;
+}
+
+static bool range_before(const void *a, const void *b)
+{
+    return ((const struct nc_vmemrange *)a)->start <
+           ((const struct nc_vmemrange *)b)->start;
+}
+
 uint32_t vnuma_gpfn_pnode(const struct nc_vnuma_info *v, uint64_t gpfn)
 {
-    uint32_t lo = 0, hi = v->nr_vmemranges;
+    uint32_t lo;
     uint64_t addr;
 
     if ( gpfn >= (UINT64_MAX >> NC_PAGE_SHIFT) )
         return NC_NUMA_NO_NODE;
     addr = gpfn << NC_PAGE_SHIFT;
-    while ( lo < hi )
-    {
-        uint32_t mid = lo + (hi - lo) / 2;
-
-        if ( v->sorted[mid].end <= addr )
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    lo = first_ending_after(v->sorted, 0, v->nr_vmemranges, addr, range_end);
     if ( lo < v->nr_vmemranges && v->sorted[lo].start <= addr )
         return v->vnode_to_pnode[v->sorted[lo].nid];
     return NC_NUMA_NO_NODE;           /* a hole or firmware range */
@@ -139,15 +142,7 @@ static struct nc_vnuma_info *vnuma_copy(const struct nc_vnuma *v, int *rc)
         vnuma_free(x);
         return NULL;
     }
-    for ( uint32_t i = 1; i < x->nr_vmemranges; i++ )
-        for ( uint32_t j = i; j > 0 && x->sorted[j - 1].start > x->sorted[j].start;
-              j-- )
-        {
-            struct nc_vmemrange t = x->sorted[j - 1];
-
-            x->sorted[j - 1] = x->sorted[j];
-            x->sorted[j] = t;
-        }
+    nc_sort(x->sorted, x->nr_vmemranges, sizeof(*x->sorted), range_before);
     return x;
 }
 
