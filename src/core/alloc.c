@@ -410,24 +410,6 @@ static void give_run(void *arg, uint64_t mfn, uint64_t nr)
     }
 }
 
-/* The domain a reservation operation acts on, referenced: the control
- * domain may name any domain, a guest only itself. */
-static int get_reservation_target(struct nc_host *h, nc_domid_t caller,
-                                  nc_domid_t domid, struct nc_domain **dp)
-{
-    struct nc_domain *d = domain_get(h, domid);
-
-    if ( !d )
-        return -ESRCH;
-    if ( !caller_is_control(caller) && caller != domid )
-    {
-        domain_put(h, d);
-        return -EPERM;
-    }
-    *dp = d;
-    return 0;
-}
-
 /*
  * A charged extent for domid: mapped at gpfn (populate_physmap, replacing
  * what was mapped there), or with gpfn NC_INVALID_GFN owned unmapped
@@ -446,7 +428,7 @@ static int charged_alloc(struct nc_host *h, nc_domid_t caller,
 
     if ( rc )
         return rc;
-    rc = get_reservation_target(h, caller, domid, &d);
+    rc = domain_get_checked(h, caller, domid, true, &d);
     if ( rc )
         return rc;
 
@@ -508,7 +490,7 @@ static int free_extent(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
 
     if ( rc )
         return rc;
-    rc = get_reservation_target(h, caller, domid, &d);
+    rc = domain_get_checked(h, caller, domid, true, &d);
     if ( rc )
         return rc;
 

@@ -355,13 +355,10 @@ int nc_claim_memory(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
                     uint32_t mode, struct nc_claim *set, uint32_t *nr)
 {
     struct nc_domain *d;
-    int rc;
+    int rc = domain_get_checked(h, caller, domid, false, &d);
 
-    if ( !caller_is_control(caller) )
-        return -EPERM;
-    d = domain_get(h, domid);
-    if ( !d )
-        return -ESRCH;
+    if ( rc )
+        return rc;
     switch ( mode )
     {
     case NC_CLAIM_MEMORY_SET:

@@ -226,16 +226,29 @@ void domain_relinquish_locked(struct nc_host *h, struct nc_domain *d)
     nc_memzero(d->node_pages, sizeof(d->node_pages));
 }
 
-/* Look up a domain that a privileged domctl may act on. */
+int domain_get_checked(struct nc_host *h, nc_domid_t caller,
+                       nc_domid_t domid, bool self_ok, struct nc_domain **dp)
+{
+    if ( !self_ok && !caller_is_control(caller) )
+        return -EPERM;
+    *dp = domain_get(h, domid);
+    if ( !*dp )
+        return -ESRCH;
+    if ( !caller_is_control(caller) && caller != domid )
+    {
+        domain_put(h, *dp);
+        return -EPERM;
+    }
+    return 0;
+}
+
+/* Look up a guest that a privileged domctl may act on. */
 static int get_target(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
                       struct nc_domain **dp)
 {
-    if ( !caller_is_control(caller) )
-        return -EPERM;
-    if ( domid == NC_DOMID_CONTROL )
+    if ( caller_is_control(caller) && domid == NC_DOMID_CONTROL )
         return -EINVAL;        /* the control domain is not a guest */
-    *dp = domain_get(h, domid);
-    return *dp ? 0 : -ESRCH;
+    return domain_get_checked(h, caller, domid, false, dp);
 }
 
 /* Kill a domain the caller holds a reference to. */

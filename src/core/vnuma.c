@@ -151,13 +151,10 @@ int nc_domain_set_vnuma(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
 {
     struct nc_domain *d;
     struct nc_vnuma_info *fresh = NULL, *old = NULL;
-    int rc;
+    int rc = domain_get_checked(h, caller, domid, false, &d);
 
-    if ( !caller_is_control(caller) )
-        return -EPERM;
-    d = domain_get(h, domid);
-    if ( !d )
-        return -ESRCH;
+    if ( rc )
+        return rc;
     nc_lock(&d->lock);
     if ( d->dying )
         rc = -ESRCH;
@@ -181,16 +178,10 @@ int nc_domain_get_vnuma(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
 {
     struct nc_domain *d;
     const struct nc_vnuma_info *v;
-    int rc = 0;
+    int rc = domain_get_checked(h, caller, domid, true, &d);
 
-    d = domain_get(h, domid);
-    if ( !d )
-        return -ESRCH;
-    if ( !caller_is_control(caller) && caller != domid )
-    {
-        domain_put(h, d);
-        return -EPERM;
-    }
+    if ( rc )
+        return rc;
     nc_lock(&d->lock);
     v = d->vnuma;
     if ( d->dying )
