@@ -31,6 +31,7 @@ extern "C" {
 
 #define NC_PAGE_SHIFT       12
 #define NC_PAGE_SIZE        (1ULL << NC_PAGE_SHIFT)
+#define NC_MAX_VCPUS        4096     /* most max_vcpus a domain may have */
 #define NC_MAX_NUMNODES     64      /* MAX_NUMNODES */
 #define NC_MAX_ORDER        18      /* 2^18 pages = 1 GiB */
 #define NC_NUMA_NO_NODE     0xFFu

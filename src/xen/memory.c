@@ -189,7 +189,7 @@ static long get_vnumainfo(struct nc_host *h, nc_domid_t caller, uint64_t start,
     /* Buffers no larger than any topology can be. */
     out.nr_vnodes = t.nr_vnodes < NC_VNUMA_MAX_VNODES ? t.nr_vnodes
                                                       : NC_VNUMA_MAX_VNODES;
-    out.nr_vcpus = t.nr_vcpus < 4096 ? t.nr_vcpus : 4096;
+    out.nr_vcpus = t.nr_vcpus < NC_MAX_VCPUS ? t.nr_vcpus : NC_MAX_VCPUS;
     out.nr_vmemranges = t.nr_vmemranges < NC_VNUMA_MAX_RANGES
                         ? t.nr_vmemranges : NC_VNUMA_MAX_RANGES;
     out.vdistance = nc_zalloc(((size_t)out.nr_vnodes * out.nr_vnodes + 1) *

@@ -75,9 +75,9 @@ static long numainfo(struct nc_host *h, struct xen_sysctl_numainfo *ni,
             if ( HADDR(ni->meminfo) )
             {
                 m[i] = (xen_sysctl_meminfo_t){
-                    .memsize = nodes[i].online ? nodes[i].size << 12
+                    .memsize = nodes[i].online ? nodes[i].size << NC_PAGE_SHIFT
                                                : XEN_INVALID_MEM_SZ,
-                    .memfree = nodes[i].online ? nodes[i].free << 12
+                    .memfree = nodes[i].online ? nodes[i].free << NC_PAGE_SHIFT
                                                : XEN_INVALID_MEM_SZ,
                 };
                 c[k++] = (struct guest_copy){
