@@ -209,7 +209,7 @@ static uint64_t walk_nodes_locked(struct nc_host *h, struct nc_domain *d,
     else if ( rq->exact )
         return NC_INVALID_MFN;
     for ( int pass = 0; pass < 4; pass++ )
-        for ( uint32_t i = 0; i < h->nr_nodes; i++ )
+        for ( unsigned int i = 0; i < h->nr_nodes; i++ )
         {
             uint32_t n = order[i];
             bool outside = pass & 1, unreachable = pass >> 1;

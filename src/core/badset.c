@@ -131,7 +131,7 @@ int badset_reserve(struct nc_host *h)
         return s->spare ? 0 : -ENOMEM;
     c->next = s->chunks;
     s->chunks = c;
-    for ( uint32_t i = 0; i < BAD_CHUNK; i++ )
+    for ( unsigned int i = 0; i < BAD_CHUNK; i++ )
     {
         c->node[i].right = s->spare;
         s->spare = &c->node[i];

@@ -57,7 +57,7 @@ static int check_claims(const struct nc_host *h, const struct nc_domain *d,
 {
     uint64_t node_sum = 0, room;
 
-    for ( uint32_t n = 0; n < NC_MAX_NUMNODES; n++ )
+    for ( unsigned int n = 0; n < NC_MAX_NUMNODES; n++ )
     {
         bool entry = d->node_claim_mask & (1ULL << n);
 
@@ -89,7 +89,7 @@ static int check_map(const struct nc_p2m *p, bool identity, struct why *w)
 
     CHECK(p->head + p->nr <= p->cap, "p2m", "entries beyond the array",
           p->head + p->nr, p->cap);
-    for ( uint32_t i = 0; i < p->nr; i++ )
+    for ( unsigned int i = 0; i < p->nr; i++ )
     {
         const struct nc_extent *e = &p->e[i];
 
@@ -124,7 +124,7 @@ static int check_domain(struct nc_host *h, struct nc_domain *d,
     CHECK(d->tot_pages == d->p2m.pages + d->unmapped.pages, "I7",
           "tot_pages != mapped + owned-unmapped pages", d->tot_pages,
           d->p2m.pages + d->unmapped.pages);
-    for ( uint32_t n = 0; n < NC_MAX_NUMNODES; n++ )
+    for ( unsigned int n = 0; n < NC_MAX_NUMNODES; n++ )
         per_node += d->node_pages[n];
     CHECK(per_node == d->tot_pages, "I7", "per-node pages != tot_pages",
           per_node, d->tot_pages);
@@ -136,24 +136,24 @@ static int check_node_heap(const struct nc_node *nd, struct why *w)
 {
     uint64_t zones = 0;
 
-    for ( uint32_t k = 0; k <= NC_CACHE_MAX_ORDER; k++ )
+    for ( unsigned int k = 0; k <= NC_CACHE_MAX_ORDER; k++ )
     {
         CHECK(nd->cache[k].nr <= NC_CACHE_DEPTH, "cache",
               "cache overfull (order, entries)", k, nd->cache[k].nr);
-        for ( uint32_t i = 0; i < nd->cache[k].nr; i++ )
+        for ( unsigned int i = 0; i < nd->cache[k].nr; i++ )
             CHECK(zone_of(nd->cache[k].mfn[i]) == nd->top_zone &&
                   !(nd->cache[k].mfn[i] & ((1ULL << k) - 1)), "cache",
                   "cached block misplaced (mfn, order)",
                   nd->cache[k].mfn[i], k);
     }
-    for ( uint32_t z = 0; z < NC_NR_ZONES; z++ )
+    for ( unsigned int z = 0; z < NC_NR_ZONES; z++ )
     {
         uint64_t blocks = 0;
 
-        for ( uint32_t k = 0; k <= NC_MAX_ORDER; k++ )
+        for ( unsigned int k = 0; k <= NC_MAX_ORDER; k++ )
             blocks += nd->zone_blocks[z][k] << k;
-        for ( uint32_t k = 0; k <= NC_CACHE_MAX_ORDER; k++ )
-            for ( uint32_t i = 0; i < nd->cache[k].nr; i++ )
+        for ( unsigned int k = 0; k <= NC_CACHE_MAX_ORDER; k++ )
+            for ( unsigned int i = 0; i < nd->cache[k].nr; i++ )
                 if ( zone_of(nd->cache[k].mfn[i]) == z )
                     blocks += 1ULL << k;
         CHECK(blocks == nd->zone_avail[z], "I7",
@@ -201,7 +201,7 @@ static int check_counters(struct nc_host *h, struct why *w)
           "unclaimed headroom stale", h->unclaimed,
           total_avail - outstanding_claims);
 
-    for ( uint32_t n = 0; n < h->nr_nodes; n++ )
+    for ( unsigned int n = 0; n < h->nr_nodes; n++ )
     {
         const struct nc_node *nd = &h->node[n];
 
@@ -267,14 +267,14 @@ static int check_frames(struct nc_host *h, uint8_t *map, uint64_t size,
 {
     int rc;
 
-    for ( uint32_t n = 0; n < h->nr_nodes; n++ )
+    for ( unsigned int n = 0; n < h->nr_nodes; n++ )
     {
         const struct nc_node *nd = &h->node[n];
         uint64_t free = 0;
 
         if ( !nd->online || !nd->size )
             continue;
-        for ( uint32_t k = 0; k <= NC_MAX_ORDER; k++ )
+        for ( unsigned int k = 0; k <= NC_MAX_ORDER; k++ )
             for ( uint64_t i = hb_next(&nd->free[k], 0); i != NC_HB_NONE;
                   i = hb_next(&nd->free[k], i + 1) )
             {
@@ -289,8 +289,8 @@ static int check_frames(struct nc_host *h, uint8_t *map, uint64_t size,
                     return rc;
                 free += 1ULL << k;
             }
-        for ( uint32_t k = 0; k <= NC_CACHE_MAX_ORDER; k++ )
-            for ( uint32_t i = 0; i < nd->cache[k].nr; i++ )
+        for ( unsigned int k = 0; k <= NC_CACHE_MAX_ORDER; k++ )
+            for ( unsigned int i = 0; i < nd->cache[k].nr; i++ )
             {
                 uint64_t mfn = nd->cache[k].mfn[i];
 
@@ -307,7 +307,7 @@ static int check_frames(struct nc_host *h, uint8_t *map, uint64_t size,
     }
     for_each_domid(h, id)
     {
-        for ( uint32_t i = 0; i < h->domain[id]->p2m.nr; i++ )
+        for ( unsigned int i = 0; i < h->domain[id]->p2m.nr; i++ )
         {
             const struct nc_extent *e = &h->domain[id]->p2m.e[i];
 
@@ -315,7 +315,7 @@ static int check_frames(struct nc_host *h, uint8_t *map, uint64_t size,
             if ( rc )
                 return rc;
         }
-        for ( uint32_t i = 0; i < h->domain[id]->unmapped.nr; i++ )
+        for ( unsigned int i = 0; i < h->domain[id]->unmapped.nr; i++ )
         {
             const struct nc_extent *e = &h->domain[id]->unmapped.e[i];
 
@@ -324,7 +324,7 @@ static int check_frames(struct nc_host *h, uint8_t *map, uint64_t size,
                 return rc;
         }
     }
-    for ( uint32_t i = 0; i < h->anon.nr; i++ )
+    for ( unsigned int i = 0; i < h->anon.nr; i++ )
     {
         rc = mark(map, size, h->anon.e[i].mfn, h->anon.e[i].nr, F_XEN, w);
         if ( rc )
@@ -346,7 +346,7 @@ static int check_frames(struct nc_host *h, uint8_t *map, uint64_t size,
         }
     }
     /* Every frame of an online node is accounted for; nothing else is. */
-    for ( uint32_t r = 0; r < h->nr_ranges; r++ )
+    for ( unsigned int r = 0; r < h->nr_ranges; r++ )
     {
         const struct nc_hrange *hr = &h->ranges[r];
         bool online = h->node[hr->node].online;

@@ -67,7 +67,7 @@ void domain_deduct_over_max_locked(struct nc_host *h, struct nc_domain *d)
     excess = d->outstanding - room;
     excess -= deduct_host_claim_locked(h, d, excess);
     /* Node claims from the highest node down. */
-    for ( uint32_t n = NC_MAX_NUMNODES; n-- > 0 && excess; )
+    for ( unsigned int n = NC_MAX_NUMNODES; n-- > 0 && excess; )
         if ( d->node_claim_mask & (1ULL << n) )
             excess -= deduct_node_claims_locked(h, d, n, excess);
     ASSERT(excess == 0);
@@ -94,7 +94,7 @@ static uint64_t claim_set_nodes(const struct nc_host *h,
 {
     uint64_t mask = 0;
 
-    for ( uint32_t i = 0; i < nr; i++ )
+    for ( unsigned int i = 0; i < nr; i++ )
         if ( set[i].target < h->nr_nodes )
             mask |= 1ULL << set[i].target;
     return mask;
@@ -110,7 +110,7 @@ static int domain_check_claim_request(struct nc_host *h,
                                       const struct nc_claim *set, uint32_t nr,
                                       struct claim_request *rq)
 {
-    for ( uint32_t i = 0; i < nr; i++ )
+    for ( unsigned int i = 0; i < nr; i++ )
     {
         const struct nc_claim *e = &set[i];
         uint32_t n = e->target;
@@ -265,7 +265,7 @@ int domain_install_claim_set(struct nc_host *h, struct nc_domain *d,
 
         /* A host-wide entry, given or replaced, needs the whole heap. */
         all = legacy || d->host_claim;
-        for ( uint32_t i = 0; i < nr && !all; i++ )
+        for ( unsigned int i = 0; i < nr && !all; i++ )
             all = set[i].target == NC_CLAIM_HOST && set[i].pages;
         if ( all )
             heap_lock_all(h);

@@ -413,7 +413,7 @@ static void claim_entries(char *buf, size_t size, size_t *used,
     const char *sep = "";
     char sz[16];
 
-    for ( uint32_t i = 0; i < nr; i++ )
+    for ( unsigned int i = 0; i < nr; i++ )
     {
         if ( !set[i].pages )
             continue;
@@ -466,7 +466,7 @@ void console_claims(struct nc_host *h, nc_domid_t domid,
         nc_console_write(h, buf);
         return;
     }
-    for ( uint32_t i = 0; i < nr; i++ )
+    for ( unsigned int i = 0; i < nr; i++ )
         any |= set[i].pages != 0;
     if ( rc )
     {
@@ -508,7 +508,7 @@ void console_recall_write(struct nc_host *h, uint64_t mfn,
     msg_add(buf, sizeof(buf), &used, "mfn 0x%llx offlined: recalled %llu "
             "claimed page%s:", (unsigned long long)mfn,
             (unsigned long long)r->pages, r->pages == 1 ? "" : "s");
-    for ( uint32_t i = 0; i < r->nr && i < CONSOLE_RECALL_MAX; i++ )
+    for ( unsigned int i = 0; i < r->nr && i < CONSOLE_RECALL_MAX; i++ )
         if ( r->e[i].node == NC_CLAIM_HOST )
             msg_add(buf, sizeof(buf), &used, " d%u host %llu", r->e[i].domid,
                     (unsigned long long)r->e[i].pages);

@@ -110,7 +110,7 @@ void domain_pool_fini(struct nc_host *h)
 
 uint32_t next_domid(const struct nc_host *h, uint32_t from)
 {
-    for ( uint32_t w = from / 64; w < NC_DOMID_WORDS; w++ )
+    for ( unsigned int w = from / 64; w < NC_DOMID_WORDS; w++ )
     {
         uint64_t bits = h->domid_used[w];
 
@@ -124,7 +124,7 @@ uint32_t next_domid(const struct nc_host *h, uint32_t from)
 
 static uint32_t lowest_free_domid(const struct nc_host *h)
 {
-    for ( uint32_t w = 0; w < NC_DOMID_WORDS; w++ )
+    for ( unsigned int w = 0; w < NC_DOMID_WORDS; w++ )
     {
         uint64_t free = ~h->domid_used[w] & (w == 0 ? ~1ULL : ~0ULL);
 
@@ -212,9 +212,9 @@ int nc_domain_create(struct nc_host *h, nc_domid_t caller,
 void domain_relinquish_locked(struct nc_host *h, struct nc_domain *d)
 {
     ASSERT(nc_lock_held(&d->lock) && heap_all_locked(h));
-    for ( uint32_t i = 0; i < d->p2m.nr; i++ )
+    for ( unsigned int i = 0; i < d->p2m.nr; i++ )
         heap_give_span_locked(h, d->p2m.e[i].mfn, d->p2m.e[i].nr);
-    for ( uint32_t i = 0; i < d->unmapped.nr; i++ )
+    for ( unsigned int i = 0; i < d->unmapped.nr; i++ )
         heap_give_span_locked(h, d->unmapped.e[i].mfn, d->unmapped.e[i].nr);
     d->p2m.nr = 0;
     d->p2m.pages = 0;
@@ -444,7 +444,7 @@ int nc_domain_node_pages(struct nc_host *h, nc_domid_t domid, uint64_t *out,
     if ( !d )
         return -ESRCH;
     nc_lock(&d->lock);
-    for ( uint32_t n = 0; n < nr; n++ )
+    for ( unsigned int n = 0; n < nr; n++ )
         out[n] = n < NC_MAX_NUMNODES ? d->node_pages[n] : 0;
     nc_unlock(&d->lock);
     domain_put(h, d);

@@ -55,7 +55,7 @@ static void dump_heap(struct dump_out *o)
     uint64_t host_avail = 0, host_off = 0;
     char line[512];
 
-    for ( uint32_t n = 0; n < h->nr_nodes; n++ )
+    for ( unsigned int n = 0; n < h->nr_nodes; n++ )
     {
         uint64_t zone_avail[NC_NR_ZONES], avail, claimed;
         const struct nc_node *nd = &h->node[n];
@@ -63,7 +63,7 @@ static void dump_heap(struct dump_out *o)
         if ( !nd->online || !nd->size )
             continue;
         node_lock(h, n);
-        for ( uint32_t z = 0; z < NC_NR_ZONES; z++ )
+        for ( unsigned int z = 0; z < NC_NR_ZONES; z++ )
             zone_avail[z] = nd->zone_avail[z];
         avail = nd->avail;
         claimed = nd->claimed;
@@ -76,7 +76,7 @@ static void dump_heap(struct dump_out *o)
                   (unsigned long long)avail, (unsigned long long)nd->size,
                   (unsigned long long)claimed);
         dump_line(o, line);
-        for ( uint32_t z = 0; z < NC_NR_ZONES; z++ )
+        for ( unsigned int z = 0; z < NC_NR_ZONES; z++ )
         {
             uint64_t blocks[NC_MAX_ORDER + 1];
             size_t used;
@@ -84,11 +84,11 @@ static void dump_heap(struct dump_out *o)
             if ( !zone_avail[z] )
                 continue;
             node_lock(h, n);
-            for ( uint32_t k = 0; k <= NC_MAX_ORDER; k++ )
+            for ( unsigned int k = 0; k <= NC_MAX_ORDER; k++ )
                 blocks[k] = nd->zone_blocks[z][k];
             /* Cached blocks are free blocks too (heap.c). */
-            for ( uint32_t k = 0; k <= NC_CACHE_MAX_ORDER; k++ )
-                for ( uint32_t i = 0; i < nd->cache[k].nr; i++ )
+            for ( unsigned int k = 0; k <= NC_CACHE_MAX_ORDER; k++ )
+                for ( unsigned int i = 0; i < nd->cache[k].nr; i++ )
                     if ( zone_of(nd->cache[k].mfn[i]) == z )
                         blocks[k]++;
             node_unlock(h, n);
@@ -97,7 +97,7 @@ static void dump_heap(struct dump_out *o)
                                      "heap[node=%u][zone=%u] -> %llu pages; "
                                      "free blocks by order:", n, z,
                                      (unsigned long long)zone_avail[z]);
-            for ( uint32_t k = 0; k <= NC_MAX_ORDER && used < sizeof(line);
+            for ( unsigned int k = 0; k <= NC_MAX_ORDER && used < sizeof(line);
                   k++ )
                 if ( blocks[k] )
                     used += (size_t)nc_format(line + used, sizeof(line) - used,
@@ -140,7 +140,7 @@ static void dump_claims(struct nc_host *h)
     uint64_t node_claimed[NC_MAX_NUMNODES], outstanding, avail;
 
     printk(h, "'m' pressed: claims per domain and node");
-    for ( uint32_t id = nc_domain_next(h, 0); id < NC_DOMID_FIRST_RESERVED;
+    for ( unsigned int id = nc_domain_next(h, 0); id < NC_DOMID_FIRST_RESERVED;
           id = nc_domain_next(h, id + 1) )
     {
         uint64_t nodes[NC_MAX_NUMNODES];
@@ -156,7 +156,7 @@ static void dump_claims(struct nc_host *h)
         host = d->host_claim;
         recalled = d->recalled;
         mask = d->node_claim_mask;
-        for ( uint32_t n = 0; n < NC_MAX_NUMNODES; n++ )
+        for ( unsigned int n = 0; n < NC_MAX_NUMNODES; n++ )
             nodes[n] = d->node_claim[n];
         nc_unlock(&d->lock);
         domain_put(h, d);
@@ -167,7 +167,7 @@ static void dump_claims(struct nc_host *h)
                                  "d%u: outstanding %llu pages: host %llu",
                                  id, (unsigned long long)outst,
                                  (unsigned long long)host);
-        for ( uint32_t n = 0; n < NC_MAX_NUMNODES && used < sizeof(line); n++ )
+        for ( unsigned int n = 0; n < NC_MAX_NUMNODES && used < sizeof(line); n++ )
             if ( (mask & (1ULL << n)) && nodes[n] )
                 used += (size_t)nc_format(line + used, sizeof(line) - used,
                                           ", node%u %llu", n,
@@ -180,12 +180,12 @@ static void dump_claims(struct nc_host *h)
     }
 
     heap_lock_all(h);
-    for ( uint32_t n = 0; n < h->nr_nodes; n++ )
+    for ( unsigned int n = 0; n < h->nr_nodes; n++ )
         node_claimed[n] = h->node[n].claimed;
     outstanding = host_outstanding_locked(h);
     avail = host_total_avail_locked(h);
     heap_unlock_all(h);
-    for ( uint32_t n = 0; n < h->nr_nodes; n++ )
+    for ( unsigned int n = 0; n < h->nr_nodes; n++ )
         if ( node_claimed[n] )
             printk(h, "node %u: %llu pages claimed", n,
                    (unsigned long long)node_claimed[n]);
@@ -200,7 +200,7 @@ static void dump_claims(struct nc_host *h)
 static void dump_domains(struct nc_host *h)
 {
     printk(h, "'q' pressed: domains");
-    for ( uint32_t id = nc_domain_next(h, 0); id < NC_DOMID_FIRST_RESERVED;
+    for ( unsigned int id = nc_domain_next(h, 0); id < NC_DOMID_FIRST_RESERVED;
           id = nc_domain_next(h, id + 1) )
     {
         struct nc_domain_info i;

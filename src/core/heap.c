@@ -222,7 +222,7 @@ void heap_flush_cache_locked(struct nc_host *h, uint32_t node)
     struct nc_node *nd = &h->node[node];
 
     ASSERT(node_locked(h, node));
-    for ( uint32_t k = 0; k <= NC_CACHE_MAX_ORDER; k++ )
+    for ( unsigned int k = 0; k <= NC_CACHE_MAX_ORDER; k++ )
         while ( nd->cache[k].nr )
         {
             uint64_t mfn = nd->cache[k].mfn[--nd->cache[k].nr];
@@ -234,7 +234,7 @@ void heap_flush_cache_locked(struct nc_host *h, uint32_t node)
 
 static bool cache_empty(const struct nc_node *nd)
 {
-    for ( uint32_t k = 0; k <= NC_CACHE_MAX_ORDER; k++ )
+    for ( unsigned int k = 0; k <= NC_CACHE_MAX_ORDER; k++ )
         if ( nd->cache[k].nr )
             return false;
     return true;
@@ -252,14 +252,14 @@ static uint64_t take_from_maps(struct nc_node *nd, uint32_t order,
     uint64_t r = 1ULL << order;
 
     zone_hi = NC_MIN(zone_hi, nd->top_zone);
-    for ( uint32_t z = zone_hi; z >= 1; z-- )
+    for ( unsigned int z = zone_hi; z >= 1; z-- )
     {
         uint64_t zs = z == 1 ? 0 : 1ULL << (z - 1);
 
         if ( nd->zone_avail[z] < r )
             continue;
         zs = NC_MAX(zs, nd->base);
-        for ( uint32_t j = order; j <= NC_MAX_ORDER; j++ )
+        for ( unsigned int j = order; j <= NC_MAX_ORDER; j++ )
         {
             uint64_t i, mfn;
 
@@ -370,7 +370,7 @@ uint64_t heap_give_span_locked(struct nc_host *h, uint64_t mfn, uint64_t nr)
 static uint64_t containing_block(const struct nc_node *nd, uint64_t mfn,
                                  uint32_t *kp)
 {
-    for ( uint32_t k = 0; k <= NC_MAX_ORDER; k++ )
+    for ( unsigned int k = 0; k <= NC_MAX_ORDER; k++ )
     {
         uint64_t blk = mfn & ~((1ULL << k) - 1);
 
@@ -433,10 +433,10 @@ static void order_by_distance(struct nc_host *h, uint32_t from)
 {
     uint16_t key[NC_MAX_NUMNODES];
 
-    for ( uint32_t i = 0; i < h->nr_nodes; i++ )
+    for ( unsigned int i = 0; i < h->nr_nodes; i++ )
         key[i] = (uint16_t)((i == from ? 0 : h->distance[from][i]) << 8 | i);
     nc_sort(key, h->nr_nodes, sizeof(*key), key_before);
-    for ( uint32_t i = 0; i < h->nr_nodes; i++ )
+    for ( unsigned int i = 0; i < h->nr_nodes; i++ )
         h->node[from].by_distance[i] = (uint8_t)key[i];
 }
 
@@ -448,7 +448,7 @@ static int chunk_table_init(struct nc_host *h)
 {
     uint64_t end = 0;
 
-    for ( uint32_t i = 0; i < h->nr_ranges; i++ )
+    for ( unsigned int i = 0; i < h->nr_ranges; i++ )
         end = NC_MAX(end, h->ranges[i].end);
     h->nr_chunks = (end + (1ULL << NC_MAX_ORDER) - 1) >> NC_MAX_ORDER;
     if ( h->nr_chunks > NC_MAX_CHUNKS )
@@ -479,14 +479,14 @@ int heap_init(struct nc_host *h, const struct nc_host_config *cfg)
      * getting back exactly what it handed out. */
     h->anon.no_merge = true;
 
-    for ( uint32_t n = 0; n < cfg->nr_nodes; n++ )
+    for ( unsigned int n = 0; n < cfg->nr_nodes; n++ )
         nr += cfg->node[n].nr_ranges;
     h->ranges = nc_zalloc((size_t)NC_MAX(nr, 1u) * sizeof(*h->ranges));
     h->node = nc_zalloc((size_t)cfg->nr_nodes * sizeof(*h->node));
     if ( !h->ranges || !h->node )
         return -ENOMEM;
 
-    for ( uint32_t n = 0; n < cfg->nr_nodes; n++ )
+    for ( unsigned int n = 0; n < cfg->nr_nodes; n++ )
     {
         const struct nc_node_config *nc = &cfg->node[n];
         struct nc_node *nd = &h->node[n];
@@ -494,7 +494,7 @@ int heap_init(struct nc_host *h, const struct nc_host_config *cfg)
         nd->online = nc->online;
         nd->nr_ranges = nc->nr_ranges;
         nd->base = UINT64_MAX;
-        for ( uint32_t i = 0; i < nc->nr_ranges; i++ )
+        for ( unsigned int i = 0; i < nc->nr_ranges; i++ )
         {
             const struct nc_range *r = &nc->range[i];
 
@@ -514,21 +514,21 @@ int heap_init(struct nc_host *h, const struct nc_host_config *cfg)
         order_by_distance(h, n);
         if ( !nd->online || !nd->size )
             continue;
-        for ( uint32_t k = 0; k <= NC_MAX_ORDER; k++ )
+        for ( unsigned int k = 0; k <= NC_MAX_ORDER; k++ )
             if ( hb_init(&nd->free[k], ((nd->end - nd->base) >> k) + 1) )
                 return -ENOMEM;
     }
     nc_sort(h->ranges, h->nr_ranges, sizeof(*h->ranges), hrange_before);
     if ( chunk_table_init(h) )
         return -ENOMEM;
-    for ( uint32_t n = 0; n < cfg->nr_nodes; n++ )
+    for ( unsigned int n = 0; n < cfg->nr_nodes; n++ )
         nc_lock_init(&h->node[n].lock, NC_RANK_NODE(n));
     h->nr_locked_nodes = cfg->nr_nodes;
 
     heap_lock_all(h);
-    for ( uint32_t n = 0; n < cfg->nr_nodes; n++ )
+    for ( unsigned int n = 0; n < cfg->nr_nodes; n++ )
         if ( h->node[n].online )
-            for ( uint32_t i = 0; i < h->node[n].nr_ranges; i++ )
+            for ( unsigned int i = 0; i < h->node[n].nr_ranges; i++ )
                 heap_give_locked(h, h->node[n].range[i].start,
                                  h->node[n].range[i].nr);
     heap_unlock_all(h);
@@ -538,9 +538,9 @@ int heap_init(struct nc_host *h, const struct nc_host_config *cfg)
 void heap_fini(struct nc_host *h)
 {
     if ( h->node )
-        for ( uint32_t n = 0; n < h->nr_nodes; n++ )
+        for ( unsigned int n = 0; n < h->nr_nodes; n++ )
         {
-            for ( uint32_t k = 0; k <= NC_MAX_ORDER; k++ )
+            for ( unsigned int k = 0; k <= NC_MAX_ORDER; k++ )
                 if ( h->node[n].free[k].levels )
                     hb_fini(&h->node[n].free[k]);
             if ( n < h->nr_locked_nodes )
@@ -575,11 +575,11 @@ uint64_t nc_host_avail_heap(struct nc_host *h, int32_t node,
     uint64_t pages = 0;
 
     heap_lock_all(h);
-    for ( uint32_t n = 0; n < h->nr_nodes; n++ )
+    for ( unsigned int n = 0; n < h->nr_nodes; n++ )
     {
         if ( !h->node[n].online || (node != -1 && (uint32_t)node != n) )
             continue;
-        for ( uint32_t z = lo; z <= hi; z++ )
+        for ( unsigned int z = lo; z <= hi; z++ )
             pages += h->node[n].zone_avail[z];
     }
     heap_unlock_all(h);
@@ -594,7 +594,7 @@ uint32_t nc_host_memory_map(const struct nc_host *h, struct nc_range *out,
 
     /* The ranges are constant and sorted: no lock.  Runs that touch merge,
      * as a firmware map does not split RAM at node boundaries. */
-    for ( uint32_t i = 0; i < h->nr_ranges; i++ )
+    for ( unsigned int i = 0; i < h->nr_ranges; i++ )
     {
         const struct nc_hrange *r = &h->ranges[i];
 
@@ -620,7 +620,7 @@ uint64_t nc_host_max_page(const struct nc_host *h)
 {
     uint64_t end = 0;
 
-    for ( uint32_t i = 0; i < h->nr_ranges; i++ )
+    for ( unsigned int i = 0; i < h->nr_ranges; i++ )
         if ( h->node[h->ranges[i].node].online )
             end = NC_MAX(end, h->ranges[i].end);
     return end;

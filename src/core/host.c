@@ -19,8 +19,8 @@
  * which entry breaks it). */
 static int check_distances(const struct nc_host_config *cfg)
 {
-    for ( uint32_t i = 0; i < cfg->nr_nodes; i++ )
-        for ( uint32_t j = 0; j < cfg->nr_nodes; j++ )
+    for ( unsigned int i = 0; i < cfg->nr_nodes; i++ )
+        for ( unsigned int j = 0; j < cfg->nr_nodes; j++ )
         {
             uint8_t d = cfg->distance[i][j];
 
@@ -37,7 +37,7 @@ static int check_distances(const struct nc_host_config *cfg)
 /* A config that names no CPUs gets NC_DEFAULT_NODE_CPUS per node. */
 static bool default_cpus(const struct nc_host_config *cfg)
 {
-    for ( uint32_t n = 0; n < cfg->nr_nodes; n++ )
+    for ( unsigned int n = 0; n < cfg->nr_nodes; n++ )
         if ( cfg->cpus[n] )
             return false;
     return true;
@@ -51,7 +51,7 @@ static void boot_messages(struct nc_host *h)
     printk(h, "numaclaim: %u node%s, %u CPU%s, %s of RAM", h->nr_nodes,
            h->nr_nodes == 1 ? "" : "s", h->nr_cpus, h->nr_cpus == 1 ? "" : "s",
            console_size(sz, h->total_pages));
-    for ( uint32_t n = 0; n < h->nr_nodes; n++ )
+    for ( unsigned int n = 0; n < h->nr_nodes; n++ )
     {
         const struct nc_node *nd = &h->node[n];
         char cpus[40], mem[80];
@@ -79,7 +79,7 @@ static int check_config(const struct nc_host_config *cfg)
 
     if ( cfg->nr_nodes == 0 || cfg->nr_nodes > NC_MAX_NUMNODES )
         return -EINVAL;
-    for ( uint32_t n = 0; n < cfg->nr_nodes; n++ )
+    for ( unsigned int n = 0; n < cfg->nr_nodes; n++ )
         online |= cfg->node[n].online;
     if ( !online )
         return -EINVAL;        /* a host needs a node to allocate from */
@@ -89,24 +89,24 @@ static int check_config(const struct nc_host_config *cfg)
     {
         uint64_t total = 0;
 
-        for ( uint32_t n = 0; n < cfg->nr_nodes; n++ )
+        for ( unsigned int n = 0; n < cfg->nr_nodes; n++ )
             total += cfg->cpus[n];
         if ( total == 0 || total > NC_MAX_CPUS )
             return -EINVAL;    /* a host runs on at least one CPU */
     }
-    for ( uint32_t a = 0; a < cfg->nr_nodes; a++ )
+    for ( unsigned int a = 0; a < cfg->nr_nodes; a++ )
     {
         if ( cfg->node[a].nr_ranges > NC_MAX_RANGES )
             return -EINVAL;
-        for ( uint32_t i = 0; i < cfg->node[a].nr_ranges; i++ )
+        for ( unsigned int i = 0; i < cfg->node[a].nr_ranges; i++ )
         {
             const struct nc_range *r = &cfg->node[a].range[i];
 
             if ( r->nr == 0 || r->start >= NC_MAX_MFN ||
                  r->nr > NC_MAX_MFN - r->start )
                 return -EINVAL;
-            for ( uint32_t b = 0; b <= a; b++ )
-                for ( uint32_t j = 0; j < cfg->node[b].nr_ranges; j++ )
+            for ( unsigned int b = 0; b <= a; b++ )
+                for ( unsigned int j = 0; j < cfg->node[b].nr_ranges; j++ )
                 {
                     const struct nc_range *q = &cfg->node[b].range[j];
 
@@ -138,7 +138,7 @@ int nc_host_create(const struct nc_host_config *cfg, struct nc_host **hostp)
     nc_lock_init(&h->domlist_lock, NC_RANK_DOMLIST);
     console_init(h);
     h->nr_nodes = cfg->nr_nodes;
-    for ( uint32_t n = 0; n < cfg->nr_nodes; n++ )
+    for ( unsigned int n = 0; n < cfg->nr_nodes; n++ )
     {
         h->node_cpus[n] = default_cpus(cfg) ? NC_DEFAULT_NODE_CPUS
                                             : cfg->cpus[n];
@@ -146,7 +146,7 @@ int nc_host_create(const struct nc_host_config *cfg, struct nc_host **hostp)
         h->nr_cpus += h->node_cpus[n];
         if ( cfg->node[n].online )
             h->online_mask |= 1ULL << n;
-        for ( uint32_t m = 0; m < cfg->nr_nodes; m++ )
+        for ( unsigned int m = 0; m < cfg->nr_nodes; m++ )
             h->distance[n][m] = cfg->distance[n][m];
     }
     h->autocheck = NC_DEBUG >= 1 ? NC_CHECK_COUNTERS : 0;
@@ -175,7 +175,7 @@ void nc_host_destroy(struct nc_host *h)
     if ( h->domain )
     {
         h->autocheck = 0;
-        for ( uint32_t id = next_domid(h, 1); id < NC_DOMID_FIRST_RESERVED;
+        for ( unsigned int id = next_domid(h, 1); id < NC_DOMID_FIRST_RESERVED;
               id = next_domid(h, id + 1) )
             nc_domain_destroy(h, NC_DOMID_CONTROL, (nc_domid_t)id);
         if ( h->domain[NC_DOMID_CONTROL] )
@@ -210,7 +210,7 @@ int nc_host_overview(struct nc_host *h, struct nc_host_info *info,
         info->max_mfn = h->nr_ranges ? h->ranges[h->nr_ranges - 1].end - 1
                                      : 0;
     }
-    for ( uint32_t n = 0; nodes && n < nr; n++ )
+    for ( unsigned int n = 0; nodes && n < nr; n++ )
     {
         bool exists = n < h->nr_nodes;
 

@@ -63,7 +63,7 @@ uint64_t host_total_avail_locked(const struct nc_host *h)
 {
     uint64_t sum = 0;
 
-    for ( uint32_t n = 0; n < h->nr_nodes; n++ )
+    for ( unsigned int n = 0; n < h->nr_nodes; n++ )
         sum += h->node[n].avail;
     return sum;
 }
@@ -72,7 +72,7 @@ uint64_t host_outstanding_locked(const struct nc_host *h)
 {
     uint64_t sum = host_claims(h);
 
-    for ( uint32_t n = 0; n < h->nr_nodes; n++ )
+    for ( unsigned int n = 0; n < h->nr_nodes; n++ )
         sum += h->node[n].claimed;
     return sum;
 }
@@ -81,7 +81,7 @@ uint64_t host_offlined_locked(const struct nc_host *h)
 {
     uint64_t sum = 0;
 
-    for ( uint32_t n = 0; n < h->nr_nodes; n++ )
+    for ( unsigned int n = 0; n < h->nr_nodes; n++ )
         sum += h->node[n].offlined;
     return sum;
 }
@@ -89,7 +89,7 @@ uint64_t host_offlined_locked(const struct nc_host *h)
 void heap_lock_all(struct nc_host *h)
 {
     nc_lock(&h->claims_lock);
-    for ( uint32_t n = 0; n < h->nr_nodes; n++ )
+    for ( unsigned int n = 0; n < h->nr_nodes; n++ )
         node_lock(h, n);
 }
 
@@ -97,7 +97,7 @@ bool heap_all_locked(const struct nc_host *h)
 {
     if ( !nc_lock_held(&h->claims_lock) )
         return false;
-    for ( uint32_t n = 0; n < h->nr_nodes; n++ )
+    for ( unsigned int n = 0; n < h->nr_nodes; n++ )
         if ( !node_locked(h, n) )
             return false;
     return true;
@@ -119,7 +119,7 @@ void heap_unlock_all(struct nc_host *h)
     }
     else
         ASSERT(host_outstanding_locked(h) <= host_total_avail_locked(h));
-    for ( uint32_t n = h->nr_nodes; n-- > 0; )
+    for ( unsigned int n = h->nr_nodes; n-- > 0; )
         node_unlock(h, n);
     nc_unlock(&h->claims_lock);
 }

@@ -331,7 +331,7 @@ int p2m_lookup(const struct nc_p2m *p, uint64_t gpfn, uint64_t *mfnp)
 
 bool p2m_find_mfn(const struct nc_p2m *p, uint64_t mfn, uint64_t *gpfnp)
 {
-    for ( uint32_t i = 0; i < p->nr; i++ )
+    for ( unsigned int i = 0; i < p->nr; i++ )
         if ( mfn >= p->e[i].mfn && mfn < p->e[i].mfn + p->e[i].nr )
         {
             if ( gpfnp )

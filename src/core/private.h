@@ -95,8 +95,8 @@ static inline void nc_sort(void *base, uint32_t n, size_t size,
     unsigned char *e = base, t[64];
 
     BUG_ON(size > sizeof(t));
-    for ( uint32_t i = 1; i < n; i++ )
-        for ( uint32_t j = i;
+    for ( unsigned int i = 1; i < n; i++ )
+        for ( unsigned int j = i;
               j > 0 && before(e + j * size, e + (j - 1) * size); j-- )
         {
             __builtin_memcpy(t, e + j * size, size);
@@ -496,7 +496,7 @@ static inline bool caller_is_control(nc_domid_t caller)
  * NC_DOMID_FIRST_RESERVED when there is none. */
 uint32_t next_domid(const struct nc_host *h, uint32_t from);
 #define for_each_domid(h, id) \
-    for ( uint32_t id = next_domid(h, 0); id < NC_DOMID_FIRST_RESERVED; \
+    for ( unsigned int id = next_domid(h, 0); id < NC_DOMID_FIRST_RESERVED; \
           id = next_domid(h, id + 1) )
 
 /* Free every page d owns to the heap (d->lock and heap_lock_all()). */

@@ -71,31 +71,31 @@ static int vnuma_validate(const struct nc_host *h, const struct nc_domain *d,
          (v->nr_vcpus && !v->vcpu_to_vnode) ||
          (v->nr_vmemranges && !v->vmemrange) )
         return -EFAULT;
-    for ( uint32_t i = 0; i < v->nr_vcpus; i++ )
+    for ( unsigned int i = 0; i < v->nr_vcpus; i++ )
         if ( v->vcpu_to_vnode[i] >= v->nr_vnodes )
             return -E2BIG;
-    for ( uint32_t i = 0; i < v->nr_vnodes; i++ )
+    for ( unsigned int i = 0; i < v->nr_vnodes; i++ )
         if ( v->vnode_to_pnode[i] >= NC_MAX_NUMNODES )
             return -E2BIG;
-    for ( uint32_t i = 0; i < v->nr_vmemranges; i++ )
+    for ( unsigned int i = 0; i < v->nr_vmemranges; i++ )
         if ( v->vmemrange[i].flags )
             return -EINVAL;
 
     /* numaclaim's own checks. */
-    for ( uint32_t i = 0; i < v->nr_vnodes; i++ )
+    for ( unsigned int i = 0; i < v->nr_vnodes; i++ )
     {
         uint32_t p = v->vnode_to_pnode[i];
 
         if ( p >= h->nr_nodes || !h->node[p].online )
             return -EINVAL;
     }
-    for ( uint32_t i = 0; i < v->nr_vmemranges; i++ )
+    for ( unsigned int i = 0; i < v->nr_vmemranges; i++ )
     {
         const struct nc_vmemrange *r = &v->vmemrange[i];
 
         if ( r->nid >= v->nr_vnodes || r->start >= r->end )
             return -EINVAL;
-        for ( uint32_t j = 0; j < i; j++ )
+        for ( unsigned int j = 0; j < i; j++ )
             if ( r->start < v->vmemrange[j].end &&
                  v->vmemrange[j].start < r->end )
                 return -EINVAL;       /* overlap */
