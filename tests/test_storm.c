@@ -464,31 +464,20 @@ static void test_builder_processes(void **state)
     storm_free(&s);
 }
 
-/* Per-VM results add up to the aggregates, on the default scenario. */
-static void test_vms_match_aggregates(void **state)
+/* Per-VM results add up to the aggregates: outcomes, memory, waste and
+ * the claim pages offlining recalled, started or failed. */
+static void check_vms_match(const struct storm_scenario *s,
+                            const struct storm_result *r,
+                            const struct storm_vms *vms, uint32_t nr)
 {
-    static struct storm_vms vms[TS_NR_POLICIES];
-    struct storm_scenario s;
-    char path[] = "/tmp/numaclaim-vms-XXXXXX", err[256], line[512];
-    uint32_t nr, rows = 0;
-    FILE *f;
-    int fd = mkstemp(path);
-
-    (void)state;
-    assert_true(fd >= 0);
-    close(fd);
-    storm_defaults(&s);
-    assert_int_equal(storm_prepare(&s, err, sizeof(err)), 0);
-    nr = (uint32_t)storm_run_vms(&s, res, vms);
-    assert_int_equal(nr, TS_NR_POLICIES);
     for ( uint32_t i = 0; i < nr; i++ )
     {
-        const struct storm_result *x = &res[i];
+        const struct storm_result *x = &r[i];
         uint32_t started = 0, fast = 0, placement = 0, mid = 0;
-        uint64_t pages = 0, wasted = 0;
+        uint64_t pages = 0, wasted = 0, recalled = 0;
 
         assert_int_equal(x->error, 0);
-        assert_int_equal(vms[i].nr, 48);
+        assert_int_equal(vms[i].nr, s->nr_vms);
         for ( uint32_t k = 0; k < vms[i].nr; k++ )
         {
             const struct storm_vm_result *v = &vms[i].vm[k];
@@ -497,13 +486,14 @@ static void test_vms_match_aggregates(void **state)
             assert_int_equal(v->vm, k);
             for ( uint32_t e = 0; e < v->nr_nodes; e++ )
                 sum += STORM_VM_PAGES(vms[i].node[v->node_first + e]);
+            recalled += v->recalled;
             switch ( v->outcome )
             {
             case STORM_VM_STARTED:
                 started++;
-                pages += s.vms[k]->memory_pages;
+                pages += s->vms[k]->memory_pages;
                 /* Where its memory is adds up to its size. */
-                assert_int_equal(sum, s.vms[k]->memory_pages);
+                assert_int_equal(sum, s->vms[k]->memory_pages);
                 assert_true(v->nr_nodes >= 1);
                 assert_int_equal(v->error, 0);
                 break;
@@ -527,7 +517,7 @@ static void test_vms_match_aggregates(void **state)
                 fail_msg("VM %u unfinished", k);
             }
             assert_true(v->end >= v->start);
-            assert_true(v->start >= s.arrival[k]);
+            assert_true(v->start >= s->arrival[k]);
         }
         assert_int_equal(started, x->started);
         assert_int_equal(pages, x->started_pages);
@@ -535,9 +525,51 @@ static void test_vms_match_aggregates(void **state)
         assert_int_equal(placement, x->failed_placement);
         assert_int_equal(mid, x->failed_build);
         assert_int_equal(wasted, x->wasted_pages);
+        assert_int_equal(recalled, x->recalled_pages);
         assert_true(x->latency_p50 <= x->latency_p99);
         assert_true(x->latency_p99 <= x->build_seconds);
     }
+}
+
+/* The per-VM CSV of res and vms (seed 1) written to a temporary file and
+ * opened again (the file already unlinked), its header read into line. */
+static FILE *write_csv(const struct storm_scenario *s,
+                       const struct storm_vms *vms, uint32_t nr, char *line,
+                       int len)
+{
+    char err[256], path[] = "/tmp/numaclaim-vms-XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f;
+
+    assert_true(fd >= 0);
+    close(fd);
+    f = storm_vms_open(path, STORM_VMS_CSV, err, sizeof(err));
+    assert_non_null(f);
+    assert_int_equal(storm_vms_write(f, STORM_VMS_CSV, s, 1, res, vms, nr),
+                     0);
+    fclose(f);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    unlink(path);
+    assert_non_null(fgets(line, len, f));
+    return f;
+}
+
+/* Per-VM results add up to the aggregates, on the default scenario. */
+static void test_vms_match_aggregates(void **state)
+{
+    static struct storm_vms vms[TS_NR_POLICIES];
+    struct storm_scenario s;
+    char err[256], line[512];
+    uint32_t nr, rows = 0;
+    FILE *f;
+
+    (void)state;
+    storm_defaults(&s);
+    assert_int_equal(storm_prepare(&s, err, sizeof(err)), 0);
+    nr = (uint32_t)storm_run_vms(&s, res, vms);
+    assert_int_equal(nr, TS_NR_POLICIES);
+    check_vms_match(&s, res, vms, nr);
     /* Seed 1, exactly: none loses two 64 GiB builds mid-way, the claim
      * policies refuse eleven VMs up front. */
     assert_int_equal(find(res, nr, TS_POLICY_NONE)->started, 46);
@@ -556,17 +588,11 @@ static void test_vms_match_aggregates(void **state)
     assert_int_equal(vms[3].vm[0].claim, STORM_VM_CLAIM_SET);
 
     /* The CSV: a header and a row per VM and policy. */
-    f = storm_vms_open(path, STORM_VMS_CSV, err, sizeof(err));
-    assert_non_null(f);
-    assert_int_equal(storm_vms_write(f, STORM_VMS_CSV, &s, 1, res, vms, nr),
-                     0);
-    fclose(f);
-    f = fopen(path, "r");
-    assert_non_null(f);
-    assert_non_null(fgets(line, sizeof(line), f));
+    f = write_csv(&s, vms, nr, line, sizeof(line));
     assert_string_equal(line, "seed,policy,vm,name,mib,vcpus,outcome,step,"
                         "errno,fail_node,nodes,claim,replans,fallbacks,"
-                        "wait_s,build_s,wasted_pages,locality,distance\n");
+                        "wait_s,build_s,wasted_pages,recalled_pages,locality,"
+                        "distance\n");
     while ( fgets(line, sizeof(line), f) )
         rows++;
     fclose(f);
@@ -574,7 +600,75 @@ static void test_vms_match_aggregates(void **state)
     assert_null(storm_vms_open("/nonexistent/dir/v.csv", STORM_VMS_CSV, err,
                                sizeof(err)));
     assert_non_null(strstr(err, "cannot write /nonexistent/dir/v.csv"));
-    unlink(path);
+    for ( uint32_t i = 0; i < nr; i++ )
+        storm_vms_free(&vms[i]);
+    storm_free(&s);
+}
+
+/* Offlining a fully claimed 2 x 64 GiB host: each claim policy's one
+ * mid-build failure is the VM whose claim Xen recalled (32768 pages, the
+ * first event), counted in its record and in the aggregate although it
+ * never started; the rows still add up. */
+static void test_recall_of_failed_vms_counted(void **state)
+{
+    static struct storm_vms vms[TS_NR_POLICIES];
+    static const struct {
+        enum ts_policy p;
+        uint32_t vm;             /* the VM that failed mid-build */
+    } lost[] = {
+        { TS_POLICY_HOST, 0 }, { TS_POLICY_XAPI, 0 },
+        { TS_POLICY_CLAIMSETS, 1 },
+    };
+    struct storm_scenario s;
+    char err[256], line[512];
+    uint32_t nr, rows = 0;
+    uint64_t csv_recalled = 0;
+    FILE *f;
+
+    (void)state;
+    storm_defaults(&s);
+    assert_int_equal(ts_host_resolve("2x64G", &s.host, err, sizeof(err)), 0);
+    s.nr_vms = 24;
+    assert_int_equal(storm_parse_mix(&s, "32G:2,64G:1", err, sizeof(err)), 0);
+    s.fill_pct = 0;
+    s.nr_offline = 2;
+    s.offline[0] = (struct storm_offline){ .pages = 32768, .time = 2.0 };
+    s.offline[1] = (struct storm_offline){ .pages = 16384, .time = 6.0 };
+    assert_int_equal(storm_prepare(&s, err, sizeof(err)), 0);
+    nr = (uint32_t)storm_run_vms(&s, res, vms);
+    assert_int_equal(nr, TS_NR_POLICIES);
+    check_vms_match(&s, res, vms, nr);
+    /* none stakes no claim: nothing to recall. */
+    assert_int_equal(res[0].policy, TS_POLICY_NONE);
+    assert_int_equal(res[0].recalled_pages, 0);
+    for ( uint32_t i = 0; i < sizeof(lost) / sizeof(lost[0]); i++ )
+    {
+        const struct storm_result *x = find(res, nr, lost[i].p);
+        const struct storm_vm_result *v = &vms[x - res].vm[lost[i].vm];
+
+        assert_int_equal(x->failed_build, 1);
+        assert_int_equal(x->recalled_pages, 32768);
+        assert_int_equal(v->outcome, STORM_VM_FAILED_BUILD);
+        assert_int_equal(v->recalled, 32768);
+    }
+    /* The CSV's recalled_pages column (the 18th) sums to the aggregates. */
+    f = write_csv(&s, vms, nr, line, sizeof(line));
+    while ( fgets(line, sizeof(line), f) )
+    {
+        char *p = line;
+
+        for ( int c = 0; c < 17; c++ )
+        {
+            p = strchr(p, ',');
+            assert_non_null(p);
+            p++;
+        }
+        csv_recalled += strtoull(p, NULL, 10);
+        rows++;
+    }
+    fclose(f);
+    assert_int_equal(rows, 4 * 24);
+    assert_int_equal(csv_recalled, 3 * 32768);
     for ( uint32_t i = 0; i < nr; i++ )
         storm_vms_free(&vms[i]);
     storm_free(&s);
@@ -1127,6 +1221,7 @@ int main(void)
         cmocka_unit_test(test_real_threads),
         cmocka_unit_test(test_builder_processes),
         cmocka_unit_test(test_vms_match_aggregates),
+        cmocka_unit_test(test_recall_of_failed_vms_counted),
         cmocka_unit_test(test_locality_model),
         cmocka_unit_test(test_ci_arithmetic),
         cmocka_unit_test(test_seeds),

@@ -288,8 +288,9 @@ static void count_build(struct sim *m, const struct storm_vm_result *v)
             t->fit++;
             t->fit_one += v->nr_nodes == 1;
         }
-        r->recalled_pages += v->recalled;
     }
+    /* Failed builds lose claims to offlining too. */
+    r->recalled_pages += v->recalled;
     if ( v->end > r->build_seconds )
         r->build_seconds = v->end;
 }
