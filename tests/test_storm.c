@@ -289,6 +289,15 @@ static void test_svg_is_written(void **state)
                                    "</text>"), 1);
     assert_int_equal(count_of(buf, ">VM failed mid-build</text>"), 1);
     assert_int_equal(count_of(buf, ">offline event</text>"), 1);
+    assert_int_equal(count_of(buf, ">offlined frames</text>"), 1);
+    assert_int_equal(count_of(buf, ">free in blocks &#8805; 2 MiB</text>"),
+                     1);
+    /* Six layers and a free-memory panel per policy. */
+    assert_int_equal(count_of(buf, "class='layer'"), 24);
+    assert_int_equal(count_of(buf, "class='free-all'"), 4);
+    assert_int_equal(count_of(buf, "class='free-2m' fill='none' stroke="
+                                   "'#00441b' stroke-width='1.2' d='M"), 4);
+    assert_int_equal(count_of(buf, "no heap dump"), 0);
     /* Four heat maps of four labelled nodes; no offline event drawn. */
     assert_int_equal(count_of(buf, "text-anchor='end'>3</text>"), 4);
     assert_int_equal(count_of(buf, "<text class='node'"), 16);
@@ -308,7 +317,8 @@ static void test_svg_is_written(void **state)
     assert_int_equal(count_of(buf, ">error: the &lt;host&gt; run did not "
                                    "finish</text>"), 1);
     assert_int_equal(count_of(buf, "<g class='policy'>"), 4);
-    assert_int_equal(count_of(buf, "class='layer'"), 15);
+    assert_int_equal(count_of(buf, "class='layer'"), 18);
+    assert_int_equal(count_of(buf, "class='free-2m'"), 3);
     assert_int_equal(count_of(buf, "<text class='node'"), 12);
     assert_int_equal(count_of(buf, "VM failed"), 0);
     res[1].error = 0;
@@ -331,8 +341,31 @@ static void test_offline_and_balloon_events(void **state)
     s.offline[0] = (struct storm_offline){ .pages = 20000, .time = 0.5 };
     nr = run(&s, res);
     for ( uint32_t i = 0; i < nr; i++ )
-        assert_int_equal(res[i].started + res[i].failed_claim +
-                         res[i].failed_build, 24);
+    {
+        const struct storm_result *x = &res[i];
+        const struct storm_sample *last = &x->sample[x->nr_samples - 1];
+
+        assert_int_equal(x->started + x->failed_claim + x->failed_build, 24);
+        /* The heap dump in every sample: free memory in 2 MiB blocks is
+         * some of the free memory, and the frames offlined (free ones at
+         * once, a guest's when it frees them) are there from the event. */
+        for ( uint32_t k = 0; k < x->nr_samples; k++ )
+        {
+            const struct storm_sample *sm = &x->sample[k];
+            uint64_t free = 0;
+
+            for ( uint32_t n = 0; n < s.host.nr_nodes; n++ )
+                free += sm->free[n];
+            assert_true(sm->free_2m != STORM_HEAP_UNKNOWN);
+            assert_true(sm->free_2m <= free);
+            assert_true(sm->offlined == 0 || sm->offlined == 20000);
+            if ( sm->time < 0.5 )
+                assert_int_equal(sm->offlined, 0);
+            if ( k )
+                assert_true(sm->offlined >= x->sample[k - 1].offlined);
+        }
+        assert_int_equal(last->offlined, 20000);
+    }
     /* Ballooning gives vNUMA guests their memory back on the same nodes:
      * claim sets keep the locality they had. */
     assert_true(find(res, nr, TS_POLICY_CLAIMSETS)->locality > 0.99);

@@ -4,7 +4,8 @@
 # The storm's picture (--svg) on 2-, 16- and 64-node hosts.
 #   test_svg.sh xml PATH/TO/numaclaim      well-formed XML in the SVG
 #       namespace (xmllint), at a fixed width, with the structure
-#       docs/storm.md describes: four policy rows, five layers each, a
+#       docs/storm.md describes: four policy rows, six layers each, a
+#       free-memory panel each, a
 #       heat-map row per node, node labels, offline marks
 #   test_svg.sh render PATH/TO/numaclaim   rendered by a real browser
 #       (headless Chromium): the SVG parses, loads as an image at its
@@ -54,7 +55,10 @@ check_xml() {   # file, nodes, offline events
     equal "$f: width" "$(xpath "$f" 'string(/*/@width)')" "$width"
     equal "$f: height" "$(xpath "$f" 'string(/*/@height)')" "$height"
     equal "$f: policy rows" "$(xpath "$f" "count(//*[@class='policy'])")" 4
-    equal "$f: layers" "$(xpath "$f" "count(//*[@class='layer'])")" 20
+    equal "$f: layers" "$(xpath "$f" "count(//*[@class='layer'])")" 24
+    equal "$f: free-memory panels" "$(xpath "$f" "count(//*[@class='free-all'])")" 4
+    equal "$f: free in 2 MiB blocks, drawn" \
+        "$(xpath "$f" "count(//*[@class='free-2m'][starts-with(@d, 'M')])")" 4
     # Labels on every node up to 8, then on every 2nd, 4th, ...: 8 a row.
     equal "$f: node labels" "$(xpath "$f" "count(//*[@class='node'])")" \
         $((4 * (nodes < 8 ? nodes : 8)))
@@ -65,7 +69,7 @@ check_xml() {   # file, nodes, offline events
     rows=$(xpath "$f" "//*[@class='heat']/@y" | tr ' ' '\n' | grep . | sort -u | wc -l)
     equal "$f: heat-map rows" "$rows" $((4 * nodes))
     equal "$f: legend" "$(xpath "$f" \
-        "count(//*[local-name()='text'][.='host-wide claims' or .='storm VMs' or .='offline event' or .='VM failed mid-build'])")" 4
+        "count(//*[local-name()='text'][.='host-wide claims' or .='storm VMs' or .='offline event' or .='VM failed mid-build' or .='offlined frames'])")" 5
 }
 
 browser() {     # profile name, chromium arguments...

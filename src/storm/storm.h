@@ -114,7 +114,17 @@ struct storm_sample {
      * far, how many came as 4 KiB, 2 MiB and 1 GiB extents. */
     uint64_t extent_pages[3];
     uint64_t dirty;              /* freed pages not yet scrubbed */
+    /* From the heap dump (heap.c), STORM_HEAP_UNKNOWN where it could not
+     * be read: free pages in blocks of 2 MiB or more, frames offlined. */
+    uint64_t free_2m;
+    uint64_t offlined;
 };
+#define STORM_HEAP_UNKNOWN UINT64_MAX
+
+/* Read the host's free pages in blocks of at least 2 MiB and its offlined
+ * frames from its 'H' debug-key dump (emptying the console ring); -1 if
+ * the dump cannot be read whole. */
+int storm_heap_read(xc_interface *xch, uint64_t *free_2m, uint64_t *offlined);
 
 struct storm_result {
     enum ts_policy policy;
