@@ -213,6 +213,19 @@ static void test_json_has_every_field(void **state)
     storm_free(&s);
 }
 
+/* All of a file (smaller than size) into buf, NUL-terminated. */
+static void read_all(const char *path, char *buf, size_t size)
+{
+    FILE *f = fopen(path, "r");
+    size_t n;
+
+    assert_non_null(f);
+    n = fread(buf, 1, size - 1, f);
+    fclose(f);
+    assert_true(n < size - 1);
+    buf[n] = '\0';
+}
+
 static uint32_t count_of(const char *hay, const char *needle)
 {
     uint32_t n = 0;
@@ -233,8 +246,6 @@ static void test_svg_is_written(void **state)
     char path[] = "/tmp/numaclaim-svg-XXXXXX", err[256];
     uint32_t nr;
     int fd = mkstemp(path);
-    FILE *f;
-    size_t n;
 
     (void)state;
     assert_true(fd >= 0);
@@ -247,12 +258,7 @@ static void test_svg_is_written(void **state)
     strcpy(s.host.spec, "4x128G<&'\"");
     assert_int_equal(storm_write_svg(path, &s, res, vms, nr, err,
                                      sizeof(err)), 0);
-    f = fopen(path, "r");
-    assert_non_null(f);
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    assert_true(n < sizeof(buf) - 1);
-    buf[n] = '\0';
+    read_all(path, buf, sizeof(buf));
     assert_true(!strncmp(buf, "<?xml version='1.0' encoding='UTF-8'?>\n"
                          "<svg xmlns='http://www.w3.org/2000/svg' "
                          "width='1000' height='1008' ", 106));
@@ -309,11 +315,7 @@ static void test_svg_is_written(void **state)
     strcpy(res[1].message, "the <host> run did not finish");
     assert_int_equal(storm_write_svg(path, &s, res, NULL, nr, err,
                                      sizeof(err)), 0);
-    f = fopen(path, "r");
-    assert_non_null(f);
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
+    read_all(path, buf, sizeof(buf));
     assert_int_equal(count_of(buf, ">error: the &lt;host&gt; run did not "
                                    "finish</text>"), 1);
     assert_int_equal(count_of(buf, "<g class='policy'>"), 4);
@@ -885,6 +887,50 @@ static void test_seeds(void **state)
 
 /* A sweep's points are the plain runs of their values, and its parser
  * refuses bad lists. */
+/* The sweep's picture of builders=1,16 over two seeds: ten panels, a line
+ * per policy (the reference's difference left out), a point and an error
+ * bar per value, each point's value the table's. */
+static void check_sweep_svg(const struct storm_sweep *sw)
+{
+    static char buf[1 << 18];
+    char path[] = "/tmp/numaclaim-sweep-XXXXXX", err[256], want[128];
+    struct storm_ci ci, d;
+    int fd = mkstemp(path);
+
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(storm_write_sweep_svg(path, sw, err, sizeof(err)), 0);
+    read_all(path, buf, sizeof(buf));
+    unlink(path);
+    assert_true(!strncmp(buf, "<?xml version='1.0' encoding='UTF-8'?>\n"
+                         "<svg xmlns='http://www.w3.org/2000/svg' "
+                         "width='1000' height='986' ", 105));
+    assert_int_equal(count_of(buf, "<g class='sweep-panel'>"), 10);
+    assert_int_equal(count_of(buf, "class='series'"), 5 * 4 + 5 * 3);
+    assert_int_equal(count_of(buf, "class='point'"), 2 * 35);
+    assert_int_equal(count_of(buf, "class='ci'"), 2 * 35);
+    assert_int_equal(count_of(buf, ">d locality-%: minus claimsets</text>"),
+                     1);
+    assert_int_equal(count_of(buf, "class='legend'"), 4);
+    /* none's locality at builders=1 (below claimsets' 100%, so no other
+     * figure has its value), and its difference from claimsets'. */
+    assert_int_equal(sw->rep[0].policy[0], TS_POLICY_NONE);
+    assert_int_equal(sw->rep[0].policy[3], TS_POLICY_CLAIMSETS);
+    storm_ci95(sw->rep[0].fig[0][6], 2, &ci);
+    assert_true(ci.mean < 0.9);
+    snprintf(want, sizeof(want), "<title>none, builders = 1: %.1f "
+             "&#177; %.1f</title>", 100 * ci.mean, 100 * ci.half);
+    assert_int_equal(count_of(buf, want), 1);
+    storm_sweep_delta(&sw->rep[0], 0, 6, &d);
+    assert_true(d.mean < 0);
+    snprintf(want, sizeof(want), "<title>none, builders = 1: %.1f "
+             "&#177; %.1f</title>", 100 * d.mean, 100 * d.half);
+    assert_int_equal(count_of(buf, want), 1);
+    assert_int_equal(storm_write_sweep_svg("/nonexistent/dir/s.svg", sw, err,
+                                           sizeof(err)), -1);
+    assert_non_null(strstr(err, "cannot write /nonexistent/dir/s.svg"));
+}
+
 static void test_sweep(void **state)
 {
     static struct storm_sweep sw;
@@ -919,6 +965,7 @@ static void test_sweep(void **state)
                                 storm_figure(&res[p], f));
             storm_free(&one);
         }
+    check_sweep_svg(&sw);
     storm_sweep_free(&sw);
 
     assert_int_equal(storm_sweep_parse(&s, "mix=2G:1|4G:1,8G:1", &sw, err,

@@ -412,6 +412,24 @@ const char *storm_sweep_param(const struct storm_sweep *sw);
 int storm_sweep_run(struct storm_sweep *sw, uint32_t nr_seeds, uint32_t jobs,
                     bool progress);
 void storm_print_sweep_table(FILE *f, const struct storm_sweep *sw);
+/* The reference policy of a point: claimsets if it ran, else the last. */
+uint32_t storm_sweep_reference(const struct storm_seeds_report *sr);
+/* Figure f of policy p minus the reference's, paired seed by seed. */
+void storm_sweep_delta(const struct storm_seeds_report *sr, uint32_t p,
+                       uint32_t f, struct storm_ci *ci);
+/* The figures the sweep's table and picture show, and how. */
+#define STORM_SWEEP_NR_SHOWN 5
+struct storm_sweep_shown {
+    uint32_t figure;             /* storm_figure() index */
+    const char *label;
+    double scale;                /* shown = scale * figure */
+    int decimals;
+};
+extern const struct storm_sweep_shown storm_sweep_shown[STORM_SWEEP_NR_SHOWN];
+/* The sweep's picture: per shown figure, each policy over the values and
+ * its difference from the reference, with 95% intervals (svg.c). */
+int storm_write_sweep_svg(const char *path, const struct storm_sweep *sw,
+                          char *err, size_t errlen);
 int storm_write_sweep_json(const char *path, const struct storm_sweep *sw,
                            char *err, size_t errlen);
 void storm_sweep_free(struct storm_sweep *sw);

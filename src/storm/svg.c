@@ -88,6 +88,21 @@ static void svg_text(FILE *f, const char *t)
         }
 }
 
+/* End the document and close it; -1 and a message if any write failed. */
+static int svg_close(FILE *f, const char *path, char *err, size_t errlen)
+{
+    bool failed;
+
+    fprintf(f, "</svg>\n");
+    failed = ferror(f) != 0;
+    if ( fclose(f) || failed )
+    {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 /* A tick step of 1, 2 or 5 times a power of ten, for about n ticks. */
 static double nice_step(double max, int n)
 {
@@ -560,7 +575,6 @@ int storm_write_svg(const char *path, const struct storm_scenario *s,
     struct svg_host g = { .s = s };
     double h = SVG_TOP + nr * ROW_H + 10;
     FILE *f = fopen(path, "w");
-    bool failed;
 
     if ( !f )
     {
@@ -607,12 +621,239 @@ int storm_write_svg(const char *path, const struct storm_scenario *s,
         }
         fprintf(f, "</g>\n");
     }
-    fprintf(f, "</svg>\n");
-    failed = ferror(f) != 0;
-    if ( fclose(f) || failed )
+    return svg_close(f, path, err, errlen);
+}
+
+/* ========================================================================
+ * The sweep's picture
+ * ======================================================================== */
+
+/*
+ * Per shown figure a row of two panels over the swept values (evenly
+ * spaced, in the order given): left, each policy's mean; right, its
+ * difference from the reference policy, paired by seed.  With more than
+ * one seed each point has its 95% interval as an error bar.
+ */
+#define SW_TOP      96           /* header: title, scenario, legend */
+#define SW_PANEL_W  390
+#define SW_PANEL_H  120
+#define SW_ROW_H    (SW_PANEL_H + 56)
+#define SW_X0       80
+#define SW_X1       (SW_X0 + SW_PANEL_W + 110)
+
+/* Each policy's colour, by enum ts_policy. */
+static const char *const policy_colour[TS_NR_POLICIES] = {
+    "#e41a1c", "#ff7f00", "#377eb8", "#4daf4a",
+};
+
+/* The value of policy p at point i of panel (figure k, delta or not). */
+static bool sweep_point(const struct storm_sweep *sw, uint32_t i, uint32_t p,
+                        uint32_t k, bool delta, struct storm_ci *ci)
+{
+    const struct storm_seeds_report *sr = &sw->rep[i];
+    const struct storm_sweep_shown *fig = &storm_sweep_shown[k];
+
+    if ( p >= sr->nr || sr->error[p][0] ||
+         (delta && sr->error[storm_sweep_reference(sr)][0]) )
+        return false;
+    if ( delta )
+        storm_sweep_delta(sr, p, fig->figure, ci);
+    else
+        storm_ci95(sr->fig[p][fig->figure], sr->nr_seeds, ci);
+    ci->mean *= fig->scale;
+    ci->half *= fig->scale;
+    return true;
+}
+
+/* Point i of the sweep's nr along a panel at x0, policy p of nr_p set a
+ * little aside so that intervals do not hide each other. */
+static double sweep_x(uint32_t i, uint32_t nr, uint32_t p, uint32_t nr_p,
+                      double x0)
+{
+    return x0 + (i + 0.5) * SW_PANEL_W / nr + 5.0 * (p - (nr_p - 1) / 2.0);
+}
+
+static void sweep_panel(FILE *f, const struct storm_sweep *sw, uint32_t k,
+                        bool delta, double x0, double y0)
+{
+    const struct storm_seeds_report *r0 = &sw->rep[0];
+    uint32_t nr_p = r0->nr, ref = storm_sweep_reference(r0);
+    double lo = delta ? 0 : INFINITY, hi = delta ? 0 : -INFINITY, step;
+    struct storm_ci ci;
+    char label[64];
+
+    for ( uint32_t i = 0; i < sw->nr; i++ )
+        for ( uint32_t p = 0; p < nr_p; p++ )
+            if ( sweep_point(sw, i, p, k, delta, &ci) )
+            {
+                lo = fmin(lo, ci.mean - ci.half);
+                hi = fmax(hi, ci.mean + ci.half);
+            }
+    if ( !(lo <= hi) )
+        lo = hi = 0;                 /* no point at all */
+    if ( hi - lo < 1e-9 )
+    {
+        double pad = fabs(hi) > 1 ? fabs(hi) / 10 : 1;
+
+        lo -= pad;
+        hi += pad;
+    }
+    step = nice_step(hi - lo, 4);
+    lo = floor(lo / step + 1e-9) * step;
+    hi = ceil(hi / step - 1e-9) * step;
+#define SW_Y(v) (y0 + SW_PANEL_H - ((v) - lo) / (hi - lo) * SW_PANEL_H)
+    fprintf(f, "<g class='sweep-panel'>\n<text x='%.1f' y='%.1f' "
+            "font-weight='bold'>", x0, y0 - 8);
+    if ( delta )
+    {
+        snprintf(label, sizeof(label), "d %s: minus %s",
+                 storm_sweep_shown[k].label,
+                 nr_p ? ts_policy_name(r0->policy[ref]) : "-");
+        svg_text(f, label);
+    }
+    else
+        svg_text(f, storm_sweep_shown[k].label);
+    fprintf(f, "</text>\n");
+    for ( double v = lo; v <= hi + step * 1e-6; v += step )
+    {
+        /* -0 prints as 0. */
+        double shown = fabs(v) < step * 1e-6 ? 0 : v;
+
+        fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' "
+                "stroke='%s'/>\n<text x='%.1f' y='%.1f' font-size='10' "
+                "text-anchor='end'>%g</text>\n", x0, SW_Y(v),
+                x0 + SW_PANEL_W, SW_Y(v), shown == 0 && delta ? "#777"
+                                                               : "#eee",
+                x0 - 4, SW_Y(v) + 3, shown);
+    }
+    for ( uint32_t i = 0; i < sw->nr; i++ )
+    {
+        double xx = x0 + (i + 0.5) * SW_PANEL_W / sw->nr;
+        /* A value's label in the room of its slot (host specs are long;
+         * the tooltip has it all). */
+        size_t room = (size_t)(SW_PANEL_W / sw->nr / 6.5);
+        char cut[48];
+
+        if ( room < 2 )
+            room = 2;
+        if ( room > sizeof(cut) - 1 )
+            room = sizeof(cut) - 1;
+        snprintf(cut, room + 1, "%s", sw->value[i]);
+        if ( strlen(sw->value[i]) > room && room > 3 )
+            strcpy(cut + room - 3, "...");
+        fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' "
+                "stroke='#333'/>\n<text class='value' x='%.1f' y='%.1f' "
+                "font-size='10' text-anchor='middle'><title>", xx,
+                y0 + SW_PANEL_H, xx, y0 + SW_PANEL_H + 4, xx,
+                y0 + SW_PANEL_H + 15);
+        svg_text(f, sw->value[i]);
+        fprintf(f, "</title>");
+        svg_text(f, cut);
+        fprintf(f, "</text>\n");
+    }
+    fprintf(f, "<text x='%.1f' y='%.1f' font-size='10' fill='#555' "
+            "text-anchor='middle'>%s</text>\n", x0 + SW_PANEL_W / 2,
+            y0 + SW_PANEL_H + 29, storm_sweep_param(sw));
+    for ( uint32_t p = 0; p < nr_p; p++ )
+    {
+        const char *colour = policy_colour[r0->policy[p] % TS_NR_POLICIES];
+        bool pen = false;
+
+        if ( delta && p == ref )
+            continue;                /* its difference is 0 by definition */
+        fprintf(f, "<path class='series' fill='none' stroke='%s' "
+                "stroke-width='1.5' d='", colour);
+        for ( uint32_t i = 0; i < sw->nr; i++ )
+        {
+            if ( !sweep_point(sw, i, p, k, delta, &ci) )
+            {
+                pen = false;
+                continue;
+            }
+            fprintf(f, "%s%.1f %.1f", pen ? " L" : i ? " M" : "M",
+                    sweep_x(i, sw->nr, p, nr_p, x0), SW_Y(ci.mean));
+            pen = true;
+        }
+        fprintf(f, "'/>\n");
+        for ( uint32_t i = 0; i < sw->nr; i++ )
+        {
+            double xx = sweep_x(i, sw->nr, p, nr_p, x0);
+
+            if ( !sweep_point(sw, i, p, k, delta, &ci) )
+                continue;
+            if ( sw->nr_seeds > 1 )
+                fprintf(f, "<path class='ci' stroke='%s' fill='none' "
+                        "d='M%.1f %.1f V%.1f M%.1f %.1f h6 M%.1f %.1f h6'/>\n",
+                        colour, xx, SW_Y(ci.mean - ci.half),
+                        SW_Y(ci.mean + ci.half), xx - 3,
+                        SW_Y(ci.mean - ci.half), xx - 3,
+                        SW_Y(ci.mean + ci.half));
+            fprintf(f, "<circle class='point' cx='%.1f' cy='%.1f' r='2.5' "
+                    "fill='%s'><title>%s, %s = ", xx, SW_Y(ci.mean), colour,
+                    ts_policy_name(r0->policy[p]), storm_sweep_param(sw));
+            svg_text(f, sw->value[i]);
+            fprintf(f, ": %.*f", storm_sweep_shown[k].decimals, ci.mean);
+            if ( sw->nr_seeds > 1 )
+                fprintf(f, " &#177; %.*f", storm_sweep_shown[k].decimals,
+                        ci.half);
+            fprintf(f, "</title></circle>\n");
+        }
+    }
+#undef SW_Y
+    fprintf(f, "<rect x='%.1f' y='%.1f' width='%d' height='%d' fill='none' "
+            "stroke='#333'/>\n</g>\n", x0, y0, SW_PANEL_W, SW_PANEL_H);
+}
+
+int storm_write_sweep_svg(const char *path, const struct storm_sweep *sw,
+                          char *err, size_t errlen)
+{
+    const struct storm_seeds_report *r0 = &sw->rep[0];
+    double h = SW_TOP + STORM_SWEEP_NR_SHOWN * SW_ROW_H + 10, lx = TEXT_X;
+    FILE *f = fopen(path, "w");
+
+    if ( !f )
     {
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
         return -1;
     }
-    return 0;
+    fprintf(f, "<?xml version='1.0' encoding='UTF-8'?>\n<svg "
+            "xmlns='http://www.w3.org/2000/svg' width='%d' height='%.0f' "
+            "viewBox='0 0 %d %.0f' font-family='sans-serif' font-size='12'>"
+            "\n<title>numaclaim sweep</title>\n", SVG_W, h, SVG_W, h);
+    fprintf(f, "<rect width='100%%' height='100%%' fill='white'/>\n");
+    fprintf(f, "<text x='%d' y='22' font-size='16' font-weight='bold'>"
+            "numaclaim sweep of %s over %u values</text>\n", TEXT_X,
+            storm_sweep_param(sw), sw->nr);
+    fprintf(f, "<text x='%d' y='40' fill='#555'>%u VMs, %u seed%s from %llu "
+            "each (the same seed gives every policy the same VMs)%s</text>\n",
+            TEXT_X, sw->base->nr_vms, sw->nr_seeds,
+            sw->nr_seeds == 1 ? "" : "s",
+            (unsigned long long)sw->base->seed,
+            sw->nr_seeds > 1 ? "; bars: 95% interval (Student t; paired by "
+                               "seed for the differences)" : "");
+    for ( uint32_t p = 0; p < r0->nr; p++ )
+    {
+        const char *name = ts_policy_name(r0->policy[p]);
+
+        const char *colour = policy_colour[r0->policy[p] % TS_NR_POLICIES];
+
+        fprintf(f, "<line x1='%.0f' y1='58' x2='%.0f' y2='58' stroke='%s' "
+                "stroke-width='2'/>\n<circle cx='%.0f' cy='58' r='2.5' "
+                "fill='%s'/>\n<text class='legend' x='%.0f' y='62'>%s"
+                "</text>\n", lx, lx + 18, colour, lx + 9, colour, lx + 24,
+                name);
+        lx += 24 + 7.0 * strlen(name) + 18;
+    }
+    fprintf(f, "<text x='%d' y='80' fill='#555'>left: each policy's mean; "
+            "right: its difference from %s (the table's d)</text>\n", TEXT_X,
+            r0->nr ? ts_policy_name(r0->policy[storm_sweep_reference(r0)])
+                   : "-");
+    for ( uint32_t k = 0; k < STORM_SWEEP_NR_SHOWN; k++ )
+    {
+        double y0 = SW_TOP + 24 + k * SW_ROW_H;
+
+        sweep_panel(f, sw, k, false, SW_X0, y0);
+        sweep_panel(f, sw, k, true, SW_X1, y0);
+    }
+    return svg_close(f, path, err, errlen);
 }
