@@ -87,6 +87,13 @@ static void test_default_scenario_acceptance(void **state)
     assert_true(cs->locality > none->locality);
     assert_true(cs->mean_distance < none->mean_distance);
     assert_true(cs->nr_samples >= 2);
+    /* Without heap_samples (no --svg or --json) no sample reads the
+     * heap dump. */
+    for ( uint32_t k = 0; k < cs->nr_samples; k++ )
+    {
+        assert_int_equal(cs->sample[k].free_2m, STORM_HEAP_UNKNOWN);
+        assert_int_equal(cs->sample[k].offlined, STORM_HEAP_UNKNOWN);
+    }
     storm_free(&s);
 }
 
@@ -251,6 +258,7 @@ static void test_svg_is_written(void **state)
     assert_true(fd >= 0);
     close(fd);
     storm_defaults(&s);
+    s.heap_samples = true;
     assert_int_equal(storm_prepare(&s, err, sizeof(err)), 0);
     nr = (uint32_t)storm_run_vms(&s, res, vms);
     assert_int_equal(nr, TS_NR_POLICIES);
@@ -339,6 +347,7 @@ static void test_offline_and_balloon_events(void **state)
     storm_defaults(&s);
     s.nr_vms = 24;
     s.balloon = true;
+    s.heap_samples = true;
     s.nr_offline = 1;
     s.offline[0] = (struct storm_offline){ .pages = 20000, .time = 0.5 };
     nr = run(&s, res);

@@ -656,6 +656,8 @@ static int storm_main(int argc, char **argv, enum storm_mode mode)
             s.offline[j] = t;
         }
     s.progress = progress;
+    /* The heap in every sample, for the picture and the JSON samples. */
+    s.heap_samples = !sweeping && (svg || json);
     if ( sweeping )
     {
         rc = sweep(&s, &files, vary, seeds, jobs ? jobs : (uint32_t)cpus,

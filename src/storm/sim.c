@@ -125,7 +125,8 @@ static void sample(struct sim *m, double now)
     x->time = now;
     memcpy(x->extent_pages, m->extent_pages, sizeof(x->extent_pages));
     x->dirty = m->dirty_total;
-    if ( storm_heap_read(m->xch, &x->free_2m, &x->offlined) )
+    if ( !m->s->heap_samples ||
+         storm_heap_read(m->xch, &x->free_2m, &x->offlined) )
         x->free_2m = x->offlined = STORM_HEAP_UNKNOWN;
     for ( uint32_t n = 0; n < nr && n < TS_MAX_NODES; n++ )
     {

@@ -83,6 +83,10 @@ struct storm_scenario {
     bool processes;              /* builders as processes on a private
                                   * hostd per policy, wall-clock time */
     bool progress;               /* draw a progress bar on stderr */
+    bool heap_samples;           /* samples read the heap dump (heap.c):
+                                  * free memory in 2 MiB blocks, offlined
+                                  * frames; for --svg and --json only, as
+                                  * a dump costs about 1 ms on 64 nodes */
     double vnuma_remote;         /* share of a vNUMA guest's accesses that
                                   * go to its other vnodes (locality.c) */
     struct storm_dist lifetime;  /* --lifetime */
