@@ -212,6 +212,10 @@ expect 0 "builders = 16: 4 nodes, 12 VMs; d: minus claimsets, paired by seed" \
     sweep --vary builders=1,16 --vms 12 --seeds 2 --no-progress --json "$tmp/sw.json"
 check "sweep JSON: param and both points" \
     test "$(grep -c '"value": "' "$tmp/sw.json")" -eq 2 -a "$(grep -c '"param": "builders"' "$tmp/sw.json")" -eq 1
+expect 0 "usage: numaclaim sweep" sweep --help
+check "sweep --help names --svg" grep -q -- "--svg FILE" "$tmp/out"
+expect 1 "numaclaim sweep: --svg: cannot write /nonexistent/dir/s.svg" \
+    sweep --vary builders=1,2 --vms 4 --no-progress --svg /nonexistent/dir/s.svg
 # Churn with seeds and sweeps: each seed gets its own lifetimes, reboots
 # and --ha-restart VMs (counted once), and --seeds 1 is the plain run.
 churn="--vms 12 --lifetime exp:2 --reboot 0.5 --ha-restart 2@1 --no-progress"

@@ -87,6 +87,13 @@ static void test_default_scenario_acceptance(void **state)
     assert_true(cs->locality > none->locality);
     assert_true(cs->mean_distance < none->mean_distance);
     assert_true(cs->nr_samples >= 2);
+    /* Without heap_samples (no --svg or --json) no sample reads the
+     * heap dump. */
+    for ( uint32_t k = 0; k < cs->nr_samples; k++ )
+    {
+        assert_int_equal(cs->sample[k].free_2m, STORM_HEAP_UNKNOWN);
+        assert_int_equal(cs->sample[k].offlined, STORM_HEAP_UNKNOWN);
+    }
     storm_free(&s);
 }
 
@@ -224,6 +231,19 @@ static void test_json_has_every_field(void **state)
     storm_free(&s);
 }
 
+/* All of a file (smaller than size) into buf, NUL-terminated. */
+static void read_all(const char *path, char *buf, size_t size)
+{
+    FILE *f = fopen(path, "r");
+    size_t n;
+
+    assert_non_null(f);
+    n = fread(buf, 1, size - 1, f);
+    fclose(f);
+    assert_true(n < size - 1);
+    buf[n] = '\0';
+}
+
 static uint32_t count_of(const char *hay, const char *needle)
 {
     uint32_t n = 0;
@@ -244,13 +264,12 @@ static void test_svg_is_written(void **state)
     char path[] = "/tmp/numaclaim-svg-XXXXXX", err[256];
     uint32_t nr;
     int fd = mkstemp(path);
-    FILE *f;
-    size_t n;
 
     (void)state;
     assert_true(fd >= 0);
     close(fd);
     storm_defaults(&s);
+    s.heap_samples = true;
     assert_int_equal(storm_prepare(&s, err, sizeof(err)), 0);
     nr = (uint32_t)storm_run_vms(&s, res, vms);
     assert_int_equal(nr, TS_NR_POLICIES);
@@ -258,12 +277,7 @@ static void test_svg_is_written(void **state)
     strcpy(s.host.spec, "4x128G<&'\"");
     assert_int_equal(storm_write_svg(path, &s, res, vms, nr, err,
                                      sizeof(err)), 0);
-    f = fopen(path, "r");
-    assert_non_null(f);
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    assert_true(n < sizeof(buf) - 1);
-    buf[n] = '\0';
+    read_all(path, buf, sizeof(buf));
     assert_true(!strncmp(buf, "<?xml version='1.0' encoding='UTF-8'?>\n"
                          "<svg xmlns='http://www.w3.org/2000/svg' "
                          "width='1000' height='1008' ", 106));
@@ -300,6 +314,15 @@ static void test_svg_is_written(void **state)
                                    "</text>"), 1);
     assert_int_equal(count_of(buf, ">VM failed mid-build</text>"), 1);
     assert_int_equal(count_of(buf, ">offline event</text>"), 1);
+    assert_int_equal(count_of(buf, ">offlined frames</text>"), 1);
+    assert_int_equal(count_of(buf, ">free in blocks &#8805; 2 MiB</text>"),
+                     1);
+    /* Six layers and a free-memory panel per policy. */
+    assert_int_equal(count_of(buf, "class='layer'"), 24);
+    assert_int_equal(count_of(buf, "class='free-all'"), 4);
+    assert_int_equal(count_of(buf, "class='free-2m' fill='none' stroke="
+                                   "'#00441b' stroke-width='1.2' d='M"), 4);
+    assert_int_equal(count_of(buf, "no heap dump"), 0);
     /* Four heat maps of four labelled nodes; no offline event drawn. */
     assert_int_equal(count_of(buf, "text-anchor='end'>3</text>"), 4);
     assert_int_equal(count_of(buf, "<text class='node'"), 16);
@@ -311,15 +334,12 @@ static void test_svg_is_written(void **state)
     strcpy(res[1].message, "the <host> run did not finish");
     assert_int_equal(storm_write_svg(path, &s, res, NULL, nr, err,
                                      sizeof(err)), 0);
-    f = fopen(path, "r");
-    assert_non_null(f);
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
+    read_all(path, buf, sizeof(buf));
     assert_int_equal(count_of(buf, ">error: the &lt;host&gt; run did not "
                                    "finish</text>"), 1);
     assert_int_equal(count_of(buf, "<g class='policy'>"), 4);
-    assert_int_equal(count_of(buf, "class='layer'"), 15);
+    assert_int_equal(count_of(buf, "class='layer'"), 18);
+    assert_int_equal(count_of(buf, "class='free-2m'"), 3);
     assert_int_equal(count_of(buf, "<text class='node'"), 12);
     assert_int_equal(count_of(buf, "VM failed"), 0);
     res[1].error = 0;
@@ -338,12 +358,36 @@ static void test_offline_and_balloon_events(void **state)
     storm_defaults(&s);
     s.nr_vms = 24;
     s.balloon = true;
+    s.heap_samples = true;
     s.nr_offline = 1;
     s.offline[0] = (struct storm_offline){ .pages = 20000, .time = 0.5 };
     nr = run(&s, res);
     for ( uint32_t i = 0; i < nr; i++ )
-        assert_int_equal(res[i].started + res[i].failed_claim +
-                         res[i].failed_build, 24);
+    {
+        const struct storm_result *x = &res[i];
+        const struct storm_sample *last = &x->sample[x->nr_samples - 1];
+
+        assert_int_equal(x->started + x->failed_claim + x->failed_build, 24);
+        /* The heap dump in every sample: free memory in 2 MiB blocks is
+         * some of the free memory, and the frames offlined (free ones at
+         * once, a guest's when it frees them) are there from the event. */
+        for ( uint32_t k = 0; k < x->nr_samples; k++ )
+        {
+            const struct storm_sample *sm = &x->sample[k];
+            uint64_t free = 0;
+
+            for ( uint32_t n = 0; n < s.host.nr_nodes; n++ )
+                free += sm->free[n];
+            assert_true(sm->free_2m != STORM_HEAP_UNKNOWN);
+            assert_true(sm->free_2m <= free);
+            assert_true(sm->offlined == 0 || sm->offlined == 20000);
+            if ( sm->time < 0.5 )
+                assert_int_equal(sm->offlined, 0);
+            if ( k )
+                assert_true(sm->offlined >= x->sample[k - 1].offlined);
+        }
+        assert_int_equal(last->offlined, 20000);
+    }
     /* Ballooning gives vNUMA guests their memory back on the same nodes:
      * claim sets keep the locality they had. */
     assert_true(find(res, nr, TS_POLICY_CLAIMSETS)->locality > 0.99);
@@ -480,31 +524,20 @@ static void test_builder_processes(void **state)
     storm_free(&s);
 }
 
-/* Per-VM results add up to the aggregates, on the default scenario. */
-static void test_vms_match_aggregates(void **state)
+/* Per-VM results add up to the aggregates: outcomes, memory, waste and
+ * the claim pages offlining recalled, started or failed. */
+static void check_vms_match(const struct storm_scenario *s,
+                            const struct storm_result *r,
+                            const struct storm_vms *vms, uint32_t nr)
 {
-    static struct storm_vms vms[TS_NR_POLICIES];
-    struct storm_scenario s;
-    char path[] = "/tmp/numaclaim-vms-XXXXXX", err[256], line[512];
-    uint32_t nr, rows = 0;
-    FILE *f;
-    int fd = mkstemp(path);
-
-    (void)state;
-    assert_true(fd >= 0);
-    close(fd);
-    storm_defaults(&s);
-    assert_int_equal(storm_prepare(&s, err, sizeof(err)), 0);
-    nr = (uint32_t)storm_run_vms(&s, res, vms);
-    assert_int_equal(nr, TS_NR_POLICIES);
     for ( uint32_t i = 0; i < nr; i++ )
     {
-        const struct storm_result *x = &res[i];
+        const struct storm_result *x = &r[i];
         uint32_t started = 0, fast = 0, placement = 0, mid = 0;
-        uint64_t pages = 0, wasted = 0;
+        uint64_t pages = 0, wasted = 0, recalled = 0;
 
         assert_int_equal(x->error, 0);
-        assert_int_equal(vms[i].nr, 48);
+        assert_int_equal(vms[i].nr, s->nr_vms);
         for ( uint32_t k = 0; k < vms[i].nr; k++ )
         {
             const struct storm_vm_result *v = &vms[i].vm[k];
@@ -513,13 +546,14 @@ static void test_vms_match_aggregates(void **state)
             assert_int_equal(v->vm, k);
             for ( uint32_t e = 0; e < v->nr_nodes; e++ )
                 sum += STORM_VM_PAGES(vms[i].node[v->node_first + e]);
+            recalled += v->recalled;
             switch ( v->outcome )
             {
             case STORM_VM_STARTED:
                 started++;
-                pages += s.vms[k]->memory_pages;
+                pages += s->vms[k]->memory_pages;
                 /* Where its memory is adds up to its size. */
-                assert_int_equal(sum, s.vms[k]->memory_pages);
+                assert_int_equal(sum, s->vms[k]->memory_pages);
                 assert_true(v->nr_nodes >= 1);
                 assert_int_equal(v->error, 0);
                 break;
@@ -543,7 +577,7 @@ static void test_vms_match_aggregates(void **state)
                 fail_msg("VM %u unfinished", k);
             }
             assert_true(v->end >= v->start);
-            assert_true(v->start >= s.arrival[k]);
+            assert_true(v->start >= s->arrival[k]);
         }
         assert_int_equal(started, x->started);
         assert_int_equal(pages, x->started_pages);
@@ -551,9 +585,51 @@ static void test_vms_match_aggregates(void **state)
         assert_int_equal(placement, x->failed_placement);
         assert_int_equal(mid, x->failed_build);
         assert_int_equal(wasted, x->wasted_pages);
+        assert_int_equal(recalled, x->recalled_pages);
         assert_true(x->latency_p50 <= x->latency_p99);
         assert_true(x->latency_p99 <= x->build_seconds);
     }
+}
+
+/* The per-VM CSV of res and vms (seed 1) written to a temporary file and
+ * opened again (the file already unlinked), its header read into line. */
+static FILE *write_csv(const struct storm_scenario *s,
+                       const struct storm_vms *vms, uint32_t nr, char *line,
+                       int len)
+{
+    char err[256], path[] = "/tmp/numaclaim-vms-XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f;
+
+    assert_true(fd >= 0);
+    close(fd);
+    f = storm_vms_open(path, STORM_VMS_CSV, err, sizeof(err));
+    assert_non_null(f);
+    assert_int_equal(storm_vms_write(f, STORM_VMS_CSV, s, 1, res, vms, nr),
+                     0);
+    fclose(f);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    unlink(path);
+    assert_non_null(fgets(line, len, f));
+    return f;
+}
+
+/* Per-VM results add up to the aggregates, on the default scenario. */
+static void test_vms_match_aggregates(void **state)
+{
+    static struct storm_vms vms[TS_NR_POLICIES];
+    struct storm_scenario s;
+    char err[256], line[512];
+    uint32_t nr, rows = 0;
+    FILE *f;
+
+    (void)state;
+    storm_defaults(&s);
+    assert_int_equal(storm_prepare(&s, err, sizeof(err)), 0);
+    nr = (uint32_t)storm_run_vms(&s, res, vms);
+    assert_int_equal(nr, TS_NR_POLICIES);
+    check_vms_match(&s, res, vms, nr);
     /* Seed 1, exactly: none loses two 64 GiB builds mid-way, the claim
      * policies refuse eleven VMs up front. */
     assert_int_equal(find(res, nr, TS_POLICY_NONE)->started, 46);
@@ -572,17 +648,11 @@ static void test_vms_match_aggregates(void **state)
     assert_int_equal(vms[3].vm[0].claim, STORM_VM_CLAIM_SET);
 
     /* The CSV: a header and a row per VM and policy. */
-    f = storm_vms_open(path, STORM_VMS_CSV, err, sizeof(err));
-    assert_non_null(f);
-    assert_int_equal(storm_vms_write(f, STORM_VMS_CSV, &s, 1, res, vms, nr),
-                     0);
-    fclose(f);
-    f = fopen(path, "r");
-    assert_non_null(f);
-    assert_non_null(fgets(line, sizeof(line), f));
+    f = write_csv(&s, vms, nr, line, sizeof(line));
     assert_string_equal(line, "seed,policy,vm,name,mib,vcpus,outcome,step,"
                         "errno,fail_node,nodes,claim,replans,fallbacks,"
-                        "wait_s,build_s,wasted_pages,locality,distance\n");
+                        "wait_s,build_s,wasted_pages,recalled_pages,locality,"
+                        "distance\n");
     while ( fgets(line, sizeof(line), f) )
         rows++;
     fclose(f);
@@ -590,7 +660,75 @@ static void test_vms_match_aggregates(void **state)
     assert_null(storm_vms_open("/nonexistent/dir/v.csv", STORM_VMS_CSV, err,
                                sizeof(err)));
     assert_non_null(strstr(err, "cannot write /nonexistent/dir/v.csv"));
-    unlink(path);
+    for ( uint32_t i = 0; i < nr; i++ )
+        storm_vms_free(&vms[i]);
+    storm_free(&s);
+}
+
+/* Offlining a fully claimed 2 x 64 GiB host: each claim policy's one
+ * mid-build failure is the VM whose claim Xen recalled (32768 pages, the
+ * first event), counted in its record and in the aggregate although it
+ * never started; the rows still add up. */
+static void test_recall_of_failed_vms_counted(void **state)
+{
+    static struct storm_vms vms[TS_NR_POLICIES];
+    static const struct {
+        enum ts_policy p;
+        uint32_t vm;             /* the VM that failed mid-build */
+    } lost[] = {
+        { TS_POLICY_HOST, 0 }, { TS_POLICY_XAPI, 0 },
+        { TS_POLICY_CLAIMSETS, 1 },
+    };
+    struct storm_scenario s;
+    char err[256], line[512];
+    uint32_t nr, rows = 0;
+    uint64_t csv_recalled = 0;
+    FILE *f;
+
+    (void)state;
+    storm_defaults(&s);
+    assert_int_equal(ts_host_resolve("2x64G", &s.host, err, sizeof(err)), 0);
+    s.nr_vms = 24;
+    assert_int_equal(storm_parse_mix(&s, "32G:2,64G:1", err, sizeof(err)), 0);
+    s.fill_pct = 0;
+    s.nr_offline = 2;
+    s.offline[0] = (struct storm_offline){ .pages = 32768, .time = 2.0 };
+    s.offline[1] = (struct storm_offline){ .pages = 16384, .time = 6.0 };
+    assert_int_equal(storm_prepare(&s, err, sizeof(err)), 0);
+    nr = (uint32_t)storm_run_vms(&s, res, vms);
+    assert_int_equal(nr, TS_NR_POLICIES);
+    check_vms_match(&s, res, vms, nr);
+    /* none stakes no claim: nothing to recall. */
+    assert_int_equal(res[0].policy, TS_POLICY_NONE);
+    assert_int_equal(res[0].recalled_pages, 0);
+    for ( uint32_t i = 0; i < sizeof(lost) / sizeof(lost[0]); i++ )
+    {
+        const struct storm_result *x = find(res, nr, lost[i].p);
+        const struct storm_vm_result *v = &vms[x - res].vm[lost[i].vm];
+
+        assert_int_equal(x->failed_build, 1);
+        assert_int_equal(x->recalled_pages, 32768);
+        assert_int_equal(v->outcome, STORM_VM_FAILED_BUILD);
+        assert_int_equal(v->recalled, 32768);
+    }
+    /* The CSV's recalled_pages column (the 18th) sums to the aggregates. */
+    f = write_csv(&s, vms, nr, line, sizeof(line));
+    while ( fgets(line, sizeof(line), f) )
+    {
+        char *p = line;
+
+        for ( int c = 0; c < 17; c++ )
+        {
+            p = strchr(p, ',');
+            assert_non_null(p);
+            p++;
+        }
+        csv_recalled += strtoull(p, NULL, 10);
+        rows++;
+    }
+    fclose(f);
+    assert_int_equal(rows, 4 * 24);
+    assert_int_equal(csv_recalled, 3 * 32768);
     for ( uint32_t i = 0; i < nr; i++ )
         storm_vms_free(&vms[i]);
     storm_free(&s);
@@ -774,6 +912,50 @@ static void test_seeds(void **state)
 
 /* A sweep's points are the plain runs of their values, and its parser
  * refuses bad lists. */
+/* The sweep's picture of builders=1,16 over two seeds: ten panels, a line
+ * per policy (the reference's difference left out), a point and an error
+ * bar per value, each point's value the table's. */
+static void check_sweep_svg(const struct storm_sweep *sw)
+{
+    static char buf[1 << 18];
+    char path[] = "/tmp/numaclaim-sweep-XXXXXX", err[256], want[128];
+    struct storm_ci ci, d;
+    int fd = mkstemp(path);
+
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(storm_write_sweep_svg(path, sw, err, sizeof(err)), 0);
+    read_all(path, buf, sizeof(buf));
+    unlink(path);
+    assert_true(!strncmp(buf, "<?xml version='1.0' encoding='UTF-8'?>\n"
+                         "<svg xmlns='http://www.w3.org/2000/svg' "
+                         "width='1000' height='986' ", 105));
+    assert_int_equal(count_of(buf, "<g class='sweep-panel'>"), 10);
+    assert_int_equal(count_of(buf, "class='series'"), 5 * 4 + 5 * 3);
+    assert_int_equal(count_of(buf, "class='point'"), 2 * 35);
+    assert_int_equal(count_of(buf, "class='ci'"), 2 * 35);
+    assert_int_equal(count_of(buf, ">d locality-%: minus claimsets</text>"),
+                     1);
+    assert_int_equal(count_of(buf, "class='legend'"), 4);
+    /* none's locality at builders=1 (below claimsets' 100%, so no other
+     * figure has its value), and its difference from claimsets'. */
+    assert_int_equal(sw->rep[0].policy[0], TS_POLICY_NONE);
+    assert_int_equal(sw->rep[0].policy[3], TS_POLICY_CLAIMSETS);
+    storm_ci95(sw->rep[0].fig[0][6], 2, &ci);
+    assert_true(ci.mean < 0.9);
+    snprintf(want, sizeof(want), "<title>none, builders = 1: %.1f "
+             "&#177; %.1f</title>", 100 * ci.mean, 100 * ci.half);
+    assert_int_equal(count_of(buf, want), 1);
+    storm_sweep_delta(&sw->rep[0], 0, 6, &d);
+    assert_true(d.mean < 0);
+    snprintf(want, sizeof(want), "<title>none, builders = 1: %.1f "
+             "&#177; %.1f</title>", 100 * d.mean, 100 * d.half);
+    assert_int_equal(count_of(buf, want), 1);
+    assert_int_equal(storm_write_sweep_svg("/nonexistent/dir/s.svg", sw, err,
+                                           sizeof(err)), -1);
+    assert_non_null(strstr(err, "cannot write /nonexistent/dir/s.svg"));
+}
+
 static void test_sweep(void **state)
 {
     static struct storm_sweep sw;
@@ -808,6 +990,7 @@ static void test_sweep(void **state)
                                 storm_figure(&res[p], f));
             storm_free(&one);
         }
+    check_sweep_svg(&sw);
     storm_sweep_free(&sw);
 
     assert_int_equal(storm_sweep_parse(&s, "mix=2G:1|4G:1,8G:1", &sw, err,
@@ -1140,6 +1323,7 @@ int main(void)
         cmocka_unit_test(test_real_threads),
         cmocka_unit_test(test_builder_processes),
         cmocka_unit_test(test_vms_match_aggregates),
+        cmocka_unit_test(test_recall_of_failed_vms_counted),
         cmocka_unit_test(test_locality_model),
         cmocka_unit_test(test_ci_arithmetic),
         cmocka_unit_test(test_seeds),

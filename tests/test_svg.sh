@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# The storm's picture (--svg) on 2-, 16- and 64-node hosts.
+# The storm's picture (--svg) on 2-, 16- and 64-node hosts, and the
+# sweep's (numaclaim sweep --svg) with one seed and with several.
 #   test_svg.sh xml PATH/TO/numaclaim      well-formed XML in the SVG
 #       namespace (xmllint), at a fixed width, with the structure
-#       docs/storm.md describes: four policy rows, five layers each, a
-#       heat-map row per node, node labels, offline marks
+#       docs/storm.md describes: four policy rows, six layers each, a
+#       free-memory panel each, a heat-map row per node, node labels,
+#       offline marks; for a sweep, ten panels, a line per policy and
+#       panel (less the reference's in the difference panels), a point
+#       per value, error bars only with seeds
 #   test_svg.sh render PATH/TO/numaclaim   rendered by a real browser
 #       (headless Chromium): the SVG parses, loads as an image at its
 #       size with nothing on the console, and its screenshot is a PNG of
@@ -54,7 +58,10 @@ check_xml() {   # file, nodes, offline events
     equal "$f: width" "$(xpath "$f" 'string(/*/@width)')" "$width"
     equal "$f: height" "$(xpath "$f" 'string(/*/@height)')" "$height"
     equal "$f: policy rows" "$(xpath "$f" "count(//*[@class='policy'])")" 4
-    equal "$f: layers" "$(xpath "$f" "count(//*[@class='layer'])")" 20
+    equal "$f: layers" "$(xpath "$f" "count(//*[@class='layer'])")" 24
+    equal "$f: free-memory panels" "$(xpath "$f" "count(//*[@class='free-all'])")" 4
+    equal "$f: free in 2 MiB blocks, drawn" \
+        "$(xpath "$f" "count(//*[@class='free-2m'][starts-with(@d, 'M')])")" 4
     # Labels on every node up to 8, then on every 2nd, 4th, ...: 8 a row.
     equal "$f: node labels" "$(xpath "$f" "count(//*[@class='node'])")" \
         $((4 * (nodes < 8 ? nodes : 8)))
@@ -65,7 +72,7 @@ check_xml() {   # file, nodes, offline events
     rows=$(xpath "$f" "//*[@class='heat']/@y" | tr ' ' '\n' | grep . | sort -u | wc -l)
     equal "$f: heat-map rows" "$rows" $((4 * nodes))
     equal "$f: legend" "$(xpath "$f" \
-        "count(//*[local-name()='text'][.='host-wide claims' or .='storm VMs' or .='offline event' or .='VM failed mid-build'])")" 4
+        "count(//*[local-name()='text'][.='host-wide claims' or .='storm VMs' or .='offline event' or .='VM failed mid-build' or .='offlined frames'])")" 5
 }
 
 browser() {     # profile name, chromium arguments...
@@ -81,8 +88,26 @@ png_size() {    # file: "WIDTHxHEIGHT" from its IHDR
     echo "${w}x${h}"
 }
 
-check_render() {    # file, name
-    local f=$1 n=$2 blank
+check_sweep_xml() {     # file, values, seeds
+    local f=$1 values=$2 seeds=$3 bars=0
+    check "$f is well-formed" xmllint --noout "$f"
+    equal "$f: svg root in the SVG namespace" "$(xpath "$f" \
+        "count(/*[local-name()='svg' and namespace-uri()='http://www.w3.org/2000/svg'])")" 1
+    equal "$f: width" "$(xpath "$f" 'string(/*/@width)')" 1000
+    equal "$f: height" "$(xpath "$f" 'string(/*/@height)')" "$sweep_height"
+    equal "$f: panels" "$(xpath "$f" "count(//*[@class='sweep-panel'])")" 10
+    # Five figures: four policies' means, three policies' differences.
+    equal "$f: lines" "$(xpath "$f" "count(//*[@class='series'])")" 35
+    equal "$f: points" "$(xpath "$f" "count(//*[@class='point'])")" $((35 * values))
+    [ "$seeds" -gt 1 ] && bars=$((35 * values))
+    equal "$f: error bars" "$(xpath "$f" "count(//*[@class='ci'])")" "$bars"
+    equal "$f: value labels" "$(xpath "$f" "count(//*[@class='value'])")" $((10 * values))
+    equal "$f: legend" "$(xpath "$f" \
+        "count(//*[@class='legend'][.='none' or .='host' or .='xapi' or .='claimsets'])")" 4
+}
+
+check_render() {    # file, name[, width, height]
+    local f=$1 n=$2 blank width=${3:-$width} height=${4:-$height}
     # The SVG as a document: no parse error.
     browser "$n" --dump-dom "file://$f" >"$tmp/$n.dom" 2>"$tmp/$n.dom.err"
     equal "$f: chromium --dump-dom status" $? 0
@@ -118,6 +143,18 @@ if [ "$mode" = render ]; then
         "file://$tmp/blank.svg" >/dev/null 2>&1
     check "a blank page renders" test -s "$tmp/blank.png"
 fi
+# The sweep's picture: its values' labels are cut to fit (host specs).
+sweep_height=986
+for seeds in 1 3; do
+    f=$tmp/sweep$seeds.svg
+    expect 0 "sweep of host over 3 values" sweep --vary 'host=2x8G|4x8G|2x16G;dist=10,21,21,10' \
+        --vms 12 --mix 2G:2,4G:1 --seeds "$seeds" --no-progress --svg "$f"
+    if [ "$mode" = xml ]; then
+        check_sweep_xml "$f" 3 "$seeds"
+    else
+        check_render "$f" "sweep$seeds" 1000 "$sweep_height"
+    fi
+done
 for h in "${hosts[@]}"; do
     read -r nodes args <<<"$h"
     f=$tmp/host$nodes.svg

@@ -37,9 +37,12 @@ static void usage_sweep(FILE *f)
         "  --vary 'mix=MIX|MIX...'     VM mixes (separated by |)\n"
         "  --json FILE                 every figure, mean, interval and\n"
         "                              difference, as JSON\n"
+        "  --svg FILE                  the table's figures per policy over\n"
+        "                              the values, and their differences,\n"
+        "                              with 95%% intervals, as a picture\n"
         "\n"
         "The other options are numaclaim storm's (numaclaim storm --help),\n"
-        "but --vms-out and --svg.\n");
+        "but --vms-out.\n");
 }
 
 static void usage(FILE *f)
@@ -366,7 +369,7 @@ static int check_scenario(const struct storm_scenario *s,
 static int sweep(const struct storm_scenario *s,
                  const struct config_files *files, const char *vary,
                  uint32_t seeds, uint32_t jobs, bool progress,
-                 const char *json, struct storm_sweep **swp)
+                 const char *json, const char *svg, struct storm_sweep **swp)
 {
     struct storm_sweep *sw = calloc(1, sizeof(*sw));
     char err[512];
@@ -400,6 +403,11 @@ static int sweep(const struct storm_scenario *s,
     if ( json && storm_write_sweep_json(json, sw, err, sizeof(err)) )
     {
         fprintf(stderr, "numaclaim sweep: --json: %s\n", err);
+        return 1;
+    }
+    if ( svg && storm_write_sweep_svg(svg, sw, err, sizeof(err)) )
+    {
+        fprintf(stderr, "numaclaim sweep: --svg: %s\n", err);
         return 1;
     }
     for ( uint32_t i = 0; i < sw->nr; i++ )
@@ -633,9 +641,6 @@ static int storm_main(int argc, char **argv, enum storm_mode mode)
     if ( sweeping && vms_out )
         FAIL(bad("--vms-out", vms_out, "numaclaim sweep writes no per-VM "
                    "rows (numaclaim storm does)"));
-    if ( sweeping && svg )
-        FAIL(bad("--svg", svg, "numaclaim sweep draws no plot (numaclaim "
-                   "storm does)"));
     if ( check_scenario(&s, &files) )
         FAIL(2);
     if ( s.nr_configs && !vms_given )
@@ -651,10 +656,12 @@ static int storm_main(int argc, char **argv, enum storm_mode mode)
             s.offline[j] = t;
         }
     s.progress = progress;
+    /* The heap in every sample, for the picture and the JSON samples. */
+    s.heap_samples = !sweeping && (svg || json);
     if ( sweeping )
     {
         rc = sweep(&s, &files, vary, seeds, jobs ? jobs : (uint32_t)cpus,
-                   progress, json, &sw);
+                   progress, json, svg, &sw);
         goto out;
     }
     if ( storm_prepare(&s, err, sizeof(err)) )

@@ -126,6 +126,9 @@ static void sample(struct sim *m, double now)
     x->time = now;
     memcpy(x->extent_pages, m->extent_pages, sizeof(x->extent_pages));
     x->dirty = m->dirty_total;
+    if ( !m->s->heap_samples ||
+         storm_heap_read(m->xch, &x->free_2m, &x->offlined) )
+        x->free_2m = x->offlined = STORM_HEAP_UNKNOWN;
     for ( uint32_t n = 0; n < nr && n < TS_MAX_NODES; n++ )
     {
         x->free[n] = nodes[n].free;
@@ -289,8 +292,9 @@ static void count_build(struct sim *m, const struct storm_vm_result *v)
             t->fit++;
             t->fit_one += v->nr_nodes == 1;
         }
-        r->recalled_pages += v->recalled;
     }
+    /* Failed builds lose claims to offlining too. */
+    r->recalled_pages += v->recalled;
     if ( v->end > r->build_seconds )
         r->build_seconds = v->end;
 }

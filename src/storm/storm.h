@@ -83,6 +83,10 @@ struct storm_scenario {
     bool processes;              /* builders as processes on a private
                                   * hostd per policy, wall-clock time */
     bool progress;               /* draw a progress bar on stderr */
+    bool heap_samples;           /* samples read the heap dump (heap.c):
+                                  * free memory in 2 MiB blocks, offlined
+                                  * frames; for --svg and --json only, as
+                                  * a dump costs about 1 ms on 64 nodes */
     double vnuma_remote;         /* share of a vNUMA guest's accesses that
                                   * go to its other vnodes (locality.c) */
     struct storm_dist lifetime;  /* --lifetime */
@@ -114,7 +118,17 @@ struct storm_sample {
      * far, how many came as 4 KiB, 2 MiB and 1 GiB extents. */
     uint64_t extent_pages[3];
     uint64_t dirty;              /* freed pages not yet scrubbed */
+    /* From the heap dump (heap.c), STORM_HEAP_UNKNOWN where it could not
+     * be read: free pages in blocks of 2 MiB or more, frames offlined. */
+    uint64_t free_2m;
+    uint64_t offlined;
 };
+#define STORM_HEAP_UNKNOWN UINT64_MAX
+
+/* Read the host's free pages in blocks of at least 2 MiB and its offlined
+ * frames from its 'H' debug-key dump (emptying the console ring); -1 if
+ * the dump cannot be read whole. */
+int storm_heap_read(xc_interface *xch, uint64_t *free_2m, uint64_t *offlined);
 
 struct storm_result {
     enum ts_policy policy;
@@ -402,6 +416,24 @@ const char *storm_sweep_param(const struct storm_sweep *sw);
 int storm_sweep_run(struct storm_sweep *sw, uint32_t nr_seeds, uint32_t jobs,
                     bool progress);
 void storm_print_sweep_table(FILE *f, const struct storm_sweep *sw);
+/* The reference policy of a point: claimsets if it ran, else the last. */
+uint32_t storm_sweep_reference(const struct storm_seeds_report *sr);
+/* Figure f of policy p minus the reference's, paired seed by seed. */
+void storm_sweep_delta(const struct storm_seeds_report *sr, uint32_t p,
+                       uint32_t f, struct storm_ci *ci);
+/* The figures the sweep's table and picture show, and how. */
+#define STORM_SWEEP_NR_SHOWN 5
+struct storm_sweep_shown {
+    uint32_t figure;             /* storm_figure() index */
+    const char *label;
+    double scale;                /* shown = scale * figure */
+    int decimals;
+};
+extern const struct storm_sweep_shown storm_sweep_shown[STORM_SWEEP_NR_SHOWN];
+/* The sweep's picture: per shown figure, each policy over the values and
+ * its difference from the reference, with 95% intervals (svg.c). */
+int storm_write_sweep_svg(const char *path, const struct storm_sweep *sw,
+                          char *err, size_t errlen);
 int storm_write_sweep_json(const char *path, const struct storm_sweep *sw,
                            char *err, size_t errlen);
 void storm_sweep_free(struct storm_sweep *sw);

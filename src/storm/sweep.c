@@ -4,7 +4,8 @@
  * varied over a list of values, each value's storm run for every seed in
  * the seeds' process pool, and one table or JSON of each policy's figures
  * and their differences from a reference policy, paired by seed (the same
- * seed gives every policy the same VMs), with 95% intervals.
+ * seed gives every policy the same VMs), with 95% intervals; svg.c draws
+ * the same figures.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -187,8 +188,7 @@ int storm_sweep_run(struct storm_sweep *sw, uint32_t nr_seeds, uint32_t jobs,
  * Reports
  * ======================================================================== */
 
-/* The reference policy: claimsets if it ran, else the last one. */
-static uint32_t reference(const struct storm_seeds_report *sr)
+uint32_t storm_sweep_reference(const struct storm_seeds_report *sr)
 {
     for ( uint32_t p = 0; p < sr->nr; p++ )
         if ( sr->policy[p] == TS_POLICY_CLAIMSETS )
@@ -196,11 +196,10 @@ static uint32_t reference(const struct storm_seeds_report *sr)
     return sr->nr ? sr->nr - 1 : 0;
 }
 
-/* Figure f of policy p minus the reference's, seed by seed. */
-static void delta(const struct storm_seeds_report *sr, uint32_t p, uint32_t f,
-                  struct storm_ci *ci)
+void storm_sweep_delta(const struct storm_seeds_report *sr, uint32_t p,
+                       uint32_t f, struct storm_ci *ci)
 {
-    uint32_t ref = reference(sr), n = sr->nr_seeds;
+    uint32_t ref = storm_sweep_reference(sr), n = sr->nr_seeds;
     double *d = malloc((n ? n : 1) * sizeof(*d));
 
     memset(ci, 0, sizeof(*ci));
@@ -212,17 +211,13 @@ static void delta(const struct storm_seeds_report *sr, uint32_t p, uint32_t f,
     free(d);
 }
 
-static const struct {
-    uint32_t figure;
-    const char *label;
-    double scale;
-    int decimals;
-} shown[] = {
+const struct storm_sweep_shown storm_sweep_shown[STORM_SWEEP_NR_SHOWN] = {
     { 1, "started-GiB", 1, 1 }, { 2, "asked-%", 100, 1 },
     { 4, "failed-mid", 1, 1 }, { 6, "locality-%", 100, 1 },
     { 11, "p99-s", 1, 2 },
 };
-#define NR_SHOWN (sizeof(shown) / sizeof(shown[0]))
+static const struct storm_sweep_shown *const shown = storm_sweep_shown;
+#define NR_SHOWN STORM_SWEEP_NR_SHOWN
 
 static int width(uint32_t k, bool half)
 {
@@ -261,7 +256,7 @@ void storm_print_sweep_table(FILE *f, const struct storm_sweep *sw)
     for ( uint32_t i = 0; i < sw->nr; i++ )
     {
         const struct storm_seeds_report *sr = &sw->rep[i];
-        uint32_t ref = reference(sr);
+        uint32_t ref = storm_sweep_reference(sr);
 
         fprintf(f, "\n%s = %s: %u nodes, %u VMs; d: minus %s, paired by "
                 "seed\n%-10s", storm_sweep_param(sw), sw->value[i],
@@ -285,7 +280,7 @@ void storm_print_sweep_table(FILE *f, const struct storm_sweep *sw)
 
                 storm_ci95(sr->fig[p][shown[k].figure], sr->nr_seeds, &ci);
                 cell(f, &ci, k, half);
-                delta(sr, p, shown[k].figure, &ci);
+                storm_sweep_delta(sr, p, shown[k].figure, &ci);
                 cell(f, &ci, k, half);
             }
             fputc('\n', f);
@@ -331,7 +326,7 @@ int storm_write_sweep_json(const char *path, const struct storm_sweep *sw,
 
                 storm_ci95(sr->fig[p][k], sr->nr_seeds, &ci);
                 json_object_set_new(o, storm_figure_key(k), ci_json(&ci));
-                delta(sr, p, k, &ci);
+                storm_sweep_delta(sr, p, k, &ci);
                 json_object_set_new(d, storm_figure_key(k), ci_json(&ci));
             }
             json_object_set_new(o, "delta", d);
@@ -340,8 +335,9 @@ int storm_write_sweep_json(const char *path, const struct storm_sweep *sw,
         json_array_append_new(points, json_pack(
             "{s:s, s:i, s:i, s:s, s:o}", "value", sw->value[i],
             "nr_nodes", sw->sc[i].host.nr_nodes, "vms", sw->sc[i].nr_vms,
-            "reference", sr->nr ? ts_policy_name(sr->policy[reference(sr)])
-                                : "", "policies", pol));
+            "reference", sr->nr ? ts_policy_name(
+                              sr->policy[storm_sweep_reference(sr)]) : "",
+            "policies", pol));
     }
     root = json_pack("{s:s, s:o, s:i, s:I, s:s, s:o}", "param",
                      storm_sweep_param(sw), "values", values, "seeds",

@@ -191,6 +191,7 @@ void storm_vm_end(struct storm_vm_log *l, uint32_t i,
         r->claim = (uint8_t)claim_kind(&b->plan);
     if ( r->outcome != STORM_VM_STARTED )
     {
+        r->recalled = b->recalled;
         r->error = (int16_t)b->error;
         r->fail_node = failed_node(b, r->step);
         return;
@@ -309,7 +310,7 @@ double storm_percentile(double *x, uint32_t nr, double q)
 
 #define CSV_HEADER "seed,policy,vm,name,mib,vcpus,outcome,step,errno," \
                    "fail_node,nodes,claim,replans,fallbacks,wait_s,build_s," \
-                   "wasted_pages,locality,distance\n"
+                   "wasted_pages,recalled_pages,locality,distance\n"
 
 FILE *storm_vms_open(const char *path, enum storm_vms_format fmt, char *err,
                      size_t errlen)
@@ -383,11 +384,12 @@ static void csv_row(FILE *f, const struct storm_scenario *s, uint64_t seed,
         fprintf(f, "%s%u:%llu", k ? ";" : "", STORM_VM_NODE(e),
                 (unsigned long long)STORM_VM_PAGES(e));
     }
-    fprintf(f, ",%s,%u,%u,%.4f,%.4f,%llu,", storm_vm_claim_name(r->claim),
-            r->replans, r->fallbacks, seconds(wait_of(r)),
-            seconds(r->end - r->start),
+    fprintf(f, ",%s,%u,%u,%.4f,%.4f,%llu,%llu,",
+            storm_vm_claim_name(r->claim), r->replans, r->fallbacks,
+            seconds(wait_of(r)), seconds(r->end - r->start),
             (unsigned long long)(r->outcome == STORM_VM_FAILED_BUILD
-                                 ? r->populated : 0));
+                                 ? r->populated : 0),
+            (unsigned long long)r->recalled);
     if ( started )
         fprintf(f, "%.4g,%.4g", (double)r->locality, (double)r->distance);
     else
@@ -420,7 +422,7 @@ static int jsonl_row(FILE *f, const struct storm_scenario *s, uint64_t seed,
                             json_integer((json_int_t)STORM_VM_PAGES(e)));
     }
     o = json_pack("{s:I, s:s, s:i, s:s, s:I, s:i, s:s, s:o, s:o, s:o, s:o, "
-                  "s:s, s:i, s:i, s:f, s:f, s:I}",
+                  "s:s, s:i, s:i, s:f, s:f, s:I, s:I}",
                   "seed", (json_int_t)seed, "policy", ts_policy_name(p),
                   "vm", (int)r->vm, "name", vm->name,
                   "mib", (json_int_t)(vm->memory_pages >> 8),
@@ -438,7 +440,8 @@ static int jsonl_row(FILE *f, const struct storm_scenario *s, uint64_t seed,
                   "build_s", seconds(r->end - r->start),
                   "wasted_pages", (json_int_t)(r->outcome ==
                                                STORM_VM_FAILED_BUILD
-                                               ? r->populated : 0));
+                                               ? r->populated : 0),
+                  "recalled_pages", (json_int_t)r->recalled);
     if ( !o )
         return -1;
     json_object_set_new(o, "locality", started

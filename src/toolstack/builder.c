@@ -60,6 +60,16 @@ static void fail(struct ts_build *b, xc_interface *xch, const char *what,
     snprintf(b->what, sizeof(b->what), "%s", what);
     b->outcome = b->state == TS_BUILD_POPULATE || b->populated
                  ? TS_OUT_FAILED_BUILD : TS_OUT_FAILED_CLAIM;
+    /* The domain's count of claim pages recalled by offlining goes with
+     * it: read it first, so that a failed build's loss is counted too.
+     * Only a staked claim can have been recalled. */
+    if ( b->domid && b->claimed != TS_CLAIM_NONE )
+    {
+        struct xen_domctl_claim_info ci;
+
+        if ( !xc_domain_claim_info(xch, b->domid, &ci) )
+            b->recalled = ci.recalled;
+    }
     if ( b->domid )
         xc_domain_destroy(xch, b->domid);
     /* A destroyed domain's vCPUs no longer load its nodes, as libxl would

@@ -376,6 +376,9 @@ struct ts_build {
     uint64_t populated;          /* pages populated (so far, or at failure) */
     uint64_t step_pages;         /* pages the last step populated */
     uint64_t extents[3];         /* extents done: 4 KiB, 2 MiB, 1 GiB */
+    uint64_t recalled;           /* of a failed build's claim, the pages
+                                  * offlining recalled (read before its
+                                  * domain was destroyed) */
     uint32_t nr_steps;
     uint32_t moves;              /* claimsets: vnodes moved to another node
                                   * after losing their node claim */
