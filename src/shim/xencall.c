@@ -314,9 +314,10 @@ int xencall5(xencall_handle *xcall, unsigned int op, uint64_t arg1,
  * handle's page buffers stay registered, and mapped, from when they are
  * made to xencall_close, as libxencall's cached pages stay mapped. */
 
-/* A zeroed page buffer of the handle's, or NULL if all PAGE_BUFFERS are
- * in use or one cannot be made. */
-static void *page_buffer_get(xencall_handle *h)
+/* One of the handle's page buffers, its first `size` bytes zeroed (the
+ * caller's buffer), or NULL if all PAGE_BUFFERS are in use or one cannot
+ * be made. */
+static void *page_buffer_get(xencall_handle *h, size_t size)
 {
     void *p = NULL;
 
@@ -338,7 +339,7 @@ static void *page_buffer_get(xencall_handle *h)
         p = h->page[i];
     }
     pthread_mutex_unlock(&h->lock);
-    return p ? memset(p, 0, 4096) : NULL;
+    return p ? memset(p, 0, size) : NULL;
 }
 
 /* Whether p is one of the handle's page buffers (then given back). */
@@ -359,7 +360,7 @@ static bool page_buffer_put(xencall_handle *h, void *p)
 
 void *xencall_alloc_buffer(xencall_handle *xcall, size_t size)
 {
-    void *p = size <= 4096 ? page_buffer_get(xcall) : NULL;
+    void *p = size <= 4096 ? page_buffer_get(xcall, size) : NULL;
 
     if ( p )
         return p;
@@ -379,7 +380,7 @@ void xencall_free_buffer(xencall_handle *xcall, void *p)
 void *xencall_alloc_buffer_pages(xencall_handle *xcall, size_t nr_pages)
 {
     size_t size = (nr_pages ? nr_pages : 1) * 4096;
-    void *p = size == 4096 ? page_buffer_get(xcall) : NULL;
+    void *p = size == 4096 ? page_buffer_get(xcall, size) : NULL;
 
     if ( p )
         return p;
