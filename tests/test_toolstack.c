@@ -21,6 +21,7 @@
 
 #define GIB     (1ULL << 18)             /* pages */
 #define NODE    (2 * GIB)                /* the test host's nodes */
+#define GPFN_2M_PAGES 512ULL
 #define HOST    XEN_DOMCTL_CLAIM_MEMORY_HOST
 
 static xc_interface *xch;
@@ -1194,6 +1195,107 @@ static void test_fallback_retries_2m_at_each_boundary(void **state)
     assert_host_clean();
 }
 
+/* Domain f takes node 1 as two 1 GiB extents, then gives back all of it
+ * but the first 2 MiB of each: node 1 keeps 2 GiB less 4 MiB free, in
+ * blocks of 2 MiB to 512 MiB and none of 1 GiB.  (Node 1, as node 0's
+ * first 1 GiB spans the low zones and is never one block, as in Xen.) */
+static uint32_t split_node1(void)
+{
+    struct xen_domctl_createdomain c = {
+        .flags = XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_hap, .max_vcpus = 1,
+        .max_evtchn_port = -1, .max_grant_frames = -1,
+        .max_maptrack_frames = -1,
+    };
+    static xen_pfn_t g[1022];
+    uint32_t f = 0, k = 0;
+
+    assert_int_equal(xc_domain_create(xch, &f, &c), 0);
+    assert_int_equal(xc_domain_setmaxmem(xch, f, NODE * 4), 0);
+    g[0] = 0;
+    g[1] = GIB;
+    assert_int_equal(xc_domain_populate_physmap_exact(
+                         xch, f, 2, 18, XENMEMF_exact_node(1), g), 0);
+    for ( xen_pfn_t gp = GPFN_2M_PAGES; gp < NODE; gp += GPFN_2M_PAGES )
+        if ( gp != GIB )
+            g[k++] = gp;
+    assert_int_equal(k, 1022);
+    assert_int_equal(xc_domain_decrease_reservation_exact(xch, f, k, 9, g),
+                     0);
+    assert_int_equal(node_pages(f, 1), 2 * GPFN_2M_PAGES);
+    return f;
+}
+
+/* A VM with vnode 0 (size0) on node 1 and vnode 1 (size1) on node 2,
+ * built under none. */
+static void build_two_vnodes(struct ts_build *b, struct ts_vm *vm,
+                             uint64_t size0, uint64_t size1)
+{
+    *vm = vm_of("v", size0 + size1, 2);
+    vm->nr_vnodes = 2;
+    vm->vnode[0] = (struct ts_vnode){ .pages = size0, .pnode = 1,
+                                      .nr_vcpus = 1,
+                                      .vdistance = { 10, 21 } };
+    vm->vnode[1] = (struct ts_vnode){ .pages = size1, .pnode = 2,
+                                      .nr_vcpus = 1, .vcpu_first = 1,
+                                      .vdistance = { 21, 10 } };
+    ts_build_init(b, vm, TS_POLICY_NONE);
+    ts_build_run(b, xch);
+}
+
+/*
+ * After falling back to 2 MiB for a 1 GiB chunk, the builder tries 1 GiB
+ * again at the next 1 GiB boundary (here vnode 1's range); and a build
+ * that fails gives back whole every block it split, so the node's free
+ * memory coalesces as it was.  Counts are exact: node 1 has exactly 1022
+ * free 2 MiB blocks' worth and no free 1 GiB block.
+ */
+static void test_fallback_retries_1g_and_failures_return_whole(void **state)
+{
+    struct xen_domctl_createdomain c = {
+        .flags = XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_hap, .max_vcpus = 1,
+        .max_evtchn_port = -1, .max_grant_frames = -1,
+        .max_maptrack_frames = -1,
+    };
+    uint32_t f = split_node1(), g = 0;
+    xen_pfn_t gp[2] = { 0, GIB };
+    struct ts_vm vm;
+    struct ts_build b;
+
+    (void)state;
+    /* vnode 0: no 1 GiB block, 512 extents of 2 MiB in one call; vnode 1
+     * on an empty node: 1 GiB again. */
+    build_two_vnodes(&b, &vm, GIB, GIB);
+    assert_int_equal(b.outcome, TS_OUT_STARTED);
+    assert_int_equal(b.layout.nr_ranges, 2);
+    assert_int_equal(b.layout.range[1].start, GIB << 12);
+    assert_int_equal(b.extents[0], 0);
+    assert_int_equal(b.extents[1], 512);
+    assert_int_equal(b.extents[2], 1);
+    assert_int_equal(b.vnode_pages[0][1], GIB);
+    assert_int_equal(b.vnode_pages[1][2], GIB);
+    destroy_started(&b);
+
+    /* 2 GiB on node 1 fails mid-build: 1 GiB fails at both chunks, 2 MiB
+     * takes all 1022 blocks, then neither 2 MiB nor 4 KiB is left. */
+    build_two_vnodes(&b, &vm, 2 * GIB, GIB);
+    assert_int_equal(b.outcome, TS_OUT_FAILED_BUILD);
+    assert_int_equal(b.error, ENOMEM);
+    assert_int_equal(b.extents[0], 0);
+    assert_int_equal(b.extents[1], 1022);
+    assert_int_equal(b.extents[2], 0);
+    assert_int_equal(b.populated, 1022 * GPFN_2M_PAGES);
+
+    /* Its pages came back whole: once f lets go of its two blocks, node 1
+     * is two free 1 GiB blocks again. */
+    assert_int_equal(xc_domain_destroy(xch, f), 0);
+    assert_int_equal(xc_domain_create(xch, &g, &c), 0);
+    assert_int_equal(xc_domain_setmaxmem(xch, g, NODE * 4), 0);
+    assert_int_equal(xc_domain_populate_physmap_exact(
+                         xch, g, 2, 18, XENMEMF_exact_node(1), gp), 0);
+    assert_int_equal(xc_domain_destroy(xch, g), 0);
+    assert_host_clean();
+}
+
 static void test_ballooning_returns_memory_to_its_vnode(void **state)
 {
     struct ts_vm numa = vm_of("numa", 5 * GIB, 2), flat = vm_of("flat", GIB, 2);
@@ -1291,6 +1393,7 @@ int main(void)
         cmocka_unit_test(test_every_failure_leaves_nothing_behind),
         cmocka_unit_test(test_fallback_to_smaller_extents),
         cmocka_unit_test(test_fallback_retries_2m_at_each_boundary),
+        cmocka_unit_test(test_fallback_retries_1g_and_failures_return_whole),
         cmocka_unit_test(test_ballooning_returns_memory_to_its_vnode),
         cmocka_unit_test(test_parallel_pool_builds_every_vm),
     };

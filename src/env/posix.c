@@ -36,8 +36,11 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* Any address unique to the thread serves as its identity. */
-static _Thread_local char thread_token;
+/* Any address unique to the thread serves as its identity.  Initial-exec,
+ * as guest.c's caller_pid: taken on every lock, and without it each
+ * access from the shared library is a __tls_get_addr call (2% of a
+ * churn storm); libxencall is never loaded late. */
+static _Thread_local char thread_token __attribute__((tls_model("initial-exec")));
 
 static int _Atomic *state_of(nc_lock_t *l)
 {

@@ -38,10 +38,18 @@
 
 /* Where a handle's hypercalls go is decided when it is opened, not on
  * every call: the in-process host, or the hostd at a socket. */
+/* Single-page hypercall buffers a handle keeps for reuse, as Debian's
+ * libxencall keeps a small cache of them: most hypercalls bounce a page
+ * or less, and reusing one saves the allocation and its registration. */
+#define PAGE_BUFFERS 4
+
 struct xencall_handle {
     int fd;                       /* /dev/null: something pollable */
     struct nc_xen *host;          /* in-process, or NULL */
     char *socket;                 /* NUMACLAIM_SOCKET at open, or NULL */
+    pthread_mutex_t lock;         /* over the page buffers */
+    void *page[PAGE_BUFFERS];     /* registered pages, or NULL */
+    bool page_used[PAGE_BUFFERS];
 };
 
 static pthread_mutex_t host_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -179,6 +187,7 @@ xencall_handle *xencall_open(struct xentoollog_logger *logger,
     h = calloc(1, sizeof(*h));
     if ( !h )
         return NULL;
+    pthread_mutex_init(&h->lock, NULL);
     if ( sock && *sock )
     {
         /* Connect now, so that an absent or refusing hostd fails here. */
@@ -196,6 +205,7 @@ xencall_handle *xencall_open(struct xentoollog_logger *logger,
         int e = errno;
 
         free(h->socket);
+        pthread_mutex_destroy(&h->lock);
         free(h);
         errno = e;
     }
@@ -208,6 +218,13 @@ int xencall_close(xencall_handle *xcall)
         return 0;
     if ( xcall->fd >= 0 )
         close(xcall->fd);
+    for ( unsigned int i = 0; i < PAGE_BUFFERS; i++ )
+        if ( xcall->page[i] )
+        {
+            nc_xen_buffer_del(xcall->page[i]);
+            free(xcall->page[i]);
+        }
+    pthread_mutex_destroy(&xcall->lock);
     free(xcall->socket);
     free(xcall);
     return 0;
@@ -293,19 +310,69 @@ int xencall5(xencall_handle *xcall, unsigned int op, uint64_t arg1,
 }
 
 /* Hypercall buffers are registered with the hypercall layer while they
- * live, so that the in-process host copies through them with memcpy. */
+ * live, so that the in-process host copies through them with memcpy; a
+ * handle's page buffers stay registered, and mapped, from when they are
+ * made to xencall_close, as libxencall's cached pages stay mapped. */
+
+/* One of the handle's page buffers, its first `size` bytes zeroed (the
+ * caller's buffer), or NULL if all PAGE_BUFFERS are in use or one cannot
+ * be made. */
+static void *page_buffer_get(xencall_handle *h, size_t size)
+{
+    void *p = NULL;
+
+    pthread_mutex_lock(&h->lock);
+    for ( unsigned int i = 0; i < PAGE_BUFFERS && !p; i++ )
+    {
+        if ( h->page_used[i] )
+            continue;
+        if ( !h->page[i] )
+        {
+            if ( posix_memalign(&h->page[i], 4096, 4096) )
+            {
+                h->page[i] = NULL;
+                break;
+            }
+            nc_xen_buffer_add(h->page[i], 4096);
+        }
+        h->page_used[i] = true;
+        p = h->page[i];
+    }
+    pthread_mutex_unlock(&h->lock);
+    return p ? memset(p, 0, size) : NULL;
+}
+
+/* Whether p is one of the handle's page buffers (then given back). */
+static bool page_buffer_put(xencall_handle *h, void *p)
+{
+    bool mine = false;
+
+    pthread_mutex_lock(&h->lock);
+    for ( unsigned int i = 0; i < PAGE_BUFFERS && !mine; i++ )
+        if ( h->page[i] == p )
+        {
+            h->page_used[i] = false;
+            mine = true;
+        }
+    pthread_mutex_unlock(&h->lock);
+    return mine;
+}
+
 void *xencall_alloc_buffer(xencall_handle *xcall, size_t size)
 {
-    void *p = calloc(1, size ? size : 1);
+    void *p = size <= 4096 ? page_buffer_get(xcall, size) : NULL;
 
-    (void)xcall;
+    if ( p )
+        return p;
+    p = calloc(1, size ? size : 1);
     nc_xen_buffer_add(p, size ? size : 1);
     return p;
 }
 
 void xencall_free_buffer(xencall_handle *xcall, void *p)
 {
-    (void)xcall;
+    if ( !p || page_buffer_put(xcall, p) )
+        return;
     nc_xen_buffer_del(p);
     free(p);
 }
@@ -313,9 +380,10 @@ void xencall_free_buffer(xencall_handle *xcall, void *p)
 void *xencall_alloc_buffer_pages(xencall_handle *xcall, size_t nr_pages)
 {
     size_t size = (nr_pages ? nr_pages : 1) * 4096;
-    void *p;
+    void *p = size == 4096 ? page_buffer_get(xcall, size) : NULL;
 
-    (void)xcall;
+    if ( p )
+        return p;
     if ( posix_memalign(&p, 4096, size) )
         return NULL;
     nc_xen_buffer_add(p, size);
@@ -324,8 +392,9 @@ void *xencall_alloc_buffer_pages(xencall_handle *xcall, size_t nr_pages)
 
 void xencall_free_buffer_pages(xencall_handle *xcall, void *p, size_t nr_pages)
 {
-    (void)xcall;
     (void)nr_pages;
+    if ( !p || page_buffer_put(xcall, p) )
+        return;
     nc_xen_buffer_del(p);
     free(p);
 }

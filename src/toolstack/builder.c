@@ -131,6 +131,48 @@ static void claimsets_view(struct ts_build *b)
     }
 }
 
+/*
+ * The host as this plan sees it.  Its memory is read every time; its
+ * topology (distances, pCPUs per node), which does not change while it
+ * runs, only by the first plan of the builders sharing b->usage, as
+ * xenopsd reads the host's NUMA topology once: the same view at a
+ * fraction of the hypercalls (on 64 nodes numainfo's distance matrix
+ * alone is 4,096 entries).  held: the caller has the usage lock.
+ */
+static int read_view(struct ts_build *b, xc_interface *xch, bool held)
+{
+    struct ts_usage *u = b->usage;
+    struct ts_view *v = &b->view;
+    bool known;
+
+    if ( !u )
+        return ts_view_read(xch, v);
+    if ( ts_view_read_memory(xch, v) )
+        return -1;
+    if ( !held )
+        usage(b, true);
+    known = u->topo_nodes && u->topo_nodes == v->nr_nodes;
+    if ( known )
+    {
+        memcpy(v->cpus, u->topo_cpus, sizeof(v->cpus));
+        memcpy(v->distance, u->topo_distance, sizeof(v->distance));
+    }
+    if ( !held )
+        usage(b, false);
+    if ( known )
+        return 0;
+    if ( ts_view_read(xch, v) )
+        return -1;
+    if ( !held )
+        usage(b, true);
+    u->topo_nodes = v->nr_nodes;
+    memcpy(u->topo_cpus, v->cpus, sizeof(u->topo_cpus));
+    memcpy(u->topo_distance, v->distance, sizeof(u->topo_distance));
+    if ( !held )
+        usage(b, false);
+    return 0;
+}
+
 static bool step_plan(struct ts_build *b, xc_interface *xch)
 {
     /* xapi and claimsets: view, plan and claim under one lock (xenopsd's
@@ -142,7 +184,7 @@ static bool step_plan(struct ts_build *b, xc_interface *xch)
 
     if ( one_step )
         usage(b, true);
-    if ( ts_view_read(xch, &b->view) )
+    if ( read_view(b, xch, one_step) )
     {
         if ( one_step )
             usage(b, false);

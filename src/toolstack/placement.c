@@ -69,31 +69,41 @@ int ts_policy_parse(const char *name, enum ts_policy *p)
     return -1;
 }
 
-int ts_view_read(xc_interface *xch, struct ts_view *v)
+int ts_view_read_memory(xc_interface *xch, struct ts_view *v)
 {
     xen_sysctl_node_claims_t nodes[TS_MAX_NODES];
-    uint32_t nr = TS_MAX_NODES, dist[TS_MAX_NODES * TS_MAX_NODES];
+    uint32_t nr = TS_MAX_NODES;
+
+    if ( xc_claim_overview(xch, NULL, &nr, nodes) )
+        return -1;
+    v->nr_nodes = nr < TS_MAX_NODES ? nr : TS_MAX_NODES;
+    for ( uint32_t i = 0; i < v->nr_nodes; i++ )
+    {
+        v->free[i] = nodes[i].free;
+        v->claimed[i] = nodes[i].claimed;
+        v->size[i] = nodes[i].size;
+    }
+    return 0;
+}
+
+int ts_view_read(xc_interface *xch, struct ts_view *v)
+{
+    uint32_t dist[TS_MAX_NODES * TS_MAX_NODES];
     unsigned int n = TS_MAX_NODES, nr_cpus = TS_MAX_CPUS;
     xc_cputopo_t topo[TS_MAX_CPUS];
 
-    if ( xc_claim_overview(xch, NULL, &nr, nodes) ||
+    if ( ts_view_read_memory(xch, v) ||
          xc_numainfo(xch, &n, NULL, dist) ||
          xc_cputopoinfo(xch, &nr_cpus, topo) )
         return -1;
-    v->nr_nodes = nr < TS_MAX_NODES ? nr : TS_MAX_NODES;
     /* pCPUs per node, as xapi's topology counts them (cputopoinfo). */
     memset(v->cpus, 0, sizeof(v->cpus));
     for ( uint32_t c = 0; c < nr_cpus && c < TS_MAX_CPUS; c++ )
         if ( topo[c].node < v->nr_nodes )
             v->cpus[topo[c].node]++;
     for ( uint32_t i = 0; i < v->nr_nodes; i++ )
-    {
-        v->free[i] = nodes[i].free;
-        v->claimed[i] = nodes[i].claimed;
-        v->size[i] = nodes[i].size;
         for ( uint32_t j = 0; j < v->nr_nodes; j++ )
             v->distance[i][j] = (uint8_t)dist[i * n + j];
-    }
     return 0;
 }
 

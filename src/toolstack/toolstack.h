@@ -232,6 +232,12 @@ struct ts_usage {
      * other VMs' plans avoid while they can go elsewhere. */
     struct ts_slack slack;
     uint64_t reserved[TS_MAX_NODES];
+    /* The host's topology as the first plan read it: distances and pCPUs
+     * per node, fixed while the host runs, so later plans read only its
+     * memory (ts_view_read_memory).  topo_nodes is 0 until then. */
+    uint32_t topo_nodes;
+    uint32_t topo_cpus[TS_MAX_NODES];
+    uint8_t topo_distance[TS_MAX_NODES][TS_MAX_NODES];
 };
 
 /*
@@ -248,6 +254,10 @@ void ts_usage_reserve(struct ts_usage *u, const struct ts_vm *vm,
 /* Fill v from xc_claim_overview, xc_numainfo and xc_cputopoinfo (usage
  * and vcpu_load left as they are). */
 int ts_view_read(xc_interface *xch, struct ts_view *v);
+/* Only what changes while the host runs, from xc_claim_overview:
+ * nr_nodes and each node's free, claimed and size (distances and cpus
+ * left as they are). */
+int ts_view_read_memory(xc_interface *xch, struct ts_view *v);
 
 enum ts_claim_kind {
     TS_CLAIM_NONE,        /* populate unprotected */

@@ -259,9 +259,8 @@ static long node_pages(struct nc_host *h, nc_domid_t caller,
                        struct xen_domctl *op, bool *copyback)
 {
     struct xen_domctl_node_pages *u = (void *)&op->u;
-    struct nc_host_info hi;
     uint64_t pages[NC_MAX_NUMNODES];
-    uint32_t n;
+    uint32_t n, nr_nodes = host_nr_nodes(h);
     long rc;
 
     if ( caller != NC_DOMID_CONTROL )
@@ -271,11 +270,10 @@ static long node_pages(struct nc_host *h, nc_domid_t caller,
     rc = nc_domain_node_pages(h, op->domain, pages, NC_MAX_NUMNODES);
     if ( rc )
         return rc;
-    nc_host_overview(h, &hi, NULL, 0);
-    n = u->num_nodes < hi.nr_nodes ? u->num_nodes : hi.nr_nodes;
+    n = u->num_nodes < nr_nodes ? u->num_nodes : nr_nodes;
     if ( n && copy_to_guest(HADDR(u->pages), pages, n * sizeof(pages[0])) )
         return -EFAULT;
-    u->num_nodes = hi.nr_nodes;
+    u->num_nodes = nr_nodes;
     *copyback = true;
     return 0;
 }
