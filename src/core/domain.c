@@ -224,22 +224,6 @@ void domain_relinquish_locked(struct nc_host *h, struct nc_domain *d)
     nc_memzero(d->node_pages, sizeof(d->node_pages));
 }
 
-int domain_get_checked(struct nc_host *h, nc_domid_t caller,
-                       nc_domid_t domid, bool self_ok, struct nc_domain **dp)
-{
-    if ( !self_ok && !caller_is_control(caller) )
-        return -EPERM;
-    *dp = domain_get(h, domid);
-    if ( !*dp )
-        return -ESRCH;
-    if ( !caller_is_control(caller) && caller != domid )
-    {
-        domain_put(h, *dp);
-        return -EPERM;
-    }
-    return 0;
-}
-
 /* Look up a guest that a privileged domctl may act on. */
 static int get_target(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
                       struct nc_domain **dp)

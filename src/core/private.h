@@ -480,17 +480,31 @@ bool badset_check(const struct nc_badset *s);
 /* domain.c */
 struct nc_domain *domain_get(struct nc_host *h, nc_domid_t domid);
 void domain_put(struct nc_host *h, struct nc_domain *d);
-/* Reference the domain `caller` asks to act on: with self_ok, the control
- * domain may name any domain and a guest itself (-ESRCH, then -EPERM, as
- * Xen looks the domain up before its permission check); without, only the
- * control domain may call (-EPERM first, then -ESRCH). */
-int domain_get_checked(struct nc_host *h, nc_domid_t caller,
-                       nc_domid_t domid, bool self_ok, struct nc_domain **dp);
 /* Free the pool of reusable domain structures (host teardown). */
 void domain_pool_fini(struct nc_host *h);
 static inline bool caller_is_control(nc_domid_t caller)
 {
     return caller == NC_DOMID_CONTROL;
+}
+/* Reference the domain `caller` asks to act on: with self_ok, the control
+ * domain may name any domain and a guest itself (-ESRCH, then -EPERM, as
+ * Xen looks the domain up before its permission check); without, only the
+ * control domain may call (-EPERM first, then -ESRCH). */
+static inline int domain_get_checked(struct nc_host *h, nc_domid_t caller,
+                                     nc_domid_t domid, bool self_ok,
+                                     struct nc_domain **dp)
+{
+    if ( !self_ok && !caller_is_control(caller) )
+        return -EPERM;
+    *dp = domain_get(h, domid);
+    if ( !*dp )
+        return -ESRCH;
+    if ( !caller_is_control(caller) && caller != domid )
+    {
+        domain_put(h, *dp);
+        return -EPERM;
+    }
+    return 0;
 }
 /* Next domid >= from in the table (domlist_lock held), or
  * NC_DOMID_FIRST_RESERVED when there is none. */
