@@ -428,17 +428,13 @@ static int charged_alloc(struct nc_host *h, nc_domid_t caller,
 
     if ( rc )
         return rc;
-    rc = domain_get_checked(h, caller, domid, true, &d);
+    rc = domain_lock_checked(h, caller, domid, true, &d);
     if ( rc )
         return rc;
 
-    nc_lock(&d->lock);
     p2m = map ? &d->p2m : &d->unmapped;
-    if ( d->dying )
-        rc = -ESRCH;
-    else
-        rc = decode_flags(h, d, caller_is_control(caller), gpfn, order,
-                          flags, &rq);
+    rc = decode_flags(h, d, caller_is_control(caller), gpfn, order, flags,
+                      &rq);
     /* One entry for the new extent, and for a mapping one more for
      * splitting an old run that the extent replaces in its middle. */
     if ( !rc )
@@ -469,8 +465,7 @@ static int charged_alloc(struct nc_host *h, nc_domid_t caller,
         if ( !rc )
             p2m_insert(p2m, map ? gpfn : mfn, mfn, 1ULL << order);
     }
-    nc_unlock(&d->lock);
-    domain_put(h, d);
+    domain_unlock_put(h, d);
     if ( !rc && mfnp )
         *mfnp = mfn;
     host_autocheck(h);
@@ -490,15 +485,12 @@ static int free_extent(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
 
     if ( rc )
         return rc;
-    rc = domain_get_checked(h, caller, domid, true, &d);
+    rc = domain_lock_checked(h, caller, domid, true, &d);
     if ( rc )
         return rc;
 
-    nc_lock(&d->lock);
     p2m = unmapped ? &d->unmapped : &d->p2m;
-    if ( d->dying )
-        rc = -ESRCH;
-    else if ( !p2m_one_run(p2m, addr, nr, &mfn) )
+    if ( !p2m_one_run(p2m, addr, nr, &mfn) )
     {
         rc = p2m_range_mapped(p2m, addr, nr) ? 0 : -ENOENT;
         mfn = NC_INVALID_MFN;    /* several runs */
@@ -533,8 +525,7 @@ static int free_extent(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
         ASSERT_GE(d->tot_pages, nr);
         d->tot_pages -= nr;
     }
-    nc_unlock(&d->lock);
-    domain_put(h, d);
+    domain_unlock_put(h, d);
     host_autocheck(h);
     return rc;
 }
@@ -599,8 +590,7 @@ int nc_alloc_anon(struct nc_host *h, nc_domid_t on_behalf_of, uint32_t order,
     }
     if ( d )
     {
-        nc_unlock(&d->lock);
-        domain_put(h, d);
+        domain_unlock_put(h, d);
     }
     if ( !rc && mfnp )
         *mfnp = mfn;

@@ -224,13 +224,15 @@ void domain_relinquish_locked(struct nc_host *h, struct nc_domain *d)
     nc_memzero(d->node_pages, sizeof(d->node_pages));
 }
 
-/* Look up a guest that a privileged domctl may act on. */
+/* Look up a guest that a privileged domctl may act on; with `live`, also
+ * lock it, refusing a dying one (domain_lock_checked()). */
 static int get_target(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
-                      struct nc_domain **dp)
+                      bool live, struct nc_domain **dp)
 {
     if ( caller_is_control(caller) && domid == NC_DOMID_CONTROL )
         return -EINVAL;        /* the control domain is not a guest */
-    return domain_get_checked(h, caller, domid, false, dp);
+    return live ? domain_lock_checked(h, caller, domid, false, dp)
+                : domain_get_checked(h, caller, domid, false, dp);
 }
 
 /* Kill a domain the caller holds a reference to. */
@@ -255,7 +257,7 @@ static void domain_kill(struct nc_host *h, struct nc_domain *d)
 int nc_domain_kill(struct nc_host *h, nc_domid_t caller, nc_domid_t domid)
 {
     struct nc_domain *d;
-    int rc = get_target(h, caller, domid, &d);
+    int rc = get_target(h, caller, domid, false, &d);
 
     if ( rc )
         return rc;
@@ -269,7 +271,7 @@ int nc_domain_destroy(struct nc_host *h, nc_domid_t caller, nc_domid_t domid)
 {
     struct nc_domain *d;
     bool reaped = false;
-    int rc = get_target(h, caller, domid, &d);
+    int rc = get_target(h, caller, domid, false, &d);
 
     if ( rc )
         return rc;
@@ -301,24 +303,17 @@ int nc_domain_set_max_pages(struct nc_host *h, nc_domid_t caller,
                             nc_domid_t domid, uint64_t max_pages)
 {
     struct nc_domain *d;
-    int rc = get_target(h, caller, domid, &d);
+    int rc = get_target(h, caller, domid, true, &d);
 
     if ( rc )
         return rc;
-    nc_lock(&d->lock);
-    if ( d->dying )
-        rc = -ESRCH;
-    else
-    {
-        heap_lock_all(h);
-        d->max_pages = max_pages;
-        domain_deduct_over_max_locked(h, d);
-        heap_unlock_all(h);
-    }
-    nc_unlock(&d->lock);
-    domain_put(h, d);
+    heap_lock_all(h);
+    d->max_pages = max_pages;
+    domain_deduct_over_max_locked(h, d);
+    heap_unlock_all(h);
+    domain_unlock_put(h, d);
     host_autocheck(h);
-    return rc;
+    return 0;
 }
 
 /* Xen bounds the controller's count so that repeated hypercalls cannot
@@ -330,7 +325,7 @@ static int pause_count_add(struct nc_host *h, nc_domid_t caller,
                            nc_domid_t domid, int delta)
 {
     struct nc_domain *d;
-    int rc = get_target(h, caller, domid, &d);
+    int rc = get_target(h, caller, domid, false, &d);
 
     if ( rc )
         return rc;
@@ -341,8 +336,7 @@ static int pause_count_add(struct nc_host *h, nc_domid_t caller,
         rc = -EINVAL;
     else
         d->pause_count = (uint32_t)((int)d->pause_count + delta);
-    nc_unlock(&d->lock);
-    domain_put(h, d);
+    domain_unlock_put(h, d);
     return rc;
 }
 
@@ -360,19 +354,15 @@ int nc_domain_set_node_affinity(struct nc_host *h, nc_domid_t caller,
                                 nc_domid_t domid, uint64_t mask)
 {
     struct nc_domain *d;
-    int rc = get_target(h, caller, domid, &d);
+    int rc = get_target(h, caller, domid, true, &d);
 
     if ( rc )
         return rc;
-    nc_lock(&d->lock);
-    if ( d->dying )
-        rc = -ESRCH;
-    else if ( !(mask & h->online_mask) )
+    if ( !(mask & h->online_mask) )
         rc = -EINVAL;
     else
         d->node_affinity = mask;
-    nc_unlock(&d->lock);
-    domain_put(h, d);
+    domain_unlock_put(h, d);
     return rc;
 }
 
@@ -403,8 +393,7 @@ int nc_domain_getinfo(struct nc_host *h, nc_domid_t domid,
         .pause_count = d->pause_count,
         .unmapped_pages = d->unmapped.pages,
     };
-    nc_unlock(&d->lock);
-    domain_put(h, d);
+    domain_unlock_put(h, d);
     return 0;
 }
 
@@ -430,8 +419,7 @@ int nc_domain_node_pages(struct nc_host *h, nc_domid_t domid, uint64_t *out,
     nc_lock(&d->lock);
     for ( unsigned int n = 0; n < nr; n++ )
         out[n] = n < NC_MAX_NUMNODES ? d->node_pages[n] : 0;
-    nc_unlock(&d->lock);
-    domain_put(h, d);
+    domain_unlock_put(h, d);
     return 0;
 }
 
@@ -445,7 +433,6 @@ int nc_domain_translate(struct nc_host *h, nc_domid_t domid, uint64_t gpfn,
         return -ESRCH;
     nc_lock(&d->lock);
     rc = p2m_lookup(&d->p2m, gpfn, mfnp);
-    nc_unlock(&d->lock);
-    domain_put(h, d);
+    domain_unlock_put(h, d);
     return rc;
 }

@@ -158,8 +158,7 @@ static void dump_claims(struct nc_host *h)
         mask = d->node_claim_mask;
         for ( unsigned int n = 0; n < NC_MAX_NUMNODES; n++ )
             nodes[n] = d->node_claim[n];
-        nc_unlock(&d->lock);
-        domain_put(h, d);
+        domain_unlock_put(h, d);
 
         if ( !outst && !recalled )
             continue;

@@ -506,6 +506,29 @@ static inline int domain_get_checked(struct nc_host *h, nc_domid_t caller,
     }
     return 0;
 }
+/* domain_get_checked(), then d->lock, refusing a dying domain (-ESRCH):
+ * on success d is referenced and locked, and domain_unlock_put() gives
+ * both back. */
+static inline int domain_lock_checked(struct nc_host *h, nc_domid_t caller,
+                                      nc_domid_t domid, bool self_ok,
+                                      struct nc_domain **dp)
+{
+    int rc = domain_get_checked(h, caller, domid, self_ok, dp);
+
+    if ( rc )
+        return rc;
+    nc_lock(&(*dp)->lock);
+    if ( !(*dp)->dying )
+        return 0;
+    nc_unlock(&(*dp)->lock);
+    domain_put(h, *dp);
+    return -ESRCH;
+}
+static inline void domain_unlock_put(struct nc_host *h, struct nc_domain *d)
+{
+    nc_unlock(&d->lock);
+    domain_put(h, d);
+}
 /* Next domid >= from in the table (domlist_lock held), or
  * NC_DOMID_FIRST_RESERVED when there is none. */
 uint32_t next_domid(const struct nc_host *h, uint32_t from);

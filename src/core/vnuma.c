@@ -151,15 +151,11 @@ int nc_domain_set_vnuma(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
 {
     struct nc_domain *d;
     struct nc_vnuma_info *fresh = NULL, *old = NULL;
-    int rc = domain_get_checked(h, caller, domid, false, &d);
+    int rc = domain_lock_checked(h, caller, domid, false, &d);
 
     if ( rc )
         return rc;
-    nc_lock(&d->lock);
-    if ( d->dying )
-        rc = -ESRCH;
-    else
-        rc = vnuma_validate(h, d, v);
+    rc = vnuma_validate(h, d, v);
     if ( !rc )
         fresh = vnuma_copy(v, &rc);
     if ( !rc )
@@ -167,9 +163,8 @@ int nc_domain_set_vnuma(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
         old = d->vnuma;
         d->vnuma = fresh;
     }
-    nc_unlock(&d->lock);
+    domain_unlock_put(h, d);
     vnuma_free(old);
-    domain_put(h, d);
     return rc;
 }
 
@@ -208,7 +203,6 @@ int nc_domain_get_vnuma(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
         out->nr_vcpus = v->nr_vcpus;
         out->nr_vmemranges = v->nr_vmemranges;
     }
-    nc_unlock(&d->lock);
-    domain_put(h, d);
+    domain_unlock_put(h, d);
     return rc;
 }
