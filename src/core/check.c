@@ -186,6 +186,10 @@ static int check_counters(struct nc_host *h, struct why *w)
         nr++;
     }
     CHECK(nr == h->nr_domains, "domains", "domain count", nr, h->nr_domains);
+    for ( unsigned int k = 0; k < NC_DOMID_WORDS; k++ )
+        CHECK(!!(h->domid_words[k / 64] & (1ULL << (k % 64))) ==
+              !!h->domid_used[k], "domains", "domid summary stale (word)", k,
+              h->domid_used[k]);
     CHECK(host == host_claims(h), "I1",
           "host_claims != sum of domains' host-wide claims", host_claims(h),
           host);

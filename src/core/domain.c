@@ -110,14 +110,28 @@ void domain_pool_fini(struct nc_host *h)
 
 uint32_t next_domid(const struct nc_host *h, uint32_t from)
 {
-    for ( unsigned int w = from / 64; w < NC_DOMID_WORDS; w++ )
-    {
-        uint64_t bits = h->domid_used[w];
+    unsigned int w = from / 64;
+    uint64_t bits;
 
-        if ( w == from / 64 )
-            bits &= ~0ULL << (from % 64);
-        if ( bits )
-            return w * 64 + (uint32_t)__builtin_ctzll(bits);
+    if ( from >= NC_DOMID_FIRST_RESERVED )
+        return NC_DOMID_FIRST_RESERVED;
+    bits = h->domid_used[w] & (~0ULL << (from % 64));
+    if ( bits )
+        return w * 64 + (uint32_t)__builtin_ctzll(bits);
+    /* The next non-empty word, from the summary. */
+    for ( unsigned int s = (w + 1) / 64; s < NC_ARRAY_SIZE(h->domid_words);
+          s++ )
+    {
+        uint64_t words = h->domid_words[s];
+
+        if ( s == (w + 1) / 64 )
+            words &= (w + 1) % 64 ? ~0ULL << ((w + 1) % 64) : ~0ULL;
+        if ( words )
+        {
+            unsigned int next = s * 64 + (unsigned int)__builtin_ctzll(words);
+
+            return next * 64 + (uint32_t)__builtin_ctzll(h->domid_used[next]);
+        }
     }
     return NC_DOMID_FIRST_RESERVED;
 }
@@ -145,6 +159,10 @@ static void table_set(struct nc_host *h, uint32_t id, struct nc_domain *d)
         h->domid_used[id / 64] |= 1ULL << (id % 64);
     else
         h->domid_used[id / 64] &= ~(1ULL << (id % 64));
+    if ( h->domid_used[id / 64] )
+        h->domid_words[id / 4096] |= 1ULL << (id / 64 % 64);
+    else
+        h->domid_words[id / 4096] &= ~(1ULL << (id / 64 % 64));
 }
 
 /* ========================================================================

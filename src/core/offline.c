@@ -11,9 +11,10 @@
  * and each domain counts what it lost.  Xen mainline does no recall and so
  * breaks I4; numaclaim keeps it.
  *
- * Offlining is rare, so it stops the world (world_lock()) rather than
- * adding per-frame state to the allocation path; the free path looks for
- * pending frames only when the bad set is not empty.
+ * Offlining is rare, so it stops the heap (a free frame whose loss needs
+ * no recall) or the world (world_lock(): anything else) rather than adding
+ * per-frame state to the allocation path; the free path looks for pending
+ * frames only when the bad set is not empty.
  */
 #include "private.h"
 
@@ -101,6 +102,34 @@ static uint32_t pending_status(struct nc_host *h, uint64_t mfn)
            ((uint32_t)owner << NC_PG_OFFLINE_OWNER_SHIFT);
 }
 
+/*
+ * The common case on its own: a free frame whose loss needs no recall
+ * (its node and the host each keep more free memory than claims) leaves
+ * the heap with the heap locked but the domains running, since who owns
+ * what does not matter for a free frame and no claim changes.  False, with
+ * nothing changed, for anything else: the caller then stops the world.
+ */
+static bool offline_free_frame(struct nc_host *h, uint64_t mfn, uint32_t brk,
+                               uint32_t *status)
+{
+    struct nc_node *nd = &h->node[mfn_node(h, mfn)];
+    bool done = false;
+
+    heap_lock_all(h);
+    if ( !badset_reserve(h) && !badset_find(&h->bad, mfn) &&
+         nd->claimed < nd->avail &&
+         host_outstanding_locked(h) < host_total_avail_locked(h) &&
+         heap_reserve_frame_locked(h, mfn) )
+    {
+        badset_insert(&h->bad, mfn, NC_BAD_OFFLINED | brk);
+        nd->offlined++;
+        *status = NC_PG_OFFLINE_OFFLINED | (brk ? NC_PG_OFFLINE_BROKEN : 0);
+        done = true;
+    }
+    heap_unlock_all(h);
+    return done;
+}
+
 /* ========================================================================
  * Entry points
  * ======================================================================== */
@@ -115,6 +144,11 @@ int nc_page_offline(struct nc_host *h, nc_domid_t caller, uint64_t mfn,
 
     if ( rc )
         return rc;
+    if ( offline_free_frame(h, mfn, brk, status) )
+    {
+        host_autocheck(h);
+        return 0;
+    }
     world_lock(h);
     rc = badset_reserve(h);
     if ( rc )

@@ -343,6 +343,10 @@ struct nc_host {
     struct nc_domain *_Atomic *domain;
     struct nc_domain *domain_pool;     /* (D) freed structures, for reuse */
     uint64_t domid_used[NC_DOMID_WORDS];                 /* (D) */
+    /* (D) bit w set <=> domid_used[w] != 0: a walk over the domains skips
+     * empty words 64 at a time (the checker and offlining walk them all on
+     * every call). */
+    uint64_t domid_words[(NC_DOMID_WORDS + 63) / 64];
     uint32_t nr_domains;               /* (D) including the control domain */
 
     uint32_t nr_cpus;                                     /* (c) */
