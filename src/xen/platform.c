@@ -263,6 +263,21 @@ long domctl_getnodeaffinity(struct nc_host *h, nc_domid_t caller,
     return bitmap_to_guest(&op->u.nodeaffinity.nodemap, map, sizeof(map));
 }
 
+
+/* The vCPU a privileged vCPU query names: the domain's info in *di, or
+ * -EPERM, -ESRCH, or -EINVAL for a vCPU beyond max_vcpus, in that order. */
+static long vcpu_target(struct nc_host *h, nc_domid_t caller, domid_t domid,
+                        uint32_t vcpu, struct nc_domain_info *di)
+{
+    if ( caller != NC_DOMID_CONTROL )
+        return -EPERM;
+    if ( nc_domain_getinfo(h, domid, di) )
+        return -ESRCH;
+    if ( vcpu >= di->max_vcpus )
+        return -EINVAL;
+    return 0;
+}
+
 /* The pCPU a vCPU sits on (see the top of this file). */
 static uint32_t vcpu_processor(const struct xen_topology *t,
                                const struct nc_domain_info *di, uint32_t v)
@@ -294,14 +309,11 @@ long domctl_getvcpuinfo(struct nc_host *h, nc_domid_t caller,
     struct xen_domctl_getvcpuinfo *u = &op->u.getvcpuinfo;
     struct nc_domain_info di;
     struct xen_topology t;
+    long rc = vcpu_target(h, caller, op->domain, u->vcpu, &di);
     bool dom0;
 
-    if ( caller != NC_DOMID_CONTROL )
-        return -EPERM;
-    if ( nc_domain_getinfo(h, op->domain, &di) )
-        return -ESRCH;
-    if ( u->vcpu >= di.max_vcpus )
-        return -EINVAL;
+    if ( rc )
+        return rc;
     read_topology(h, &t);
     dom0 = di.domid == NC_DOMID_CONTROL;
     u->online = 1;
@@ -322,14 +334,10 @@ long domctl_getvcpuaffinity(struct nc_host *h, nc_domid_t caller,
     struct xen_domctl_vcpuaffinity *u = &op->u.vcpuaffinity;
     struct nc_domain_info di;
     struct xen_topology t;
-    long rc = 0;
+    long rc = vcpu_target(h, caller, op->domain, u->vcpu, &di);
 
-    if ( caller != NC_DOMID_CONTROL )
-        return -EPERM;
-    if ( nc_domain_getinfo(h, op->domain, &di) )
-        return -ESRCH;
-    if ( u->vcpu >= di.max_vcpus )
-        return -EINVAL;
+    if ( rc )
+        return rc;
     if ( !(u->flags & (XEN_VCPUAFFINITY_HARD | XEN_VCPUAFFINITY_SOFT)) )
         return -EINVAL;
     read_topology(h, &t);
