@@ -7,8 +7,10 @@
  * (the storm offlines top-down), so every operation must be O(log n):
  * find, lower bound, insert and remove each walk one root-to-leaf path
  * (height <= 1.44 log2(n + 2), so at most 46 levels for 2^32 frames, which
- * bounds the recursion).  Iteration is by lower bound from the previous
- * MFN plus one, O(log n) a step.
+ * bounds the recursion of remove and the path insert keeps).  Insert
+ * rebalances on its way back up only while heights change: O(1)
+ * amortised.  Iteration is by lower bound from the previous MFN plus one,
+ * O(log n) a step.
  *
  * Memory: nodes come from a free list refilled in chunks by
  * badset_reserve(), which drops the heap's locks around the allocation as
@@ -139,27 +141,39 @@ int badset_reserve(struct nc_host *h)
     return 0;
 }
 
-static struct nc_badpage *insert_at(struct nc_badpage *root,
-                                    struct nc_badpage *n)
-{
-    if ( !root )
-        return n;
-    BUG_ON(n->mfn == root->mfn);
-    if ( n->mfn < root->mfn )
-        root->left = insert_at(root->left, n);
-    else
-        root->right = insert_at(root->right, n);
-    return rebalance(root);
-}
+/* The longest path insert keeps: 64 > 46, the most levels above. */
+#define BAD_MAX_HEIGHT 64
 
+/*
+ * Insert iteratively: down to the leaf, then back up rebalancing only
+ * while the subtree's height changed (once a subtree is as high as
+ * before, nothing above it changes), so an insert costs one descent and
+ * O(1) rebalancing amortised.
+ */
 void badset_insert(struct nc_badset *s, uint64_t mfn, uint32_t flags)
 {
-    struct nc_badpage *n = s->spare;
+    struct nc_badpage *n = s->spare, **link[BAD_MAX_HEIGHT], **p = &s->root;
+    unsigned int depth = 0;
 
     BUG_ON(!n);                 /* badset_reserve() first */
     s->spare = n->right;
     *n = (struct nc_badpage){ .mfn = mfn, .flags = flags, .height = 1 };
-    s->root = insert_at(s->root, n);
+    while ( *p )
+    {
+        BUG_ON(depth == BAD_MAX_HEIGHT || mfn == (*p)->mfn);
+        link[depth++] = p;
+        p = mfn < (*p)->mfn ? &(*p)->left : &(*p)->right;
+    }
+    *p = n;
+    while ( depth-- )
+    {
+        struct nc_badpage **q = link[depth];
+        int32_t before = (*q)->height;
+
+        *q = rebalance(*q);
+        if ( (*q)->height == before )
+            break;
+    }
     s->nr++;
 }
 
