@@ -478,13 +478,14 @@ static int charged_alloc(struct nc_host *h, nc_domid_t caller,
 static int free_extent(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
                        uint64_t addr, uint32_t order, bool unmapped)
 {
-    uint64_t nr = 1ULL << order, mfn = NC_INVALID_MFN;
+    uint64_t nr, mfn = NC_INVALID_MFN;
     struct nc_domain *d;
     struct nc_p2m *p2m;
     int rc = check_extent(caller, addr, order);
 
     if ( rc )
         return rc;
+    nr = 1ULL << order;         /* the order is checked: no wider shift */
     rc = domain_lock_checked(h, caller, domid, true, &d);
     if ( rc )
         return rc;
