@@ -11,9 +11,10 @@
  * lock is dropped.  The first node is tried under its own lock only, so
  * allocations on different nodes run in parallel; if it cannot serve the
  * request, the fallback walk runs with the whole heap locked, so that its
- * choice (or ENOMEM) is one a sequential allocator would have made.  So no one who can see the
- * counters (the checker stops the world) finds pages allocated but not yet
- * owned, claims are never lost and claim SET works on running domains.
+ * choice (or ENOMEM) is one a sequential allocator would have made.  So no
+ * one who can see the counters (the checker stops the world) finds pages
+ * allocated but not yet owned, claims are never lost and claim SET works on
+ * running domains.
  */
 #include "private.h"
 
@@ -590,9 +591,7 @@ int nc_alloc_anon(struct nc_host *h, nc_domid_t on_behalf_of, uint32_t order,
         nc_unlock(&h->anon_lock);
     }
     if ( d )
-    {
         domain_unlock_put(h, d);
-    }
     if ( !rc && mfnp )
         *mfnp = mfn;
     host_autocheck(h);

@@ -125,7 +125,7 @@ uint32_t next_domid(const struct nc_host *h, uint32_t from)
         uint64_t words = h->domid_words[s];
 
         if ( s == (w + 1) / 64 )
-            words &= (w + 1) % 64 ? ~0ULL << ((w + 1) % 64) : ~0ULL;
+            words &= ~0ULL << ((w + 1) % 64);
         if ( words )
         {
             unsigned int next = s * 64 + (unsigned int)__builtin_ctzll(words);
@@ -153,16 +153,18 @@ static uint32_t lowest_free_domid(const struct nc_host *h)
 
 static void table_set(struct nc_host *h, uint32_t id, struct nc_domain *d)
 {
+    unsigned int w = id / 64;
+
     ASSERT(nc_lock_held(&h->domlist_lock));
     atomic_store_explicit(&h->domain[id], d, memory_order_release);
     if ( d )
-        h->domid_used[id / 64] |= 1ULL << (id % 64);
+        h->domid_used[w] |= 1ULL << (id % 64);
     else
-        h->domid_used[id / 64] &= ~(1ULL << (id % 64));
-    if ( h->domid_used[id / 64] )
-        h->domid_words[id / 4096] |= 1ULL << (id / 64 % 64);
+        h->domid_used[w] &= ~(1ULL << (id % 64));
+    if ( h->domid_used[w] )
+        h->domid_words[w / 64] |= 1ULL << (w % 64);
     else
-        h->domid_words[id / 4096] &= ~(1ULL << (id / 64 % 64));
+        h->domid_words[w / 64] &= ~(1ULL << (w % 64));
 }
 
 /* ========================================================================

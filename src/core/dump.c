@@ -166,7 +166,8 @@ static void dump_claims(struct nc_host *h)
                                  "d%u: outstanding %llu pages: host %llu",
                                  id, (unsigned long long)outst,
                                  (unsigned long long)host);
-        for ( unsigned int n = 0; n < NC_MAX_NUMNODES && used < sizeof(line); n++ )
+        for ( unsigned int n = 0; n < NC_MAX_NUMNODES && used < sizeof(line);
+              n++ )
             if ( (mask & (1ULL << n)) && nodes[n] )
                 used += (size_t)nc_format(line + used, sizeof(line) - used,
                                           ", node%u %llu", n,

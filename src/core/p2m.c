@@ -9,8 +9,8 @@
  * p2m_reserve(), which callers run before taking the heap lock, so that
  * the allocation path itself never allocates.
  *
- * Bounds: lookup O(log n), and O(1) in the first or last entry or beyond.  Insert
- * and remove move the shorter side of the array by one entry: O(1) at
+ * Bounds: lookup O(log n), and O(1) in the first or last entry or beyond.
+ * Insert and remove move the shorter side of the array by one entry: O(1) at
  * either end (builders append; a balloon freeing in gpfn order takes from
  * the front), O(n / 2) in the middle.  A 1 TiB guest populated from 1 GiB
  * extents is at most 1024 entries.

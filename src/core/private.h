@@ -138,9 +138,9 @@ static inline bool p2m_spare(const struct nc_p2m *p, uint32_t extra)
 /*
  * Make room for `extra` more entries, and keep an eighth of the entries'
  * count spare besides (so that inserting stays O(1) amortised at either
- * end: p2m.c).  Allocates, so never under a heap lock.  With a lock, the caller holds it and it is dropped around the
- * allocation, so the caller must look at the protected state only after
- * this returns.
+ * end: p2m.c).  Allocates, so never under a heap lock.  With a lock, the
+ * caller holds it and it is dropped around the allocation, so the caller
+ * must look at the protected state only after this returns.
  */
 int p2m_grow(struct nc_p2m *p, nc_lock_t *lock, uint32_t extra);
 static inline int p2m_reserve(struct nc_p2m *p, nc_lock_t *lock,
