@@ -775,6 +775,52 @@ static void test_offline_recall_starts_when_claims_exceed_free(void **state)
     nc_host_destroy(h);
 }
 
+/*
+ * Offlining a free frame while a host-wide claim exists takes the node's
+ * lock and claims_lock only, keeping the host's headroom exact: the frames
+ * that leave free memory come off it one by one, so the offline that finds
+ * none left recalls, and no other domain can allocate what is claimed.
+ */
+static void test_offline_under_host_claim_keeps_headroom_exact(void **state)
+{
+    struct nc_host *h = host_new("2x4M");
+    nc_domid_t d = dom_new(h, HOST_PAGES), o = dom_new(h, HOST_PAGES);
+
+    (void)state;
+    assert_int_equal(claim_set(h, d, 1, NC_CLAIM_HOST, HOST_PAGES - 10), 0);
+    for ( uint64_t i = 0; i < 10; i++ )
+        assert_int_equal(offline(h, (i & 1 ? NODE1_MFN : 0) + 2 * i, false),
+                         NC_PG_OFFLINE_OFFLINED);
+    assert_int_equal(dom_info(h, d).recalled, 0);
+    assert_int_equal(host_info(h).total_avail, HOST_PAGES - 10);
+    assert_int_equal(host_info(h).outstanding_claims, HOST_PAGES - 10);
+    /* Everything free is claimed: another domain gets nothing. */
+    assert_int_equal(nc_populate(h, CTL, o, 0, 0, flags_node(1, 0), NULL),
+                     -ENOMEM);
+    assert_invariants(h);
+
+    /* The eleventh takes one page of the host-wide claim. */
+    assert_int_equal(offline(h, NODE1_MFN + 1, false), NC_PG_OFFLINE_OFFLINED);
+    assert_int_equal(dom_info(h, d).recalled, 1);
+    assert_int_equal(dom_info(h, d).outstanding, HOST_PAGES - 11);
+    expect_claims(h, d, 1, NC_CLAIM_HOST, HOST_PAGES - 11);
+    assert_int_equal(host_info(h).total_avail, HOST_PAGES - 11);
+    assert_int_equal(nc_populate(h, CTL, o, 0, 0, flags_node(0, 0), NULL),
+                     -ENOMEM);
+
+    /* Onlining one frame gives the headroom back to others. */
+    assert_int_equal(online(h, 0), NC_PG_ONLINE_ONLINED);
+    assert_int_equal(nc_populate(h, CTL, o, 0, 0, flags_node(0, 0), NULL),
+                     0);
+    assert_int_equal(nc_populate(h, CTL, o, 1, 0, flags_node(0, 0), NULL),
+                     -ENOMEM);
+
+    destroy(h, d);
+    destroy(h, o);
+    assert_invariants(h);
+    nc_host_destroy(h);
+}
+
 static void test_offline_recalls_node_claims_in_domid_order(void **state)
 {
     struct nc_host *h = host_new("2x4M");
@@ -1085,6 +1131,7 @@ int main(void)
         cmocka_unit_test(test_offline_ops_reject_mfn_on_offline_node),
         cmocka_unit_test(test_offline_without_shortfall_recalls_nothing),
         cmocka_unit_test(test_offline_recall_starts_when_claims_exceed_free),
+        cmocka_unit_test(test_offline_under_host_claim_keeps_headroom_exact),
         cmocka_unit_test(test_offline_recalls_node_claims_in_domid_order),
         cmocka_unit_test(test_offline_whole_node_recalls_all_its_claims),
         cmocka_unit_test(test_offline_recalls_host_claims_in_domid_order),

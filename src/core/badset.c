@@ -14,9 +14,10 @@
  *
  * Memory: nodes come from a free list refilled in chunks by
  * badset_reserve(), which drops the heap's locks around the allocation as
- * p2m_grow() does, so that insertion itself never allocates.  Changes
- * are made with the whole heap locked, so any node lock suffices to read
- * (the free path looks for frames pending offline under its node's lock).
+ * p2m_grow() does, so that insertion itself never allocates.  Each node
+ * has a set of its own, read and changed under the node's lock: the free
+ * path looks for frames pending offline under the lock it holds, and
+ * offlining a free frame takes no other.
  */
 #include "private.h"
 
@@ -118,9 +119,9 @@ struct nc_badpage *badset_next(const struct nc_badset *s,
  * Changes
  * ======================================================================== */
 
-int badset_reserve(struct nc_host *h)
+int badset_reserve(struct nc_host *h, uint32_t node)
 {
-    struct nc_badset *s = &h->bad;
+    struct nc_badset *s = &h->node[node].bad;
     struct nc_badchunk *c;
 
     ASSERT(heap_all_locked(h));
@@ -160,7 +161,8 @@ void badset_insert(struct nc_badset *s, uint64_t mfn, uint32_t flags)
     *n = (struct nc_badpage){ .mfn = mfn, .flags = flags, .height = 1 };
     while ( *p )
     {
-        BUG_ON(depth == BAD_MAX_HEIGHT || mfn == (*p)->mfn);
+        BUG_ON(depth == BAD_MAX_HEIGHT);    /* a broken tree */
+        ASSERT(mfn != (*p)->mfn);           /* callers look first */
         link[depth++] = p;
         p = mfn < (*p)->mfn ? &(*p)->left : &(*p)->right;
     }

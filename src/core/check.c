@@ -134,18 +134,21 @@ static int check_domain(struct nc_host *h, struct nc_domain *d,
 /* One node's heap counters against its maps and cache (part of I7). */
 static int check_node_heap(const struct nc_node *nd, struct why *w)
 {
-    uint64_t zones = 0;
+    uint64_t zones = 0, cached = 0;
 
     for ( unsigned int k = 0; k <= NC_CACHE_MAX_ORDER; k++ )
     {
         CHECK(nd->cache[k].nr <= NC_CACHE_DEPTH, "cache",
               "cache overfull (order, entries)", k, nd->cache[k].nr);
+        cached += nd->cache[k].nr;
         for ( unsigned int i = 0; i < nd->cache[k].nr; i++ )
             CHECK(zone_of(nd->cache[k].mfn[i]) == nd->top_zone &&
                   !(nd->cache[k].mfn[i] & ((1ULL << k) - 1)), "cache",
                   "cached block misplaced (mfn, order)",
                   nd->cache[k].mfn[i], k);
     }
+    CHECK(cached == nd->nr_cached, "cache", "cached blocks miscounted",
+          nd->nr_cached, cached);
     for ( unsigned int z = 0; z < NC_NR_ZONES; z++ )
     {
         uint64_t blocks = 0;
@@ -225,21 +228,27 @@ static int check_counters(struct nc_host *h, struct why *w)
     CHECK(avail == total_avail, "I7", "total_avail != sum of node_avail",
           total_avail, avail);
 
+    for ( unsigned int n = 0; n < h->nr_nodes; n++ )
     {
+        const struct nc_badset *bs = &h->node[n].bad;
         uint64_t offlined = 0;
 
-        CHECK(badset_check(&h->bad), "bad set", "tree not sorted, "
-              "balanced or counted (frames)", h->bad.nr, 0);
-        for ( const struct nc_badpage *b = badset_lower_bound(&h->bad, 0); b;
-              b = badset_next(&h->bad, b) )
+        CHECK(badset_check(bs), "bad set", "tree not sorted, balanced or "
+              "counted (node, frames)", n, bs->nr);
+        for ( const struct nc_badpage *b = badset_lower_bound(bs, 0); b;
+              b = badset_next(bs, b) )
         {
+            CHECK(mfn_node(h, b->mfn) == n, "bad set",
+                  "frame in another node's set (mfn, node)", b->mfn, n);
             CHECK(!(b->flags & NC_BAD_PENDING) != !(b->flags & NC_BAD_OFFLINED),
                   "bad set", "frame both pending and offlined (or neither)",
                   b->mfn, b->flags);
             offlined += !!(b->flags & NC_BAD_OFFLINED);
         }
-        CHECK(offlined == host_offlined_locked(h), "I7",
-              "offlined count stale", offlined, host_offlined_locked(h));
+        CHECK(offlined == h->node[n].offlined, "I7",
+              "offlined count stale", offlined, h->node[n].offlined);
+    }
+    {
         rc = check_map(&h->anon, true, w);
         if ( rc )
             return rc;
@@ -334,19 +343,23 @@ static int check_frames(struct nc_host *h, uint8_t *map, uint64_t size,
         if ( rc )
             return rc;
     }
-    for ( const struct nc_badpage *b = badset_lower_bound(&h->bad, 0); b;
-          b = badset_next(&h->bad, b) )
+    for ( unsigned int n = 0; n < h->nr_nodes; n++ )
     {
+        const struct nc_badset *bs = &h->node[n].bad;
 
-        if ( b->flags & NC_BAD_PENDING )
-            CHECK(b->mfn < size && (map[b->mfn] == F_OWNED ||
-                                    map[b->mfn] == F_XEN),
-                  "I7", "pending frame not owned", b->mfn, map[b->mfn]);
-        else
+        for ( const struct nc_badpage *b = badset_lower_bound(bs, 0); b;
+              b = badset_next(bs, b) )
         {
-            rc = mark(map, size, b->mfn, 1, F_OFF, w);
-            if ( rc )
-                return rc;
+            if ( b->flags & NC_BAD_PENDING )
+                CHECK(b->mfn < size && (map[b->mfn] == F_OWNED ||
+                                        map[b->mfn] == F_XEN),
+                      "I7", "pending frame not owned", b->mfn, map[b->mfn]);
+            else
+            {
+                rc = mark(map, size, b->mfn, 1, F_OFF, w);
+                if ( rc )
+                    return rc;
+            }
         }
     }
     /* Every frame of an online node is accounted for; nothing else is. */

@@ -195,6 +195,7 @@ static bool cache_put(struct nc_node *nd, uint64_t mfn, uint32_t k)
     if ( c->nr == NC_CACHE_DEPTH || z != nd->top_zone )
         return false;
     c->mfn[c->nr++] = mfn;
+    nd->nr_cached++;
     account_free(nd, z, 1ULL << k);
     return true;
 }
@@ -213,6 +214,8 @@ static uint64_t cache_take(struct nc_node *nd, uint32_t k, uint32_t zone_hi)
     if ( zone_of(mfn) > zone_hi )
         return NC_INVALID_MFN;
     c->nr--;
+    ASSERT(nd->nr_cached > 0);
+    nd->nr_cached--;
     account_taken(nd, zone_of(mfn), 1ULL << k);
     return mfn;
 }
@@ -222,22 +225,16 @@ void heap_flush_cache_locked(struct nc_host *h, uint32_t node)
     struct nc_node *nd = &h->node[node];
 
     ASSERT(node_locked(h, node));
-    for ( unsigned int k = 0; k <= NC_CACHE_MAX_ORDER; k++ )
+    for ( unsigned int k = 0; nd->nr_cached && k <= NC_CACHE_MAX_ORDER; k++ )
         while ( nd->cache[k].nr )
         {
             uint64_t mfn = nd->cache[k].mfn[--nd->cache[k].nr];
 
+            ASSERT(nd->nr_cached > 0);
+            nd->nr_cached--;
             account_taken(nd, zone_of(mfn), 1ULL << k);
             free_block(nd, find_range(h, mfn), mfn, k);
         }
-}
-
-static bool cache_empty(const struct nc_node *nd)
-{
-    for ( unsigned int k = 0; k <= NC_CACHE_MAX_ORDER; k++ )
-        if ( nd->cache[k].nr )
-            return false;
-    return true;
 }
 
 /* ========================================================================
@@ -297,7 +294,7 @@ uint64_t heap_take_locked(struct nc_host *h, uint32_t node, uint32_t order,
     mfn = cache_take(nd, order, zone_hi);
     if ( mfn == NC_INVALID_MFN )
         mfn = take_from_maps(nd, order, zone_hi);
-    if ( mfn == NC_INVALID_MFN && !cache_empty(nd) )
+    if ( mfn == NC_INVALID_MFN && nd->nr_cached )
     {
         heap_flush_cache_locked(h, node);
         mfn = take_from_maps(nd, order, zone_hi);
@@ -316,7 +313,7 @@ uint64_t heap_give_locked(struct nc_host *h, uint64_t mfn, uint64_t nr)
     BUG_ON(!r || end > r->end);
     ASSERT(node_locked(h, r->node));
     nd = &h->node[r->node];
-    if ( !h->bad.nr )
+    if ( !nd->bad.nr )
     {
         /* No frame is pending offline: the common case. */
         if ( (nr & (nr - 1)) || (mfn & (nr - 1)) ||
@@ -325,7 +322,7 @@ uint64_t heap_give_locked(struct nc_host *h, uint64_t mfn, uint64_t nr)
         ASSERT_EXPENSIVE_WHY(check_node_heap_locked, h, r->node);
         return nr;
     }
-    b = badset_lower_bound(&h->bad, mfn);
+    b = badset_lower_bound(&nd->bad, mfn);
     while ( mfn < end )
     {
         uint64_t stop = (b && b->mfn < end) ? b->mfn : end;
@@ -340,7 +337,7 @@ uint64_t heap_give_locked(struct nc_host *h, uint64_t mfn, uint64_t nr)
         b->flags = (b->flags & ~NC_BAD_PENDING) | NC_BAD_OFFLINED;
         nd->offlined++;
         mfn++;
-        b = badset_next(&h->bad, b);
+        b = badset_next(&nd->bad, b);
     }
     ASSERT_EXPENSIVE_WHY(check_node_heap_locked, h, r->node);
     return freed;
@@ -385,30 +382,33 @@ static uint64_t containing_block(const struct nc_node *nd, uint64_t mfn,
 
 bool heap_reserve_frame_locked(struct nc_host *h, uint64_t mfn)
 {
-    uint32_t node = mfn_node(h, mfn), k;
+    uint32_t node = mfn_node(h, mfn), k, z;
     struct nc_node *nd;
     uint64_t blk;
 
-    ASSERT(heap_all_locked(h));
     if ( node == NC_NUMA_NO_NODE || !h->node[node].online )
         return false;
+    ASSERT(node_locked(h, node));
     nd = &h->node[node];
     heap_flush_cache_locked(h, node);
     blk = containing_block(nd, mfn, &k);
     if ( blk == NC_INVALID_MFN )
         return false;
 
-    /* Split around the frame: at each level free the half without it. */
+    /* Split around the frame: at each level free the half without it.
+     * The halves lie in the block, so in its zone (rule 1). */
+    z = zone_of(mfn);
     block_unlink(nd, blk, k);
     while ( k > 0 )
     {
         uint64_t half;
 
         k--;
-        half = mfn & ~((1ULL << k) - 1);
-        block_link(nd, half ^ (1ULL << k), k);
+        half = (mfn & ~((1ULL << k) - 1)) ^ (1ULL << k);
+        hb_set(&nd->free[k], (half - nd->base) >> k);
+        nd->zone_blocks[z][k]++;
     }
-    account_taken(nd, zone_of(mfn), 1);
+    account_taken(nd, z, 1);
     return true;
 }
 
@@ -543,6 +543,7 @@ void heap_fini(struct nc_host *h)
             for ( unsigned int k = 0; k <= NC_MAX_ORDER; k++ )
                 if ( h->node[n].free[k].levels )
                     hb_fini(&h->node[n].free[k]);
+            badset_fini(&h->node[n].bad);
             if ( n < h->nr_locked_nodes )
                 nc_lock_fini(&h->node[n].lock);
         }

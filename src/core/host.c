@@ -183,7 +183,6 @@ void nc_host_destroy(struct nc_host *h)
     }
     heap_fini(h);
     p2m_fini(&h->anon);
-    badset_fini(&h->bad);
     domain_pool_fini(h);
     nc_free(h->domain);
     nc_lock_fini(&h->anon_lock);

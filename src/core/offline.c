@@ -11,10 +11,11 @@
  * and each domain counts what it lost.  Xen mainline does no recall and so
  * breaks I4; numaclaim keeps it.
  *
- * Offlining is rare, so it stops the heap (a free frame whose loss needs
- * no recall) or the world (world_lock(): anything else) rather than adding
- * per-frame state to the allocation path; the free path looks for pending
- * frames only when the bad set is not empty.
+ * Each node keeps its own bad set under its lock.  Offlining a free frame
+ * whose loss needs no recall takes that lock only, as an allocation does;
+ * anything else is rare and stops the world (world_lock()) rather than
+ * adding per-frame state to the allocation path.  The free path looks for
+ * pending frames only when its node's bad set is not empty.
  */
 #include "private.h"
 
@@ -104,29 +105,39 @@ static uint32_t pending_status(struct nc_host *h, uint64_t mfn)
 
 /*
  * The common case on its own: a free frame whose loss needs no recall
- * (its node and the host each keep more free memory than claims) leaves
- * the heap with the heap locked but the domains running, since who owns
- * what does not matter for a free frame and no claim changes.  False, with
- * nothing changed, for anything else: the caller then stops the world.
+ * leaves the heap under its node's lock, as an allocation of it would:
+ * who owns what does not matter for a free frame, and no claim changes.
+ * No recall is needed when the node keeps more free memory than claims
+ * (I5) and, while host-wide claims exist, the host does too (I4: the
+ * headroom `unclaimed` is not 0; without host-wide claims I4 follows from
+ * I5 on every node).  False, with nothing changed, for anything else, and
+ * when the node's bad set has no spare entry: the caller then stops the
+ * world.
  */
-static bool offline_free_frame(struct nc_host *h, uint64_t mfn, uint32_t brk,
-                               uint32_t *status)
+static bool offline_free_frame(struct nc_host *h, uint32_t node, uint64_t mfn,
+                               uint32_t brk, uint32_t *status)
 {
-    struct nc_node *nd = &h->node[mfn_node(h, mfn)];
+    struct nc_node *nd = &h->node[node];
+    struct heap_locks l;
     bool done = false;
 
-    heap_lock_all(h);
-    if ( !badset_reserve(h) && !badset_find(&h->bad, mfn) &&
-         nd->claimed < nd->avail &&
-         host_outstanding_locked(h) < host_total_avail_locked(h) &&
+    heap_lock_node(h, &l, node);
+    /* A frame in the bad set is never free (offlined ones left the heap,
+     * pending ones are owned), so a frame the heap gives up is not in it. */
+    if ( nd->bad.spare && nd->claimed < nd->avail &&
+         (!l.tracking || h->unclaimed > 0) &&
          heap_reserve_frame_locked(h, mfn) )
     {
-        badset_insert(&h->bad, mfn, NC_BAD_OFFLINED | brk);
+        ASSERT(!badset_find(&nd->bad, mfn));
+        badset_insert(&nd->bad, mfn, NC_BAD_OFFLINED | brk);
         nd->offlined++;
+        if ( l.tracking )
+            h->unclaimed--;
         *status = NC_PG_OFFLINE_OFFLINED | (brk ? NC_PG_OFFLINE_BROKEN : 0);
         done = true;
     }
-    heap_unlock_all(h);
+    ASSERT_EXPENSIVE_WHY(check_node_heap_locked, h, node);
+    heap_unlock_nodes(h, &l);
     return done;
 }
 
@@ -139,22 +150,25 @@ int nc_page_offline(struct nc_host *h, nc_domid_t caller, uint64_t mfn,
 {
     struct nc_badpage *b;
     struct console_recall note = { 0 };
-    uint32_t brk = broken ? NC_BAD_BROKEN : 0;
+    uint32_t brk = broken ? NC_BAD_BROKEN : 0, node;
+    struct nc_node *nd;
     int rc = check_frame(h, caller, mfn);
 
     if ( rc )
         return rc;
-    if ( offline_free_frame(h, mfn, brk, status) )
+    node = mfn_node(h, mfn);
+    nd = &h->node[node];
+    if ( offline_free_frame(h, node, mfn, brk, status) )
     {
         host_autocheck(h);
         return 0;
     }
     world_lock(h);
-    rc = badset_reserve(h);
+    rc = badset_reserve(h, node);
     if ( rc )
         goto out;
 
-    b = badset_find(&h->bad, mfn);
+    b = badset_find(&nd->bad, mfn);
     if ( b )
     {
         b->flags |= brk;
@@ -163,15 +177,15 @@ int nc_page_offline(struct nc_host *h, nc_domid_t caller, uint64_t mfn,
     }
     else if ( heap_reserve_frame_locked(h, mfn) )
     {
-        badset_insert(&h->bad, mfn, NC_BAD_OFFLINED | brk);
-        h->node[mfn_node(h, mfn)].offlined++;
-        recall_claims_locked(h, mfn_node(h, mfn), &note);
+        badset_insert(&nd->bad, mfn, NC_BAD_OFFLINED | brk);
+        nd->offlined++;
+        recall_claims_locked(h, node, &note);
         *status = NC_PG_OFFLINE_OFFLINED;
     }
     else
     {
         *status = pending_status(h, mfn);
-        badset_insert(&h->bad, mfn, NC_BAD_PENDING | brk);
+        badset_insert(&nd->bad, mfn, NC_BAD_PENDING | brk);
     }
     if ( broken )
         *status |= NC_PG_OFFLINE_BROKEN;
@@ -187,12 +201,14 @@ int nc_page_online(struct nc_host *h, nc_domid_t caller, uint64_t mfn,
                    uint32_t *status)
 {
     struct nc_badpage *b;
+    struct nc_node *nd;
     int rc = check_frame(h, caller, mfn);
 
     if ( rc )
         return rc;
+    nd = &h->node[mfn_node(h, mfn)];
     world_lock(h);
-    b = badset_find(&h->bad, mfn);
+    b = badset_find(&nd->bad, mfn);
     *status = NC_PG_ONLINE_ONLINED;
     if ( b && (b->flags & NC_BAD_BROKEN) )
     {
@@ -203,11 +219,9 @@ int nc_page_online(struct nc_host *h, nc_domid_t caller, uint64_t mfn,
     {
         bool was_offlined = b->flags & NC_BAD_OFFLINED;
 
-        badset_remove(&h->bad, b);
+        badset_remove(&nd->bad, b);
         if ( was_offlined )
         {
-            struct nc_node *nd = &h->node[mfn_node(h, mfn)];
-
             ASSERT(nd->offlined > 0);
             nd->offlined--;
             heap_give_locked(h, mfn, 1);
@@ -222,12 +236,14 @@ int nc_page_query(struct nc_host *h, nc_domid_t caller, uint64_t mfn,
                   uint32_t *status)
 {
     const struct nc_badpage *b;
+    uint32_t node;
     int rc = check_frame(h, caller, mfn);
 
     if ( rc )
         return rc;
-    heap_lock_all(h);
-    b = badset_find(&h->bad, mfn);
+    node = mfn_node(h, mfn);
+    node_lock(h, node);
+    b = badset_find(&h->node[node].bad, mfn);
     if ( !b )
         *status = 0;            /* Xen reports an online frame as no bits */
     else
@@ -236,6 +252,6 @@ int nc_page_query(struct nc_host *h, nc_domid_t caller, uint64_t mfn,
                    : NC_PG_OFFLINE_STATUS_OFFLINED) |
                   ((b->flags & NC_BAD_BROKEN) ? NC_PG_OFFLINE_STATUS_BROKEN
                                               : 0);
-    heap_unlock_all(h);
+    node_unlock(h, node);
     return rc;
 }

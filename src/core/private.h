@@ -33,8 +33,6 @@
  *   (c) constant after creation
  *   (n) its node's lock (node->lock)
  *   (C) host->claims_lock
- *   (H) claims_lock and every node lock (heap_lock_all()) to write; any
- *       one of them to read
  *   (d) the owning domain's lock
  *   (D) host->domlist_lock
  *   (A) host->anon_lock
@@ -179,46 +177,6 @@ bool p2m_find_mfn(const struct nc_p2m *p, uint64_t mfn, uint64_t *gpfnp);
  * Heap (heap.c)
  * ------------------------------------------------------------------------ */
 
-/* Blocks of orders up to NC_CACHE_MAX_ORDER that are freed go to a small
- * per-node cache, up to NC_CACHE_DEPTH of each order, instead of merging
- * back into the buddy heap; allocations of those orders take from it first.
- * Cached blocks are free memory: they count in zone_avail and avail, so
- * claims and the invariants see them.  heap.c has the rules. */
-#define NC_CACHE_MAX_ORDER  9
-#define NC_CACHE_DEPTH      16
-
-struct nc_node_cache {
-    uint32_t nr;                                          /* (n) */
-    uint64_t mfn[NC_CACHE_DEPTH];                         /* (n) */
-};
-
-struct nc_node {
-    nc_lock_t lock;
-    uint64_t avail;              /* (n) free frames, cached ones included */
-    uint64_t claimed;            /* (n) sum of the domains' claims here */
-    uint64_t offlined;           /* (n) frames off the heap */
-    struct nc_node_cache cache[NC_CACHE_MAX_ORDER + 1];  /* (n) */
-    /* (n) free[k]: bit i set <=> the order-k block at MFN base + (i << k)
-     * is free, not cached and on no lower order's map. */
-    struct nc_hbitmap free[NC_MAX_ORDER + 1];
-    uint64_t zone_avail[NC_NR_ZONES];                     /* (n) frames */
-    uint64_t zone_blocks[NC_NR_ZONES][NC_MAX_ORDER + 1];  /* (n) on maps */
-
-    bool online;                                          /* (c) */
-    uint32_t nr_ranges;                                   /* (c) */
-    struct nc_range range[NC_MAX_RANGES];                 /* (c) sorted */
-    uint64_t size;                                        /* (c) frames */
-    uint64_t base;          /* (c) first MFN, rounded down to 2^MAX_ORDER */
-    uint64_t end;           /* (c) one past the last MFN */
-    uint32_t top_zone;      /* (c) zone of the last MFN (0: no memory) */
-    /* (c) all nodes by increasing distance from this one (ties: lower id),
-     * this node first: the allocator's fallback walk. */
-    uint8_t by_distance[NC_MAX_NUMNODES];
-    /* The next node's lock and counters start a cache line away from
-     * anything here (nc_zalloc promises no more than 16-byte alignment). */
-    char pad[64];
-};
-
 /* A frame that is offlined, broken or waiting to be offlined: a node of
  * the bad set's AVL tree (badset.c). */
 struct nc_badpage {
@@ -238,6 +196,49 @@ struct nc_badset {
     uint32_t nr;                 /* frames in the set */
     struct nc_badpage *spare;    /* free nodes */
     struct nc_badchunk *chunks;  /* where the nodes live */
+};
+
+/* Blocks of orders up to NC_CACHE_MAX_ORDER that are freed go to a small
+ * per-node cache, up to NC_CACHE_DEPTH of each order, instead of merging
+ * back into the buddy heap; allocations of those orders take from it first.
+ * Cached blocks are free memory: they count in zone_avail and avail, so
+ * claims and the invariants see them.  heap.c has the rules. */
+#define NC_CACHE_MAX_ORDER  9
+#define NC_CACHE_DEPTH      16
+
+struct nc_node_cache {
+    uint32_t nr;                                          /* (n) */
+    uint64_t mfn[NC_CACHE_DEPTH];                         /* (n) */
+};
+
+struct nc_node {
+    nc_lock_t lock;
+    uint64_t avail;              /* (n) free frames, cached ones included */
+    uint64_t claimed;            /* (n) sum of the domains' claims here */
+    uint64_t offlined;           /* (n) frames off the heap */
+    struct nc_node_cache cache[NC_CACHE_MAX_ORDER + 1];  /* (n) */
+    uint32_t nr_cached;          /* (n) blocks in cache[], all orders */
+    /* (n) this node's frames that are offlined, broken or pending */
+    struct nc_badset bad;
+    /* (n) free[k]: bit i set <=> the order-k block at MFN base + (i << k)
+     * is free, not cached and on no lower order's map. */
+    struct nc_hbitmap free[NC_MAX_ORDER + 1];
+    uint64_t zone_avail[NC_NR_ZONES];                     /* (n) frames */
+    uint64_t zone_blocks[NC_NR_ZONES][NC_MAX_ORDER + 1];  /* (n) on maps */
+
+    bool online;                                          /* (c) */
+    uint32_t nr_ranges;                                   /* (c) */
+    struct nc_range range[NC_MAX_RANGES];                 /* (c) sorted */
+    uint64_t size;                                        /* (c) frames */
+    uint64_t base;          /* (c) first MFN, rounded down to 2^MAX_ORDER */
+    uint64_t end;           /* (c) one past the last MFN */
+    uint32_t top_zone;      /* (c) zone of the last MFN (0: no memory) */
+    /* (c) all nodes by increasing distance from this one (ties: lower id),
+     * this node first: the allocator's fallback walk. */
+    uint8_t by_distance[NC_MAX_NUMNODES];
+    /* The next node's lock and counters start a cache line away from
+     * anything here (nc_zalloc promises no more than 16-byte alignment). */
+    char pad[64];
 };
 
 /* ------------------------------------------------------------------------
@@ -336,7 +337,6 @@ struct nc_host {
      * every actor (all hold claims_lock then).  Stale, and unused, while
      * host_claims is 0; heap_unlock_all() recomputes it. */
     uint64_t unclaimed;
-    struct nc_badset bad;                                 /* (H) */
 
     nc_lock_t domlist_lock;
     /* (D) written, (a) read: [NC_DOMID_FIRST_RESERVED] */
@@ -458,12 +458,12 @@ uint64_t heap_give_locked(struct nc_host *h, uint64_t mfn, uint64_t nr);
 /* The same for a run that may span ranges and nodes (heap_lock_all()). */
 uint64_t heap_give_span_locked(struct nc_host *h, uint64_t mfn, uint64_t nr);
 /* Pull one free frame out of its buddy: false if it is not free.  Needs
- * heap_lock_all(). */
+ * the frame's node's lock. */
 bool heap_reserve_frame_locked(struct nc_host *h, uint64_t mfn);
 /* Put a node's cached blocks back on its maps (node lock held). */
 void heap_flush_cache_locked(struct nc_host *h, uint32_t node);
 
-/* badset.c: written under heap_lock_all(), read under any node lock;
+/* badset.c: a node's set is read and written under that node's lock;
  * each O(log n) */
 struct nc_badpage *badset_find(const struct nc_badset *s, uint64_t mfn);
 /* First entry with mfn >= from, or NULL. */
@@ -472,9 +472,9 @@ struct nc_badpage *badset_lower_bound(const struct nc_badset *s,
 /* The entry after b, or NULL. */
 struct nc_badpage *badset_next(const struct nc_badset *s,
                                const struct nc_badpage *b);
-/* Make sure one insert can be made: may drop and retake the heap's locks
- * (heap_lock_all() held). */
-int badset_reserve(struct nc_host *h);
+/* Make sure one insert into node's set can be made: may drop and retake
+ * the heap's locks (heap_lock_all() held). */
+int badset_reserve(struct nc_host *h, uint32_t node);
 void badset_insert(struct nc_badset *s, uint64_t mfn, uint32_t flags);
 void badset_remove(struct nc_badset *s, struct nc_badpage *b);
 void badset_fini(struct nc_badset *s);

@@ -47,9 +47,12 @@ struct xencall_handle {
     int fd;                       /* /dev/null: something pollable */
     struct nc_xen *host;          /* in-process, or NULL */
     char *socket;                 /* NUMACLAIM_SOCKET at open, or NULL */
-    pthread_mutex_t lock;         /* over the page buffers */
-    void *page[PAGE_BUFFERS];     /* registered pages, or NULL */
-    bool page_used[PAGE_BUFFERS];
+    /* Bit i of page_used claims page[i] for one caller; only that caller
+     * makes page[i] (so one atomic operation takes or gives back a page,
+     * and no lock is needed); any caller may read page[i] to find which
+     * slot a buffer came from. */
+    void *_Atomic page[PAGE_BUFFERS];   /* registered pages, or NULL */
+    _Atomic uint32_t page_used;
 };
 
 static pthread_mutex_t host_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -187,7 +190,6 @@ xencall_handle *xencall_open(struct xentoollog_logger *logger,
     h = calloc(1, sizeof(*h));
     if ( !h )
         return NULL;
-    pthread_mutex_init(&h->lock, NULL);
     if ( sock && *sock )
     {
         /* Connect now, so that an absent or refusing hostd fails here. */
@@ -205,7 +207,6 @@ xencall_handle *xencall_open(struct xentoollog_logger *logger,
         int e = errno;
 
         free(h->socket);
-        pthread_mutex_destroy(&h->lock);
         free(h);
         errno = e;
     }
@@ -219,12 +220,15 @@ int xencall_close(xencall_handle *xcall)
     if ( xcall->fd >= 0 )
         close(xcall->fd);
     for ( unsigned int i = 0; i < PAGE_BUFFERS; i++ )
-        if ( xcall->page[i] )
+    {
+        void *p = atomic_load_explicit(&xcall->page[i], memory_order_relaxed);
+
+        if ( p )
         {
-            nc_xen_buffer_del(xcall->page[i]);
-            free(xcall->page[i]);
+            nc_xen_buffer_del(p);
+            free(p);
         }
-    pthread_mutex_destroy(&xcall->lock);
+    }
     free(xcall->socket);
     free(xcall);
     return 0;
@@ -319,43 +323,42 @@ int xencall5(xencall_handle *xcall, unsigned int op, uint64_t arg1,
  * be made. */
 static void *page_buffer_get(xencall_handle *h, size_t size)
 {
-    void *p = NULL;
-
-    pthread_mutex_lock(&h->lock);
-    for ( unsigned int i = 0; i < PAGE_BUFFERS && !p; i++ )
+    for ( unsigned int i = 0; i < PAGE_BUFFERS; i++ )
     {
-        if ( h->page_used[i] )
-            continue;
-        if ( !h->page[i] )
+        uint32_t bit = 1U << i;
+        void *p;
+
+        if ( atomic_fetch_or_explicit(&h->page_used, bit,
+                                      memory_order_acquire) & bit )
+            continue;           /* someone else's */
+        p = atomic_load_explicit(&h->page[i], memory_order_relaxed);
+        if ( !p )
         {
-            if ( posix_memalign(&h->page[i], 4096, 4096) )
+            if ( posix_memalign(&p, 4096, 4096) )
             {
-                h->page[i] = NULL;
-                break;
+                atomic_fetch_and_explicit(&h->page_used, ~bit,
+                                          memory_order_release);
+                return NULL;
             }
-            nc_xen_buffer_add(h->page[i], 4096);
+            nc_xen_buffer_add(p, 4096);
+            atomic_store_explicit(&h->page[i], p, memory_order_relaxed);
         }
-        h->page_used[i] = true;
-        p = h->page[i];
+        return memset(p, 0, size);
     }
-    pthread_mutex_unlock(&h->lock);
-    return p ? memset(p, 0, size) : NULL;
+    return NULL;
 }
 
 /* Whether p is one of the handle's page buffers (then given back). */
 static bool page_buffer_put(xencall_handle *h, void *p)
 {
-    bool mine = false;
-
-    pthread_mutex_lock(&h->lock);
-    for ( unsigned int i = 0; i < PAGE_BUFFERS && !mine; i++ )
-        if ( h->page[i] == p )
+    for ( unsigned int i = 0; i < PAGE_BUFFERS; i++ )
+        if ( atomic_load_explicit(&h->page[i], memory_order_relaxed) == p )
         {
-            h->page_used[i] = false;
-            mine = true;
+            atomic_fetch_and_explicit(&h->page_used, ~(1U << i),
+                                      memory_order_release);
+            return true;
         }
-    pthread_mutex_unlock(&h->lock);
-    return mine;
+    return false;
 }
 
 void *xencall_alloc_buffer(xencall_handle *xcall, size_t size)

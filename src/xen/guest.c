@@ -74,6 +74,20 @@ static pthread_rwlock_t buf_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct buffer *bufs;
 static uint32_t nr_bufs, cap_bufs;
 
+/* Every hypercall copies through the same few buffers (libxencall's
+ * cached pages), so each thread remembers the last ones it found and
+ * skips the lock for them.  A remembered buffer is good while no buffer
+ * has been removed since it was found: buf_removals counts removals
+ * (adding one cannot make a remembered buffer stale). */
+#define BUF_HITS 2
+static _Atomic uint64_t buf_removals;
+static _Thread_local struct buf_hit {
+    uint64_t removals;           /* buf_removals when found */
+    uintptr_t start, end;        /* end 0: empty */
+} buf_hit[BUF_HITS] __attribute__((tls_model("initial-exec")));
+static _Thread_local unsigned int buf_hit_next
+    __attribute__((tls_model("initial-exec")));
+
 /* The first buffer whose start is above a. */
 static uint32_t buf_after(uintptr_t a)
 {
@@ -130,6 +144,7 @@ void nc_xen_buffer_del(const void *p)
     {
         memmove(&bufs[i - 1], &bufs[i], (nr_bufs - i) * sizeof(*bufs));
         nr_bufs--;
+        atomic_fetch_add_explicit(&buf_removals, 1, memory_order_release);
     }
     pthread_rwlock_unlock(&buf_lock);
 }
@@ -137,14 +152,27 @@ void nc_xen_buffer_del(const void *p)
 /* Whether [a, a + len) lies in one live buffer of this process. */
 static bool in_buffer(uint64_t a, size_t len)
 {
+    uint64_t removals;
     bool in = false;
     uint32_t i;
 
     if ( caller_pid || a + len < a )
         return false;
+    removals = atomic_load_explicit(&buf_removals, memory_order_acquire);
+    for ( unsigned int k = 0; k < BUF_HITS; k++ )
+        if ( buf_hit[k].removals == removals && a >= buf_hit[k].start &&
+             a + len <= buf_hit[k].end )
+            return true;
     pthread_rwlock_rdlock(&buf_lock);
     i = buf_after((uintptr_t)a);
     in = i && a + len <= bufs[i - 1].end;
+    if ( in )
+    {
+        /* Counted before the search: a removal since makes it stale. */
+        buf_hit[buf_hit_next] = (struct buf_hit){ removals, bufs[i - 1].start,
+                                                  bufs[i - 1].end };
+        buf_hit_next = (buf_hit_next + 1) % BUF_HITS;
+    }
     pthread_rwlock_unlock(&buf_lock);
     return in;
 }
