@@ -574,6 +574,7 @@ static void usage(FILE *out)
             "usage: %s [--quick] [--json FILE]\n"
             "       %s --pairs N --order K [--claims | --node-claims K | "
             "--pristine]\n"
+            "       %s --installs N --entries K\n"
             "       %s --help\n"
             "\n"
             "Without --pairs: measure alloc+free pairs/s (order 0 and 9, "
@@ -595,8 +596,15 @@ static void usage(FILE *out)
             "--pristine: N populates\n"
             "at gpfns 0..N-1 on the unsplit heap, then N depopulates (the "
             "heap without\n"
-            "the cache's reuse).  For callgrind.\n",
-            prog, prog, prog, RUNS, QUICK_DIVISOR, NC_MAX_ORDER);
+            "the cache's reuse).  For callgrind.\n"
+            "\n"
+            "With --installs: set up, then make exactly N claim-set "
+            "installs/replaces\n"
+            "of K node entries (1..%d, host " CLAIMS_HOST ") and exit, "
+            "printing nothing.\n"
+            "For callgrind.\n",
+            prog, prog, prog, prog, RUNS, QUICK_DIVISOR, NC_MAX_ORDER,
+            NC_MAX_NUMNODES);
 }
 
 static _Noreturn void bad_usage(const char *msg, const char *arg)
@@ -629,8 +637,8 @@ int main(int argc, char **argv)
     const char *json = NULL;
     FILE *jf = NULL;
     bool quick = false, claims = false, have_order = false, pristine = false;
-    uint64_t pairs = 0, order = 0, node_claims = 0;
-    bool have_pairs = false;
+    uint64_t pairs = 0, order = 0, node_claims = 0, installs = 0, entries = 0;
+    bool have_pairs = false, have_installs = false;
     int runs = RUNS;
 
     for ( int i = 1; i < argc; i++ )
@@ -670,6 +678,21 @@ int main(int argc, char **argv)
             have_pairs = true;
             i++;
         }
+        else if ( !strcmp(a, "--installs") )
+        {
+            installs = parse_count(a, i + 1 < argc ? argv[i + 1] : NULL,
+                                   UINT64_MAX >> 1);
+            have_installs = true;
+            i++;
+        }
+        else if ( !strcmp(a, "--entries") )
+        {
+            entries = parse_count(a, i + 1 < argc ? argv[i + 1] : NULL,
+                                  NC_MAX_NUMNODES);
+            if ( !entries )
+                bad_usage("--entries needs 1 or more, not", argv[i]);
+            i++;
+        }
         else if ( !strcmp(a, "--order") )
         {
             order = parse_count(a, i + 1 < argc ? argv[i + 1] : NULL,
@@ -681,6 +704,20 @@ int main(int argc, char **argv)
             bad_usage("unknown argument", a);
     }
 
+    if ( have_installs )
+    {
+        struct sets st;
+
+        if ( have_pairs || have_order || claims || pristine || json || quick ||
+             !entries )
+            bad_usage("--installs goes with --entries K alone", NULL);
+        sets_init(&st, (uint32_t)entries);
+        time_sets(&st, installs);
+        nc_host_destroy(st.h);
+        return 0;
+    }
+    if ( entries )
+        bad_usage("--entries needs --installs", NULL);
     if ( have_pairs )
     {
         struct pairs p;

@@ -189,6 +189,52 @@ static void test_offline_every_frame_of_a_node_leaves_it_empty(void **state)
     nc_host_destroy(h);
 }
 
+/*
+ * Offlined frames are bits of per-node bitmaps made 2^15 frames (128 MiB)
+ * at a time: frames scattered over four chunks of node 1 and the chunk
+ * edges themselves are each offlined once, queried, counted and onlined,
+ * after which the node is wholly free again.
+ */
+static void test_offline_scattered_frames_across_chunks(void **state)
+{
+    struct nc_host *h = host_new("2x512M");
+    const uint64_t node_pages = 512ULL << 8, base = node_pages;
+    const uint64_t edge[] = { 0, 32767, 32768, 65535, 65536, 131071 };
+    uint64_t nr = 0;
+
+    (void)state;
+    for ( uint64_t m = 7; m < node_pages; m += 997 )
+    {
+        assert_int_equal(offline(h, base + m, false), NC_PG_OFFLINE_OFFLINED);
+        nr++;
+    }
+    for ( unsigned int i = 0; i < sizeof(edge) / sizeof(edge[0]); i++ )
+    {
+        assert_int_equal(query(h, base + edge[i]), 0);
+        assert_int_equal(offline(h, base + edge[i], false),
+                         NC_PG_OFFLINE_OFFLINED);
+        assert_int_equal(query(h, base + edge[i]),
+                         NC_PG_OFFLINE_STATUS_OFFLINED);
+        nr++;
+    }
+    assert_int_equal(host_info(h).offlined_pages, nr);
+    assert_int_equal(node_info(h, 1).free, node_pages - nr);
+    assert_int_equal(node_info(h, 0).free, node_pages);
+    assert_int_equal(query(h, base + 8), 0);
+    assert_int_equal(query(h, 7), 0);
+    assert_invariants(h);
+
+    for ( uint64_t m = 7; m < node_pages; m += 997 )
+        assert_int_equal(online(h, base + m), NC_PG_ONLINE_ONLINED);
+    for ( unsigned int i = 0; i < sizeof(edge) / sizeof(edge[0]); i++ )
+        assert_int_equal(online(h, base + edge[i]), NC_PG_ONLINE_ONLINED);
+    assert_int_equal(host_info(h).offlined_pages, 0);
+    assert_int_equal(node_info(h, 1).free, node_pages);
+    assert_int_equal(query(h, base + 7), 0);
+    assert_invariants(h);
+    nc_host_destroy(h);
+}
+
 /* ========================================================================
  * Owned frames
  * ======================================================================== */
@@ -1113,6 +1159,7 @@ int main(void)
         cmocka_unit_test(test_offline_free_frame_is_offlined_at_once),
         cmocka_unit_test(test_offline_offlined_frame_again_is_idempotent),
         cmocka_unit_test(test_offline_every_frame_of_a_node_leaves_it_empty),
+        cmocka_unit_test(test_offline_scattered_frames_across_chunks),
         cmocka_unit_test(test_offline_owned_frame_is_pending_with_owner),
         cmocka_unit_test(test_pending_frame_is_offlined_when_depopulated),
         cmocka_unit_test(test_pending_frame_is_offlined_when_domain_destroyed),

@@ -1,23 +1,29 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The bad set: frames that are offlined, broken or pending offline, as an
- * AVL tree keyed by MFN.
+ * The bad set: a node's frames that are offlined, broken or pending
+ * offline, under the node's lock.
  *
- * A failing DIMM takes out frames by the hundred thousand, in any order
- * (the storm offlines top-down), so every operation must be O(log n):
- * find, lower bound, insert and remove each walk one root-to-leaf path
- * (height <= 1.44 log2(n + 2), so at most 46 levels for 2^32 frames, which
- * bounds the recursion of remove and the path insert keeps).  Insert
- * rebalances on its way back up only while heights change: O(1)
- * amortised.  Iteration is by lower bound from the previous MFN plus one,
- * O(log n) a step.
+ * Offlined frames are bits of a bitmap made in chunks of 2^15 frames
+ * (4 KiB of bits for 128 MiB of memory), each chunk allocated when one of
+ * its frames first goes offline or pending, and kept until the host goes:
+ * a failing DIMM takes frames out by the hundred thousand, so offlining
+ * one costs a bit set, and 16 GiB scattered over a host costs a few MiB.
  *
- * Memory: nodes come from a free list refilled in chunks by
- * badset_reserve(), which drops the heap's locks around the allocation as
- * p2m_grow() does, so that insertion itself never allocates.  Each node
- * has a set of its own, read and changed under the node's lock: the free
- * path looks for frames pending offline under the lock it holds, and
- * offlining a free frame takes no other.
+ * Pending frames (owned: offlined when freed) and broken frames (never
+ * onlined again) are few; they are an AVL tree keyed by MFN, whose find,
+ * lower bound, insert and remove each walk one root-to-leaf path (height
+ * <= 1.44 log2(n + 2), so at most 46 levels for 2^32 frames, which bounds
+ * the recursion of remove and the path insert keeps).  Insert rebalances
+ * on its way back up only while heights change: O(1) amortised.
+ * Iteration is by lower bound from the previous MFN plus one, O(log n) a
+ * step.  A broken frame that is offlined is in both.
+ *
+ * Memory: tree nodes come from a free list refilled in chunks by
+ * badset_reserve(), and bitmap chunks from offmap_reserve(); both drop the
+ * heap's locks around the allocation as p2m_grow() does, so that nothing
+ * under a node lock allocates.  The free path looks for frames pending
+ * offline under the lock it holds, and offlining a free frame takes no
+ * other.
  */
 #include "private.h"
 
@@ -260,4 +266,99 @@ bool badset_check(const struct nc_badset *s)
 
     check_at(s->root, 0, UINT64_MAX, &ok, &nr);
     return ok && nr == s->nr;
+}
+
+/* ========================================================================
+ * Offlined frames
+ * ======================================================================== */
+
+#define OFF_CHUNK_FRAMES (1ULL << NC_OFF_CHUNK_SHIFT)
+#define OFF_CHUNK_BYTES  (OFF_CHUNK_FRAMES / 8)
+
+int offmap_init(struct nc_node *nd)
+{
+    nd->nr_off_chunks = ((nd->end - nd->base) >> NC_OFF_CHUNK_SHIFT) + 1;
+    nd->off_chunk = nc_zalloc(nd->nr_off_chunks * sizeof(*nd->off_chunk));
+    if ( !nd->off_chunk )
+    {
+        nd->nr_off_chunks = 0;
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+void offmap_fini(struct nc_node *nd)
+{
+    for ( uint64_t c = 0; c < nd->nr_off_chunks; c++ )
+        nc_free(nd->off_chunk[c]);
+    nc_free(nd->off_chunk);
+    nd->off_chunk = NULL;
+    nd->nr_off_chunks = 0;
+}
+
+int offmap_reserve(struct nc_host *h, uint32_t node, uint64_t mfn)
+{
+    struct nc_node *nd = &h->node[node];
+    uint64_t c = (mfn - nd->base) >> NC_OFF_CHUNK_SHIFT;
+    uint64_t *bits;
+
+    ASSERT(heap_all_locked(h));
+    BUG_ON(mfn < nd->base || c >= nd->nr_off_chunks);
+    if ( nd->off_chunk[c] )
+        return 0;
+    heap_unlock_all(h);
+    bits = nc_zalloc(OFF_CHUNK_BYTES);
+    heap_lock_all(h);
+    if ( nd->off_chunk[c] )
+        nc_free(bits);          /* made meanwhile */
+    else if ( bits )
+        nd->off_chunk[c] = bits;
+    return nd->off_chunk[c] ? 0 : -ENOMEM;
+}
+
+static uint64_t *off_word(struct nc_node *nd, uint64_t mfn)
+{
+    uint64_t i = mfn - nd->base;
+
+    BUG_ON(!offmap_ready(nd, mfn));
+    return &nd->off_chunk[i >> NC_OFF_CHUNK_SHIFT]
+                         [(i & (OFF_CHUNK_FRAMES - 1)) >> 6];
+}
+
+void offmap_set(struct nc_node *nd, uint64_t mfn)
+{
+    uint64_t *w = off_word(nd, mfn), bit = 1ULL << ((mfn - nd->base) & 63);
+
+    ASSERT(!(*w & bit));
+    *w |= bit;
+}
+
+void offmap_clear(struct nc_node *nd, uint64_t mfn)
+{
+    uint64_t *w = off_word(nd, mfn), bit = 1ULL << ((mfn - nd->base) & 63);
+
+    ASSERT(*w & bit);
+    *w &= ~bit;
+}
+
+uint64_t offmap_next(const struct nc_node *nd, uint64_t from)
+{
+    uint64_t i = from < nd->base ? 0 : from - nd->base;
+
+    while ( (i >> NC_OFF_CHUNK_SHIFT) < nd->nr_off_chunks )
+    {
+        const uint64_t *bits = nd->off_chunk[i >> NC_OFF_CHUNK_SHIFT];
+        uint64_t word;
+
+        if ( !bits )
+        {
+            i = ((i >> NC_OFF_CHUNK_SHIFT) + 1) << NC_OFF_CHUNK_SHIFT;
+            continue;
+        }
+        word = bits[(i & (OFF_CHUNK_FRAMES - 1)) >> 6] & (~0ULL << (i & 63));
+        if ( word )
+            return nd->base + (i & ~63ULL) + (uint64_t)__builtin_ctzll(word);
+        i = (i | 63) + 1;
+    }
+    return NC_INVALID_MFN;
 }

@@ -230,7 +230,8 @@ static int check_counters(struct nc_host *h, struct why *w)
 
     for ( unsigned int n = 0; n < h->nr_nodes; n++ )
     {
-        const struct nc_badset *bs = &h->node[n].bad;
+        const struct nc_node *nd = &h->node[n];
+        const struct nc_badset *bs = &nd->bad;
         uint64_t offlined = 0;
 
         CHECK(badset_check(bs), "bad set", "tree not sorted, balanced or "
@@ -238,21 +239,32 @@ static int check_counters(struct nc_host *h, struct why *w)
         for ( const struct nc_badpage *b = badset_lower_bound(bs, 0); b;
               b = badset_next(bs, b) )
         {
+            bool off = offmap_test(nd, b->mfn);
+
             CHECK(mfn_node(h, b->mfn) == n, "bad set",
                   "frame in another node's set (mfn, node)", b->mfn, n);
-            CHECK(!(b->flags & NC_BAD_PENDING) != !(b->flags & NC_BAD_OFFLINED),
-                  "bad set", "frame both pending and offlined (or neither)",
+            /* Pending and not offlined, or broken and offlined. */
+            CHECK(b->flags && !(b->flags & ~(NC_BAD_PENDING | NC_BAD_BROKEN)) &&
+                  !(b->flags & NC_BAD_PENDING) == off, "bad set",
+                  "pending frame offlined, or broken one neither (mfn, flags)",
                   b->mfn, b->flags);
-            offlined += !!(b->flags & NC_BAD_OFFLINED);
+            CHECK(!(b->flags & NC_BAD_PENDING) || offmap_ready(nd, b->mfn),
+                  "bad set", "pending frame without its bitmap chunk",
+                  b->mfn, b->flags);
         }
-        CHECK(offlined == h->node[n].offlined, "I7",
-              "offlined count stale", offlined, h->node[n].offlined);
+        for ( uint64_t m = offmap_next(nd, 0); m != NC_INVALID_MFN;
+              m = offmap_next(nd, m + 1) )
+        {
+            CHECK(mfn_node(h, m) == n, "bad set",
+                  "offlined frame not of its node (mfn, node)", m, n);
+            offlined++;
+        }
+        CHECK(offlined == nd->offlined, "I7", "offlined count stale",
+              offlined, nd->offlined);
     }
-    {
-        rc = check_map(&h->anon, true, w);
-        if ( rc )
-            return rc;
-    }
+    rc = check_map(&h->anon, true, w);
+    if ( rc )
+        return rc;
     return 0;
 }
 
@@ -345,21 +357,20 @@ static int check_frames(struct nc_host *h, uint8_t *map, uint64_t size,
     }
     for ( unsigned int n = 0; n < h->nr_nodes; n++ )
     {
-        const struct nc_badset *bs = &h->node[n].bad;
+        const struct nc_node *nd = &h->node[n];
 
-        for ( const struct nc_badpage *b = badset_lower_bound(bs, 0); b;
-              b = badset_next(bs, b) )
-        {
+        for ( const struct nc_badpage *b = badset_lower_bound(&nd->bad, 0); b;
+              b = badset_next(&nd->bad, b) )
             if ( b->flags & NC_BAD_PENDING )
                 CHECK(b->mfn < size && (map[b->mfn] == F_OWNED ||
                                         map[b->mfn] == F_XEN),
                       "I7", "pending frame not owned", b->mfn, map[b->mfn]);
-            else
-            {
-                rc = mark(map, size, b->mfn, 1, F_OFF, w);
-                if ( rc )
-                    return rc;
-            }
+        for ( uint64_t m = offmap_next(nd, 0); m != NC_INVALID_MFN;
+              m = offmap_next(nd, m + 1) )
+        {
+            rc = mark(map, size, m, 1, F_OFF, w);
+            if ( rc )
+                return rc;
         }
     }
     /* Every frame of an online node is accounted for; nothing else is. */

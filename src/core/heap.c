@@ -307,7 +307,7 @@ uint64_t heap_give_locked(struct nc_host *h, uint64_t mfn, uint64_t nr)
 {
     const struct nc_hrange *r = find_range(h, mfn);
     struct nc_node *nd;
-    struct nc_badpage *b;
+    struct nc_badpage *b, *next;
     uint64_t end = mfn + nr, freed = 0;
 
     BUG_ON(!r || end > r->end);
@@ -332,12 +332,18 @@ uint64_t heap_give_locked(struct nc_host *h, uint64_t mfn, uint64_t nr)
         mfn = stop;
         if ( mfn == end )
             break;
-        /* An owned frame is only ever on the bad list as pending. */
+        /* An owned frame is only ever in the bad set as pending, and its
+         * bitmap chunk was made when it went pending. */
         BUG_ON(!(b->flags & NC_BAD_PENDING));
-        b->flags = (b->flags & ~NC_BAD_PENDING) | NC_BAD_OFFLINED;
+        offmap_set(nd, mfn);
         nd->offlined++;
+        next = badset_next(&nd->bad, b);
+        if ( b->flags & NC_BAD_BROKEN )
+            b->flags &= ~NC_BAD_PENDING;
+        else
+            badset_remove(&nd->bad, b);
         mfn++;
-        b = badset_next(&nd->bad, b);
+        b = next;
     }
     ASSERT_EXPENSIVE_WHY(check_node_heap_locked, h, r->node);
     return freed;
@@ -517,6 +523,8 @@ int heap_init(struct nc_host *h, const struct nc_host_config *cfg)
         for ( unsigned int k = 0; k <= NC_MAX_ORDER; k++ )
             if ( hb_init(&nd->free[k], ((nd->end - nd->base) >> k) + 1) )
                 return -ENOMEM;
+        if ( offmap_init(nd) )
+            return -ENOMEM;
     }
     nc_sort(h->ranges, h->nr_ranges, sizeof(*h->ranges), hrange_before);
     if ( chunk_table_init(h) )
@@ -544,6 +552,7 @@ void heap_fini(struct nc_host *h)
                 if ( h->node[n].free[k].levels )
                     hb_fini(&h->node[n].free[k]);
             badset_fini(&h->node[n].bad);
+            offmap_fini(&h->node[n]);
             if ( n < h->nr_locked_nodes )
                 nc_lock_fini(&h->node[n].lock);
         }

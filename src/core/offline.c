@@ -110,9 +110,10 @@ static uint32_t pending_status(struct nc_host *h, uint64_t mfn)
  * No recall is needed when the node keeps more free memory than claims
  * (I5) and, while host-wide claims exist, the host does too (I4: the
  * headroom `unclaimed` is not 0; without host-wide claims I4 follows from
- * I5 on every node).  False, with nothing changed, for anything else, and
- * when the node's bad set has no spare entry: the caller then stops the
- * world.
+ * I5 on every node).  False, with nothing changed, for anything else: the
+ * caller then stops the world.  So it does for a broken frame (the tree
+ * records it) and for a frame whose bitmap chunk is not made yet (that
+ * allocates).
  */
 static bool offline_free_frame(struct nc_host *h, uint32_t node, uint64_t mfn,
                                uint32_t brk, uint32_t *status)
@@ -121,19 +122,20 @@ static bool offline_free_frame(struct nc_host *h, uint32_t node, uint64_t mfn,
     struct heap_locks l;
     bool done = false;
 
+    if ( brk )
+        return false;
     heap_lock_node(h, &l, node);
     /* A frame in the bad set is never free (offlined ones left the heap,
      * pending ones are owned), so a frame the heap gives up is not in it. */
-    if ( nd->bad.spare && nd->claimed < nd->avail &&
-         (!l.tracking || h->unclaimed > 0) &&
-         heap_reserve_frame_locked(h, mfn) )
+    if ( offmap_ready(nd, mfn) && nd->claimed < nd->avail &&
+         (!l.tracking || h->unclaimed > 0) && heap_reserve_frame_locked(h, mfn) )
     {
-        ASSERT(!badset_find(&nd->bad, mfn));
-        badset_insert(&nd->bad, mfn, NC_BAD_OFFLINED | brk);
+        ASSERT(!badset_find(&nd->bad, mfn) && !offmap_test(nd, mfn));
+        offmap_set(nd, mfn);
         nd->offlined++;
         if ( l.tracking )
             h->unclaimed--;
-        *status = NC_PG_OFFLINE_OFFLINED | (brk ? NC_PG_OFFLINE_BROKEN : 0);
+        *status = NC_PG_OFFLINE_OFFLINED;
         done = true;
     }
     ASSERT_EXPENSIVE_WHY(check_node_heap_locked, h, node);
@@ -165,19 +167,29 @@ int nc_page_offline(struct nc_host *h, nc_domid_t caller, uint64_t mfn,
     }
     world_lock(h);
     rc = badset_reserve(h, node);
+    if ( !rc )
+        rc = offmap_reserve(h, node, mfn);
     if ( rc )
         goto out;
 
     b = badset_find(&nd->bad, mfn);
-    if ( b )
+    if ( offmap_test(nd, mfn) )
     {
-        b->flags |= brk;
-        *status = (b->flags & NC_BAD_PENDING) ? pending_status(h, mfn)
-                                              : NC_PG_OFFLINE_OFFLINED;
+        /* Offlined already: nothing changes, unless it is now broken. */
+        if ( brk && !b )
+            badset_insert(&nd->bad, mfn, NC_BAD_BROKEN);
+        *status = NC_PG_OFFLINE_OFFLINED;
+    }
+    else if ( b )
+    {
+        b->flags |= brk;        /* pending already */
+        *status = pending_status(h, mfn);
     }
     else if ( heap_reserve_frame_locked(h, mfn) )
     {
-        badset_insert(&nd->bad, mfn, NC_BAD_OFFLINED | brk);
+        offmap_set(nd, mfn);
+        if ( brk )
+            badset_insert(&nd->bad, mfn, NC_BAD_BROKEN);
         nd->offlined++;
         recall_claims_locked(h, node, &note);
         *status = NC_PG_OFFLINE_OFFLINED;
@@ -216,16 +228,13 @@ int nc_page_online(struct nc_host *h, nc_domid_t caller, uint64_t mfn,
         rc = -EINVAL;           /* a broken frame never comes back */
     }
     else if ( b )
+        badset_remove(&nd->bad, b);     /* pending: the offline is off */
+    else if ( offmap_test(nd, mfn) )
     {
-        bool was_offlined = b->flags & NC_BAD_OFFLINED;
-
-        badset_remove(&nd->bad, b);
-        if ( was_offlined )
-        {
-            ASSERT(nd->offlined > 0);
-            nd->offlined--;
-            heap_give_locked(h, mfn, 1);
-        }
+        offmap_clear(nd, mfn);
+        ASSERT(nd->offlined > 0);
+        nd->offlined--;
+        heap_give_locked(h, mfn, 1);
     }
     world_unlock(h);
     host_autocheck(h);
@@ -237,6 +246,7 @@ int nc_page_query(struct nc_host *h, nc_domid_t caller, uint64_t mfn,
 {
     const struct nc_badpage *b;
     uint32_t node;
+    bool offlined;
     int rc = check_frame(h, caller, mfn);
 
     if ( rc )
@@ -244,14 +254,14 @@ int nc_page_query(struct nc_host *h, nc_domid_t caller, uint64_t mfn,
     node = mfn_node(h, mfn);
     node_lock(h, node);
     b = badset_find(&h->node[node].bad, mfn);
-    if ( !b )
+    offlined = offmap_test(&h->node[node], mfn);
+    if ( !b && !offlined )
         *status = 0;            /* Xen reports an online frame as no bits */
     else
-        *status = ((b->flags & NC_BAD_PENDING)
-                   ? NC_PG_OFFLINE_STATUS_OFFLINE_PENDING
-                   : NC_PG_OFFLINE_STATUS_OFFLINED) |
-                  ((b->flags & NC_BAD_BROKEN) ? NC_PG_OFFLINE_STATUS_BROKEN
-                                              : 0);
+        *status = (offlined ? NC_PG_OFFLINE_STATUS_OFFLINED
+                            : NC_PG_OFFLINE_STATUS_OFFLINE_PENDING) |
+                  (b && (b->flags & NC_BAD_BROKEN)
+                   ? NC_PG_OFFLINE_STATUS_BROKEN : 0);
     node_unlock(h, node);
     return rc;
 }

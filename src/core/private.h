@@ -177,8 +177,8 @@ bool p2m_find_mfn(const struct nc_p2m *p, uint64_t mfn, uint64_t *gpfnp);
  * Heap (heap.c)
  * ------------------------------------------------------------------------ */
 
-/* A frame that is offlined, broken or waiting to be offlined: a node of
- * the bad set's AVL tree (badset.c). */
+/* A frame that is broken or waiting to be offlined: a node of the bad
+ * set's AVL tree (badset.c).  Offlined frames are bits of a bitmap. */
 struct nc_badpage {
     uint64_t mfn;                /* the key */
     uint32_t flags;              /* NC_BAD_* */
@@ -186,8 +186,8 @@ struct nc_badpage {
     struct nc_badpage *left, *right;   /* right: next spare when free */
 };
 #define NC_BAD_PENDING   (1U << 0)  /* owned: offline when freed */
-#define NC_BAD_OFFLINED  (1U << 1)  /* off the heap */
 #define NC_BAD_BROKEN    (1U << 2)  /* machine check: never onlined */
+#define NC_OFF_CHUNK_SHIFT 15       /* 128 MiB of frames: 4 KiB of bits */
 
 struct nc_badchunk;
 
@@ -218,8 +218,13 @@ struct nc_node {
     uint64_t offlined;           /* (n) frames off the heap */
     struct nc_node_cache cache[NC_CACHE_MAX_ORDER + 1];  /* (n) */
     uint32_t nr_cached;          /* (n) blocks in cache[], all orders */
-    /* (n) this node's frames that are offlined, broken or pending */
+    /* (n) this node's frames that are pending offline or broken */
     struct nc_badset bad;
+    /* (n) this node's offlined frames: bit i of chunk c is the frame at
+     * base + (c << NC_OFF_CHUNK_SHIFT) + i; a chunk is made when one of
+     * its frames first goes offline or pending (badset.c) */
+    uint64_t **off_chunk;
+    uint64_t nr_off_chunks;                               /* (c) */
     /* (n) free[k]: bit i set <=> the order-k block at MFN base + (i << k)
      * is free, not cached and on no lower order's map. */
     struct nc_hbitmap free[NC_MAX_ORDER + 1];
@@ -480,6 +485,33 @@ void badset_remove(struct nc_badset *s, struct nc_badpage *b);
 void badset_fini(struct nc_badset *s);
 /* Sorted, balanced, heights and count exact (the checker). */
 bool badset_check(const struct nc_badset *s);
+/* The node's offlined-frame bitmap, under the node's lock.  A frame's
+ * chunk must be ready (offmap_reserve()) before it is set. */
+int offmap_init(struct nc_node *nd);
+void offmap_fini(struct nc_node *nd);
+static inline bool offmap_test(const struct nc_node *nd, uint64_t mfn)
+{
+    uint64_t i = mfn - nd->base, c = i >> NC_OFF_CHUNK_SHIFT;
+    const uint64_t *w;
+
+    if ( mfn < nd->base || c >= nd->nr_off_chunks || !nd->off_chunk[c] )
+        return false;
+    w = &nd->off_chunk[c][(i & ((1ULL << NC_OFF_CHUNK_SHIFT) - 1)) >> 6];
+    return (*w >> (i & 63)) & 1;
+}
+static inline bool offmap_ready(const struct nc_node *nd, uint64_t mfn)
+{
+    uint64_t c = (mfn - nd->base) >> NC_OFF_CHUNK_SHIFT;
+
+    return mfn >= nd->base && c < nd->nr_off_chunks && nd->off_chunk[c];
+}
+/* Make mfn's chunk: may drop and retake the heap's locks (heap_lock_all()
+ * held), as badset_reserve(). */
+int offmap_reserve(struct nc_host *h, uint32_t node, uint64_t mfn);
+void offmap_set(struct nc_node *nd, uint64_t mfn);
+void offmap_clear(struct nc_node *nd, uint64_t mfn);
+/* The first offlined frame at or after from, or NC_INVALID_MFN. */
+uint64_t offmap_next(const struct nc_node *nd, uint64_t from);
 
 /* domain.c */
 struct nc_domain *domain_get(struct nc_host *h, nc_domid_t domid);
