@@ -194,13 +194,15 @@ static uint64_t walk_nodes_locked(struct nc_host *h, struct nc_domain *d,
                                   const struct alloc_req *rq, uint32_t first,
                                   uint64_t affinity)
 {
-    const uint8_t *order = h->node[first].by_distance;
+    const struct nc_node *fn = &h->node[first];
     bool tracking = host_claims(h) > 0;
+    /* Affinity covering every online node leaves no node outside it. */
+    int outside_passes = (affinity & h->online_mask) == h->online_mask ? 1 : 2;
     struct redemption p;
     uint64_t mfn;
 
     ASSERT(heap_all_locked(h));
-    if ( h->node[first].online )
+    if ( fn->online )
     {
         p = plan_for(d, rq, first);
         mfn = take_on_node_locked(h, d, rq, first, &p, tracking);
@@ -209,21 +211,25 @@ static uint64_t walk_nodes_locked(struct nc_host *h, struct nc_domain *d,
     }
     else if ( rq->exact )
         return NC_INVALID_MFN;
-    for ( int pass = 0; pass < 4; pass++ )
-        for ( unsigned int i = 0; i < h->nr_nodes; i++ )
-        {
-            uint32_t n = order[i];
-            bool outside = pass & 1, unreachable = pass >> 1;
+    /* Reachable nodes, then unreachable ones; in each, affinity first. */
+    for ( unsigned int seg = 0; seg < 2; seg++ )
+    {
+        unsigned int lo = seg ? fn->nr_walk_near : 0;
+        unsigned int hi = seg ? fn->nr_walk : fn->nr_walk_near;
 
-            if ( n == first || !h->node[n].online ||
-                 !!(affinity & (1ULL << n)) == outside ||
-                 (h->distance[first][n] == NC_NO_DISTANCE) != unreachable )
-                continue;
-            p = plan_for(d, rq, n);
-            mfn = take_on_node_locked(h, d, rq, n, &p, tracking);
-            if ( mfn != NC_INVALID_MFN )
-                return mfn;
-        }
+        for ( int outside = 0; outside < outside_passes; outside++ )
+            for ( unsigned int i = lo; i < hi; i++ )
+            {
+                uint32_t n = fn->walk[i];
+
+                if ( !!(affinity & (1ULL << n)) == outside )
+                    continue;
+                p = plan_for(d, rq, n);
+                mfn = take_on_node_locked(h, d, rq, n, &p, tracking);
+                if ( mfn != NC_INVALID_MFN )
+                    return mfn;
+            }
+    }
     return NC_INVALID_MFN;
 }
 

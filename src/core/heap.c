@@ -433,17 +433,27 @@ static bool key_before(const void *a, const void *b)
     return *(const uint16_t *)a < *(const uint16_t *)b;
 }
 
-/* All nodes nearest first (the node itself nearest), ties by lower id:
- * sorted as keys distance * 256 + id, so the order needs no context. */
-static void order_by_distance(struct nc_host *h, uint32_t from)
+/* The other online nodes nearest first, ties by lower id: sorted as keys
+ * distance * 256 + id, so the order needs no context, and the unreachable
+ * (NC_NO_DISTANCE, the largest distance) come last. */
+static void walk_order(struct nc_host *h, uint32_t from)
 {
+    struct nc_node *nd = &h->node[from];
     uint16_t key[NC_MAX_NUMNODES];
+    unsigned int nr = 0;
 
     for ( unsigned int i = 0; i < h->nr_nodes; i++ )
-        key[i] = (uint16_t)((i == from ? 0 : h->distance[from][i]) << 8 | i);
-    nc_sort(key, h->nr_nodes, sizeof(*key), key_before);
-    for ( unsigned int i = 0; i < h->nr_nodes; i++ )
-        h->node[from].by_distance[i] = (uint8_t)key[i];
+        if ( i != from && h->node[i].online )
+            key[nr++] = (uint16_t)(h->distance[from][i] << 8 | i);
+    nc_sort(key, nr, sizeof(*key), key_before);
+    nd->nr_walk = (uint8_t)nr;
+    nd->nr_walk_near = 0;
+    for ( unsigned int i = 0; i < nr; i++ )
+    {
+        nd->walk[i] = (uint8_t)key[i];
+        if ( key[i] >> 8 != NC_NO_DISTANCE )
+            nd->nr_walk_near = (uint8_t)(i + 1);
+    }
 }
 
 /* Above this many 1 GiB chunks of MFN space (2^22: 4 PiB) the lookup
@@ -517,7 +527,6 @@ int heap_init(struct nc_host *h, const struct nc_host_config *cfg)
         nd->top_zone = nd->end ? zone_of(nd->end - 1) : 0;
         if ( nd->online )
             h->total_pages += nd->size;
-        order_by_distance(h, n);
         if ( !nd->online || !nd->size )
             continue;
         for ( unsigned int k = 0; k <= NC_MAX_ORDER; k++ )
@@ -526,6 +535,8 @@ int heap_init(struct nc_host *h, const struct nc_host_config *cfg)
         if ( offmap_init(nd) )
             return -ENOMEM;
     }
+    for ( unsigned int n = 0; n < cfg->nr_nodes; n++ )
+        walk_order(h, n);
     nc_sort(h->ranges, h->nr_ranges, sizeof(*h->ranges), hrange_before);
     if ( chunk_table_init(h) )
         return -ENOMEM;

@@ -238,9 +238,11 @@ struct nc_node {
     uint64_t base;          /* (c) first MFN, rounded down to 2^MAX_ORDER */
     uint64_t end;           /* (c) one past the last MFN */
     uint32_t top_zone;      /* (c) zone of the last MFN (0: no memory) */
-    /* (c) all nodes by increasing distance from this one (ties: lower id),
-     * this node first: the allocator's fallback walk. */
-    uint8_t by_distance[NC_MAX_NUMNODES];
+    /* (c) the allocator's fallback walk from this node: the other online
+     * nodes by increasing distance (ties: lower id), the nr_walk_near it
+     * can reach first, then those at NC_NO_DISTANCE. */
+    uint8_t walk[NC_MAX_NUMNODES];
+    uint8_t nr_walk, nr_walk_near;
     /* The next node's lock and counters start a cache line away from
      * anything here (nc_zalloc promises no more than 16-byte alignment). */
     char pad[64];
