@@ -128,7 +128,8 @@ static bool offline_free_frame(struct nc_host *h, uint32_t node, uint64_t mfn,
     /* A frame in the bad set is never free (offlined ones left the heap,
      * pending ones are owned), so a frame the heap gives up is not in it. */
     if ( offmap_ready(nd, mfn) && nd->claimed < nd->avail &&
-         (!l.tracking || h->unclaimed > 0) && heap_reserve_frame_locked(h, mfn) )
+         (!l.tracking || h->unclaimed > 0) &&
+         heap_reserve_frame_locked(h, mfn) )
     {
         ASSERT(!badset_find(&nd->bad, mfn) && !offmap_test(nd, mfn));
         offmap_set(nd, mfn);
