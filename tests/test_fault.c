@@ -767,6 +767,43 @@ static void test_xen_create(void **state)
     sweep_create(&c);
 }
 
+/*
+ * An offline that recalls a claim but inserts nothing into the tree makes
+ * one allocation at most, its bitmap chunk: with one allocation allowed
+ * and every later one failing, a free frame on a fully claimed node goes
+ * offline and its domain loses one page of claim; with none allowed, the
+ * next frame of the same chunk does too.  (It used to reserve a tree entry
+ * it did not need first, and so failed with ENOMEM here.)
+ */
+static void test_offline_with_recall_allocates_only_its_chunk(void **state)
+{
+    struct nc_host *h = host_new(SPEC);
+    const uint64_t node_pages = NR_FRAMES / NR_NODES;
+    nc_domid_t d = dom_new(h, NR_FRAMES);
+    uint32_t status = 0;
+
+    (void)state;
+    assert_int_equal(claim_set(h, d, 1, 0u, node_pages), 0);
+    assert_int_equal(node_info(h, 0).claimed, node_pages);
+
+    nc_env_fail_alloc_after(1, NC_FAULT_PERSIST);
+    assert_int_equal(nc_page_offline(h, CTL, 100, false, &status), 0);
+    assert_int_equal(status, NC_PG_OFFLINE_OFFLINED);
+    nc_env_fail_alloc_after(0, NC_FAULT_PERSIST);
+    status = 0;
+    assert_int_equal(nc_page_offline(h, CTL, 101, false, &status), 0);
+    nc_env_fail_alloc_after(0, NC_FAULT_OFF);
+    assert_int_equal(status, NC_PG_OFFLINE_OFFLINED);
+    assert_int_equal(dom_info(h, d).recalled, 2);
+    assert_int_equal(node_info(h, 0).claimed, node_pages - 2);
+    assert_int_equal(node_info(h, 0).free, node_pages - 2);
+    assert_int_equal(host_info(h).offlined_pages, 2);
+
+    assert_int_equal(nc_domain_destroy(h, CTL, d), 0);
+    assert_invariants(h);
+    nc_host_destroy(h);
+}
+
 /* The hook itself. */
 static void test_env_hook(void **state)
 {
@@ -781,6 +818,7 @@ int main(void)
         cmocka_unit_test(test_host_create),
         cmocka_unit_test(test_xen_create),
         cmocka_unit_test(test_operations),
+        cmocka_unit_test(test_offline_with_recall_allocates_only_its_chunk),
     };
 
     /* Before the first allocation, so that the live count is exact. */

@@ -23,7 +23,7 @@
  * heap's locks around the allocation as p2m_grow() does, so that nothing
  * under a node lock allocates.  The free path looks for frames pending
  * offline under the lock it holds, and offlining a free frame takes no
- * other.
+ * other heap lock (but claims_lock while host-wide claims exist).
  */
 #include "private.h"
 
@@ -167,8 +167,7 @@ void badset_insert(struct nc_badset *s, uint64_t mfn, uint32_t flags)
     *n = (struct nc_badpage){ .mfn = mfn, .flags = flags, .height = 1 };
     while ( *p )
     {
-        BUG_ON(depth == BAD_MAX_HEIGHT);    /* a broken tree */
-        ASSERT(mfn != (*p)->mfn);           /* callers look first */
+        BUG_ON(depth == BAD_MAX_HEIGHT || mfn == (*p)->mfn);
         link[depth++] = p;
         p = mfn < (*p)->mfn ? &(*p)->left : &(*p)->right;
     }

@@ -386,6 +386,24 @@ static uint64_t containing_block(const struct nc_node *nd, uint64_t mfn,
     return NC_INVALID_MFN;
 }
 
+bool heap_frame_free_locked(const struct nc_host *h, uint64_t mfn)
+{
+    uint32_t node = mfn_node(h, mfn), k;
+    const struct nc_node *nd;
+
+    if ( node == NC_NUMA_NO_NODE || !h->node[node].online )
+        return false;
+    ASSERT(node_locked(h, node));
+    nd = &h->node[node];
+    if ( containing_block(nd, mfn, &k) != NC_INVALID_MFN )
+        return true;
+    for ( k = 0; nd->nr_cached && k <= NC_CACHE_MAX_ORDER; k++ )
+        for ( unsigned int i = 0; i < nd->cache[k].nr; i++ )
+            if ( mfn - nd->cache[k].mfn[i] < (1ULL << k) )
+                return true;
+    return false;
+}
+
 bool heap_reserve_frame_locked(struct nc_host *h, uint64_t mfn)
 {
     uint32_t node = mfn_node(h, mfn), k, z;

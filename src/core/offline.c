@@ -2,9 +2,10 @@
 /*
  * Page offlining and onlining (spec §7), with claim recall.
  *
- * The frames that are not plain RAM any more live in one set (the "bad
- * set", badset.c): offlined, broken, or pending (owned by a domain or by the
- * hypervisor; offlined by heap_give_locked() when freed).  Offlining a free
+ * The frames that are not plain RAM any more are in their node's bad set
+ * (badset.c): offlined (a bitmap), broken or pending (a tree; pending
+ * frames are owned by a domain or by the hypervisor, and offlined by
+ * heap_give_locked() when freed).  Offlining a free
  * frame lowers free memory, so claims may now exceed it: they are recalled
  * until I5 holds on the frame's node and I4 holds on the host, node claims
  * on that node first, then host-wide claims, domains in ascending domid,
@@ -12,7 +13,8 @@
  * breaks I4; numaclaim keeps it.
  *
  * Each node keeps its own bad set under its lock.  Offlining a free frame
- * whose loss needs no recall takes that lock only, as an allocation does;
+ * whose loss needs no recall takes that lock only, as an allocation does
+ * (and claims_lock while host-wide claims exist);
  * anything else is rare and stops the world (world_lock()) rather than
  * adding per-frame state to the allocation path.  The free path looks for
  * pending frames only when its node's bad set is not empty.
@@ -167,9 +169,22 @@ int nc_page_offline(struct nc_host *h, nc_domid_t caller, uint64_t mfn,
         return 0;
     }
     world_lock(h);
-    rc = badset_reserve(h, node);
-    if ( !rc )
+    /* The frame's bitmap chunk, and a tree entry only if one will be
+     * inserted (a broken frame, or one that is neither offlined nor free:
+     * it goes pending), so that an offline needing neither cannot fail for
+     * want of memory.  Each reserve may drop the heap's locks, so look
+     * again after it; once both are there nothing drops them. */
+    for ( ;; )
+    {
         rc = offmap_reserve(h, node, mfn);
+        if ( rc || nd->bad.spare ||
+             !(brk || (!offmap_test(nd, mfn) &&
+                       !heap_frame_free_locked(h, mfn))) )
+            break;
+        rc = badset_reserve(h, node);
+        if ( rc )
+            break;
+    }
     if ( rc )
         goto out;
 

@@ -464,14 +464,17 @@ uint64_t heap_take_locked(struct nc_host *h, uint32_t node, uint32_t order,
 uint64_t heap_give_locked(struct nc_host *h, uint64_t mfn, uint64_t nr);
 /* The same for a run that may span ranges and nodes (heap_lock_all()). */
 uint64_t heap_give_span_locked(struct nc_host *h, uint64_t mfn, uint64_t nr);
-/* Pull one free frame out of its buddy: false if it is not free.  Needs
- * the frame's node's lock. */
+/* Whether a frame is free (on the maps or in the cache), and pull one
+ * free frame out of its buddy (false if it is not free).  Need the
+ * frame's node's lock. */
+bool heap_frame_free_locked(const struct nc_host *h, uint64_t mfn);
 bool heap_reserve_frame_locked(struct nc_host *h, uint64_t mfn);
 /* Put a node's cached blocks back on its maps (node lock held). */
 void heap_flush_cache_locked(struct nc_host *h, uint32_t node);
 
-/* badset.c: a node's set is read and written under that node's lock;
- * each O(log n) */
+/* badset.c: a node's tree is read under that node's lock and changed
+ * under it too, but an insert needs a spare entry that only
+ * badset_reserve() (heap_lock_all()) makes; each O(log n) */
 struct nc_badpage *badset_find(const struct nc_badset *s, uint64_t mfn);
 /* First entry with mfn >= from, or NULL. */
 struct nc_badpage *badset_lower_bound(const struct nc_badset *s,
