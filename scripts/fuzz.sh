@@ -79,17 +79,28 @@ wait
 
 # The linearizability checks, longer than in `make test`: about 1,000
 # histories a second in-process, so FUZZ_TIME seconds' worth of each.
+# Not building them is a failure too, never a silent skip.
 lin_failed=
-if [ -f build/build.ninja ] || meson setup build >/dev/null 2>&1; then
-    ninja -C build tests/test_linearizable tests/test_lin_hostd >/dev/null &&
+if { [ -f build/build.ninja ] ||
+     meson setup build >build/fuzz-crashes/lin-setup.log 2>&1; } &&
+   ninja -C build tests/test_linearizable tests/test_lin_hostd \
+        src/cli/numaclaim >build/fuzz-crashes/lin-build.log 2>&1; then
     for t in test_linearizable:1000 test_lin_hostd:100; do
         exe=build/tests/${t%%:*}
         n=$(( time * ${t##*:} ))
         echo "${t%%:*}: $n histories"
+        # As meson runs them: the hostd one starts build/src/cli/numaclaim
+        # and its clients load the stand-in libraries.
+        LD_LIBRARY_PATH=$root/build/src/shim \
+        NC_NUMACLAIM=$root/build/src/cli/numaclaim \
         NC_LIN_HISTORIES=$n NC_LIN_SEED=$(date +%s) "$exe" \
             >"build/fuzz-crashes/${t%%:*}.log" 2>&1 ||
             lin_failed+=" ${t%%:*}"
     done
+else
+    echo "fuzz: cannot build the linearizability checks" \
+         "(build/fuzz-crashes/lin-setup.log, lin-build.log)" >&2
+    exit 1
 fi
 
 found=$(find build/fuzz-crashes -type f \( -name 'crash-*' -o -name 'leak-*' \
