@@ -262,10 +262,7 @@ static int check_counters(struct nc_host *h, struct why *w)
         CHECK(offlined == nd->offlined, "I7", "offlined count stale",
               offlined, nd->offlined);
     }
-    rc = check_map(&h->anon, true, w);
-    if ( rc )
-        return rc;
-    return 0;
+    return check_map(&h->anon, true, w);
 }
 
 /* ========================================================================

@@ -97,10 +97,15 @@ static void account_taken(struct nc_node *nd, uint32_t zone, uint64_t r)
     nd->avail -= r;
 }
 
-static void block_link(struct nc_node *nd, uint64_t mfn, uint32_t k)
+/* Link a free block of zone z (its callers know the zone: a split's
+ * halves and a merge's result lie in the zone of the block they came
+ * from, by rule 1). */
+static void block_link(struct nc_node *nd, uint32_t z, uint64_t mfn,
+                       uint32_t k)
 {
+    ASSERT(zone_of(mfn) == z);
     hb_set(&nd->free[k], (mfn - nd->base) >> k);
-    nd->zone_blocks[zone_of(mfn)][k]++;
+    nd->zone_blocks[z][k]++;
 }
 
 static void block_unlink(struct nc_node *nd, uint64_t mfn, uint32_t k)
@@ -133,7 +138,9 @@ static bool block_allowed(const struct nc_hrange *r, uint64_t mfn, uint32_t k)
 static void free_block(struct nc_node *nd, const struct nc_hrange *r,
                        uint64_t mfn, uint32_t k)
 {
-    account_free(nd, zone_of(mfn), 1ULL << k);
+    uint32_t z = zone_of(mfn);
+
+    account_free(nd, z, 1ULL << k);
     while ( k < NC_MAX_ORDER )
     {
         uint64_t merged = mfn & ~((2ULL << k) - 1);
@@ -145,7 +152,7 @@ static void free_block(struct nc_node *nd, const struct nc_hrange *r,
         mfn = merged;
         k++;
     }
-    block_link(nd, mfn, k);
+    block_link(nd, z, mfn, k);
 }
 
 /* Free [s, e), which lies in range r, as maximal allowed blocks. */
@@ -273,7 +280,7 @@ static uint64_t take_from_maps(struct nc_node *nd, uint32_t order,
             while ( j > order )
             {
                 j--;
-                block_link(nd, mfn + (1ULL << j), j);
+                block_link(nd, z, mfn + (1ULL << j), j);
             }
             account_taken(nd, z, r);
             return mfn;
@@ -386,14 +393,25 @@ static uint64_t containing_block(const struct nc_node *nd, uint64_t mfn,
     return NC_INVALID_MFN;
 }
 
-bool heap_frame_free_locked(const struct nc_host *h, uint64_t mfn)
+/* The online node holding mfn, whose lock the caller holds, or
+ * NC_NUMA_NO_NODE. */
+static uint32_t locked_node_of(const struct nc_host *h, uint64_t mfn)
 {
-    uint32_t node = mfn_node(h, mfn), k;
-    const struct nc_node *nd;
+    uint32_t node = mfn_node(h, mfn);
 
     if ( node == NC_NUMA_NO_NODE || !h->node[node].online )
-        return false;
+        return NC_NUMA_NO_NODE;
     ASSERT(node_locked(h, node));
+    return node;
+}
+
+bool heap_frame_free_locked(const struct nc_host *h, uint64_t mfn)
+{
+    uint32_t node = locked_node_of(h, mfn), k;
+    const struct nc_node *nd;
+
+    if ( node == NC_NUMA_NO_NODE )
+        return false;
     nd = &h->node[node];
     if ( containing_block(nd, mfn, &k) != NC_INVALID_MFN )
         return true;
@@ -406,13 +424,12 @@ bool heap_frame_free_locked(const struct nc_host *h, uint64_t mfn)
 
 bool heap_reserve_frame_locked(struct nc_host *h, uint64_t mfn)
 {
-    uint32_t node = mfn_node(h, mfn), k, z;
+    uint32_t node = locked_node_of(h, mfn), k, z;
     struct nc_node *nd;
     uint64_t blk;
 
-    if ( node == NC_NUMA_NO_NODE || !h->node[node].online )
+    if ( node == NC_NUMA_NO_NODE )
         return false;
-    ASSERT(node_locked(h, node));
     nd = &h->node[node];
     heap_flush_cache_locked(h, node);
     blk = containing_block(nd, mfn, &k);
@@ -425,12 +442,8 @@ bool heap_reserve_frame_locked(struct nc_host *h, uint64_t mfn)
     block_unlink(nd, blk, k);
     while ( k > 0 )
     {
-        uint64_t half;
-
         k--;
-        half = (mfn & ~((1ULL << k) - 1)) ^ (1ULL << k);
-        hb_set(&nd->free[k], (half - nd->base) >> k);
-        nd->zone_blocks[z][k]++;
+        block_link(nd, z, (mfn & ~((1ULL << k) - 1)) ^ (1ULL << k), k);
     }
     account_taken(nd, z, 1);
     return true;

@@ -5,19 +5,19 @@
  * The frames that are not plain RAM any more are in their node's bad set
  * (badset.c): offlined (a bitmap), broken or pending (a tree; pending
  * frames are owned by a domain or by the hypervisor, and offlined by
- * heap_give_locked() when freed).  Offlining a free
- * frame lowers free memory, so claims may now exceed it: they are recalled
- * until I5 holds on the frame's node and I4 holds on the host, node claims
- * on that node first, then host-wide claims, domains in ascending domid,
- * and each domain counts what it lost.  Xen mainline does no recall and so
- * breaks I4; numaclaim keeps it.
+ * heap_give_locked() when freed).  Offlining a free frame lowers free
+ * memory, so claims may now exceed it: they are recalled until I5 holds on
+ * the frame's node and I4 holds on the host, node claims on that node
+ * first, then host-wide claims, domains in ascending domid, and each
+ * domain counts what it lost.  Xen mainline does no recall and so breaks
+ * I4; numaclaim keeps it.
  *
  * Each node keeps its own bad set under its lock.  Offlining a free frame
  * whose loss needs no recall takes that lock only, as an allocation does
- * (and claims_lock while host-wide claims exist);
- * anything else is rare and stops the world (world_lock()) rather than
- * adding per-frame state to the allocation path.  The free path looks for
- * pending frames only when its node's bad set is not empty.
+ * (and claims_lock while host-wide claims exist); anything else is rare
+ * and stops the world (world_lock()) rather than adding per-frame state to
+ * the allocation path.  The free path looks for pending frames only when
+ * its node's bad set is not empty.
  */
 #include "private.h"
 
