@@ -129,6 +129,9 @@ uint32_t nc_host_memory_map(const struct nc_host *h, struct nc_range *out,
  * max_page). */
 uint64_t nc_host_max_page(const struct nc_host *h);
 
+/* Nodes of the host, online or not, numbered from 0 (constant). */
+uint32_t nc_host_nr_nodes(const struct nc_host *h);
+
 /* SLIT distance between two nodes (0 for a node that does not exist). */
 uint8_t nc_host_distance(const struct nc_host *h, uint32_t a, uint32_t b);
 

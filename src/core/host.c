@@ -227,6 +227,11 @@ int nc_host_overview(struct nc_host *h, struct nc_host_info *info,
     return 0;
 }
 
+uint32_t nc_host_nr_nodes(const struct nc_host *h)
+{
+    return h->nr_nodes;         /* (c): no lock */
+}
+
 uint8_t nc_host_distance(const struct nc_host *h, uint32_t a, uint32_t b)
 {
     if ( a >= h->nr_nodes || b >= h->nr_nodes )

@@ -25,25 +25,6 @@
 /* The address a guest handle holds. */
 #define HADDR(h) ((uint64_t)(uintptr_t)(h).p)
 
-/* The host's node count without the host overview's locks: nodes are
- * numbered from 0, and nc_host_distance gives an existing node 10 to
- * itself and a missing one 0. */
-static inline uint32_t host_nr_nodes(const struct nc_host *h)
-{
-    uint32_t lo = 0, hi = NC_MAX_NUMNODES;
-
-    while ( lo < hi )
-    {
-        uint32_t mid = (lo + hi + 1) / 2;
-
-        if ( nc_host_distance(h, mid - 1, mid - 1) )
-            lo = mid;
-        else
-            hi = mid - 1;
-    }
-    return lo;
-}
-
 /* Xen's getdomaininfo record of a domain (domctl and sysctl share it). */
 void fill_domaininfo(const struct nc_domain_info *i,
                      struct xen_domctl_getdomaininfo *o);

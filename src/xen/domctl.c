@@ -260,7 +260,7 @@ static long node_pages(struct nc_host *h, nc_domid_t caller,
 {
     struct xen_domctl_node_pages *u = (void *)&op->u;
     uint64_t pages[NC_MAX_NUMNODES];
-    uint32_t n, nr_nodes = host_nr_nodes(h);
+    uint32_t n, nr_nodes = nc_host_nr_nodes(h);
     long rc;
 
     if ( caller != NC_DOMID_CONTROL )
