@@ -6,14 +6,15 @@
  * host programs, with the environment (src/env/posix.c) linked in.
  *
  * The map is observed through its functions (lookup, range_mapped and
- * range_unmapped, one_run, is_extent, find_mfn, the removal callbacks)
+ * range_unmapped, find_run, is_extent, find_mfn, the removal callbacks)
  * and its page count, not through the layout of its array, so that the
  * tests stay true if p2m.c changes how it stores runs.  Covered: the
  * empty map; gpfn 0 and the top of the gpfn space (a run ending at
  * NC_INVALID_GFN, which is never mapped) and NC_INVALID_MFN; in-order
  * appends that merge into one run, appends that cannot merge, merges
  * backwards and bridging two runs, no_merge maps; removal of a head, a
- * tail, a middle (a split) and whole runs, and removal across runs and
+ * tail, a middle (a split) and whole runs, by range and at the entry
+ * find_run found, and removal across runs and
  * holes; growth from empty to 1000 runs in few allocations, and a growth
  * that fails changing nothing; and random inserts and removals against a
  * plain gpfn -> mfn array.
@@ -77,7 +78,7 @@ static void assert_run(const struct nc_p2m *p, uint64_t gpfn, uint64_t mfn,
     uint64_t first = 0;
 
     assert_true(p2m_is_extent(p, gpfn, nr));
-    assert_true(p2m_one_run(p, gpfn, nr, &first));
+    assert_int_not_equal(p2m_find_run(p, gpfn, nr, &first), NC_P2M_NONE);
     assert_int_equal(first, mfn);
     assert_true(p2m_range_mapped(p, gpfn, nr));
 }
@@ -94,7 +95,7 @@ static void test_empty(void **state)
     assert_true(p2m_range_unmapped(&p, 0, 1024));
     assert_true(p2m_range_mapped(&p, 7, 0));     /* nothing to be mapped */
     assert_false(p2m_is_extent(&p, 0, 1));
-    assert_false(p2m_one_run(&p, 0, 1, &g));
+    assert_int_equal(p2m_find_run(&p, 0, 1, &g), NC_P2M_NONE);
     assert_false(p2m_find_mfn(&p, 0, &g));
     assert_false(p2m_find_mfn(&p, NC_INVALID_MFN, &g));
     assert_int_equal(p.pages, 0);
@@ -147,7 +148,7 @@ static void test_in_order_append(void **state)
     insert(&p, 514, 9002, 1);                     /* gpfns do not follow */
     assert_run(&p, 514, 9002, 1);
     assert_maps(&p, 513, NC_INVALID_MFN);
-    assert_false(p2m_one_run(&p, 512, 3, &(uint64_t){ 0 }));
+    assert_int_equal(p2m_find_run(&p, 512, 3, &(uint64_t){ 0 }), NC_P2M_NONE);
     assert_false(p2m_range_mapped(&p, 512, 3));
     p2m_fini(&p);
 }
@@ -187,7 +188,7 @@ static void test_no_merge(void **state)
     assert_run(&p, 4, 4, 4);
     assert_run(&p, 8, 8, 1);
     assert_false(p2m_is_extent(&p, 0, 8));
-    assert_false(p2m_one_run(&p, 0, 8, &(uint64_t){ 0 }));
+    assert_int_equal(p2m_find_run(&p, 0, 8, &(uint64_t){ 0 }), NC_P2M_NONE);
     assert_true(p2m_range_mapped(&p, 0, 9));
     p2m_fini(&p);
 }
@@ -254,6 +255,49 @@ static void test_remove_pieces(void **state)
     assert_run(&p, 8, 1008, 6);
     assert_int_equal(p.pages, 6);
     assert_int_equal(r.nr, 4);
+    p2m_fini(&p);
+}
+
+/* p2m_cut at the entry p2m_find_run found: the same four cuts. */
+static void cut(struct nc_p2m *p, uint64_t gpfn, uint64_t nr, uint64_t mfn)
+{
+    uint64_t first = 0;
+    uint32_t i = p2m_find_run(p, gpfn, nr, &first);
+
+    assert_int_not_equal(i, NC_P2M_NONE);
+    assert_int_equal(first, mfn);
+    reserve(p);
+    p2m_cut(p, i, gpfn, nr);
+    assert_true(p2m_range_unmapped(p, gpfn, nr));
+}
+
+static void test_cut_found_run(void **state)
+{
+    struct nc_p2m p = { 0 };
+    uint64_t g = 0;
+
+    (void)state;
+    insert(&p, 0, 1000, 16);
+    insert(&p, 64, 5000, 4);
+    /* Not all in one entry: across a hole, past an end. */
+    assert_int_equal(p2m_find_run(&p, 14, 4, &g), NC_P2M_NONE);
+    assert_int_equal(p2m_find_run(&p, 66, 3, &g), NC_P2M_NONE);
+    assert_int_equal(g, 0);
+
+    cut(&p, 5, 3, 1005);                          /* split: 0-4, 8-15 */
+    assert_run(&p, 0, 1000, 5);
+    assert_run(&p, 8, 1008, 8);
+    assert_int_equal(p.pages, 17);
+    cut(&p, 0, 2, 1000);                          /* head: 2-4 */
+    assert_run(&p, 2, 1002, 3);
+    cut(&p, 14, 2, 1014);                         /* tail: 8-13 */
+    assert_run(&p, 8, 1008, 6);
+    cut(&p, 2, 3, 1002);                          /* whole */
+    assert_maps(&p, 2, NC_INVALID_MFN);
+    cut(&p, 64, 4, 5000);                         /* the last, whole */
+    assert_run(&p, 8, 1008, 6);
+    assert_int_equal(p.pages, 6);
+    assert_maps(&p, 64, NC_INVALID_MFN);
     p2m_fini(&p);
 }
 
@@ -410,6 +454,7 @@ int main(void)
         cmocka_unit_test(test_merge_backwards_and_bridge),
         cmocka_unit_test(test_no_merge),
         cmocka_unit_test(test_remove_pieces),
+        cmocka_unit_test(test_cut_found_run),
         cmocka_unit_test(test_remove_across_holes),
         cmocka_unit_test(test_growth),
         cmocka_unit_test(test_growth_fails_cleanly),

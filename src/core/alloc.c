@@ -118,9 +118,10 @@ static void redeem_claims_locked(struct nc_host *h, struct nc_domain *d,
  * Needs d->lock (if d), the locks of the nodes the plan touches, and
  * claims_lock when tracking or p->b > 0.
  */
-static uint64_t take_on_node_locked(struct nc_host *h, struct nc_domain *d,
-                                    const struct alloc_req *rq, uint32_t n,
-                                    const struct redemption *p, bool tracking)
+static nc_always_inline uint64_t
+take_on_node_locked(struct nc_host *h, struct nc_domain *d,
+                    const struct alloc_req *rq, uint32_t n,
+                    const struct redemption *p, bool tracking)
 {
     uint64_t r = 1ULL << rq->order, mfn;
     struct nc_node *nd = &h->node[n];
@@ -373,28 +374,29 @@ struct give_ctx {
     bool whole;                  /* the whole heap is locked already */
 };
 
-/* Free [mfn, mfn + nr), which lies in one range of `node`, for d (NULL:
- * anonymous pages), keeping node_pages exact: under the node's lock, or
- * under the whole heap if `whole` (whose unlock recounts the headroom). */
-static void give_piece(struct nc_host *h, struct nc_domain *d, uint32_t node,
-                       uint64_t mfn, uint64_t nr, bool whole)
+/* Free [mfn, mfn + nr), which lies in range r, for d (NULL: anonymous
+ * pages), keeping node_pages exact: under the node's lock, or under the
+ * whole heap if `whole` (whose unlock recounts the headroom). */
+static void give_piece(struct nc_host *h, struct nc_domain *d,
+                       const struct nc_hrange *r, uint64_t mfn, uint64_t nr,
+                       bool whole)
 {
     struct heap_locks l;
     uint64_t freed;
 
     if ( d )
     {
-        ASSERT_GE(d->node_pages[node], nr);
-        d->node_pages[node] -= nr;
+        ASSERT_GE(d->node_pages[r->node], nr);
+        d->node_pages[r->node] -= nr;
     }
     if ( whole )
     {
         ASSERT(heap_all_locked(h));
-        heap_give_locked(h, mfn, nr);
+        heap_give_range_locked(h, r, mfn, nr);
         return;
     }
-    heap_lock_node(h, &l, node);
-    freed = heap_give_locked(h, mfn, nr);
+    heap_lock_node(h, &l, r->node);
+    freed = heap_give_range_locked(h, r, mfn, nr);
     if ( l.tracking )
         h->unclaimed += freed;
     heap_unlock_nodes(h, &l);
@@ -407,11 +409,12 @@ static void give_run(void *arg, uint64_t mfn, uint64_t nr)
 
     while ( nr )
     {
-        uint64_t end;
-        uint32_t node = mfn_range(g->h, mfn, &end);
-        uint64_t piece = NC_MIN(nr, end - mfn);
+        const struct nc_hrange *r = mfn_hrange(g->h, mfn);
+        uint64_t piece;
 
-        give_piece(g->h, g->d, node, mfn, piece, g->whole);
+        BUG_ON(!r);
+        piece = NC_MIN(nr, r->end - mfn);
+        give_piece(g->h, g->d, r, mfn, piece, g->whole);
         mfn += piece;
         nr -= piece;
     }
@@ -472,7 +475,7 @@ static int charged_alloc(struct nc_host *h, nc_domid_t caller,
         if ( !rc )
             p2m_insert(p2m, map ? gpfn : mfn, mfn, 1ULL << order);
     }
-    domain_unlock_put(h, d);
+    domain_unlock(d);
     if ( !rc && mfnp )
         *mfnp = mfn;
     host_autocheck(h);
@@ -488,6 +491,7 @@ static int free_extent(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
     uint64_t nr, mfn = NC_INVALID_MFN;
     struct nc_domain *d;
     struct nc_p2m *p2m;
+    uint32_t i;
     int rc = check_extent(caller, addr, order);
 
     if ( rc )
@@ -498,42 +502,43 @@ static int free_extent(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
         return rc;
 
     p2m = unmapped ? &d->unmapped : &d->p2m;
-    if ( !p2m_one_run(p2m, addr, nr, &mfn) )
-    {
+    i = p2m_find_run(p2m, addr, nr, &mfn);
+    if ( i == NC_P2M_NONE )
         rc = p2m_range_mapped(p2m, addr, nr) ? 0 : -ENOENT;
-        mfn = NC_INVALID_MFN;    /* several runs */
-    }
     if ( !rc )
         rc = p2m_reserve(p2m, NULL, 1);
     if ( !rc )
     {
-        struct give_ctx g = { h, d, true };
-        uint64_t end = 0;
-        uint32_t node = 0;
+        const struct nc_hrange *r = NULL;
+        bool whole = true;
 
         /* Pages of one run in one node range go back under that node's
          * lock; anything else with the whole heap locked, so that the free
          * is one step for whoever looks. */
-        if ( mfn != NC_INVALID_MFN )
+        if ( i != NC_P2M_NONE )
         {
-            node = mfn_range(h, mfn, &end);
-            g.whole = end < mfn + nr;
+            r = mfn_hrange(h, mfn);
+            BUG_ON(!r);
+            whole = r->end < mfn + nr;
         }
-        if ( g.whole )
+        if ( whole )
         {
+            struct give_ctx g = { h, d, true };
+
             heap_lock_all(h);
             p2m_remove(p2m, addr, nr, give_run, &g);
             heap_unlock_all(h);
         }
         else
         {
-            p2m_remove(p2m, addr, nr, NULL, NULL);
-            give_piece(h, d, node, mfn, nr, false);
+            /* p2m_reserve() moves entries, not their indexes. */
+            p2m_cut(p2m, i, addr, nr);
+            give_piece(h, d, r, mfn, nr, false);
         }
         ASSERT_GE(d->tot_pages, nr);
         d->tot_pages -= nr;
     }
-    domain_unlock_put(h, d);
+    domain_unlock(d);
     host_autocheck(h);
     return rc;
 }

@@ -4,10 +4,13 @@
  * of spec §8 (max_pages, node affinity), plus read-only queries.
  *
  * Lifetime: the table holds one reference to each domain; domain_get()
- * takes another under domlist_lock, so a domain being destroyed stays valid
- * for whoever still uses it and is freed by the last domain_put().  Killing
- * marks the domain dying, releases its claims and frees its pages; reaping
- * removes it from the table, after which its domid can be reused.
+ * takes another, so a domain being destroyed stays valid for whoever still
+ * uses it and is freed by the last domain_put().  Killing marks the domain
+ * dying, releases its claims and frees its pages; reaping removes it from
+ * the table, after which its domid can be reused.  An operation that does
+ * all its work under the domain's lock needs no reference: holding the
+ * lock of a domain that is not dying keeps it from being killed, so from
+ * being freed (domain_lock_checked()).
  */
 #include "private.h"
 
@@ -23,9 +26,11 @@
  * nc_host_destroy() frees the pool.  A reader that loaded a pointer from
  * the table may therefore find it freed or reused; it takes a reference
  * only if the count is not zero, then checks that the table still maps the
- * domid to it, and otherwise gives the reference back.  The refcnt field is
- * never overwritten by the reuse (it is 0 from the last put until the new
- * domain publishes it as 1).
+ * domid to it, and otherwise gives the reference back.  Neither the refcnt
+ * field nor the lock is ever overwritten by the reuse (refcnt is 0 from the
+ * last put until the new domain publishes it as 1; the lock is made once),
+ * so a stale reader may take the lock too: domain_alloc() clears a reused
+ * structure, and domain_free() empties a dead one, holding it.
  */
 struct nc_domain *domain_get(struct nc_host *h, nc_domid_t domid)
 {
@@ -52,17 +57,29 @@ struct nc_domain *domain_get(struct nc_host *h, nc_domid_t domid)
     return d;
 }
 
-/* Give back what the domain holds and keep the structure for reuse. */
-static void domain_free(struct nc_host *h, struct nc_domain *d)
+/* Put a structure in the pool for reuse. */
+static void domain_pool_put(struct nc_host *h, struct nc_domain *d)
 {
-    p2m_fini(&d->p2m);
-    p2m_fini(&d->unmapped);
-    vnuma_free(d->vnuma);
-    nc_lock_fini(&d->lock);
     nc_lock(&h->domlist_lock);
     d->pool_next = h->domain_pool;
     h->domain_pool = d;
     nc_unlock(&h->domlist_lock);
+}
+
+/* Give back what the domain holds and keep the structure for reuse.  Under
+ * its lock, which a thread that found it in the table before it was reaped
+ * may still take (domain_lock_checked()): that thread then finds it dying,
+ * and touches nothing else. */
+static void domain_free(struct nc_host *h, struct nc_domain *d)
+{
+    nc_lock(&d->lock);
+    ASSERT(d->dying || d->domid == NC_DOMID_CONTROL);
+    p2m_fini(&d->p2m);
+    p2m_fini(&d->unmapped);
+    vnuma_free(d->vnuma);
+    d->vnuma = NULL;
+    nc_unlock(&d->lock);
+    domain_pool_put(h, d);
 }
 
 void domain_put(struct nc_host *h, struct nc_domain *d)
@@ -79,7 +96,13 @@ void domain_put(struct nc_host *h, struct nc_domain *d)
     }
 }
 
-/* A structure for a new domain, all but refcnt zeroed (refcnt is 0). */
+/*
+ * A structure for a new domain: refcnt 0, its lock held, everything after
+ * the lock zeroed.  The lock of a structure is made once and kept through
+ * its reuses, and the structure is cleared with it held: a thread of
+ * domain_lock_checked() that loaded the pointer before the last domain
+ * went may be taking it.
+ */
 static struct nc_domain *domain_alloc(struct nc_host *h)
 {
     struct nc_domain *d;
@@ -90,10 +113,16 @@ static struct nc_domain *domain_alloc(struct nc_host *h)
         h->domain_pool = d->pool_next;
     nc_unlock(&h->domlist_lock);
     if ( !d )
-        return nc_zalloc(sizeof(*d));
+    {
+        d = nc_zalloc(sizeof(*d));
+        if ( !d )
+            return NULL;
+        nc_lock_init(&d->lock, NC_RANK_DOMAIN);
+    }
+    nc_lock(&d->lock);
     ASSERT(atomic_load(&d->refcnt) == 0);
-    nc_memzero((char *)d + sizeof(d->refcnt),
-               sizeof(*d) - sizeof(d->refcnt));
+    nc_memzero((char *)d + offsetof(struct nc_domain, pool_next),
+               sizeof(*d) - offsetof(struct nc_domain, pool_next));
     return d;
 }
 
@@ -104,6 +133,7 @@ void domain_pool_fini(struct nc_host *h)
         struct nc_domain *d = h->domain_pool;
 
         h->domain_pool = d->pool_next;
+        nc_lock_fini(&d->lock);
         nc_free(d);
     }
 }
@@ -186,12 +216,12 @@ int nc_domain_create(struct nc_host *h, nc_domid_t caller,
     d = domain_alloc(h);
     if ( !d )
         return -ENOMEM;
-    nc_lock_init(&d->lock, NC_RANK_DOMAIN);
     d->max_vcpus = cfg->max_vcpus;
     d->node_affinity = h->online_mask;
     /* A guest is created paused and runs once the toolstack unpauses it;
      * the control domain is running from start-up. */
     d->pause_count = id == NC_DOMID_CONTROL ? 0 : 1;
+    nc_unlock(&d->lock);
 
     nc_lock(&h->domlist_lock);
     if ( id == NC_DOMID_ANY )
@@ -216,9 +246,9 @@ int nc_domain_create(struct nc_host *h, nc_domid_t caller,
 
     if ( rc )
     {
-        /* Never published, so no reader can hold it: free it outright. */
-        nc_lock_fini(&d->lock);
-        nc_free(d);
+        /* Never published, but a reader of the last domain that had this
+         * structure may still take its lock: back to the pool. */
+        domain_pool_put(h, d);
         return rc;
     }
     if ( domidp )
@@ -244,8 +274,8 @@ void domain_relinquish_locked(struct nc_host *h, struct nc_domain *d)
     nc_memzero(d->node_pages, sizeof(d->node_pages));
 }
 
-/* Look up a guest that a privileged domctl may act on; with `live`, also
- * lock it, refusing a dying one (domain_lock_checked()). */
+/* Look up a guest that a privileged domctl may act on: referenced, or with
+ * `live` locked instead, refusing a dying one (domain_lock_checked()). */
 static int get_target(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
                       bool live, struct nc_domain **dp)
 {
@@ -331,7 +361,7 @@ int nc_domain_set_max_pages(struct nc_host *h, nc_domid_t caller,
     d->max_pages = max_pages;
     domain_deduct_over_max_locked(h, d);
     heap_unlock_all(h);
-    domain_unlock_put(h, d);
+    domain_unlock(d);
     host_autocheck(h);
     return 0;
 }
@@ -382,7 +412,7 @@ int nc_domain_set_node_affinity(struct nc_host *h, nc_domid_t caller,
         rc = -EINVAL;
     else
         d->node_affinity = mask;
-    domain_unlock_put(h, d);
+    domain_unlock(d);
     return rc;
 }
 

@@ -142,6 +142,10 @@ _Noreturn void nc_panic(const char *file, int line, const char *func,
 
 #define ASSERT_UNREACHABLE() NC_PANIC("unreachable")
 
+/* For the few small functions of the allocation path whose call would cost
+ * more than their body (Xen's always_inline). */
+#define nc_always_inline inline __attribute__((always_inline))
+
 #define NC_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define NC_MAX(a, b) ((a) > (b) ? (a) : (b))
 #define NC_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

@@ -39,9 +39,10 @@ static uint64_t hrange_end(const void *arr, uint32_t i)
     return ((const struct nc_hrange *)arr)[i].end;
 }
 
-/* The range holding mfn, by binary search over all nodes' ranges. */
-static const struct nc_hrange *search_range(const struct nc_host *h,
-                                            uint64_t mfn)
+/* The range holding mfn, by binary search over all nodes' ranges
+ * (mfn_hrange() tries the chunk table first). */
+const struct nc_hrange *mfn_hrange_search(const struct nc_host *h,
+                                          uint64_t mfn)
 {
     uint32_t i = first_ending_after(h->ranges, 0, h->nr_ranges, mfn,
                                     hrange_end);
@@ -51,51 +52,9 @@ static const struct nc_hrange *search_range(const struct nc_host *h,
     return NULL;
 }
 
-/* The range holding mfn: one table load for MFNs in a 1 GiB chunk that
- * lies within one range (all of them on most hosts), the search otherwise. */
-static const struct nc_hrange *find_range(const struct nc_host *h,
-                                          uint64_t mfn)
-{
-    uint64_t c = mfn >> NC_MAX_ORDER;
-
-    if ( c < h->nr_chunks && h->chunk_range[c] != NC_CHUNK_MIXED )
-        return &h->ranges[h->chunk_range[c]];
-    return search_range(h, mfn);
-}
-
-uint32_t mfn_node(const struct nc_host *h, uint64_t mfn)
-{
-    const struct nc_hrange *r = find_range(h, mfn);
-
-    return r ? r->node : NC_NUMA_NO_NODE;
-}
-
-uint32_t mfn_range(const struct nc_host *h, uint64_t mfn, uint64_t *endp)
-{
-    const struct nc_hrange *r = find_range(h, mfn);
-
-    BUG_ON(!r);
-    *endp = r->end;
-    return r->node;
-}
-
 /* ========================================================================
  * Blocks
  * ======================================================================== */
-
-static void account_free(struct nc_node *nd, uint32_t zone, uint64_t r)
-{
-    nd->zone_avail[zone] += r;
-    nd->avail += r;
-}
-
-static void account_taken(struct nc_node *nd, uint32_t zone, uint64_t r)
-{
-    ASSERT_GE(nd->zone_avail[zone], r);
-    nd->zone_avail[zone] -= r;
-    ASSERT_GE(nd->avail, r);
-    nd->avail -= r;
-}
 
 /* Link a free block of zone z (its callers know the zone: a split's
  * halves and a merge's result lie in the zone of the block they came
@@ -140,7 +99,7 @@ static void free_block(struct nc_node *nd, const struct nc_hrange *r,
 {
     uint32_t z = zone_of(mfn);
 
-    account_free(nd, z, 1ULL << k);
+    heap_account_free(nd, z, 1ULL << k);
     while ( k < NC_MAX_ORDER )
     {
         uint64_t merged = mfn & ~((2ULL << k) - 1);
@@ -191,42 +150,6 @@ static void free_run(struct nc_node *nd, const struct nc_hrange *r,
  *     allocation fail; offlining a frame flushes it too.
  * ======================================================================== */
 
-static bool cache_put(struct nc_node *nd, uint64_t mfn, uint32_t k)
-{
-    struct nc_node_cache *c;
-    uint32_t z = zone_of(mfn);
-
-    if ( k > NC_CACHE_MAX_ORDER )
-        return false;
-    c = &nd->cache[k];
-    if ( c->nr == NC_CACHE_DEPTH || z != nd->top_zone )
-        return false;
-    c->mfn[c->nr++] = mfn;
-    nd->nr_cached++;
-    account_free(nd, z, 1ULL << k);
-    return true;
-}
-
-static uint64_t cache_take(struct nc_node *nd, uint32_t k, uint32_t zone_hi)
-{
-    struct nc_node_cache *c;
-    uint64_t mfn;
-
-    if ( k > NC_CACHE_MAX_ORDER )
-        return NC_INVALID_MFN;
-    c = &nd->cache[k];
-    if ( !c->nr )
-        return NC_INVALID_MFN;
-    mfn = c->mfn[c->nr - 1];
-    if ( zone_of(mfn) > zone_hi )
-        return NC_INVALID_MFN;
-    c->nr--;
-    ASSERT(nd->nr_cached > 0);
-    nd->nr_cached--;
-    account_taken(nd, zone_of(mfn), 1ULL << k);
-    return mfn;
-}
-
 void heap_flush_cache_locked(struct nc_host *h, uint32_t node)
 {
     struct nc_node *nd = &h->node[node];
@@ -239,8 +162,8 @@ void heap_flush_cache_locked(struct nc_host *h, uint32_t node)
 
             ASSERT(nd->nr_cached > 0);
             nd->nr_cached--;
-            account_taken(nd, zone_of(mfn), 1ULL << k);
-            free_block(nd, find_range(h, mfn), mfn, k);
+            heap_account_taken(nd, zone_of(mfn), 1ULL << k);
+            free_block(nd, mfn_hrange(h, mfn), mfn, k);
         }
 }
 
@@ -282,25 +205,21 @@ static uint64_t take_from_maps(struct nc_node *nd, uint32_t order,
                 j--;
                 block_link(nd, z, mfn + (1ULL << j), j);
             }
-            account_taken(nd, z, r);
+            heap_account_taken(nd, z, r);
             return mfn;
         }
     }
     return NC_INVALID_MFN;
 }
 
-uint64_t heap_take_locked(struct nc_host *h, uint32_t node, uint32_t order,
-                          uint32_t zone_hi)
+uint64_t heap_take_maps_locked(struct nc_host *h, uint32_t node,
+                               uint32_t order, uint32_t zone_hi)
 {
     struct nc_node *nd = &h->node[node];
     uint64_t mfn;
 
     ASSERT(node_locked(h, node));
-    if ( !nd->online || nd->avail < (1ULL << order) )
-        return NC_INVALID_MFN;
-    mfn = cache_take(nd, order, zone_hi);
-    if ( mfn == NC_INVALID_MFN )
-        mfn = take_from_maps(nd, order, zone_hi);
+    mfn = take_from_maps(nd, order, zone_hi);
     if ( mfn == NC_INVALID_MFN && nd->nr_cached )
     {
         heap_flush_cache_locked(h, node);
@@ -310,22 +229,18 @@ uint64_t heap_take_locked(struct nc_host *h, uint32_t node, uint32_t order,
     return mfn;
 }
 
-uint64_t heap_give_locked(struct nc_host *h, uint64_t mfn, uint64_t nr)
+uint64_t heap_give_maps_locked(struct nc_host *h, const struct nc_hrange *r,
+                               uint64_t mfn, uint64_t nr)
 {
-    const struct nc_hrange *r = find_range(h, mfn);
-    struct nc_node *nd;
+    struct nc_node *nd = &h->node[r->node];
     struct nc_badpage *b, *next;
     uint64_t end = mfn + nr, freed = 0;
 
-    BUG_ON(!r || end > r->end);
     ASSERT(node_locked(h, r->node));
-    nd = &h->node[r->node];
     if ( !nd->bad.nr )
     {
         /* No frame is pending offline: the common case. */
-        if ( (nr & (nr - 1)) || (mfn & (nr - 1)) ||
-             !cache_put(nd, mfn, (uint32_t)__builtin_ctzll(nr)) )
-            free_run(nd, r, mfn, end);
+        free_run(nd, r, mfn, end);
         ASSERT_EXPENSIVE_WHY(check_node_heap_locked, h, r->node);
         return nr;
     }
@@ -363,12 +278,12 @@ uint64_t heap_give_span_locked(struct nc_host *h, uint64_t mfn, uint64_t nr)
     ASSERT(heap_all_locked(h));
     while ( nr )
     {
-        const struct nc_hrange *r = find_range(h, mfn);
+        const struct nc_hrange *r = mfn_hrange(h, mfn);
         uint64_t piece;
 
         BUG_ON(!r);
         piece = NC_MIN(nr, r->end - mfn);
-        freed += heap_give_locked(h, mfn, piece);
+        freed += heap_give_range_locked(h, r, mfn, piece);
         mfn += piece;
         nr -= piece;
     }
@@ -445,7 +360,7 @@ bool heap_reserve_frame_locked(struct nc_host *h, uint64_t mfn)
         k--;
         block_link(nd, z, (mfn & ~((1ULL << k) - 1)) ^ (1ULL << k), k);
     }
-    account_taken(nd, z, 1);
+    heap_account_taken(nd, z, 1);
     return true;
 }
 
@@ -488,7 +403,7 @@ static void walk_order(struct nc_host *h, uint32_t from)
 }
 
 /* Above this many 1 GiB chunks of MFN space (2^22: 4 PiB) the lookup
- * table is not worth its memory and find_range() searches. */
+ * table is not worth its memory and mfn_hrange() searches. */
 #define NC_MAX_CHUNKS (1ULL << 22)
 
 static int chunk_table_init(struct nc_host *h)
@@ -510,7 +425,7 @@ static int chunk_table_init(struct nc_host *h)
     for ( uint64_t c = 0; c < h->nr_chunks; c++ )
     {
         uint64_t s = c << NC_MAX_ORDER, e = s + (1ULL << NC_MAX_ORDER);
-        const struct nc_hrange *r = search_range(h, s);
+        const struct nc_hrange *r = mfn_hrange_search(h, s);
 
         h->chunk_range[c] = r && r->end >= e
                             ? (uint16_t)(r - h->ranges) : NC_CHUNK_MIXED;
@@ -556,6 +471,8 @@ int heap_init(struct nc_host *h, const struct nc_host_config *cfg)
             nd->base = 0;
         nd->base &= ~((1ULL << NC_MAX_ORDER) - 1);
         nd->top_zone = nd->end ? zone_of(nd->end - 1) : 0;
+        nd->top_base = nd->top_zone > 1 ? 1ULL << (nd->top_zone - 1)
+                     : nd->top_zone ? 0 : NC_INVALID_MFN;
         if ( nd->online )
             h->total_pages += nd->size;
         if ( !nd->online || !nd->size )

@@ -113,7 +113,7 @@ static void open_slot(struct nc_p2m *p, uint32_t i)
     p->nr++;
 }
 
-static void close_slot(struct nc_p2m *p, uint32_t i)
+static nc_always_inline void close_slot(struct nc_p2m *p, uint32_t i)
 {
     ASSERT(i < p->nr);
     if ( i < p->nr / 2 )
@@ -223,16 +223,16 @@ static void insert_run(struct nc_p2m *p, uint64_t gpfn, uint64_t mfn,
     p->e[i] = (struct nc_extent){ .gpfn = gpfn, .mfn = mfn, .nr = nr };
 }
 
-bool p2m_one_run(const struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
-                 uint64_t *mfnp)
+uint32_t p2m_find_run(const struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
+                      uint64_t *mfnp)
 {
     uint32_t i = entry_at_or_after(p, gpfn);
 
     if ( i == p->nr || p->e[i].gpfn > gpfn ||
          p->e[i].gpfn + p->e[i].nr < gpfn + nr )
-        return false;
+        return NC_P2M_NONE;
     *mfnp = p->e[i].mfn + (gpfn - p->e[i].gpfn);
-    return true;
+    return i;
 }
 
 bool p2m_is_extent(const struct nc_p2m *p, uint64_t gpfn, uint64_t nr)
@@ -248,6 +248,44 @@ void p2m_insert(struct nc_p2m *p, uint64_t gpfn, uint64_t mfn, uint64_t nr)
     ASSERT_EXPENSIVE_WHY(check_p2m, p);
 }
 
+/* Unmap [lo, hi), which entry i holds, from it: the index of the entry
+ * after what is left of it. */
+static nc_always_inline uint32_t cut_entry(struct nc_p2m *p, uint32_t i,
+                                           uint64_t lo, uint64_t hi)
+{
+    struct nc_extent *x = &p->e[i];
+    uint64_t x_end = x->gpfn + x->nr;
+
+    ASSERT(x->gpfn <= lo && lo < hi && hi <= x_end);
+    ASSERT_GE(p->pages, hi - lo);
+    p->pages -= hi - lo;
+    if ( lo > x->gpfn && hi < x_end )
+    {
+        /* A hole in the middle: split into two entries. */
+        struct nc_extent old = *x;
+
+        open_slot(p, i + 1);
+        p->e[i].nr = lo - old.gpfn;
+        p->e[i + 1] = (struct nc_extent){
+            .gpfn = hi, .mfn = old.mfn + (hi - old.gpfn), .nr = x_end - hi };
+        return i + 2;
+    }
+    if ( lo > x->gpfn )                 /* keep the head */
+    {
+        x->nr = lo - x->gpfn;
+        return i + 1;
+    }
+    if ( hi < x_end )                   /* keep the tail */
+    {
+        x->mfn += hi - x->gpfn;
+        x->nr = x_end - hi;
+        x->gpfn = hi;
+        return i + 1;
+    }
+    close_slot(p, i);                   /* drop it whole */
+    return i;
+}
+
 static uint64_t remove_runs(struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
                             void (*fn)(void *arg, uint64_t mfn, uint64_t nr),
                             void *arg)
@@ -257,44 +295,22 @@ static uint64_t remove_runs(struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
 
     while ( i < p->nr && p->e[i].gpfn < end )
     {
-        struct nc_extent *x = &p->e[i];
-        uint64_t x_end = x->gpfn + x->nr;
-        uint64_t lo = NC_MAX(x->gpfn, gpfn), hi = NC_MIN(x_end, end);
+        const struct nc_extent *x = &p->e[i];
+        uint64_t lo = NC_MAX(x->gpfn, gpfn), hi = NC_MIN(x->gpfn + x->nr, end);
 
         if ( fn )
             fn(arg, x->mfn + (lo - x->gpfn), hi - lo);
         removed += hi - lo;
-        ASSERT_GE(p->pages, hi - lo);
-        p->pages -= hi - lo;
-
-        if ( lo > x->gpfn && hi < x_end )
-        {
-            /* A hole in the middle: split into two entries. */
-            struct nc_extent old = *x;
-
-            open_slot(p, i + 1);
-            p->e[i].nr = lo - old.gpfn;
-            p->e[i + 1] = (struct nc_extent){
-                .gpfn = hi, .mfn = old.mfn + (hi - old.gpfn),
-                .nr = x_end - hi };
-            return removed;
-        }
-        if ( lo > x->gpfn )             /* keep the head */
-        {
-            x->nr = lo - x->gpfn;
-            i++;
-        }
-        else if ( hi < x_end )          /* keep the tail */
-        {
-            x->mfn += hi - x->gpfn;
-            x->nr = x_end - hi;
-            x->gpfn = hi;
-            i++;
-        }
-        else                            /* drop it whole */
-            close_slot(p, i);
+        i = cut_entry(p, i, lo, hi);
     }
     return removed;
+}
+
+void p2m_cut(struct nc_p2m *p, uint32_t i, uint64_t gpfn, uint64_t nr)
+{
+    BUG_ON(i >= p->nr);
+    cut_entry(p, i, gpfn, gpfn + nr);
+    ASSERT_EXPENSIVE_WHY(check_p2m, p);
 }
 
 uint64_t p2m_remove_mapped(struct nc_p2m *p, uint64_t gpfn, uint64_t nr,

@@ -163,10 +163,15 @@ uint64_t p2m_remove_mapped(struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
                            void (*fn)(void *arg, uint64_t mfn, uint64_t nr),
                            void *arg);
 int p2m_lookup(const struct nc_p2m *p, uint64_t gpfn, uint64_t *mfnp);
-/* True if all of [gpfn, gpfn + nr) lies in one entry: *mfnp its first
- * MFN. */
-bool p2m_one_run(const struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
-                 uint64_t *mfnp);
+/* The index of the one entry that holds all of [gpfn, gpfn + nr), with
+ * the MFN of gpfn in *mfnp; NC_P2M_NONE if no entry holds it all. */
+#define NC_P2M_NONE UINT32_MAX
+uint32_t p2m_find_run(const struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
+                      uint64_t *mfnp);
+/* Unmap [gpfn, gpfn + nr) from entry i, which holds all of it (what
+ * p2m_find_run() found, with no change to the map since).  Needs
+ * p2m_spare(p, 1). */
+void p2m_cut(struct nc_p2m *p, uint32_t i, uint64_t gpfn, uint64_t nr);
 /* True if [gpfn, gpfn + nr) is exactly one entry (one allocation in a
  * no_merge map). */
 bool p2m_is_extent(const struct nc_p2m *p, uint64_t gpfn, uint64_t nr);
@@ -238,6 +243,9 @@ struct nc_node {
     uint64_t base;          /* (c) first MFN, rounded down to 2^MAX_ORDER */
     uint64_t end;           /* (c) one past the last MFN */
     uint32_t top_zone;      /* (c) zone of the last MFN (0: no memory) */
+    uint64_t top_base;      /* (c) its first MFN: the node's MFNs at or
+                             * above it are in top_zone (NC_INVALID_MFN: no
+                             * memory) */
     /* (c) the allocator's fallback walk from this node: the other online
      * nodes by increasing distance (ties: lower id), the nr_walk_near it
      * can reach first, then those at NC_NO_DISTANCE. */
@@ -266,10 +274,13 @@ struct nc_domain {
      * never cleared by a re-initialisation: the structure is type-stable
      * (domain.c), so a stale reader may still look at this counter. */
     uint32_t _Atomic refcnt;
+    /* Made once and kept through reuses, as refcnt: a stale reader may
+     * still take it (domain_lock_checked()).  Everything after it is
+     * cleared for a new domain. */
+    nc_lock_t lock;
     struct nc_domain *pool_next;          /* (D) in the pool: next free */
     nc_domid_t domid;                     /* (c) */
     uint32_t max_vcpus;                   /* (c) */
-    nc_lock_t lock;
 
     bool dying;                           /* (d) */
     uint32_t pause_count;                 /* (d) controller pauses; 1 at
@@ -397,8 +408,15 @@ void heap_lock_nodes(struct nc_host *h, struct heap_locks *l, uint64_t nodes,
 static inline void heap_unlock_nodes(struct nc_host *h,
                                      const struct heap_locks *l)
 {
-    for_each_node_in(l->nodes, n)
-        node_unlock(h, (uint32_t)n);
+    /* One node, the allocation path's case, without the loop. */
+    if ( __builtin_expect(!(l->nodes & (l->nodes - 1)), 1) )
+    {
+        if ( l->nodes )
+            node_unlock(h, (uint32_t)__builtin_ctzll(l->nodes));
+    }
+    else
+        for_each_node_in(l->nodes, n)
+            node_unlock(h, (uint32_t)n);
     if ( l->claims )
         nc_unlock(&h->claims_lock);
 }
@@ -450,18 +468,54 @@ static inline uint32_t zone_of(uint64_t mfn)
     return mfn ? 64u - (uint32_t)__builtin_clzll(mfn) : 1u;
 }
 uint32_t bits_to_zone(uint32_t bits);
-uint32_t mfn_node(const struct nc_host *h, uint64_t mfn);
-/* Node of a present MFN, and in *endp the end of its range. */
-uint32_t mfn_range(const struct nc_host *h, uint64_t mfn, uint64_t *endp);
-/* Take a free 2^order block from `node` in zones <= zone_hi, highest zone
- * first, the cache before the maps; updates the free counters.  NC_INVALID_MFN
- * if there is none.  Needs the node's lock. */
-uint64_t heap_take_locked(struct nc_host *h, uint32_t node, uint32_t order,
-                          uint32_t zone_hi);
-/* Return [mfn, mfn + nr), which lies on one node, to the heap; frames
+/* The MFN -> range lookup: one load of the 1 GiB chunk table for MFNs in a
+ * chunk that one range holds (all of them on most hosts), else a binary
+ * search.  NULL for an MFN of no range. */
+const struct nc_hrange *mfn_hrange_search(const struct nc_host *h,
+                                          uint64_t mfn);
+static inline const struct nc_hrange *mfn_hrange(const struct nc_host *h,
+                                                 uint64_t mfn)
+{
+    uint64_t c = mfn >> NC_MAX_ORDER;
+
+    if ( c < h->nr_chunks && h->chunk_range[c] != NC_CHUNK_MIXED )
+        return &h->ranges[h->chunk_range[c]];
+    return mfn_hrange_search(h, mfn);
+}
+static inline uint32_t mfn_node(const struct nc_host *h, uint64_t mfn)
+{
+    const struct nc_hrange *r = mfn_hrange(h, mfn);
+
+    return r ? r->node : NC_NUMA_NO_NODE;
+}
+/* Take a free 2^order block from `node`, an online node with at least
+ * 2^order frames free, in zones <= zone_hi, highest zone first, the cache
+ * before the maps; updates the free counters.  NC_INVALID_MFN if there is
+ * none.  Needs the node's lock.  Inline (the end of this file):
+ * the cache's half is the allocation path's common case. */
+static inline uint64_t heap_take_locked(struct nc_host *h, uint32_t node,
+                                        uint32_t order, uint32_t zone_hi);
+/* Its other half, when the cache has no block to give: split one from the
+ * maps, flushing the cache into them first if that is what it takes. */
+uint64_t heap_take_maps_locked(struct nc_host *h, uint32_t node,
+                               uint32_t order, uint32_t zone_hi);
+/* Return [mfn, mfn + nr), which lies in range r, to the heap; frames
  * pending offline are offlined instead.  Returns the frames that became
- * free.  Needs the node's lock. */
-uint64_t heap_give_locked(struct nc_host *h, uint64_t mfn, uint64_t nr);
+ * free.  Needs the node's lock.  Inline, as heap_take_locked(): a block
+ * the cache takes goes no further. */
+static inline uint64_t heap_give_range_locked(struct nc_host *h,
+                                              const struct nc_hrange *r,
+                                              uint64_t mfn, uint64_t nr);
+/* The same, looking up the range. */
+static inline uint64_t heap_give_locked(struct nc_host *h, uint64_t mfn,
+                                        uint64_t nr)
+{
+    return heap_give_range_locked(h, mfn_hrange(h, mfn), mfn, nr);
+}
+/* Its other half: onto the maps, merging, and the bad set's frames
+ * offlined. */
+uint64_t heap_give_maps_locked(struct nc_host *h, const struct nc_hrange *r,
+                               uint64_t mfn, uint64_t nr);
 /* The same for a run that may span ranges and nodes (heap_lock_all()). */
 uint64_t heap_give_span_locked(struct nc_host *h, uint64_t mfn, uint64_t nr);
 /* Whether a frame is free (on the maps or in the cache), and pull one
@@ -547,24 +601,49 @@ static inline int domain_get_checked(struct nc_host *h, nc_domid_t caller,
     }
     return 0;
 }
-/* domain_get_checked(), then d->lock, refusing a dying domain (-ESRCH):
- * on success d is referenced and locked, and domain_unlock_put() gives
- * both back. */
+/*
+ * Lock the domain `caller` asks to act on, as domain_get_checked() checks
+ * it, refusing a dying one (-ESRCH), and without a reference: on success
+ * d is locked, and domain_unlock() gives it back.  For an operation that
+ * does all its work under d->lock, and for the allocation path, which
+ * would pay two atomic operations an extent for the reference.  Holding
+ * the lock of a domain that is not dying keeps it from being killed, and
+ * so from being freed.  The pointer may be stale by the time the lock is
+ * taken (the structure freed and reused: domain.c); so the table is read
+ * again under the lock, and a domain that went meanwhile is ESRCH, as it
+ * was at some instant of the call.
+ */
 static inline int domain_lock_checked(struct nc_host *h, nc_domid_t caller,
                                       nc_domid_t domid, bool self_ok,
                                       struct nc_domain **dp)
 {
-    int rc = domain_get_checked(h, caller, domid, self_ok, dp);
+    struct nc_domain *d;
 
-    if ( rc )
-        return rc;
-    nc_lock(&(*dp)->lock);
-    if ( !(*dp)->dying )
+    if ( !self_ok && !caller_is_control(caller) )
+        return -EPERM;
+    if ( domid >= NC_DOMID_FIRST_RESERVED )
+        return -ESRCH;
+    d = atomic_load_explicit(&h->domain[domid], memory_order_acquire);
+    if ( !d )
+        return -ESRCH;
+    if ( !caller_is_control(caller) && caller != domid )
+        return -EPERM;
+    nc_lock(&d->lock);
+    if ( __builtin_expect(atomic_load_explicit(&h->domain[domid],
+                                               memory_order_acquire) == d &&
+                          !d->dying, 1) )
+    {
+        *dp = d;
         return 0;
-    nc_unlock(&(*dp)->lock);
-    domain_put(h, *dp);
+    }
+    nc_unlock(&d->lock);
     return -ESRCH;
 }
+static inline void domain_unlock(struct nc_domain *d)
+{
+    nc_unlock(&d->lock);
+}
+/* For a domain referenced (domain_get()) and locked. */
 static inline void domain_unlock_put(struct nc_host *h, struct nc_domain *d)
 {
     nc_unlock(&d->lock);
@@ -684,5 +763,96 @@ void console_recall_note(struct console_recall *r, nc_domid_t domid,
                          uint32_t node, uint64_t pages);
 void console_recall_write(struct nc_host *h, uint64_t mfn,
                           const struct console_recall *r);
+
+/* ------------------------------------------------------------------------
+ * The heap's hot halves (heap.c has the rest, and the cache's rules)
+ * ------------------------------------------------------------------------ */
+
+static inline void heap_account_free(struct nc_node *nd, uint32_t zone,
+                                     uint64_t r)
+{
+    nd->zone_avail[zone] += r;
+    nd->avail += r;
+}
+
+static inline void heap_account_taken(struct nc_node *nd, uint32_t zone,
+                                      uint64_t r)
+{
+    ASSERT_GE(nd->zone_avail[zone], r);
+    nd->zone_avail[zone] -= r;
+    ASSERT_GE(nd->avail, r);
+    nd->avail -= r;
+}
+
+/* Keep a freed block of order k in the node's cache, if it has room and
+ * the block is in the node's top zone (the cache's rule 2). */
+static inline bool heap_cache_put_locked(struct nc_node *nd, uint64_t mfn,
+                                         uint32_t k)
+{
+    struct nc_node_cache *c;
+
+    if ( k > NC_CACHE_MAX_ORDER || mfn < nd->top_base )
+        return false;
+    c = &nd->cache[k];
+    if ( c->nr == NC_CACHE_DEPTH )
+        return false;
+    c->mfn[c->nr++] = mfn;
+    nd->nr_cached++;
+    heap_account_free(nd, nd->top_zone, 1ULL << k);
+    return true;
+}
+
+/* The last block cached of order k, if the request may have the top
+ * zone. */
+static inline uint64_t heap_cache_take_locked(struct nc_node *nd, uint32_t k,
+                                              uint32_t zone_hi)
+{
+    struct nc_node_cache *c;
+
+    if ( k > NC_CACHE_MAX_ORDER || nd->top_zone > zone_hi )
+        return NC_INVALID_MFN;
+    c = &nd->cache[k];
+    if ( !c->nr )
+        return NC_INVALID_MFN;
+    ASSERT(nd->nr_cached > 0);
+    nd->nr_cached--;
+    heap_account_taken(nd, nd->top_zone, 1ULL << k);
+    return c->mfn[--c->nr];
+}
+
+static inline uint64_t heap_take_locked(struct nc_host *h, uint32_t node,
+                                        uint32_t order, uint32_t zone_hi)
+{
+    struct nc_node *nd = &h->node[node];
+    uint64_t mfn;
+
+    ASSERT(node_locked(h, node));
+    /* The caller admitted the request on this node (alloc.c). */
+    ASSERT(nd->online && nd->avail >= (1ULL << order));
+    mfn = heap_cache_take_locked(nd, order, zone_hi);
+    if ( mfn == NC_INVALID_MFN )
+        return heap_take_maps_locked(h, node, order, zone_hi);
+    ASSERT_EXPENSIVE_WHY(check_node_heap_locked, h, node);
+    return mfn;
+}
+
+static inline uint64_t heap_give_range_locked(struct nc_host *h,
+                                              const struct nc_hrange *r,
+                                              uint64_t mfn, uint64_t nr)
+{
+    struct nc_node *nd;
+
+    BUG_ON(!r || mfn + nr > r->end);
+    nd = &h->node[r->node];
+    ASSERT(node_locked(h, r->node));
+    /* One aligned block, and no frame of the node pending offline. */
+    if ( !nd->bad.nr && !(nr & (nr - 1)) && !(mfn & (nr - 1)) &&
+         heap_cache_put_locked(nd, mfn, (uint32_t)__builtin_ctzll(nr)) )
+    {
+        ASSERT_EXPENSIVE_WHY(check_node_heap_locked, h, r->node);
+        return nr;
+    }
+    return heap_give_maps_locked(h, r, mfn, nr);
+}
 
 #endif /* NC_CORE_PRIVATE_H */

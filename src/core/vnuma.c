@@ -163,7 +163,7 @@ int nc_domain_set_vnuma(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
         old = d->vnuma;
         d->vnuma = fresh;
     }
-    domain_unlock_put(h, d);
+    domain_unlock(d);
     vnuma_free(old);
     return rc;
 }

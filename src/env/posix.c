@@ -47,7 +47,7 @@ static int _Atomic *state_of(nc_lock_t *l)
     return (int _Atomic *)(void *)l->opaque;
 }
 
-static void futex(int _Atomic *addr, int op, int val)
+__attribute__((noinline, cold)) static void futex(int _Atomic *addr, int op, int val)
 {
     syscall(SYS_futex, (void *)addr, op | FUTEX_PRIVATE_FLAG, val, NULL,
             NULL, 0);
@@ -106,7 +106,9 @@ void nc_lock_fini(nc_lock_t *l)
     BUG_ON(atomic_load_explicit(state_of(l), memory_order_relaxed) != 0);
 }
 
-static void lock_slow(int _Atomic *s)
+/* Out of line: the fast path, one compare-and-swap, inlines into the
+ * allocation path (link-time optimisation) only if this stays apart. */
+__attribute__((noinline, cold)) static void lock_slow(int _Atomic *s)
 {
     int c;
 
