@@ -269,6 +269,52 @@ static void test_largest_node_claim_chosen_ties_to_lower_id(void **state)
     nc_host_destroy(h);
 }
 
+/*
+ * The largest claim as it is kept (claim_top_lowered()): rounds of equal
+ * claims, a node that stays the one largest, and a claim lowered from
+ * outside the node choice (the excess over max_pages redeemed from other
+ * nodes) that must not leave a stale answer.
+ */
+static void test_largest_claim_kept_through_rounds(void **state)
+{
+    struct nc_host *h = host_new("4x64M");
+    nc_domid_t d = dom_new(h, BIG), e = dom_new(h, 8);
+    const uint32_t round[] = { 0, 1, 3, 0, 1, 3 };
+    const uint32_t uneven[] = { 2, 1, 2, 0, 1, 2 };
+    const uint32_t excess[] = { 2, 2, 1, 2, 1, 2 };
+
+    (void)state;
+    assert_int_equal(claim_set(h, d, 3, NODEC(3, 2), NODEC(0, 2),
+                               NODEC(1, 2)), 0);
+    for ( uint32_t i = 0; i < ARRAY_LEN(round); i++ )
+        assert_int_equal(pop_none(h, d, i, 0), round[i]);
+    EXPECT_DOM(h, d, 6, 0, 0);
+
+    /* 3 on node 2, 2 on node 1, 1 on node 0. */
+    assert_int_equal(claim_set(h, d, 3, NODEC(0, 1), NODEC(1, 2),
+                               NODEC(2, 3)), 0);
+    for ( uint32_t i = 0; i < ARRAY_LEN(uneven); i++ )
+        assert_int_equal(pop_none(h, d, 16 + i, 0), uneven[i]);
+    EXPECT_DOM(h, d, 12, 0, 0);
+
+    /* e may own 8 pages and claims 4 on node 2, 3 on node 1: 7 of them.
+     * Two pages on node 3 by request: the second exceeds max_pages by one
+     * with the claims, so one page of node 1's claim (the lowest other
+     * node) goes: node 1 is lowered while node 2 is the largest. */
+    assert_int_equal(claim_set(h, e, 2, NODEC(2, 4), NODEC(1, 3)), 0);
+    assert_int_equal(pop(h, CTL, e, 0, 0, flags_node(3, 1)), 3);
+    EXPECT_DOM(h, e, 1, 7, 0);
+    assert_int_equal(pop(h, CTL, e, 1, 0, flags_node(3, 1)), 3);
+    EXPECT_DOM(h, e, 2, 6, 0);
+    EXPECT_NODE(h, 1, N - 4, 2);
+    /* 4 and 2, 3 and 2, then equal from 2 and 2 down. */
+    for ( uint32_t i = 0; i < ARRAY_LEN(excess); i++ )
+        assert_int_equal(pop_none(h, e, 2 + i, 0), excess[i]);
+    EXPECT_DOM(h, e, 8, 0, 0);
+    assert_invariants(h);
+    nc_host_destroy(h);
+}
+
 static void test_fallback_follows_distance_not_node_numbers(void **state)
 {
     struct nc_host *h = host_new(DIST4);
@@ -1826,6 +1872,7 @@ int main(void)
         cmocka_unit_test(test_requested_node_is_tried_first),
         cmocka_unit_test(test_exact_request_fails_rather_than_falling_back),
         cmocka_unit_test(test_largest_node_claim_chosen_ties_to_lower_id),
+        cmocka_unit_test(test_largest_claim_kept_through_rounds),
         cmocka_unit_test(test_fallback_follows_distance_not_node_numbers),
         cmocka_unit_test(test_fallback_from_node_0_by_distance),
         cmocka_unit_test(test_striping_fallback_starts_from_striped_node),

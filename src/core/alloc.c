@@ -38,22 +38,12 @@ static uint32_t cycle_node(uint32_t last, uint64_t mask)
     return (uint32_t)__builtin_ctzll(after ? after : mask);
 }
 
-/* The node of d's largest remaining node claim (ties: lower id). */
+/* The node of d's largest remaining node claim (ties: lower id), or
+ * NC_NUMA_NO_NODE if none is left: kept current (claim_top_lowered()). */
 static uint32_t largest_claim_node(const struct nc_domain *d)
 {
-    uint32_t best = NC_NUMA_NO_NODE;
-    uint64_t pages = 0;
-
-    for_each_claim_node(d, n)
-    {
-        uint64_t v = d->node_claim[n];
-
-        /* Branch-free: the winner changes unpredictably as claims are
-         * redeemed in turn. */
-        best = v > pages ? (uint32_t)n : best;
-        pages = v > pages ? v : pages;
-    }
-    return best;
+    return d->claim_top ? (uint32_t)__builtin_ctzll(d->claim_top)
+                        : NC_NUMA_NO_NODE;
 }
 
 /* ========================================================================
@@ -76,6 +66,10 @@ static struct redemption plan_redemption(const struct nc_domain *d,
     if ( !d->outstanding )
         return p;
     p.a = NC_MIN(r, d->node_claim[n]);
+    /* All of it from the node's claim: by I6 (outstanding <= max_pages -
+     * tot_pages) nothing is in excess, so b = c = 0. */
+    if ( p.a == r )
+        return p;
     p.b = NC_MIN(r - p.a, d->host_claim);
     /* Only the excess over max_pages comes from other nodes' claims, so
      * that the domain's claims keep fitting under max_pages. */
@@ -87,16 +81,25 @@ static struct redemption plan_redemption(const struct nc_domain *d,
 /* Redeem the plan: the node's claim, the host-wide claim, then other
  * nodes' claims in ascending node order.  The locks of every node the
  * plan touches are held, and claims_lock if b > 0. */
-static void redeem_claims_locked(struct nc_host *h, struct nc_domain *d,
-                                 uint32_t n, const struct redemption *p)
+static nc_always_inline void
+redeem_claims_locked(struct nc_host *h, struct nc_domain *d, uint32_t n,
+                     const struct redemption *p)
 {
     uint64_t c = p->c;
 
+    /* The plan was made under d->lock, which every change of d's claims
+     * holds: each part is there to be taken. */
     if ( p->a )
-        BUG_ON(deduct_node_claims_locked(h, d, n, p->a) != p->a);
+    {
+        ASSERT(d->node_claim[n] >= p->a);
+        deduct_node_claims_locked(h, d, n, p->a);
+    }
     if ( p->b )
-        BUG_ON(deduct_host_claim_locked(h, d, p->b) != p->b);
-    if ( !c )
+    {
+        ASSERT(d->host_claim >= p->b);
+        deduct_host_claim_locked(h, d, p->b);
+    }
+    if ( __builtin_expect(!c, 1) )
         return;
     for_each_claim_node(d, m)
     {
@@ -259,9 +262,8 @@ static int alloc_locked(struct nc_host *h, struct nc_domain *d,
 
     if ( rq->node != NC_NUMA_NO_NODE )
         first = rq->node;
-    else if ( rq->charged && d->node_claim_mask &&
-              (first = largest_claim_node(d)) != NC_NUMA_NO_NODE )
-        ;
+    else if ( rq->charged && d->claim_top )
+        first = largest_claim_node(d);
     else if ( d )
         first = cycle_node(d->last_alloc_node, affinity);
     else

@@ -55,11 +55,21 @@ static int broken(struct why *w, const char *inv, const char *what,
 static int check_claims(const struct nc_host *h, const struct nc_domain *d,
                         uint64_t *claimed, struct why *w)
 {
-    uint64_t node_sum = 0, room;
+    uint64_t node_sum = 0, room, max = 0;
 
+    for_each_claim_node(d, n)
+        max = NC_MAX(max, d->node_claim[n]);
     for ( unsigned int n = 0; n < NC_MAX_NUMNODES; n++ )
     {
         bool entry = d->node_claim_mask & (1ULL << n);
+        bool top = d->claim_top & (1ULL << n);
+
+        /* The node choice's largest claim, kept current. */
+        CHECK(top == (entry && max && d->node_claim[n] == max), "claims",
+              "largest claim not kept (node, pages)", n, d->node_claim[n]);
+        CHECK(top || !entry || d->node_claim[n] <= d->claim_below ||
+              !d->claim_top, "claims",
+              "claim above claim_below (node, pages)", n, d->node_claim[n]);
 
         CHECK(entry || d->node_claim[n] == 0, "claims",
               "node claim outside the mask (node, pages)", n,

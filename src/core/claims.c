@@ -42,14 +42,38 @@ uint64_t deduct_host_claim_locked(struct nc_host *h, struct nc_domain *d,
     return x;
 }
 
+void claim_top_rescan(struct nc_domain *d)
+{
+    uint64_t max = 0, below = 0, top = 0;
+
+    for_each_claim_node(d, n)
+    {
+        uint64_t v = d->node_claim[n];
+
+        if ( v > max )
+        {
+            below = max;
+            max = v;
+            top = 1ULL << n;
+        }
+        else if ( v == max )
+            top |= 1ULL << n;
+        else if ( v > below )
+            below = v;
+    }
+    d->claim_top = max ? top : 0;
+    d->claim_below = below;
+}
+
 void domain_release_all_claims_locked(struct nc_host *h, struct nc_domain *d)
 {
     ASSERT(nc_lock_held(&d->lock) && heap_all_locked(h));
     for_each_claim_node(d, n)
         deduct_node_claims_locked(h, d, (uint32_t)n, UINT64_MAX);
     deduct_host_claim_locked(h, d, UINT64_MAX);
-    ASSERT(d->outstanding == 0);
+    ASSERT(d->outstanding == 0 && d->claim_top == 0);
     d->node_claim_mask = 0;
+    d->claim_below = 0;
 }
 
 static uint64_t room_under_max(const struct nc_domain *d)
@@ -222,6 +246,7 @@ static void domain_install_claims(struct nc_host *h, struct nc_domain *d,
         d->node_claim[n] = rq->node[n];
         h->node[n].claimed += rq->node[n];
     }
+    claim_top_rescan(d);
     if ( rq->host )
     {
         ASSERT(heap_all_locked(h));

@@ -305,6 +305,12 @@ struct nc_domain {
     uint64_t node_claim[NC_MAX_NUMNODES]; /* (d+n) pages; may reach 0 by
                                            * redemption and stay an entry */
     uint64_t recalled;                    /* (d) pages lost to recall */
+    /* (d+n) The node choice's largest remaining claim, kept current by
+     * every change of node_claim (claims.c): claim_top is the nodes whose
+     * claim is the largest, when that is not 0 (else empty), and
+     * claim_below is at least the claim of every other node. */
+    uint64_t claim_top;
+    uint64_t claim_below;
     uint32_t last_alloc_node;             /* (d) */
     /* Written on every allocation: keep the next allocation's first cache
      * line (another domain's refcnt, say) away from it. */
@@ -676,6 +682,30 @@ static inline void deduct_outstanding(struct nc_domain *d, uint64_t pages)
     ASSERT_GE(d->outstanding, pages);
     d->outstanding -= pages;
 }
+/* Find claim_top and claim_below again from the claims (claims.c), after
+ * an install, or when the nodes of the largest claim are all lowered. */
+void claim_top_rescan(struct nc_domain *d);
+/* Node n's claim went down: it leaves claim_top, and while other nodes are
+ * still there it joins the rest under claim_below.  The last one to leave
+ * stays alone if it is still above every other node; only otherwise are
+ * the claims scanned.  So a domain redeeming several equal claims in turn
+ * scans them once a round, and one with a single node claim never. */
+static inline void claim_top_lowered(struct nc_domain *d, uint32_t n)
+{
+    uint64_t bit = 1ULL << n, v = d->node_claim[n];
+
+    if ( d->claim_top == bit )
+    {
+        /* The one node of the largest claim: the common case. */
+        if ( v <= d->claim_below )
+            claim_top_rescan(d);
+    }
+    else if ( d->claim_top & bit )
+    {
+        d->claim_top &= ~bit;
+        d->claim_below = NC_MAX(d->claim_below, v);
+    }
+}
 /* Deduct up to `pages` from d's claim on node; returns pages deducted
  * (d->lock and the node's lock).  Inline: redemption runs it per extent. */
 static inline uint64_t deduct_node_claims_locked(struct nc_host *h,
@@ -689,6 +719,8 @@ static inline uint64_t deduct_node_claims_locked(struct nc_host *h,
     ASSERT_GE(h->node[node].claimed, x);
     h->node[node].claimed -= x;
     deduct_outstanding(d, x);
+    if ( x )
+        claim_top_lowered(d, node);
     return x;
 }
 /* Deduct claims until d's claims fit under max_pages (d->lock and
