@@ -337,6 +337,57 @@ static void test_fallback_follows_distance_not_node_numbers(void **state)
     nc_host_destroy(h);
 }
 
+/*
+ * The fallback walk read off admit_mask without the heap's locks, and the
+ * cases it leaves to the locked walk.  From node 1 the walk is 3, 2, 0.
+ */
+static void test_fallback_walk_without_the_heap_lock(void **state)
+{
+    struct nc_host *h = host_new(DIST4);
+    nc_domid_t filler = dom_new(h, BIG), d = dom_new(h, BIG);
+    nc_domid_t e = dom_new(h, BIG);
+    uint64_t g = 0, g3, mfn;
+
+    (void)state;
+    fill_node(h, filler, 1, &g);
+    g3 = (g + (1ULL << NC_MAX_ORDER) - 1) & ~((1ULL << NC_MAX_ORDER) - 1);
+    fill_node(h, filler, 3, &g);
+    /* Four frames free on node 3, no two of them buddies. */
+    for ( uint64_t k = 0; k < 8; k += 2 )
+    {
+        assert_int_equal(nc_domain_translate(h, filler, g3 + k, &mfn), 0);
+        assert_int_equal(nc_host_mfn_node(h, mfn), 3);
+        assert_int_equal(nc_depopulate(h, CTL, filler, g3 + k, 0), 0);
+    }
+    EXPECT_NODE(h, 3, 4, 0);
+
+    /* Node 3 has room but no 2 MiB: the locked walk goes on to node 2. */
+    assert_int_equal(pop(h, CTL, d, 0, 9, flags_node(1, 0)), 2);
+    /* 4 KiB: node 3, until its four frames are gone; then node 2. */
+    for ( uint64_t k = 0; k < 4; k++ )
+        assert_int_equal(pop(h, CTL, d, 512 + k, 0, flags_node(1, 0)), 3);
+    EXPECT_NODE(h, 3, 0, 0);
+    assert_int_equal(pop(h, CTL, d, 516, 0, flags_node(1, 0)), 2);
+
+    /* Everything full but one frame of node 0, which e claims: the mask
+     * shows no room anywhere, yet e's walk must reach its claim. */
+    fill_node(h, filler, 2, &g);
+    fill_node(h, filler, 0, &g);
+    assert_int_equal(nc_depopulate(h, CTL, filler, g - 1, 0), 0);
+    EXPECT_NODE(h, 0, 1, 0);
+    assert_int_equal(claim_set(h, e, 1, NODEC(0, 1)), 0);
+    EXPECT_NODE(h, 0, 1, 1);
+    assert_int_equal(nc_populate(h, CTL, d, 517, 0, flags_node(1, 0), &mfn),
+                     -ENOMEM);
+    assert_int_equal(pop(h, CTL, e, 0, 0, flags_node(1, 0)), 0);
+    EXPECT_DOM(h, e, 1, 0, 0);
+    assert_int_equal(nc_populate(h, CTL, e, 1, 0, flags_node(1, 0), &mfn),
+                     -ENOMEM);
+    EXPECT_HOST(h, 0, 0);
+    assert_invariants(h);
+    nc_host_destroy(h);
+}
+
 static void test_fallback_from_node_0_by_distance(void **state)
 {
     struct nc_host *h = host_new(DIST4);
@@ -1874,6 +1925,7 @@ int main(void)
         cmocka_unit_test(test_largest_node_claim_chosen_ties_to_lower_id),
         cmocka_unit_test(test_largest_claim_kept_through_rounds),
         cmocka_unit_test(test_fallback_follows_distance_not_node_numbers),
+        cmocka_unit_test(test_fallback_walk_without_the_heap_lock),
         cmocka_unit_test(test_fallback_from_node_0_by_distance),
         cmocka_unit_test(test_striping_fallback_starts_from_striped_node),
         cmocka_unit_test(test_fallback_tries_affinity_nodes_before_others),

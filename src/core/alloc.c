@@ -186,27 +186,61 @@ static uint64_t try_first_node(struct nc_host *h, struct nc_domain *d,
 }
 
 /*
+ * The fallback walk's order from the first node (the first node itself not
+ * included): affinity nodes by distance from it, then the others; a node
+ * the first cannot reach (NC_NO_DISTANCE) only after every node it can,
+ * affinity or not (docs/decisions.md).  Returns its length, the order in
+ * *orderp: the first node's own walk list when the affinity covers every
+ * online node (the list is sorted so: the common case costs nothing),
+ * else built in seq.
+ */
+static unsigned int walk_order_from(const struct nc_host *h, uint32_t first,
+                                    uint64_t affinity,
+                                    uint8_t seq[NC_MAX_NUMNODES],
+                                    const uint8_t **orderp)
+{
+    const struct nc_node *fn = &h->node[first];
+    unsigned int nr = 0;
+
+    if ( (affinity & h->online_mask) == h->online_mask )
+    {
+        *orderp = fn->walk;
+        return fn->nr_walk;
+    }
+    for ( unsigned int seg = 0; seg < 2; seg++ )
+    {
+        unsigned int lo = seg ? fn->nr_walk_near : 0;
+        unsigned int hi = seg ? fn->nr_walk : fn->nr_walk_near;
+
+        for ( unsigned int outside = 0; outside < 2; outside++ )
+            for ( unsigned int i = lo; i < hi; i++ )
+                if ( ((affinity >> fn->walk[i]) & 1) != outside )
+                    seq[nr++] = fn->walk[i];
+    }
+    *orderp = seq;
+    return nr;
+}
+
+/*
  * The whole walk with the whole heap locked: the first node again, then
- * affinity nodes by distance from it, then the others; a node the first
- * cannot reach (NC_NO_DISTANCE) only after every node it can, affinity or
- * not (docs/decisions.md).  Under one critical section, as with Xen's
- * single heap lock, so the node chosen, or ENOMEM, is what a sequential
- * walk would have found at one instant; and a node that cannot admit the
- * request is skipped by its counters alone.
+ * the walk's order.  Under one critical section, as with Xen's single heap
+ * lock, so the node chosen, or ENOMEM, is what a sequential walk would
+ * have found at one instant; and a node that cannot admit the request is
+ * skipped by its counters alone.
  */
 static uint64_t walk_nodes_locked(struct nc_host *h, struct nc_domain *d,
                                   const struct alloc_req *rq, uint32_t first,
                                   uint64_t affinity)
 {
-    const struct nc_node *fn = &h->node[first];
     bool tracking = host_claims(h) > 0;
-    /* Affinity covering every online node leaves no node outside it. */
-    int outside_passes = (affinity & h->online_mask) == h->online_mask ? 1 : 2;
+    uint8_t seq[NC_MAX_NUMNODES];
+    const uint8_t *order;
     struct redemption p;
+    unsigned int nr;
     uint64_t mfn;
 
     ASSERT(heap_all_locked(h));
-    if ( fn->online )
+    if ( h->node[first].online )
     {
         p = plan_for(d, rq, first);
         mfn = take_on_node_locked(h, d, rq, first, &p, tracking);
@@ -215,26 +249,70 @@ static uint64_t walk_nodes_locked(struct nc_host *h, struct nc_domain *d,
     }
     else if ( rq->exact )
         return NC_INVALID_MFN;
-    /* Reachable nodes, then unreachable ones; in each, affinity first. */
-    for ( unsigned int seg = 0; seg < 2; seg++ )
+    nr = walk_order_from(h, first, affinity, seq, &order);
+    for ( unsigned int i = 0; i < nr; i++ )
     {
-        unsigned int lo = seg ? fn->nr_walk_near : 0;
-        unsigned int hi = seg ? fn->nr_walk : fn->nr_walk_near;
-
-        for ( int outside = 0; outside < outside_passes; outside++ )
-            for ( unsigned int i = lo; i < hi; i++ )
-            {
-                uint32_t n = fn->walk[i];
-
-                if ( !!(affinity & (1ULL << n)) == outside )
-                    continue;
-                p = plan_for(d, rq, n);
-                mfn = take_on_node_locked(h, d, rq, n, &p, tracking);
-                if ( mfn != NC_INVALID_MFN )
-                    return mfn;
-            }
+        p = plan_for(d, rq, order[i]);
+        mfn = take_on_node_locked(h, d, rq, order[i], &p, tracking);
+        if ( mfn != NC_INVALID_MFN )
+            return mfn;
     }
     return NC_INVALID_MFN;
+}
+
+/*
+ * The same walk without the whole heap, when the answer can be read off
+ * admit_mask: no host-wide claims (no host-wide admission) and no node
+ * claim of d's left (a = b = c = 0 on every node), so a node whose bit is
+ * clear admits nothing.  The first node of the walk whose bit is set is
+ * locked alone, and the mask read again: if every node before it in the
+ * walk, the first node included, still has its bit clear, then at the
+ * instant of that read a sequential walk would have come to this node,
+ * whose state the lock holds still; so the allocation is made there.  If
+ * no bit is set at all, ENOMEM is the sequential answer at the instant of
+ * the first read.  Anything else (a node before it got room, the node
+ * cannot serve the order or zone, host-wide claims appeared) leaves the
+ * decision to walk_nodes_locked(): returns false.  On a nearly full host,
+ * where most extents are found only by walking, this spares each one the
+ * locks of every node.
+ */
+static bool walk_nodes_unlocked(struct nc_host *h, struct nc_domain *d,
+                                const struct alloc_req *rq, uint32_t first,
+                                uint64_t affinity, uint64_t *mfnp)
+{
+    uint64_t room, before = 1ULL << first, mfn;
+    struct redemption p = { 0, 0, 0 };
+    uint8_t seq[NC_MAX_NUMNODES];
+    const uint8_t *order;
+    struct heap_locks l;
+    unsigned int nr, i;
+    uint32_t n;
+
+    if ( host_claims(h) || (rq->charged && d->claim_top) )
+        return false;
+    room = atomic_load_explicit(&h->admit_mask, memory_order_acquire);
+    if ( room & before )
+        return false;           /* the first node has room, but not enough */
+    nr = walk_order_from(h, first, affinity, seq, &order);
+    for ( i = 0; i < nr && !(room & (1ULL << order[i])); i++ )
+        before |= 1ULL << order[i];
+    if ( i == nr )
+    {
+        *mfnp = NC_INVALID_MFN;
+        return true;
+    }
+    n = order[i];
+    heap_lock_node(h, &l, n);
+    room = atomic_load_explicit(&h->admit_mask, memory_order_acquire);
+    mfn = NC_INVALID_MFN;
+    if ( !l.tracking && !(room & before) )
+    {
+        ASSERT(!rq->charged || !d->host_claim);
+        mfn = take_on_node_locked(h, d, rq, n, &p, false);
+    }
+    heap_unlock_nodes(h, &l);
+    *mfnp = mfn;
+    return mfn != NC_INVALID_MFN;
 }
 
 /*
@@ -274,7 +352,8 @@ static int alloc_locked(struct nc_host *h, struct nc_domain *d,
     else
     {
         mfn = try_first_node(h, d, rq, first);
-        if ( mfn == NC_INVALID_MFN && !rq->exact )
+        if ( mfn == NC_INVALID_MFN && !rq->exact &&
+             !walk_nodes_unlocked(h, d, rq, first, affinity, &mfn) )
         {
             heap_lock_all(h);
             mfn = walk_nodes_locked(h, d, rq, first, affinity);

@@ -227,6 +227,11 @@ static int check_counters(struct nc_host *h, struct why *w)
               claimed[n]);
         CHECK(nd->claimed <= nd->avail, "I5",
               "node_claimed > node_avail", nd->claimed, nd->avail);
+        /* The fallback walk's view of the node, without its lock. */
+        CHECK(nd->room == (nd->avail > nd->claimed) &&
+              !!(atomic_load(&h->admit_mask) & (1ULL << n)) == nd->room,
+              "heap", "admit_mask bit wrong (node, unclaimed free)", n,
+              nd->avail - nd->claimed);
         CHECK(nd->online || (nd->avail == 0 && claimed[n] == 0),
               "nodes", "offline node holds memory or claims", n,
               nd->avail);

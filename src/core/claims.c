@@ -245,6 +245,7 @@ static void domain_install_claims(struct nc_host *h, struct nc_domain *d,
         ASSERT(node_locked(h, (uint32_t)n));
         d->node_claim[n] = rq->node[n];
         h->node[n].claimed += rq->node[n];
+        node_room_less(&h->node[n]);
     }
     claim_top_rescan(d);
     if ( rq->host )

@@ -454,6 +454,8 @@ int heap_init(struct nc_host *h, const struct nc_host_config *cfg)
         struct nc_node *nd = &h->node[n];
 
         nd->online = nc->online;
+        nd->admit_mask = &h->admit_mask;
+        nd->admit_bit = 1ULL << n;
         nd->nr_ranges = nc->nr_ranges;
         nd->base = UINT64_MAX;
         for ( unsigned int i = 0; i < nc->nr_ranges; i++ )

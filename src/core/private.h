@@ -223,6 +223,9 @@ struct nc_node {
     uint64_t offlined;           /* (n) frames off the heap */
     struct nc_node_cache cache[NC_CACHE_MAX_ORDER + 1];  /* (n) */
     uint32_t nr_cached;          /* (n) blocks in cache[], all orders */
+    bool room;                   /* (n) avail > claimed: its admit_mask bit */
+    uint64_t _Atomic *admit_mask;                         /* (c) the host's */
+    uint64_t admit_bit;                                   /* (c) its bit */
     /* (n) this node's frames that are pending offline or broken */
     struct nc_badset bad;
     /* (n) this node's offlined frames: bit i of chunk c is the frame at
@@ -362,6 +365,15 @@ struct nc_host {
      * host_claims is 0; heap_unlock_all() recomputes it. */
     uint64_t unclaimed;
 
+    /* Bit n set <=> node n has a free frame that no claim covers (avail >
+     * claimed): written by node n's lock holder as its counters change
+     * (node_room_less(), node_room_more()), (a) read without locks by the fallback walk
+     * (alloc.c).  On a cache line of its own: it changes whenever a node
+     * fills or gets room again. */
+    char admit_pad[64];
+    uint64_t _Atomic admit_mask;
+    char admit_pad2[64];
+
     nc_lock_t domlist_lock;
     /* (D) written, (a) read: [NC_DOMID_FIRST_RESERVED] */
     struct nc_domain *_Atomic *domain;
@@ -387,6 +399,33 @@ struct nc_host {
     int _Atomic autocheck;             /* (a) level run after each op */
     int _Atomic loglevel;              /* (a) console threshold, NC_LOG_* */
 };
+
+/* After a change of nd->avail or nd->claimed (the node's lock held): keep
+ * its bit of admit_mask, touching that shared word only when the node
+ * fills or gets room again.  The bit changes in the critical section that
+ * changes the counters, so to a reader of the mask the node's state moves
+ * at one instant, as it does to whoever takes the lock.  One form for each
+ * direction, so that the allocation path tests one thing each time:
+ * node_room_less() after avail went down or claimed up, node_room_more()
+ * after avail went up or claimed down. */
+static inline void node_room_less(struct nc_node *nd)
+{
+    if ( __builtin_expect(nd->avail <= nd->claimed, 0) && nd->room )
+    {
+        nd->room = false;
+        atomic_fetch_and_explicit(nd->admit_mask, ~nd->admit_bit,
+                                  memory_order_release);
+    }
+}
+static inline void node_room_more(struct nc_node *nd)
+{
+    if ( __builtin_expect(!nd->room, 0) && nd->avail > nd->claimed )
+    {
+        nd->room = true;
+        atomic_fetch_or_explicit(nd->admit_mask, nd->admit_bit,
+                                 memory_order_release);
+    }
+}
 
 /* locks.c: the heap's locks (see the top of this file for the order) */
 static inline void node_lock(struct nc_host *h, uint32_t n)
@@ -718,6 +757,7 @@ static inline uint64_t deduct_node_claims_locked(struct nc_host *h,
     d->node_claim[node] -= x;
     ASSERT_GE(h->node[node].claimed, x);
     h->node[node].claimed -= x;
+    node_room_more(&h->node[node]);
     deduct_outstanding(d, x);
     if ( x )
         claim_top_lowered(d, node);
@@ -805,6 +845,7 @@ static inline void heap_account_free(struct nc_node *nd, uint32_t zone,
 {
     nd->zone_avail[zone] += r;
     nd->avail += r;
+    node_room_more(nd);
 }
 
 static inline void heap_account_taken(struct nc_node *nd, uint32_t zone,
@@ -814,6 +855,7 @@ static inline void heap_account_taken(struct nc_node *nd, uint32_t zone,
     nd->zone_avail[zone] -= r;
     ASSERT_GE(nd->avail, r);
     nd->avail -= r;
+    node_room_less(nd);
 }
 
 /* Keep a freed block of order k in the node's cache, if it has room and
