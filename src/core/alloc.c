@@ -90,10 +90,7 @@ redeem_claims_locked(struct nc_host *h, struct nc_domain *d, uint32_t n,
     /* The plan was made under d->lock, which every change of d's claims
      * holds: each part is there to be taken. */
     if ( p->a )
-    {
-        ASSERT(d->node_claim[n] >= p->a);
-        deduct_node_claims_locked(h, d, n, p->a);
-    }
+        node_claim_take_locked(h, d, n, p->a);
     if ( p->b )
     {
         ASSERT(d->host_claim >= p->b);

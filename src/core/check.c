@@ -55,10 +55,19 @@ static int broken(struct why *w, const char *inv, const char *what,
 static int check_claims(const struct nc_host *h, const struct nc_domain *d,
                         uint64_t *claimed, struct why *w)
 {
-    uint64_t node_sum = 0, room, max = 0;
+    uint64_t node_sum = 0, room, max = 0, below = 0, next = 0;
 
     for_each_claim_node(d, n)
         max = NC_MAX(max, d->node_claim[n]);
+    for_each_claim_node(d, n)
+        if ( d->node_claim[n] < max )
+            below = NC_MAX(below, d->node_claim[n]);
+    for_each_claim_node(d, n)
+        if ( below && d->node_claim[n] == below )
+            next |= 1ULL << n;
+    CHECK(!d->claim_exact || !d->claim_top ||
+          (d->claim_below == below && d->claim_next == next), "claims",
+          "claim_below or claim_next not exact", d->claim_below, below);
     for ( unsigned int n = 0; n < NC_MAX_NUMNODES; n++ )
     {
         bool entry = d->node_claim_mask & (1ULL << n);

@@ -44,7 +44,7 @@ uint64_t deduct_host_claim_locked(struct nc_host *h, struct nc_domain *d,
 
 void claim_top_rescan(struct nc_domain *d)
 {
-    uint64_t max = 0, below = 0, top = 0;
+    uint64_t max = 0, below = 0, top = 0, next = 0;
 
     for_each_claim_node(d, n)
     {
@@ -53,16 +53,24 @@ void claim_top_rescan(struct nc_domain *d)
         if ( v > max )
         {
             below = max;
+            next = top;
             max = v;
             top = 1ULL << n;
         }
         else if ( v == max )
             top |= 1ULL << n;
         else if ( v > below )
+        {
             below = v;
+            next = 1ULL << n;
+        }
+        else if ( v == below )
+            next |= 1ULL << n;
     }
     d->claim_top = max ? top : 0;
-    d->claim_below = below;
+    d->claim_below = max ? below : 0;
+    d->claim_next = max && below ? next : 0;
+    d->claim_exact = true;
 }
 
 void domain_release_all_claims_locked(struct nc_host *h, struct nc_domain *d)
@@ -73,7 +81,7 @@ void domain_release_all_claims_locked(struct nc_host *h, struct nc_domain *d)
     deduct_host_claim_locked(h, d, UINT64_MAX);
     ASSERT(d->outstanding == 0 && d->claim_top == 0);
     d->node_claim_mask = 0;
-    d->claim_below = 0;
+    claim_top_rescan(d);
 }
 
 static uint64_t room_under_max(const struct nc_domain *d)
@@ -245,7 +253,6 @@ static void domain_install_claims(struct nc_host *h, struct nc_domain *d,
         ASSERT(node_locked(h, (uint32_t)n));
         d->node_claim[n] = rq->node[n];
         h->node[n].claimed += rq->node[n];
-        node_room_less(&h->node[n]);
     }
     claim_top_rescan(d);
     if ( rq->host )

@@ -32,6 +32,20 @@ static void unlock_mask(struct nc_host *h, uint64_t nodes)
         node_unlock(h, (uint32_t)n);
 }
 
+/* node_room_sync()'s write, when the node filled or got room again: out
+ * of line, as it is rare, and so that the atomic operation stays out of
+ * the allocation path's code. */
+__attribute__((noinline)) void node_room_flip(struct nc_node *nd)
+{
+    nd->room = !nd->room;
+    if ( nd->room )
+        atomic_fetch_or_explicit(nd->admit_mask, nd->admit_bit,
+                                 memory_order_release);
+    else
+        atomic_fetch_and_explicit(nd->admit_mask, ~nd->admit_bit,
+                                  memory_order_release);
+}
+
 /* ========================================================================
  * The claims protocol
  * ======================================================================== */

@@ -223,7 +223,7 @@ struct nc_node {
     uint64_t offlined;           /* (n) frames off the heap */
     struct nc_node_cache cache[NC_CACHE_MAX_ORDER + 1];  /* (n) */
     uint32_t nr_cached;          /* (n) blocks in cache[], all orders */
-    bool room;                   /* (n) avail > claimed: its admit_mask bit */
+    bool room;                   /* (n) its admit_mask bit */
     uint64_t _Atomic *admit_mask;                         /* (c) the host's */
     uint64_t admit_bit;                                   /* (c) its bit */
     /* (n) this node's frames that are pending offline or broken */
@@ -309,11 +309,16 @@ struct nc_domain {
                                            * redemption and stay an entry */
     uint64_t recalled;                    /* (d) pages lost to recall */
     /* (d+n) The node choice's largest remaining claim, kept current by
-     * every change of node_claim (claims.c): claim_top is the nodes whose
-     * claim is the largest, when that is not 0 (else empty), and
-     * claim_below is at least the claim of every other node. */
+     * every change of node_claim (claim_top_lowered()): claim_top is the
+     * nodes whose claim is the largest, when that is not 0 (else empty),
+     * and claim_below is at least the claim of every other node.  With
+     * claim_exact, claim_below is the largest of those claims (0 if there
+     * are none) and claim_next the nodes that have it (empty while it is
+     * 0): the next claim_top when this one is all lowered. */
     uint64_t claim_top;
     uint64_t claim_below;
+    uint64_t claim_next;
+    bool claim_exact;
     uint32_t last_alloc_node;             /* (d) */
     /* Written on every allocation: keep the next allocation's first cache
      * line (another domain's refcnt, say) away from it. */
@@ -366,10 +371,9 @@ struct nc_host {
     uint64_t unclaimed;
 
     /* Bit n set <=> node n has a free frame that no claim covers (avail >
-     * claimed): written by node n's lock holder as its counters change
-     * (node_room_less(), node_room_more()), (a) read without locks by the fallback walk
-     * (alloc.c).  On a cache line of its own: it changes whenever a node
-     * fills or gets room again. */
+     * claimed), as node n's lock holder left it (node_room_sync()); (a)
+     * read without locks by the fallback walk (alloc.c).  On a cache line
+     * of its own: it changes whenever a node fills or gets room again. */
     char admit_pad[64];
     uint64_t _Atomic admit_mask;
     char admit_pad2[64];
@@ -400,31 +404,17 @@ struct nc_host {
     int _Atomic loglevel;              /* (a) console threshold, NC_LOG_* */
 };
 
-/* After a change of nd->avail or nd->claimed (the node's lock held): keep
- * its bit of admit_mask, touching that shared word only when the node
- * fills or gets room again.  The bit changes in the critical section that
- * changes the counters, so to a reader of the mask the node's state moves
- * at one instant, as it does to whoever takes the lock.  One form for each
- * direction, so that the allocation path tests one thing each time:
- * node_room_less() after avail went down or claimed up, node_room_more()
- * after avail went up or claimed down. */
-static inline void node_room_less(struct nc_node *nd)
+/* Make node's bit of admit_mask say again whether it has a free frame no
+ * claim covers, as its lock holder leaves it (node_unlock()): so to a
+ * reader of the mask the node's state moves when it does for whoever
+ * takes the lock next, never in the middle of a critical section (an
+ * allocation takes its frames before it redeems its claim).  The shared
+ * word is written only when the node fills or gets room again. */
+void node_room_flip(struct nc_node *nd);
+static inline void node_room_sync(struct nc_node *nd)
 {
-    if ( __builtin_expect(nd->avail <= nd->claimed, 0) && nd->room )
-    {
-        nd->room = false;
-        atomic_fetch_and_explicit(nd->admit_mask, ~nd->admit_bit,
-                                  memory_order_release);
-    }
-}
-static inline void node_room_more(struct nc_node *nd)
-{
-    if ( __builtin_expect(!nd->room, 0) && nd->avail > nd->claimed )
-    {
-        nd->room = true;
-        atomic_fetch_or_explicit(nd->admit_mask, nd->admit_bit,
-                                 memory_order_release);
-    }
+    if ( __builtin_expect((nd->avail > nd->claimed) != nd->room, 0) )
+        node_room_flip(nd);
 }
 
 /* locks.c: the heap's locks (see the top of this file for the order) */
@@ -434,6 +424,7 @@ static inline void node_lock(struct nc_host *h, uint32_t n)
 }
 static inline void node_unlock(struct nc_host *h, uint32_t n)
 {
+    node_room_sync(&h->node[n]);
     nc_unlock(&h->node[n].lock);
 }
 static inline bool node_locked(const struct nc_host *h, uint32_t n)
@@ -721,32 +712,74 @@ static inline void deduct_outstanding(struct nc_domain *d, uint64_t pages)
     ASSERT_GE(d->outstanding, pages);
     d->outstanding -= pages;
 }
-/* Find claim_top and claim_below again from the claims (claims.c), after
- * an install, or when the nodes of the largest claim are all lowered. */
+/* Find claim_top, claim_below and claim_next again from the claims
+ * (claims.c): after an install, or when the largest claim is all lowered
+ * and what comes next is not known. */
 void claim_top_rescan(struct nc_domain *d);
-/* Node n's claim went down: it leaves claim_top, and while other nodes are
- * still there it joins the rest under claim_below.  The last one to leave
- * stays alone if it is still above every other node; only otherwise are
- * the claims scanned.  So a domain redeeming several equal claims in turn
- * scans them once a round, and one with a single node claim never. */
+/* Node n's claim went down.  When n was the one node of the largest
+ * claim, it stays there while still above every other; else the next
+ * nodes take over if they are known.  When other nodes are still there, n
+ * leaves and joins the rest under claim_below.  The claims are scanned only
+ * when the largest claim is all lowered and what is next is not known: a
+ * domain redeeming equal claims in turn never scans, and one with a single
+ * node claim never does. */
 static inline void claim_top_lowered(struct nc_domain *d, uint32_t n)
 {
     uint64_t bit = 1ULL << n, v = d->node_claim[n];
 
     if ( d->claim_top == bit )
     {
-        /* The one node of the largest claim: the common case. */
-        if ( v <= d->claim_below )
+        if ( v > d->claim_below )
+            return;             /* still the largest: the common case */
+        if ( !d->claim_exact || v != d->claim_below || !v )
+        {
             claim_top_rescan(d);
+            return;
+        }
+        /* The next nodes tie with n now; below them is not known, except
+         * when there is nothing below them. */
+        d->claim_top = d->claim_next | bit;
+        d->claim_next = 0;
+        d->claim_exact = !(d->node_claim_mask & ~d->claim_top);
+        d->claim_below = d->claim_exact ? 0 : v - 1;
     }
     else if ( d->claim_top & bit )
     {
         d->claim_top &= ~bit;
-        d->claim_below = NC_MAX(d->claim_below, v);
+        if ( v > d->claim_below )
+        {
+            d->claim_below = v;
+            d->claim_next = bit;
+            d->claim_exact = true;
+        }
+        else if ( v == d->claim_below && d->claim_exact && v )
+            d->claim_next |= bit;
+    }
+    else if ( d->claim_next & bit )
+    {
+        /* Below claim_below now; if it was the last there, the largest of
+         * the rest is not known. */
+        d->claim_next &= ~bit;
+        if ( !d->claim_next )
+            d->claim_exact = false;
     }
 }
+/* Take x > 0 pages, which it has, from d's claim on node (d->lock and the
+ * node's lock): redemption's step, and deduct_node_claims_locked()'s. */
+static inline void node_claim_take_locked(struct nc_host *h,
+                                          struct nc_domain *d, uint32_t node,
+                                          uint64_t x)
+{
+    ASSERT(nc_lock_held(&d->lock) && node_locked(h, node));
+    ASSERT(x && d->node_claim[node] >= x);
+    d->node_claim[node] -= x;
+    ASSERT_GE(h->node[node].claimed, x);
+    h->node[node].claimed -= x;
+    deduct_outstanding(d, x);
+    claim_top_lowered(d, node);
+}
 /* Deduct up to `pages` from d's claim on node; returns pages deducted
- * (d->lock and the node's lock).  Inline: redemption runs it per extent. */
+ * (d->lock and the node's lock). */
 static inline uint64_t deduct_node_claims_locked(struct nc_host *h,
                                                  struct nc_domain *d,
                                                  uint32_t node, uint64_t pages)
@@ -754,13 +787,8 @@ static inline uint64_t deduct_node_claims_locked(struct nc_host *h,
     uint64_t x = NC_MIN(pages, d->node_claim[node]);
 
     ASSERT(nc_lock_held(&d->lock) && node_locked(h, node));
-    d->node_claim[node] -= x;
-    ASSERT_GE(h->node[node].claimed, x);
-    h->node[node].claimed -= x;
-    node_room_more(&h->node[node]);
-    deduct_outstanding(d, x);
     if ( x )
-        claim_top_lowered(d, node);
+        node_claim_take_locked(h, d, node, x);
     return x;
 }
 /* Deduct claims until d's claims fit under max_pages (d->lock and
@@ -845,7 +873,6 @@ static inline void heap_account_free(struct nc_node *nd, uint32_t zone,
 {
     nd->zone_avail[zone] += r;
     nd->avail += r;
-    node_room_more(nd);
 }
 
 static inline void heap_account_taken(struct nc_node *nd, uint32_t zone,
@@ -855,7 +882,6 @@ static inline void heap_account_taken(struct nc_node *nd, uint32_t zone,
     nd->zone_avail[zone] -= r;
     ASSERT_GE(nd->avail, r);
     nd->avail -= r;
-    node_room_less(nd);
 }
 
 /* Keep a freed block of order k in the node's cache, if it has room and
