@@ -42,46 +42,62 @@ uint64_t deduct_host_claim_locked(struct nc_host *h, struct nc_domain *d,
     return x;
 }
 
+/* The rescan one claim at a time: claim_top_forget() (nothing known, so
+ * lowering a claim touches nothing), claim_top_add() for each node claim,
+ * claim_top_done(). */
+static void claim_top_forget(struct nc_domain *d)
+{
+    d->claim_top = d->claim_next = d->claim_below = 0;
+    d->claim_exact = false;
+}
+
+static void claim_top_add(struct nc_domain *d, uint32_t n, uint64_t v)
+{
+    uint64_t bit = 1ULL << n, max = d->claim_top ? d->node_claim[
+        __builtin_ctzll(d->claim_top)] : 0;
+
+    if ( !v )
+        return;
+    if ( v > max )
+    {
+        d->claim_below = max;
+        d->claim_next = d->claim_top;
+        d->claim_top = bit;
+    }
+    else if ( v == max )
+        d->claim_top |= bit;
+    else if ( v > d->claim_below )
+    {
+        d->claim_below = v;
+        d->claim_next = bit;
+    }
+    else if ( v == d->claim_below )
+        d->claim_next |= bit;
+}
+
+static void claim_top_done(struct nc_domain *d)
+{
+    d->claim_exact = true;
+}
+
 void claim_top_rescan(struct nc_domain *d)
 {
-    uint64_t max = 0, below = 0, top = 0, next = 0;
-
+    claim_top_forget(d);
     for_each_claim_node(d, n)
-    {
-        uint64_t v = d->node_claim[n];
-
-        if ( v > max )
-        {
-            below = max;
-            next = top;
-            max = v;
-            top = 1ULL << n;
-        }
-        else if ( v == max )
-            top |= 1ULL << n;
-        else if ( v > below )
-        {
-            below = v;
-            next = 1ULL << n;
-        }
-        else if ( v == below )
-            next |= 1ULL << n;
-    }
-    d->claim_top = max ? top : 0;
-    d->claim_below = max ? below : 0;
-    d->claim_next = max && below ? next : 0;
-    d->claim_exact = true;
+        claim_top_add(d, (uint32_t)n, d->node_claim[n]);
+    claim_top_done(d);
 }
 
 void domain_release_all_claims_locked(struct nc_host *h, struct nc_domain *d)
 {
     ASSERT(nc_lock_held(&d->lock) && heap_all_locked(h));
+    claim_top_forget(d);
     for_each_claim_node(d, n)
         deduct_node_claims_locked(h, d, (uint32_t)n, UINT64_MAX);
     deduct_host_claim_locked(h, d, UINT64_MAX);
-    ASSERT(d->outstanding == 0 && d->claim_top == 0);
+    ASSERT(d->outstanding == 0);
     d->node_claim_mask = 0;
-    claim_top_rescan(d);
+    claim_top_done(d);
 }
 
 static uint64_t room_under_max(const struct nc_domain *d)
@@ -242,6 +258,7 @@ static void domain_install_claims(struct nc_host *h, struct nc_domain *d,
 {
     uint64_t before = d->outstanding, after = rq->host + rq->node_total;
 
+    claim_top_forget(d);
     for_each_claim_node(d, n)
         deduct_node_claims_locked(h, d, (uint32_t)n, UINT64_MAX);
     if ( d->host_claim )
@@ -253,8 +270,9 @@ static void domain_install_claims(struct nc_host *h, struct nc_domain *d,
         ASSERT(node_locked(h, (uint32_t)n));
         d->node_claim[n] = rq->node[n];
         h->node[n].claimed += rq->node[n];
+        claim_top_add(d, (uint32_t)n, rq->node[n]);
     }
-    claim_top_rescan(d);
+    claim_top_done(d);
     if ( rq->host )
     {
         ASSERT(heap_all_locked(h));
