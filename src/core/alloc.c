@@ -11,7 +11,9 @@
  * lock is dropped.  The first node is tried under its own lock only, so
  * allocations on different nodes run in parallel; if it cannot serve the
  * request, the fallback walk runs with the whole heap locked, so that its
- * choice (or ENOMEM) is one a sequential allocator would have made.  So no
+ * choice (or ENOMEM) is one a sequential allocator would have made, unless
+ * the nodes' admit_mask bits decide it with one more node lock
+ * (walk_nodes_unlocked()).  So no
  * one who can see the counters (the checker stops the world) finds pages
  * allocated but not yet owned, claims are never lost and claim SET works on
  * running domains.
@@ -266,8 +268,8 @@ static uint64_t walk_nodes_locked(struct nc_host *h, struct nc_domain *d,
  * walk, the first node included, still has its bit clear, then at the
  * instant of that read a sequential walk would have come to this node,
  * whose state the lock holds still; so the allocation is made there.  If
- * no bit is set at all, ENOMEM is the sequential answer at the instant of
- * the first read.  Anything else (a node before it got room, the node
+ * no node of the walk has its bit set, the first node included, ENOMEM is
+ * the sequential answer at the instant of the first read.  Anything else (a node before it got room, the node
  * cannot serve the order or zone, host-wide claims appeared) leaves the
  * decision to walk_nodes_locked(): returns false.  On a nearly full host,
  * where most extents are found only by walking, this spares each one the
