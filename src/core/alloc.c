@@ -40,12 +40,12 @@ static uint32_t cycle_node(uint32_t last, uint64_t mask)
     return (uint32_t)__builtin_ctzll(after ? after : mask);
 }
 
-/* The node of d's largest remaining node claim (ties: lower id), or
- * NC_NUMA_NO_NODE if none is left: kept current (claim_top_lowered()). */
+/* The node of d's largest remaining node claim (ties: lower id), which d
+ * has (claim_top not empty): kept current (claim_top_lowered()). */
 static uint32_t largest_claim_node(const struct nc_domain *d)
 {
-    return d->claim_top ? (uint32_t)__builtin_ctzll(d->claim_top)
-                        : NC_NUMA_NO_NODE;
+    ASSERT(d->claim_top);
+    return (uint32_t)__builtin_ctzll(d->claim_top);
 }
 
 /* ========================================================================

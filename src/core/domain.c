@@ -37,9 +37,7 @@ struct nc_domain *domain_get(struct nc_host *h, nc_domid_t domid)
     struct nc_domain *d;
     uint32_t refs;
 
-    if ( domid >= NC_DOMID_FIRST_RESERVED )
-        return NULL;
-    d = atomic_load_explicit(&h->domain[domid], memory_order_acquire);
+    d = domain_in_table(h, domid);
     if ( !d )
         return NULL;
     refs = atomic_load_explicit(&d->refcnt, memory_order_relaxed);
@@ -49,7 +47,7 @@ struct nc_domain *domain_get(struct nc_host *h, nc_domid_t domid)
     } while ( !atomic_compare_exchange_weak_explicit(
                   &d->refcnt, &refs, refs + 1, memory_order_acquire,
                   memory_order_relaxed) );
-    if ( atomic_load_explicit(&h->domain[domid], memory_order_acquire) != d )
+    if ( domain_in_table(h, domid) != d )
     {
         domain_put(h, d);       /* reused for another domid meanwhile */
         return NULL;

@@ -609,6 +609,17 @@ void offmap_clear(struct nc_node *nd, uint64_t mfn);
 uint64_t offmap_next(const struct nc_node *nd, uint64_t from);
 
 /* domain.c */
+/* The domain the table maps domid to at this instant, or NULL (a domid out
+ * of range included).  No reference and no lock: the structure may be
+ * freed or reused as soon as it is read (domain.c), so whoever uses it
+ * reads the table again once it holds a reference or the domain's lock. */
+static inline struct nc_domain *domain_in_table(const struct nc_host *h,
+                                                nc_domid_t domid)
+{
+    if ( domid >= NC_DOMID_FIRST_RESERVED )
+        return NULL;
+    return atomic_load_explicit(&h->domain[domid], memory_order_acquire);
+}
 struct nc_domain *domain_get(struct nc_host *h, nc_domid_t domid);
 void domain_put(struct nc_host *h, struct nc_domain *d);
 /* Free the pool of reusable domain structures (host teardown). */
@@ -657,17 +668,13 @@ static inline int domain_lock_checked(struct nc_host *h, nc_domid_t caller,
 
     if ( !self_ok && !caller_is_control(caller) )
         return -EPERM;
-    if ( domid >= NC_DOMID_FIRST_RESERVED )
-        return -ESRCH;
-    d = atomic_load_explicit(&h->domain[domid], memory_order_acquire);
+    d = domain_in_table(h, domid);
     if ( !d )
         return -ESRCH;
     if ( !caller_is_control(caller) && caller != domid )
         return -EPERM;
     nc_lock(&d->lock);
-    if ( __builtin_expect(atomic_load_explicit(&h->domain[domid],
-                                               memory_order_acquire) == d &&
-                          !d->dying, 1) )
+    if ( __builtin_expect(domain_in_table(h, domid) == d && !d->dying, 1) )
     {
         *dp = d;
         return 0;
