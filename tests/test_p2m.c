@@ -259,16 +259,25 @@ static void test_remove_pieces(void **state)
 }
 
 /* p2m_cut at the entry p2m_find_run found: the same four cuts. */
-static void cut(struct nc_p2m *p, uint64_t gpfn, uint64_t nr, uint64_t mfn)
+/* Cut what p2m_find_run() finds, reserving a slot only where
+ * p2m_cut_splits() says the cut needs one (free_extent()'s rule), which
+ * must be exactly where the cut makes one entry two. */
+static void cut(struct nc_p2m *p, uint64_t gpfn, uint64_t nr, uint64_t mfn,
+                bool splits)
 {
     uint64_t first = 0;
-    uint32_t i = p2m_find_run(p, gpfn, nr, &first);
+    uint32_t i = p2m_find_run(p, gpfn, nr, &first), before = p->nr;
+    bool whole;
 
     assert_int_not_equal(i, NC_P2M_NONE);
     assert_int_equal(first, mfn);
-    reserve(p);
+    whole = p->e[i].gpfn == gpfn && p->e[i].nr == nr;
+    assert_int_equal(p2m_cut_splits(p, i, gpfn, nr), splits);
+    if ( splits )
+        reserve(p);
     p2m_cut(p, i, gpfn, nr);
     assert_true(p2m_range_unmapped(p, gpfn, nr));
+    assert_int_equal(p->nr, before + (splits ? 1 : 0) - (whole ? 1 : 0));
 }
 
 static void test_cut_found_run(void **state)
@@ -284,17 +293,17 @@ static void test_cut_found_run(void **state)
     assert_int_equal(p2m_find_run(&p, 66, 3, &g), NC_P2M_NONE);
     assert_int_equal(g, 0);
 
-    cut(&p, 5, 3, 1005);                          /* split: 0-4, 8-15 */
+    cut(&p, 5, 3, 1005, true);                      /* split: 0-4, 8-15 */
     assert_run(&p, 0, 1000, 5);
     assert_run(&p, 8, 1008, 8);
     assert_int_equal(p.pages, 17);
-    cut(&p, 0, 2, 1000);                          /* head: 2-4 */
+    cut(&p, 0, 2, 1000, false);                     /* head: 2-4 */
     assert_run(&p, 2, 1002, 3);
-    cut(&p, 14, 2, 1014);                         /* tail: 8-13 */
+    cut(&p, 14, 2, 1014, false);                    /* tail: 8-13 */
     assert_run(&p, 8, 1008, 6);
-    cut(&p, 2, 3, 1002);                          /* whole */
+    cut(&p, 2, 3, 1002, false);                     /* whole */
     assert_maps(&p, 2, NC_INVALID_MFN);
-    cut(&p, 64, 4, 5000);                         /* the last, whole */
+    cut(&p, 64, 4, 5000, false);                    /* the last, whole */
     assert_run(&p, 8, 1008, 6);
     assert_int_equal(p.pages, 6);
     assert_maps(&p, 64, NC_INVALID_MFN);

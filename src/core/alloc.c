@@ -20,13 +20,17 @@
  */
 #include "private.h"
 
+/* Eight bytes, passed by value: the whole request in one register, so
+ * that none of it has to live in memory on the allocation path. */
 struct alloc_req {
-    uint32_t order;
     uint32_t node;               /* first node to try, or NO_NODE */
+    uint8_t order;
+    uint8_t zone_hi;
     bool exact;
-    uint32_t zone_hi;
     bool charged;                /* counted in tot_pages, redeems claims */
 };
+_Static_assert(NC_MAX_ORDER <= UINT8_MAX && NC_NR_ZONES <= UINT8_MAX,
+               "an order and a zone fit in alloc_req's bytes");
 
 /* ========================================================================
  * Node choice
@@ -122,10 +126,10 @@ redeem_claims_locked(struct nc_host *h, struct nc_domain *d, uint32_t n,
  */
 static nc_always_inline uint64_t
 take_on_node_locked(struct nc_host *h, struct nc_domain *d,
-                    const struct alloc_req *rq, uint32_t n,
+                    struct alloc_req rq, uint32_t n,
                     const struct redemption *p, bool tracking)
 {
-    uint64_t r = 1ULL << rq->order, mfn;
+    uint64_t r = 1ULL << rq.order, mfn;
     struct nc_node *nd = &h->node[n];
 
     ASSERT(node_locked(h, n));
@@ -134,12 +138,12 @@ take_on_node_locked(struct nc_host *h, struct nc_domain *d,
     if ( tracking && r - (p->a + p->b + p->c) > h->unclaimed )
         return NC_INVALID_MFN;
 
-    mfn = heap_take_locked(h, n, rq->order, rq->zone_hi);
+    mfn = heap_take_locked(h, n, rq.order, rq.zone_hi);
     if ( mfn == NC_INVALID_MFN )
         return NC_INVALID_MFN;
     if ( tracking )
         h->unclaimed -= r - (p->a + p->b + p->c);
-    if ( rq->charged )
+    if ( rq.charged )
     {
         if ( p->a | p->b | p->c )
             redeem_claims_locked(h, d, n, p);
@@ -153,32 +157,40 @@ take_on_node_locked(struct nc_host *h, struct nc_domain *d,
 }
 
 static struct redemption plan_for(const struct nc_domain *d,
-                                  const struct alloc_req *rq, uint32_t n)
+                                  struct alloc_req rq, uint32_t n)
 {
     struct redemption p = { 0, 0, 0 };
 
-    return rq->charged ? plan_redemption(d, n, 1ULL << rq->order) : p;
+    return rq.charged ? plan_redemption(d, n, 1ULL << rq.order) : p;
 }
 
 /* The first node alone, under its own lock (and claims_lock only while
  * host-wide claims exist): the common case, in parallel with allocations
  * on other nodes.  d->lock is held (if d), so d's claims are stable. */
 static uint64_t try_first_node(struct nc_host *h, struct nc_domain *d,
-                               const struct alloc_req *rq, uint32_t n)
+                               struct alloc_req rq, uint32_t n)
 {
     struct redemption p;
     struct heap_locks l;
     uint64_t mfn, nodes = 1ULL << n;
 
-    if ( !h->node[n].online )
-        return NC_INVALID_MFN;
+    /* Named by the request (decode_flags() checked it), by a claim (only
+     * online nodes take claims) or by cycle_node() over online nodes; and
+     * a node's state never changes after boot. */
+    ASSERT(h->node[n].online);
     p = plan_for(d, rq, n);
     if ( p.c )
         nodes |= d->node_claim_mask;
     if ( nodes == 1ULL << n && !p.b )
+    {
+        /* The node's lock alone (claims_lock too while host-wide claims
+         * exist): the common case, with an unlock that knows the node. */
         heap_lock_node(h, &l, n);
-    else
-        heap_lock_nodes(h, &l, nodes, p.b > 0);
+        mfn = take_on_node_locked(h, d, rq, n, &p, l.tracking);
+        heap_unlock_node(h, &l, n);
+        return mfn;
+    }
+    heap_lock_nodes(h, &l, nodes, p.b > 0);
     mfn = take_on_node_locked(h, d, rq, n, &p, l.tracking);
     heap_unlock_nodes(h, &l);
     return mfn;
@@ -228,7 +240,7 @@ static unsigned int walk_order_from(const struct nc_host *h, uint32_t first,
  * skipped by its counters alone.
  */
 static uint64_t walk_nodes_locked(struct nc_host *h, struct nc_domain *d,
-                                  const struct alloc_req *rq, uint32_t first,
+                                  struct alloc_req rq, uint32_t first,
                                   uint64_t affinity)
 {
     bool tracking = host_claims(h) > 0;
@@ -243,10 +255,10 @@ static uint64_t walk_nodes_locked(struct nc_host *h, struct nc_domain *d,
     {
         p = plan_for(d, rq, first);
         mfn = take_on_node_locked(h, d, rq, first, &p, tracking);
-        if ( mfn != NC_INVALID_MFN || rq->exact )
+        if ( mfn != NC_INVALID_MFN || rq.exact )
             return mfn;
     }
-    else if ( rq->exact )
+    else if ( rq.exact )
         return NC_INVALID_MFN;
     nr = walk_order_from(h, first, affinity, seq, &order);
     for ( unsigned int i = 0; i < nr; i++ )
@@ -276,7 +288,7 @@ static uint64_t walk_nodes_locked(struct nc_host *h, struct nc_domain *d,
  * locks of every node.
  */
 static bool walk_nodes_unlocked(struct nc_host *h, struct nc_domain *d,
-                                const struct alloc_req *rq, uint32_t first,
+                                struct alloc_req rq, uint32_t first,
                                 uint64_t affinity, uint64_t *mfnp)
 {
     uint64_t room, before = 1ULL << first, mfn;
@@ -287,7 +299,7 @@ static bool walk_nodes_unlocked(struct nc_host *h, struct nc_domain *d,
     unsigned int nr, i;
     uint32_t n;
 
-    if ( host_claims(h) || (rq->charged && d->claim_top) )
+    if ( host_claims(h) || (rq.charged && d->claim_top) )
         return false;
     room = atomic_load_explicit(&h->admit_mask, memory_order_acquire);
     if ( room & before )
@@ -306,7 +318,7 @@ static bool walk_nodes_unlocked(struct nc_host *h, struct nc_domain *d,
     mfn = NC_INVALID_MFN;
     if ( !l.tracking && !(room & before) )
     {
-        ASSERT(!rq->charged || !d->host_claim);
+        ASSERT(!rq.charged || !d->host_claim);
         mfn = take_on_node_locked(h, d, rq, n, &p, false);
     }
     heap_unlock_nodes(h, &l);
@@ -322,24 +334,26 @@ static bool walk_nodes_unlocked(struct nc_host *h, struct nc_domain *d,
  * or, with `whole`, the whole heap (heap_lock_all()).
  */
 static int alloc_locked(struct nc_host *h, struct nc_domain *d,
-                        const struct alloc_req *rq, bool whole,
+                        struct alloc_req rq, bool whole,
                         uint64_t *mfnp)
 {
-    uint64_t r = 1ULL << rq->order, affinity, mfn;
+    uint64_t r = 1ULL << rq.order, affinity, mfn;
     uint32_t first;
 
     ASSERT(!d || nc_lock_held(&d->lock));
-    if ( rq->charged &&
-         (d->tot_pages > d->max_pages || r > d->max_pages - d->tot_pages) )
+    /* tot_pages may be above max_pages (set_max_pages lowers it under a
+     * domain's feet).  It counts frames of one host (< NC_MAX_MFN), and r
+     * is at most 2^NC_MAX_ORDER: the sum cannot wrap. */
+    if ( rq.charged && d->tot_pages + r > d->max_pages )
         return -E2BIG;
 
     affinity = (d ? d->node_affinity : ~0ULL) & h->online_mask;
     if ( !affinity )
         affinity = h->online_mask;
 
-    if ( rq->node != NC_NUMA_NO_NODE )
-        first = rq->node;
-    else if ( rq->charged && d->claim_top )
+    if ( rq.node != NC_NUMA_NO_NODE )
+        first = rq.node;
+    else if ( rq.charged && d->claim_top )
         first = largest_claim_node(d);
     else if ( d )
         first = cycle_node(d->last_alloc_node, affinity);
@@ -351,7 +365,7 @@ static int alloc_locked(struct nc_host *h, struct nc_domain *d,
     else
     {
         mfn = try_first_node(h, d, rq, first);
-        if ( mfn == NC_INVALID_MFN && !rq->exact &&
+        if ( mfn == NC_INVALID_MFN && !rq.exact &&
              !walk_nodes_unlocked(h, d, rq, first, affinity, &mfn) )
         {
             heap_lock_all(h);
@@ -437,7 +451,8 @@ static int decode_flags(const struct nc_host *h, const struct nc_domain *d,
  * domain) and natural alignment of the gpfn. */
 static int check_extent(nc_domid_t caller, uint64_t gpfn, uint32_t order)
 {
-    if ( order > (caller_is_control(caller) ? NC_MAX_ORDER : 9u) )
+    /* Orders up to 9 are everyone's: one compare on the common path. */
+    if ( order > 9 && (order > NC_MAX_ORDER || !caller_is_control(caller)) )
         return -EINVAL;
     if ( gpfn & ((1ULL << order) - 1) || gpfn >= NC_MAX_MFN )
         return -EINVAL;
@@ -479,7 +494,7 @@ static void give_piece(struct nc_host *h, struct nc_domain *d,
     freed = heap_give_range_locked(h, r, mfn, nr);
     if ( l.tracking )
         h->unclaimed += freed;
-    heap_unlock_nodes(h, &l);
+    heap_unlock_node(h, &l, r->node);
 }
 
 /* p2m_remove callback: free one MFN run, range by range. */
@@ -535,15 +550,16 @@ static int charged_alloc(struct nc_host *h, nc_domid_t caller,
          * in one step, with the whole heap locked: nobody may see both
          * owned at once, or neither. */
         bool replace = map && !p2m_range_unmapped(p2m, gpfn, 1ULL << order);
-        struct give_ctx g = { h, d, replace };
-        uint64_t old;
 
         rq.charged = true;
         if ( replace )
             heap_lock_all(h);
-        rc = alloc_locked(h, d, &rq, replace, &mfn);
+        rc = alloc_locked(h, d, rq, replace, &mfn);
         if ( !rc && replace )
         {
+            struct give_ctx g = { h, d, true };
+            uint64_t old;
+
             /* Xen's order: the new extent is allocated while the old pages
              * still count, then whatever was mapped there is freed. */
             old = p2m_remove_mapped(p2m, gpfn, 1ULL << order, give_run, &g);
@@ -583,9 +599,15 @@ static int free_extent(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
 
     p2m = unmapped ? &d->unmapped : &d->p2m;
     i = p2m_find_run(p2m, addr, nr, &mfn);
+    /* A slot is needed only where the free splits an entry; a free that
+     * needs no memory does not fail for the lack of it. */
     if ( i == NC_P2M_NONE )
+    {
         rc = p2m_range_mapped(p2m, addr, nr) ? 0 : -ENOENT;
-    if ( !rc )
+        if ( !rc )
+            rc = p2m_reserve(p2m, NULL, 1);
+    }
+    else if ( p2m_cut_splits(p2m, i, addr, nr) )
         rc = p2m_reserve(p2m, NULL, 1);
     if ( !rc )
     {
@@ -676,7 +698,7 @@ int nc_alloc_anon(struct nc_host *h, nc_domid_t on_behalf_of, uint32_t order,
         nc_lock(&h->anon_lock);
         rc = p2m_reserve(&h->anon, &h->anon_lock, 1);
         if ( !rc )
-            rc = alloc_locked(h, d, &rq, false, &mfn);
+            rc = alloc_locked(h, d, rq, false, &mfn);
         if ( !rc )
             p2m_insert(&h->anon, mfn, mfn, 1ULL << order);
         nc_unlock(&h->anon_lock);

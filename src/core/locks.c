@@ -107,6 +107,7 @@ void heap_lock_all(struct nc_host *h)
         node_lock(h, n);
 }
 
+#if NC_DEBUG >= 1
 bool heap_all_locked(const struct nc_host *h)
 {
     if ( !nc_lock_held(&h->claims_lock) )
@@ -116,6 +117,7 @@ bool heap_all_locked(const struct nc_host *h)
             return false;
     return true;
 }
+#endif
 
 void heap_unlock_all(struct nc_host *h)
 {

@@ -170,8 +170,16 @@ uint32_t p2m_find_run(const struct nc_p2m *p, uint64_t gpfn, uint64_t nr,
                       uint64_t *mfnp);
 /* Unmap [gpfn, gpfn + nr) from entry i, which holds all of it (what
  * p2m_find_run() found, with no change to the map since).  Needs
- * p2m_spare(p, 1). */
+ * p2m_spare(p, 1) where p2m_cut_splits(). */
 void p2m_cut(struct nc_p2m *p, uint32_t i, uint64_t gpfn, uint64_t nr);
+/* True if p2m_cut(p, i, gpfn, nr) makes two entries of one, and so needs
+ * the spare slot: the range is inside entry i, touching neither end. */
+static inline bool p2m_cut_splits(const struct nc_p2m *p, uint32_t i,
+                                  uint64_t gpfn, uint64_t nr)
+{
+    return gpfn > p->e[i].gpfn &&
+           gpfn + nr < p->e[i].gpfn + p->e[i].nr;
+}
 /* True if [gpfn, gpfn + nr) is exactly one entry (one allocation in a
  * no_merge map). */
 bool p2m_is_extent(const struct nc_p2m *p, uint64_t gpfn, uint64_t nr);
@@ -461,6 +469,7 @@ static inline void heap_unlock_nodes(struct nc_host *h,
  * kept), so code under it need not keep it. */
 void heap_lock_all(struct nc_host *h);
 void heap_unlock_all(struct nc_host *h);
+/* Debug builds only, as nc_lock_held() (env.h). */
 bool heap_all_locked(const struct nc_host *h);
 /* Host-wide figures, summed over the nodes (heap_lock_all() held). */
 uint64_t host_total_avail_locked(const struct nc_host *h);
@@ -488,6 +497,15 @@ static inline void heap_lock_node(struct nc_host *h, struct heap_locks *l,
         node_unlock(h, n);
     }
     heap_lock_nodes(h, l, l->nodes, true);
+}
+/* Undo heap_lock_node(h, l, n), the node known. */
+static inline void heap_unlock_node(struct nc_host *h,
+                                    const struct heap_locks *l, uint32_t n)
+{
+    ASSERT(l->nodes == 1ULL << n);
+    node_unlock(h, n);
+    if ( l->claims )
+        nc_unlock(&h->claims_lock);
 }
 /* Take domlist_lock, every domain's lock in ascending domid order, then
  * the whole heap: nothing can change underneath.  For rare operations only

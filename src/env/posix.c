@@ -36,11 +36,14 @@ static inline void cpu_relax(void)
 #endif
 }
 
+#if NC_DEBUG >= 1
 /* Any address unique to the thread serves as its identity.  Initial-exec,
  * as guest.c's caller_pid: taken on every lock, and without it each
  * access from the shared library is a __tls_get_addr call (2% of a
- * churn storm); libxencall is never loaded late. */
+ * churn storm); libxencall is never loaded late.  The owner is kept in
+ * debug builds only (env.h). */
 static _Thread_local char thread_token __attribute__((tls_model("initial-exec")));
+#endif
 
 static int _Atomic *state_of(nc_lock_t *l)
 {
@@ -140,8 +143,10 @@ void nc_lock(nc_lock_t *l)
                                                   memory_order_acquire,
                                                   memory_order_relaxed) )
         lock_slow(s);
+#if NC_DEBUG >= 1
     atomic_store_explicit(&l->owner, (void *)&thread_token,
                           memory_order_relaxed);
+#endif
 }
 
 void nc_unlock(nc_lock_t *l)
@@ -151,17 +156,19 @@ void nc_unlock(nc_lock_t *l)
     ASSERT(nc_lock_held(l));
 #if NC_DEBUG >= 1
     order_release(l);
-#endif
     atomic_store_explicit(&l->owner, NULL, memory_order_relaxed);
+#endif
     if ( atomic_exchange_explicit(s, 0, memory_order_release) == 2 )
         futex(s, FUTEX_WAKE, 1);
 }
 
+#if NC_DEBUG >= 1
 bool nc_lock_held(const nc_lock_t *l)
 {
     return atomic_load_explicit(&((nc_lock_t *)l)->owner,
                                 memory_order_relaxed) == &thread_token;
 }
+#endif
 
 /*
  * Fault injection (env.h).  env_flags is the one word every allocation
