@@ -388,6 +388,81 @@ static void test_fallback_walk_without_the_heap_lock(void **state)
     nc_host_destroy(h);
 }
 
+/*
+ * In gpfn order every populate is the fast path's case (an append, no
+ * flags), until something hands it to the general path: a map with no
+ * room yet, a redemption that needs more than the first node's claim (the
+ * plan's c), a first node that is full, a host-wide claim anywhere, a
+ * gpfn below the end of the map.  Each step lands where the general rules
+ * say, with exact counters; a free of the map's last extent (the fast
+ * free) and of one inside the map (the general one) too.
+ */
+static void test_in_order_populate_hands_over_exactly(void **state)
+{
+    struct nc_host *h = host_new(DIST4);
+    nc_domid_t d = dom_new(h, BIG), o = dom_new(h, BIG);
+    nc_domid_t filler = dom_new(h, BIG), e = dom_new(h, 5);
+    uint64_t g = 0, mfn = 0, free;
+
+    (void)state;
+    /* A node claim covering whole extents: its node, each redeemed. */
+    assert_int_equal(claim_set(h, d, 1, NODEC(2, 3)), 0);
+    assert_int_equal(pop_none(h, d, 0, 0), 2);
+    assert_int_equal(pop_none(h, d, 1, 0), 2);
+    EXPECT_DOM(h, d, 2, 1, 0);
+    EXPECT_NODE(h, 2, N - 2, 1);
+    /* One page of claim left for two: it and one unclaimed page, on the
+     * claim's node. */
+    assert_int_equal(pop_none(h, d, 2, 1), 2);
+    EXPECT_DOM(h, d, 4, 0, 0);
+    EXPECT_NODE(h, 2, N - 4, 0);
+    /* Claims at max_pages on two nodes: an extent larger than the first
+     * node's claim redeems the excess from the other (the general path's
+     * c), so that the claims still fit under max_pages. */
+    assert_int_equal(claim_set(h, e, 2, NODEC(1, 2), NODEC(3, 2)), 0);
+    assert_int_equal(pop_none(h, e, 0, 0), 1);    /* the map is made */
+    assert_int_equal(pop_none(h, e, 4, 2), 3);
+    EXPECT_DOM(h, e, 5, 0, 0);
+    EXPECT_NODE(h, 1, N - 1, 0);
+    EXPECT_NODE(h, 3, N - 4, 0);
+    /* No claim: striping after node 2. */
+    assert_int_equal(pop_none(h, d, 4, 0), 3);
+    /* Node 0, next in the stripe, full: the walk from 0 (2, 1, 3). */
+    fill_node(h, filler, 0, &g);
+    assert_int_equal(pop_none(h, d, 5, 0), 2);
+    assert_int_equal(dom_info(h, d).last_alloc_node, 2);
+    expect_node_pages(h, d, 0, 0, 5, 1);
+
+    /* Someone's host-wide claim of all free memory but one frame: no
+     * extent of d's may eat into it, in order or not. */
+    free = host_info(h).total_avail;
+    assert_int_equal(claim_set(h, o, 1, HOSTC(free - 1)), 0);
+    assert_int_equal(pop_none(h, d, 6, 0), 3);
+    assert_int_equal(nc_populate(h, CTL, d, 7, 0, NC_MEMFLAGS_NONE, &mfn),
+                     -ENOMEM);
+    EXPECT_DOM(h, d, 7, 0, 0);
+    EXPECT_HOST(h, free - 1, free - 1);
+    assert_int_equal(claim_set(h, o, 1, HOSTC(0)), 0);
+
+    /* An append whose stripe node (0) is full walks to 2; then a gpfn
+     * below the end of the map, the general path, stripes on to 3. */
+    assert_int_equal(pop_none(h, d, 64, 0), 2);
+    assert_int_equal(pop_none(h, d, 32, 0), 3);
+    expect_node_pages(h, d, 0, 0, 6, 3);
+
+    /* The last extent (the fast free), then one inside the map. */
+    assert_int_equal(nc_depopulate(h, CTL, d, 64, 0), 0);
+    assert_int_equal(nc_domain_translate(h, d, 64, &mfn), -ENOENT);
+    assert_int_equal(nc_depopulate(h, CTL, d, 2, 1), 0);
+    assert_int_equal(nc_domain_translate(h, d, 2, &mfn), -ENOENT);
+    assert_int_equal(nc_domain_translate(h, d, 3, &mfn), -ENOENT);
+    assert_int_equal(nc_depopulate(h, CTL, d, 64, 0), -ENOENT);
+    expect_node_pages(h, d, 0, 0, 3, 3);
+    EXPECT_DOM(h, d, 6, 0, 0);
+    assert_invariants(h);
+    nc_host_destroy(h);
+}
+
 static void test_fallback_from_node_0_by_distance(void **state)
 {
     struct nc_host *h = host_new(DIST4);
@@ -1926,6 +2001,7 @@ int main(void)
         cmocka_unit_test(test_largest_claim_kept_through_rounds),
         cmocka_unit_test(test_fallback_follows_distance_not_node_numbers),
         cmocka_unit_test(test_fallback_walk_without_the_heap_lock),
+        cmocka_unit_test(test_in_order_populate_hands_over_exactly),
         cmocka_unit_test(test_fallback_from_node_0_by_distance),
         cmocka_unit_test(test_striping_fallback_starts_from_striped_node),
         cmocka_unit_test(test_fallback_tries_affinity_nodes_before_others),

@@ -326,15 +326,39 @@ static bool walk_nodes_unlocked(struct nc_host *h, struct nc_domain *d,
     return mfn != NC_INVALID_MFN;
 }
 
+/* The nodes d may be given memory on first: its affinity, online; all
+ * online nodes for the hypervisor (d NULL) or when none of d's is. */
+static uint64_t affinity_of(const struct nc_host *h, const struct nc_domain *d)
+{
+    uint64_t affinity = (d ? d->node_affinity : ~0ULL) & h->online_mask;
+
+    return affinity ? affinity : h->online_mask;
+}
+
+/* The first node to try: the requested node, else the node of d's largest
+ * claim, else the next node of d's affinity after the last one used. */
+static uint32_t first_node(const struct nc_domain *d, struct alloc_req rq,
+                           uint64_t affinity)
+{
+    if ( rq.node != NC_NUMA_NO_NODE )
+        return rq.node;
+    if ( rq.charged && d->claim_top )
+        return largest_claim_node(d);
+    if ( d )
+        return cycle_node(d->last_alloc_node, affinity);
+    return (uint32_t)__builtin_ctzll(affinity);
+}
+
 /*
- * Allocate 2^order frames for d (NULL: the hypervisor itself): the
- * requested node, else the node of d's largest claim, else the next node of
- * d's affinity after the last one used; then, unless the request is exact,
- * the fallback walk.  Needs d->lock if d is given; and either no heap lock
- * or, with `whole`, the whole heap (heap_lock_all()).
+ * Allocate 2^order frames for d (NULL: the hypervisor itself) on the first
+ * node (first_node()), then, unless the request is exact, the fallback
+ * walk (`first_failed`: populate_fast_locked() tried the first node
+ * already, and it could not serve the request).  Needs d->lock if d is
+ * given; and either no heap lock or, with `whole`, the whole heap
+ * (heap_lock_all()).
  */
 static int alloc_locked(struct nc_host *h, struct nc_domain *d,
-                        struct alloc_req rq, bool whole,
+                        struct alloc_req rq, bool whole, bool first_failed,
                         uint64_t *mfnp)
 {
     uint64_t r = 1ULL << rq.order, affinity, mfn;
@@ -347,24 +371,14 @@ static int alloc_locked(struct nc_host *h, struct nc_domain *d,
     if ( rq.charged && d->tot_pages + r > d->max_pages )
         return -E2BIG;
 
-    affinity = (d ? d->node_affinity : ~0ULL) & h->online_mask;
-    if ( !affinity )
-        affinity = h->online_mask;
-
-    if ( rq.node != NC_NUMA_NO_NODE )
-        first = rq.node;
-    else if ( rq.charged && d->claim_top )
-        first = largest_claim_node(d);
-    else if ( d )
-        first = cycle_node(d->last_alloc_node, affinity);
-    else
-        first = (uint32_t)__builtin_ctzll(affinity);
-
+    affinity = affinity_of(h, d);
+    first = first_node(d, rq, affinity);
     if ( whole )
         mfn = walk_nodes_locked(h, d, rq, first, affinity);
     else
     {
-        mfn = try_first_node(h, d, rq, first);
+        mfn = first_failed ? NC_INVALID_MFN
+                           : try_first_node(h, d, rq, first);
         if ( mfn == NC_INVALID_MFN && !rq.exact &&
              !walk_nodes_unlocked(h, d, rq, first, affinity, &mfn) )
         {
@@ -515,31 +529,83 @@ static void give_run(void *arg, uint64_t mfn, uint64_t nr)
     }
 }
 
+enum fast_result {
+    FAST_DONE,                   /* allocated and mapped */
+    FAST_NOT_TAKEN,              /* nothing tried, nothing changed */
+    FAST_FIRST_FAILED,           /* the first node could not serve it */
+};
+
 /*
- * A charged extent for domid: mapped at gpfn (populate_physmap, replacing
- * what was mapped there), or with gpfn NC_INVALID_GFN owned unmapped
- * (increase_reservation).
+ * The builders' populate, the common case, in one pass: an extent mapped
+ * after every entry of d's p2m (no search, no run replaced, a slot kept),
+ * naming no node, address limit or vnode, for a domain without vNUMA,
+ * whose claims on the first node cover it or who has none, while no
+ * host-wide claim exists.  Its decisions are the general path's, with the
+ * general path's helpers (first_node(), plan_redemption(),
+ * take_on_node_locked(), the p2m's append), for a request whose every
+ * branch this case fixes; what it leaves out is the testing of them.
+ * FAST_NOT_TAKEN (checked before any lock: nothing changed) and
+ * FAST_FIRST_FAILED (the first node, locked, could not serve it; nothing
+ * changed) hand the request to the general path.  Needs d->lock.
  */
-static int charged_alloc(struct nc_host *h, nc_domid_t caller,
-                         nc_domid_t domid, uint64_t gpfn, uint32_t order,
-                         struct nc_memflags flags, uint64_t *mfnp)
+static nc_always_inline enum fast_result
+populate_fast_locked(struct nc_host *h, struct nc_domain *d, uint64_t gpfn,
+                     uint32_t order, struct nc_memflags f, uint64_t *mfnp)
+{
+    const struct alloc_req rq = { .node = NC_NUMA_NO_NODE,
+                                  .order = (uint8_t)order,
+                                  .zone_hi = NC_NR_ZONES - 1,
+                                  .exact = false, .charged = true };
+    uint64_t r = 1ULL << order, mfn;
+    struct redemption p;
+    uint32_t n;
+
+    if ( f.address_bits || f.vnode || f.node != NC_NUMA_NO_NODE ||
+         d->vnuma || !p2m_appends(&d->p2m, gpfn) ||
+         !p2m_reserved(&d->p2m, 2) || d->tot_pages + r > d->max_pages )
+        return FAST_NOT_TAKEN;
+    n = first_node(d, rq, affinity_of(h, d));
+    p = plan_redemption(d, n, r);
+    if ( p.b || p.c )
+        return FAST_NOT_TAKEN;
+    p = (struct redemption){ p.a, 0, 0 };
+    node_lock(h, n);
+    /* host_claims cannot become non-zero while a node lock is held. */
+    if ( host_claims(h) )
+    {
+        node_unlock(h, n);
+        return FAST_NOT_TAKEN;
+    }
+    mfn = take_on_node_locked(h, d, rq, n, &p, false);
+    node_unlock(h, n);
+    if ( mfn == NC_INVALID_MFN )
+        return FAST_FIRST_FAILED;
+    p2m_append(&d->p2m, gpfn, mfn, r);
+    *mfnp = mfn;
+    return FAST_DONE;
+}
+
+/*
+ * The general path of a charged extent, d locked: what
+ * populate_fast_locked() did not take (`first_failed`: it tried the first
+ * node, which could not serve the request).  Out of line, so that the
+ * fast path's function stays small enough to keep its values in
+ * registers.
+ */
+static nc_noinline int charged_alloc_locked(struct nc_host *h,
+                                            struct nc_domain *d,
+                                            bool privileged, uint64_t gpfn,
+                                            uint32_t order,
+                                            struct nc_memflags flags,
+                                            bool first_failed,
+                                            uint64_t *mfnp)
 {
     bool map = gpfn != NC_INVALID_GFN;
-    struct nc_domain *d;
-    struct nc_p2m *p2m;
+    struct nc_p2m *p2m = map ? &d->p2m : &d->unmapped;
     struct alloc_req rq;
     uint64_t mfn = 0;
-    int rc = check_extent(caller, map ? gpfn : 0, order);
+    int rc = decode_flags(h, d, privileged, gpfn, order, flags, &rq);
 
-    if ( rc )
-        return rc;
-    rc = domain_lock_checked(h, caller, domid, true, &d);
-    if ( rc )
-        return rc;
-
-    p2m = map ? &d->p2m : &d->unmapped;
-    rc = decode_flags(h, d, caller_is_control(caller), gpfn, order, flags,
-                      &rq);
     /* One entry for the new extent, and for a mapping one more for
      * splitting an old run that the extent replaces in its middle. */
     if ( !rc )
@@ -554,7 +620,7 @@ static int charged_alloc(struct nc_host *h, nc_domid_t caller,
         rq.charged = true;
         if ( replace )
             heap_lock_all(h);
-        rc = alloc_locked(h, d, rq, replace, &mfn);
+        rc = alloc_locked(h, d, rq, replace, first_failed, &mfn);
         if ( !rc && replace )
         {
             struct give_ctx g = { h, d, true };
@@ -571,6 +637,36 @@ static int charged_alloc(struct nc_host *h, nc_domid_t caller,
         if ( !rc )
             p2m_insert(p2m, map ? gpfn : mfn, mfn, 1ULL << order);
     }
+    *mfnp = mfn;
+    return rc;
+}
+
+/*
+ * A charged extent for domid: mapped at gpfn (populate_physmap, replacing
+ * what was mapped there), or with gpfn NC_INVALID_GFN owned unmapped
+ * (increase_reservation).
+ */
+static int charged_alloc(struct nc_host *h, nc_domid_t caller,
+                         nc_domid_t domid, uint64_t gpfn, uint32_t order,
+                         struct nc_memflags flags, uint64_t *mfnp)
+{
+    bool map = gpfn != NC_INVALID_GFN;
+    enum fast_result fast;
+    struct nc_domain *d;
+    uint64_t mfn = 0;
+    int rc = check_extent(caller, map ? gpfn : 0, order);
+
+    if ( rc )
+        return rc;
+    rc = domain_lock_checked(h, caller, domid, true, &d);
+    if ( rc )
+        return rc;
+    fast = map ? populate_fast_locked(h, d, gpfn, order, flags, &mfn)
+               : FAST_NOT_TAKEN;
+    if ( fast != FAST_DONE )
+        rc = charged_alloc_locked(h, d, caller_is_control(caller), gpfn,
+                                  order, flags, fast == FAST_FIRST_FAILED,
+                                  &mfn);
     domain_unlock(d);
     if ( !rc && mfnp )
         *mfnp = mfn;
@@ -578,27 +674,51 @@ static int charged_alloc(struct nc_host *h, nc_domid_t caller,
     return rc;
 }
 
-/* Free 2^order pages of domid at addr: a gpfn of its p2m, or with
- * `unmapped` the MFN of pages it owns unmapped.  All of them must be
- * there (-ENOENT otherwise). */
-static int free_extent(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
-                       uint64_t addr, uint32_t order, bool unmapped)
+/*
+ * The free of what was mapped last, the common case (a populate undone, a
+ * balloon giving back its top): [addr, addr + nr) is the end of the last
+ * entry of the map (so the cut splits nothing and needs no slot), in one
+ * node range.  The general path's steps for it (the cut, give_piece())
+ * without its search.  False, having changed nothing, for anything else.
+ * Needs d->lock.
+ */
+static nc_always_inline bool free_last_locked(struct nc_host *h,
+                                              struct nc_domain *d,
+                                              struct nc_p2m *p2m,
+                                              uint64_t addr, uint64_t nr)
 {
-    uint64_t nr, mfn = NC_INVALID_MFN;
-    struct nc_domain *d;
-    struct nc_p2m *p2m;
-    uint32_t i;
-    int rc = check_extent(caller, addr, order);
+    const struct nc_hrange *r;
+    const struct nc_extent *x;
+    uint64_t mfn;
 
-    if ( rc )
-        return rc;
-    nr = 1ULL << order;         /* the order is checked: no wider shift */
-    rc = domain_lock_checked(h, caller, domid, true, &d);
-    if ( rc )
-        return rc;
+    if ( !p2m->nr )
+        return false;
+    x = &p2m->e[p2m->nr - 1];
+    if ( addr < x->gpfn || addr + nr != x->gpfn + x->nr )
+        return false;
+    mfn = x->mfn + (addr - x->gpfn);
+    r = mfn_hrange(h, mfn);
+    BUG_ON(!r);
+    if ( r->end < mfn + nr )
+        return false;
+    p2m_trim_last(p2m, nr);
+    give_piece(h, d, r, mfn, nr, false);
+    ASSERT_GE(d->tot_pages, nr);
+    d->tot_pages -= nr;
+    return true;
+}
 
-    p2m = unmapped ? &d->unmapped : &d->p2m;
-    i = p2m_find_run(p2m, addr, nr, &mfn);
+/* The general path of a free, d locked: what free_last_locked() did not
+ * take.  Out of line, as charged_alloc_locked(). */
+static nc_noinline int free_extent_locked(struct nc_host *h,
+                                          struct nc_domain *d,
+                                          struct nc_p2m *p2m, uint64_t addr,
+                                          uint64_t nr)
+{
+    uint64_t mfn = NC_INVALID_MFN;
+    uint32_t i = p2m_find_run(p2m, addr, nr, &mfn);
+    int rc = 0;
+
     /* A slot is needed only where the free splits an entry; a free that
      * needs no memory does not fail for the lack of it. */
     if ( i == NC_P2M_NONE )
@@ -640,6 +760,29 @@ static int free_extent(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
         ASSERT_GE(d->tot_pages, nr);
         d->tot_pages -= nr;
     }
+    return rc;
+}
+
+/* Free 2^order pages of domid at addr: a gpfn of its p2m, or with
+ * `unmapped` the MFN of pages it owns unmapped.  All of them must be
+ * there (-ENOENT otherwise). */
+static int free_extent(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
+                       uint64_t addr, uint32_t order, bool unmapped)
+{
+    struct nc_domain *d;
+    struct nc_p2m *p2m;
+    uint64_t nr;
+    int rc = check_extent(caller, addr, order);
+
+    if ( rc )
+        return rc;
+    nr = 1ULL << order;         /* the order is checked: no wider shift */
+    rc = domain_lock_checked(h, caller, domid, true, &d);
+    if ( rc )
+        return rc;
+    p2m = unmapped ? &d->unmapped : &d->p2m;
+    if ( !free_last_locked(h, d, p2m, addr, nr) )
+        rc = free_extent_locked(h, d, p2m, addr, nr);
     domain_unlock(d);
     host_autocheck(h);
     return rc;
@@ -698,7 +841,7 @@ int nc_alloc_anon(struct nc_host *h, nc_domid_t on_behalf_of, uint32_t order,
         nc_lock(&h->anon_lock);
         rc = p2m_reserve(&h->anon, &h->anon_lock, 1);
         if ( !rc )
-            rc = alloc_locked(h, d, rq, false, &mfn);
+            rc = alloc_locked(h, d, rq, false, false, &mfn);
         if ( !rc )
             p2m_insert(&h->anon, mfn, mfn, 1ULL << order);
         nc_unlock(&h->anon_lock);

@@ -150,6 +150,8 @@ _Noreturn void nc_panic(const char *file, int line, const char *func,
 /* For the few small functions of the allocation path whose call would cost
  * more than their body (Xen's always_inline). */
 #define nc_always_inline inline __attribute__((always_inline))
+/* And for the general paths beside a fast one, kept out of its way. */
+#define nc_noinline __attribute__((noinline))
 
 #define NC_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define NC_MAX(a, b) ((a) > (b) ? (a) : (b))

@@ -187,18 +187,16 @@ static void insert_run(struct nc_p2m *p, uint64_t gpfn, uint64_t mfn,
 
     ASSERT(nr > 0);
     ASSERT(p2m_range_unmapped(p, gpfn, nr));
+    if ( i == p->nr && p2m_appends(p, gpfn) )
+    {
+        /* After every entry, with room there: the builders' case. */
+        p2m_append(p, gpfn, mfn, nr);
+        return;
+    }
     p->pages += nr;
 
     if ( p->no_merge )
         goto insert;
-    if ( i == p->nr && p->head + p->nr < p->cap &&
-         (!i || !continues(&p->e[i - 1], gpfn, mfn)) )
-    {
-        /* Appending a run that continues nothing: the builders' case. */
-        p->e[p->nr++] = (struct nc_extent){ .gpfn = gpfn, .mfn = mfn,
-                                            .nr = nr };
-        return;
-    }
     if ( i > 0 && continues(&p->e[i - 1], gpfn, mfn) )
     {
         struct nc_extent *prev = &p->e[i - 1];

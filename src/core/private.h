@@ -141,11 +141,15 @@ static inline bool p2m_spare(const struct nc_p2m *p, uint32_t extra)
  * must look at the protected state only after this returns.
  */
 int p2m_grow(struct nc_p2m *p, nc_lock_t *lock, uint32_t extra);
+/* True if p2m_reserve(p, lock, extra) has nothing to do. */
+static inline bool p2m_reserved(const struct nc_p2m *p, uint32_t extra)
+{
+    return p2m_spare(p, extra) && p->cap - p->nr - extra >= p->nr / 8;
+}
 static inline int p2m_reserve(struct nc_p2m *p, nc_lock_t *lock,
                               uint32_t extra)
 {
-    return p2m_spare(p, extra) && p->cap - p->nr - extra >= p->nr / 8
-           ? 0 : p2m_grow(p, lock, extra);
+    return p2m_reserved(p, extra) ? 0 : p2m_grow(p, lock, extra);
 }
 /* True if no page of [gpfn, gpfn + nr) is mapped. */
 bool p2m_range_unmapped(const struct nc_p2m *p, uint64_t gpfn, uint64_t nr);
@@ -419,18 +423,18 @@ struct nc_host {
  * allocation takes its frames before it redeems its claim).  The shared
  * word is written only when the node fills or gets room again. */
 void node_room_flip(struct nc_node *nd);
-static inline void node_room_sync(struct nc_node *nd)
+static nc_always_inline void node_room_sync(struct nc_node *nd)
 {
     if ( __builtin_expect((nd->avail > nd->claimed) != nd->room, 0) )
         node_room_flip(nd);
 }
 
 /* locks.c: the heap's locks (see the top of this file for the order) */
-static inline void node_lock(struct nc_host *h, uint32_t n)
+static nc_always_inline void node_lock(struct nc_host *h, uint32_t n)
 {
     nc_lock(&h->node[n].lock);
 }
-static inline void node_unlock(struct nc_host *h, uint32_t n)
+static nc_always_inline void node_unlock(struct nc_host *h, uint32_t n)
 {
     node_room_sync(&h->node[n]);
     nc_unlock(&h->node[n].lock);
@@ -547,8 +551,10 @@ static inline uint32_t mfn_node(const struct nc_host *h, uint64_t mfn)
  * before the maps; updates the free counters.  NC_INVALID_MFN if there is
  * none.  Needs the node's lock.  Inline (the end of this file):
  * the cache's half is the allocation path's common case. */
-static inline uint64_t heap_take_locked(struct nc_host *h, uint32_t node,
-                                        uint32_t order, uint32_t zone_hi);
+static nc_always_inline uint64_t heap_take_locked(struct nc_host *h,
+                                                  uint32_t node,
+                                                  uint32_t order,
+                                                  uint32_t zone_hi);
 /* Its other half, when the cache has no block to give: split one from the
  * maps, flushing the cache into them first if that is what it takes. */
 uint64_t heap_take_maps_locked(struct nc_host *h, uint32_t node,
@@ -911,8 +917,8 @@ static inline void heap_account_taken(struct nc_node *nd, uint32_t zone,
 
 /* Keep a freed block of order k in the node's cache, if it has room and
  * the block is in the node's top zone (the cache's rule 2). */
-static inline bool heap_cache_put_locked(struct nc_node *nd, uint64_t mfn,
-                                         uint32_t k)
+static nc_always_inline bool heap_cache_put_locked(struct nc_node *nd,
+                                                   uint64_t mfn, uint32_t k)
 {
     struct nc_node_cache *c;
 
@@ -929,8 +935,9 @@ static inline bool heap_cache_put_locked(struct nc_node *nd, uint64_t mfn,
 
 /* The last block cached of order k, if the request may have the top
  * zone. */
-static inline uint64_t heap_cache_take_locked(struct nc_node *nd, uint32_t k,
-                                              uint32_t zone_hi)
+static nc_always_inline uint64_t heap_cache_take_locked(struct nc_node *nd,
+                                                        uint32_t k,
+                                                        uint32_t zone_hi)
 {
     struct nc_node_cache *c;
 
@@ -945,8 +952,10 @@ static inline uint64_t heap_cache_take_locked(struct nc_node *nd, uint32_t k,
     return c->mfn[--c->nr];
 }
 
-static inline uint64_t heap_take_locked(struct nc_host *h, uint32_t node,
-                                        uint32_t order, uint32_t zone_hi)
+static nc_always_inline uint64_t heap_take_locked(struct nc_host *h,
+                                                  uint32_t node,
+                                                  uint32_t order,
+                                                  uint32_t zone_hi)
 {
     struct nc_node *nd = &h->node[node];
     uint64_t mfn;
@@ -978,6 +987,50 @@ static inline uint64_t heap_give_range_locked(struct nc_host *h,
         return nr;
     }
     return heap_give_maps_locked(h, r, mfn, nr);
+}
+
+/* ------------------------------------------------------------------------
+ * The p2m's append (p2m.c has the rest)
+ * ------------------------------------------------------------------------ */
+
+/* True if a run at gpfn goes after every entry, into the slot after the
+ * last: no search and no move (the builders' populate in gpfn order). */
+static inline bool p2m_appends(const struct nc_p2m *p, uint64_t gpfn)
+{
+    return p->head + p->nr < p->cap &&
+           (!p->nr || p->e[p->nr - 1].gpfn + p->e[p->nr - 1].nr <= gpfn);
+}
+/* Map [gpfn, gpfn + nr) to [mfn, mfn + nr) where p2m_appends(): the last
+ * entry grows when the run continues it (in gpfn and MFN, unless
+ * no_merge), else the run is a new entry after it. */
+static inline void p2m_append(struct nc_p2m *p, uint64_t gpfn, uint64_t mfn,
+                              uint64_t nr)
+{
+    struct nc_extent *last = p->nr ? &p->e[p->nr - 1] : NULL;
+
+    ASSERT(nr > 0 && p2m_appends(p, gpfn));
+    p->pages += nr;
+    if ( last && !p->no_merge && last->gpfn + last->nr == gpfn &&
+         last->mfn + last->nr == mfn )
+        last->nr += nr;
+    else
+        p->e[p->nr++] = (struct nc_extent){ .gpfn = gpfn, .mfn = mfn,
+                                            .nr = nr };
+    ASSERT_EXPENSIVE_WHY(check_p2m, p);
+}
+/* Unmap the map's last nr pages, all in its last entry: p2m_cut() of the
+ * end of that entry (no slot needed), or the undoing of p2m_append(). */
+static inline void p2m_trim_last(struct nc_p2m *p, uint64_t nr)
+{
+    struct nc_extent *last = &p->e[p->nr - 1];
+
+    ASSERT(p->nr && nr > 0 && nr <= last->nr);
+    ASSERT_GE(p->pages, nr);
+    p->pages -= nr;
+    last->nr -= nr;
+    if ( !last->nr )
+        p->nr--;
+    ASSERT_EXPENSIVE_WHY(check_p2m, p);
 }
 
 #endif /* NC_CORE_PRIVATE_H */
