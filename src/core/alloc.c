@@ -560,7 +560,8 @@ populate_fast_locked(struct nc_host *h, struct nc_domain *d, uint64_t gpfn,
     struct redemption p;
     uint32_t n;
 
-    if ( f.address_bits || f.vnode || f.node != NC_NUMA_NO_NODE ||
+    /* `exact` means nothing without a node or vnode. */
+    if ( (f.address_bits | f.vnode) || f.node != NC_NUMA_NO_NODE ||
          d->vnuma || !p2m_appends(&d->p2m, gpfn) ||
          !p2m_reserved(&d->p2m, 2) || d->tot_pages + r > d->max_pages )
         return FAST_NOT_TAKEN;
