@@ -347,9 +347,12 @@ static int alloc_locked(struct nc_host *h, struct nc_domain *d,
     if ( rq.charged && d->tot_pages + r > d->max_pages )
         return -E2BIG;
 
-    affinity = (d ? d->node_affinity : ~0ULL) & h->online_mask;
-    if ( !affinity )
-        affinity = h->online_mask;
+    /* The domain's online affinity, or every online node if it has none.
+     * Not as `a = x & online; if ( !a ) a = online;`: gcc 12.2 at -O2 has
+     * compiled that ANDing x with a stale register instead of online. */
+    affinity = h->online_mask;
+    if ( d && (d->node_affinity & affinity) )
+        affinity &= d->node_affinity;
 
     if ( rq.node != NC_NUMA_NO_NODE )
         first = rq.node;
