@@ -100,6 +100,26 @@ static void fill_node(struct nc_host *h, nc_domid_t filler, uint32_t node,
     assert_int_equal(node_info(h, node).free, node_info(h, node).claimed);
 }
 
+/*
+ * The host full but for one frame of e's claim on `node`: d's walk from
+ * `from` finds nothing (gpfn dg), e's finds the claim (gpfn eg), and then
+ * nothing either; the host has no frame and no claim left.
+ */
+static void expect_only_claim_left(struct nc_host *h, nc_domid_t d,
+                                   uint64_t dg, nc_domid_t e, uint64_t eg,
+                                   uint32_t from, uint32_t node)
+{
+    uint64_t mfn;
+
+    assert_int_equal(nc_populate(h, CTL, d, dg, 0, flags_node(from, 0), &mfn),
+                     -ENOMEM);
+    assert_int_equal(pop(h, CTL, e, eg, 0, flags_node(from, 0)), node);
+    assert_int_equal(nc_populate(h, CTL, e, eg + 1, 0, flags_node(from, 0),
+                                 &mfn),
+                     -ENOMEM);
+    EXPECT_HOST(h, 0, 0);
+}
+
 static void expect_node_pages(struct nc_host *h, nc_domid_t d,
                               uint64_t p0, uint64_t p1, uint64_t p2,
                               uint64_t p3)
@@ -377,13 +397,8 @@ static void test_fallback_walk_without_the_heap_lock(void **state)
     EXPECT_NODE(h, 0, 1, 0);
     assert_int_equal(claim_set(h, e, 1, NODEC(0, 1)), 0);
     EXPECT_NODE(h, 0, 1, 1);
-    assert_int_equal(nc_populate(h, CTL, d, 517, 0, flags_node(1, 0), &mfn),
-                     -ENOMEM);
-    assert_int_equal(pop(h, CTL, e, 0, 0, flags_node(1, 0)), 0);
+    expect_only_claim_left(h, d, 517, e, 0, 1, 0);
     EXPECT_DOM(h, e, 1, 0, 0);
-    assert_int_equal(nc_populate(h, CTL, e, 1, 0, flags_node(1, 0), &mfn),
-                     -ENOMEM);
-    EXPECT_HOST(h, 0, 0);
     assert_invariants(h);
     nc_host_destroy(h);
 }
@@ -552,6 +567,52 @@ static void test_fallback_tries_unreachable_nodes_last(void **state)
     fill_node(h, filler, 1, &g);
     assert_int_equal(nc_populate(h, CTL, d, 3, 0, flags_node(0, 0), &mfn),
                      -ENOMEM);
+    assert_invariants(h);
+    nc_host_destroy(h);
+}
+
+/*
+ * Eight nodes; from node 0: 3 and 5 at 12, 1 and 6 at 20, 2 at 30, 4 and 7
+ * unreachable (the other nodes are 20 apart).  With the affinity 0, 1, 3,
+ * 4, 6 the walk from node 0 is the affinity's reachable nodes by distance,
+ * ties by id (3, 1, 6), the other reachable ones (5, 2), then the
+ * unreachable in the affinity (4) and outside it (7): neither the nodes'
+ * numbers nor their distances alone give that order.
+ */
+#define DIST_TIERS                                                          \
+    "8x16M;dist=10,20,30,12,255,12,20,255,"                                 \
+    "20,10,20,20,20,20,20,20,30,20,10,20,20,20,20,20,"                      \
+    "12,20,20,10,20,20,20,20,255,20,20,20,10,20,20,20,"                     \
+    "12,20,20,20,20,10,20,20,20,20,20,20,20,20,10,20,"                      \
+    "255,20,20,20,20,20,20,10"
+
+static void test_fallback_order_by_tiers_affinity_and_reach(void **state)
+{
+    struct nc_host *h = host_new(DIST_TIERS);
+    nc_domid_t filler = dom_new(h, BIG), d = dom_new(h, BIG);
+    nc_domid_t e = dom_new(h, BIG);
+    const uint32_t want[] = { 3, 1, 6, 5, 2, 4, 7 };
+    uint64_t g = 0;
+
+    (void)state;
+    assert_int_equal(nc_host_distance(h, 0, 4), 255);
+    assert_int_equal(nc_host_distance(h, 0, 7), 255);
+    assert_int_equal(nc_domain_set_node_affinity(h, CTL, d, 0x5B), 0);
+    assert_int_equal(nc_domain_set_node_affinity(h, CTL, e, 0x5B), 0);
+    /* e's claim on the last node of the walk keeps e's walks under the
+     * heap's locks, while d's are read off admit_mask: the two walks
+     * must agree.  e's extent on node 7 takes one of its two frames. */
+    assert_int_equal(claim_set(h, e, 1, NODEC(7, 2)), 0);
+    fill_node(h, filler, 0, &g);
+    /* Each node of the walk in turn is the first with room. */
+    for ( uint32_t i = 0; i < ARRAY_LEN(want); i++ )
+    {
+        assert_int_equal(pop(h, CTL, d, i, 0, flags_node(0, 0)), want[i]);
+        assert_int_equal(pop(h, CTL, e, i, 0, flags_node(0, 0)), want[i]);
+        fill_node(h, filler, want[i], &g);
+    }
+    expect_only_claim_left(h, d, 7, e, 7, 0, 7);
+    EXPECT_DOM(h, e, 8, 0, 0);
     assert_invariants(h);
     nc_host_destroy(h);
 }
@@ -2006,6 +2067,7 @@ int main(void)
         cmocka_unit_test(test_striping_fallback_starts_from_striped_node),
         cmocka_unit_test(test_fallback_tries_affinity_nodes_before_others),
         cmocka_unit_test(test_fallback_tries_unreachable_nodes_last),
+        cmocka_unit_test(test_fallback_order_by_tiers_affinity_and_reach),
         /* §5 protection */
         cmocka_unit_test(test_unclaimed_domain_cannot_take_node_claimed_pages),
         cmocka_unit_test(test_host_claim_cannot_unlock_node_claimed_pages),

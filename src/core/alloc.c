@@ -198,37 +198,45 @@ static uint64_t try_first_node(struct nc_host *h, struct nc_domain *d,
 
 /*
  * The fallback walk's order from the first node (the first node itself not
- * included): affinity nodes by distance from it, then the others; a node
- * the first cannot reach (NC_NO_DISTANCE) only after every node it can,
- * affinity or not (docs/decisions.md).  Returns its length, the order in
- * *orderp: the first node's own walk list when the affinity covers every
- * online node (the list is sorted so: the common case costs nothing),
- * else built in seq.
+ * included), as masks of nodes, each visited by ascending id: affinity
+ * nodes by distance from it (ties: lower id), then the others; a node the
+ * first cannot reach (NC_NO_DISTANCE) only after every node it can,
+ * affinity or not (docs/decisions.md).  Each distance's mask of the first
+ * node's walk_tier is split into its affinity and other nodes, in that
+ * order of passes; empty masks are left out, so there are at most as many
+ * as nodes walked.  Returns how many, the masks in *masksp: walk_tier
+ * itself when the affinity covers every online node (the common case
+ * costs nothing), else built in seq.
  */
-static unsigned int walk_order_from(const struct nc_host *h, uint32_t first,
-                                    uint64_t affinity,
-                                    uint8_t seq[NC_MAX_NUMNODES],
-                                    const uint8_t **orderp)
+static unsigned int walk_masks(const struct nc_host *h, uint32_t first,
+                               uint64_t affinity,
+                               uint64_t seq[NC_MAX_NUMNODES - 1],
+                               const uint64_t **masksp)
 {
     const struct nc_node *fn = &h->node[first];
     unsigned int nr = 0;
 
     if ( (affinity & h->online_mask) == h->online_mask )
     {
-        *orderp = fn->walk;
-        return fn->nr_walk;
+        *masksp = fn->walk_tier;
+        return fn->nr_walk_tiers;
     }
     for ( unsigned int seg = 0; seg < 2; seg++ )
     {
         unsigned int lo = seg ? fn->nr_walk_near : 0;
-        unsigned int hi = seg ? fn->nr_walk : fn->nr_walk_near;
+        unsigned int hi = seg ? fn->nr_walk_tiers : fn->nr_walk_near;
 
         for ( unsigned int outside = 0; outside < 2; outside++ )
-            for ( unsigned int i = lo; i < hi; i++ )
-                if ( ((affinity >> fn->walk[i]) & 1) != outside )
-                    seq[nr++] = fn->walk[i];
+            for ( unsigned int t = lo; t < hi; t++ )
+            {
+                uint64_t m = fn->walk_tier[t] &
+                             (outside ? ~affinity : affinity);
+
+                if ( m )
+                    seq[nr++] = m;
+            }
     }
-    *orderp = seq;
+    *masksp = seq;
     return nr;
 }
 
@@ -244,8 +252,8 @@ static uint64_t walk_nodes_locked(struct nc_host *h, struct nc_domain *d,
                                   uint64_t affinity)
 {
     bool tracking = host_claims(h) > 0;
-    uint8_t seq[NC_MAX_NUMNODES];
-    const uint8_t *order;
+    uint64_t seq[NC_MAX_NUMNODES - 1];
+    const uint64_t *masks;
     struct redemption p;
     unsigned int nr;
     uint64_t mfn;
@@ -260,14 +268,17 @@ static uint64_t walk_nodes_locked(struct nc_host *h, struct nc_domain *d,
     }
     else if ( rq.exact )
         return NC_INVALID_MFN;
-    nr = walk_order_from(h, first, affinity, seq, &order);
+    nr = walk_masks(h, first, affinity, seq, &masks);
     for ( unsigned int i = 0; i < nr; i++ )
-    {
-        p = plan_for(d, rq, order[i]);
-        mfn = take_on_node_locked(h, d, rq, order[i], &p, tracking);
-        if ( mfn != NC_INVALID_MFN )
-            return mfn;
-    }
+        for ( uint64_t m = masks[i]; m; m &= m - 1 )
+        {
+            uint32_t n = (uint32_t)__builtin_ctzll(m);
+
+            p = plan_for(d, rq, n);
+            mfn = take_on_node_locked(h, d, rq, n, &p, tracking);
+            if ( mfn != NC_INVALID_MFN )
+                return mfn;
+        }
     return NC_INVALID_MFN;
 }
 
@@ -281,20 +292,23 @@ static uint64_t walk_nodes_locked(struct nc_host *h, struct nc_domain *d,
  * instant of that read a sequential walk would have come to this node,
  * whose state the lock holds still; so the allocation is made there.  If
  * no node of the walk has its bit set, the first node included, ENOMEM is
- * the sequential answer at the instant of the first read.  Anything else (a node before it got room, the node
- * cannot serve the order or zone, host-wide claims appeared) leaves the
- * decision to walk_nodes_locked(): returns false.  On a nearly full host,
- * where most extents are found only by walking, this spares each one the
- * locks of every node.
+ * the sequential answer at the instant of the first read.  Anything else
+ * (a node before it got room, the node cannot serve the order or zone,
+ * host-wide claims appeared) leaves the decision to walk_nodes_locked():
+ * returns false.  On a nearly full host, where most extents are found only
+ * by walking, this spares each one the locks of every node.  The search
+ * tests whole masks of the walk: the node is the lowest of the first mask
+ * that meets the bits, and the nodes before it are the earlier masks' and
+ * its own mask's below it.
  */
 static bool walk_nodes_unlocked(struct nc_host *h, struct nc_domain *d,
                                 struct alloc_req rq, uint32_t first,
                                 uint64_t affinity, uint64_t *mfnp)
 {
-    uint64_t room, before = 1ULL << first, mfn;
+    uint64_t room, hit, before = 1ULL << first, mfn;
     struct redemption p = { 0, 0, 0 };
-    uint8_t seq[NC_MAX_NUMNODES];
-    const uint8_t *order;
+    uint64_t seq[NC_MAX_NUMNODES - 1];
+    const uint64_t *masks;
     struct heap_locks l;
     unsigned int nr, i;
     uint32_t n;
@@ -304,15 +318,17 @@ static bool walk_nodes_unlocked(struct nc_host *h, struct nc_domain *d,
     room = atomic_load_explicit(&h->admit_mask, memory_order_acquire);
     if ( room & before )
         return false;           /* the first node has room, but not enough */
-    nr = walk_order_from(h, first, affinity, seq, &order);
-    for ( i = 0; i < nr && !(room & (1ULL << order[i])); i++ )
-        before |= 1ULL << order[i];
+    nr = walk_masks(h, first, affinity, seq, &masks);
+    for ( i = 0; i < nr && !(room & masks[i]); i++ )
+        before |= masks[i];
     if ( i == nr )
     {
         *mfnp = NC_INVALID_MFN;
         return true;
     }
-    n = order[i];
+    hit = room & masks[i];
+    n = (uint32_t)__builtin_ctzll(hit);
+    before |= masks[i] & ((hit & -hit) - 1);
     heap_lock_node(h, &l, n);
     room = atomic_load_explicit(&h->admit_mask, memory_order_acquire);
     mfn = NC_INVALID_MFN;
@@ -327,12 +343,17 @@ static bool walk_nodes_unlocked(struct nc_host *h, struct nc_domain *d,
 }
 
 /* The nodes d may be given memory on first: its affinity, online; all
- * online nodes for the hypervisor (d NULL) or when none of d's is. */
+ * online nodes for the hypervisor (d NULL) or when none of d's is.  Not
+ * written as `a = x & online; return a ? a : online;`: gcc 12.2 at -O2
+ * has compiled that, inlined in alloc_locked(), ANDing x with a stale
+ * register instead of online (twice, as the code around it changed). */
 static uint64_t affinity_of(const struct nc_host *h, const struct nc_domain *d)
 {
-    uint64_t affinity = (d ? d->node_affinity : ~0ULL) & h->online_mask;
+    uint64_t affinity = h->online_mask;
 
-    return affinity ? affinity : h->online_mask;
+    if ( d && (d->node_affinity & affinity) )
+        affinity &= d->node_affinity;
+    return affinity;
 }
 
 /* The first node to try: the requested node, else the node of d's largest

@@ -374,31 +374,40 @@ static bool hrange_before(const void *a, const void *b)
            ((const struct nc_hrange *)b)->start;
 }
 
-static bool key_before(const void *a, const void *b)
-{
-    return *(const uint16_t *)a < *(const uint16_t *)b;
-}
-
-/* The other online nodes nearest first, ties by lower id: sorted as keys
- * distance * 256 + id, so the order needs no context, and the unreachable
- * (NC_NO_DISTANCE, the largest distance) come last. */
-static void walk_order(struct nc_host *h, uint32_t from)
+/* The other online nodes grouped by their distance from `from`, nearest
+ * first, one mask per distance: visiting the masks in turn, each by
+ * ascending id, is visiting the nodes by (distance, id).  NC_NO_DISTANCE is
+ * the largest distance, so the unreachable nodes, if any, are the last
+ * mask, after the nr_walk_near of those it can reach. */
+static void walk_tiers(struct nc_host *h, uint32_t from)
 {
     struct nc_node *nd = &h->node[from];
-    uint16_t key[NC_MAX_NUMNODES];
-    unsigned int nr = 0;
+    int placed = -1;            /* every distance up to it has its mask */
 
-    for ( unsigned int i = 0; i < h->nr_nodes; i++ )
-        if ( i != from && h->node[i].online )
-            key[nr++] = (uint16_t)(h->distance[from][i] << 8 | i);
-    nc_sort(key, nr, sizeof(*key), key_before);
-    nd->nr_walk = (uint8_t)nr;
-    nd->nr_walk_near = 0;
-    for ( unsigned int i = 0; i < nr; i++ )
+    nd->nr_walk_tiers = nd->nr_walk_near = 0;
+    for ( ;; )
     {
-        nd->walk[i] = (uint8_t)key[i];
-        if ( key[i] >> 8 != NC_NO_DISTANCE )
-            nd->nr_walk_near = (uint8_t)(i + 1);
+        unsigned int least = 256;
+        uint64_t mask = 0;
+
+        for ( unsigned int i = 0; i < h->nr_nodes; i++ )
+        {
+            unsigned int d = h->distance[from][i];
+
+            if ( i == from || !h->node[i].online || (int)d <= placed ||
+                 d > least )
+                continue;
+            if ( d < least )
+                mask = 0;
+            least = d;
+            mask |= 1ULL << i;
+        }
+        if ( !mask )
+            return;
+        nd->walk_tier[nd->nr_walk_tiers++] = mask;
+        if ( least != NC_NO_DISTANCE )
+            nd->nr_walk_near = nd->nr_walk_tiers;
+        placed = (int)least;
     }
 }
 
@@ -486,7 +495,7 @@ int heap_init(struct nc_host *h, const struct nc_host_config *cfg)
             return -ENOMEM;
     }
     for ( unsigned int n = 0; n < cfg->nr_nodes; n++ )
-        walk_order(h, n);
+        walk_tiers(h, n);
     nc_sort(h->ranges, h->nr_ranges, sizeof(*h->ranges), hrange_before);
     if ( chunk_table_init(h) )
         return -ENOMEM;

@@ -262,10 +262,11 @@ struct nc_node {
                              * above it are in top_zone (NC_INVALID_MFN: no
                              * memory) */
     /* (c) the allocator's fallback walk from this node: the other online
-     * nodes by increasing distance (ties: lower id), the nr_walk_near it
-     * can reach first, then those at NC_NO_DISTANCE. */
-    uint8_t walk[NC_MAX_NUMNODES];
-    uint8_t nr_walk, nr_walk_near;
+     * nodes as one mask per distance from it, nearest first (a mask is
+     * walked by ascending id), the nr_walk_near masks of the nodes it can
+     * reach, then at most one of those at NC_NO_DISTANCE. */
+    uint64_t walk_tier[NC_MAX_NUMNODES - 1];
+    uint8_t nr_walk_tiers, nr_walk_near;
     /* The next node's lock and counters start a cache line away from
      * anything here (nc_zalloc promises no more than 16-byte alignment). */
     char pad[64];
