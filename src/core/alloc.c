@@ -371,16 +371,34 @@ static uint32_t first_node(const struct nc_domain *d, struct alloc_req rq,
 }
 
 /*
+ * The fallback walk once the first node could not serve the request:
+ * without the heap's locks where admit_mask decides it, else with the
+ * whole heap.  Out of line: the fast path calls it too, and is kept small.
+ */
+static nc_noinline uint64_t walk_after_first(struct nc_host *h,
+                                             struct nc_domain *d,
+                                             struct alloc_req rq,
+                                             uint32_t first,
+                                             uint64_t affinity)
+{
+    uint64_t mfn;
+
+    if ( walk_nodes_unlocked(h, d, rq, first, affinity, &mfn) )
+        return mfn;
+    heap_lock_all(h);
+    mfn = walk_nodes_locked(h, d, rq, first, affinity);
+    heap_unlock_all(h);
+    return mfn;
+}
+
+/*
  * Allocate 2^order frames for d (NULL: the hypervisor itself) on the first
  * node (first_node()), then, unless the request is exact, the fallback
- * walk (`first_failed`: populate_fast_locked() tried the first node
- * already, and it could not serve the request).  Needs d->lock if d is
- * given; and either no heap lock or, with `whole`, the whole heap
- * (heap_lock_all()).
+ * walk.  Needs d->lock if d is given; and either no heap lock or, with
+ * `whole`, the whole heap (heap_lock_all()).
  */
 static int alloc_locked(struct nc_host *h, struct nc_domain *d,
-                        struct alloc_req rq, bool whole, bool first_failed,
-                        uint64_t *mfnp)
+                        struct alloc_req rq, bool whole, uint64_t *mfnp)
 {
     uint64_t r = 1ULL << rq.order, affinity, mfn;
     uint32_t first;
@@ -398,15 +416,9 @@ static int alloc_locked(struct nc_host *h, struct nc_domain *d,
         mfn = walk_nodes_locked(h, d, rq, first, affinity);
     else
     {
-        mfn = first_failed ? NC_INVALID_MFN
-                           : try_first_node(h, d, rq, first);
-        if ( mfn == NC_INVALID_MFN && !rq.exact &&
-             !walk_nodes_unlocked(h, d, rq, first, affinity, &mfn) )
-        {
-            heap_lock_all(h);
-            mfn = walk_nodes_locked(h, d, rq, first, affinity);
-            heap_unlock_all(h);
-        }
+        mfn = try_first_node(h, d, rq, first);
+        if ( mfn == NC_INVALID_MFN && !rq.exact )
+            mfn = walk_after_first(h, d, rq, first, affinity);
     }
     if ( mfn == NC_INVALID_MFN )
         return -ENOMEM;
@@ -553,7 +565,7 @@ static void give_run(void *arg, uint64_t mfn, uint64_t nr)
 enum fast_result {
     FAST_DONE,                   /* allocated and mapped */
     FAST_NOT_TAKEN,              /* nothing tried, nothing changed */
-    FAST_FIRST_FAILED,           /* the first node could not serve it */
+    FAST_NOMEM,                  /* no node could serve it: -ENOMEM */
 };
 
 /*
@@ -565,9 +577,10 @@ enum fast_result {
  * general path's helpers (first_node(), plan_redemption(),
  * take_on_node_locked(), the p2m's append), for a request whose every
  * branch this case fixes; what it leaves out is the testing of them.
- * FAST_NOT_TAKEN (checked before any lock: nothing changed) and
- * FAST_FIRST_FAILED (the first node, locked, could not serve it; nothing
- * changed) hand the request to the general path.  Needs d->lock.
+ * When the first node cannot serve it, the fallback walk follows
+ * (walk_after_first(), the general path's), and FAST_NOMEM is its
+ * -ENOMEM.  FAST_NOT_TAKEN, decided before any lock with nothing
+ * changed, hands the request to the general path.  Needs d->lock.
  */
 static nc_always_inline enum fast_result
 populate_fast_locked(struct nc_host *h, struct nc_domain *d, uint64_t gpfn,
@@ -577,7 +590,7 @@ populate_fast_locked(struct nc_host *h, struct nc_domain *d, uint64_t gpfn,
                                   .order = (uint8_t)order,
                                   .zone_hi = NC_NR_ZONES - 1,
                                   .exact = false, .charged = true };
-    uint64_t r = 1ULL << order, mfn;
+    uint64_t r = 1ULL << order, affinity, mfn;
     struct redemption p;
     uint32_t n;
 
@@ -586,7 +599,8 @@ populate_fast_locked(struct nc_host *h, struct nc_domain *d, uint64_t gpfn,
          d->vnuma || !p2m_appends(&d->p2m, gpfn) ||
          !p2m_reserved(&d->p2m, 2) || d->tot_pages + r > d->max_pages )
         return FAST_NOT_TAKEN;
-    n = first_node(d, rq, affinity_of(h, d));
+    affinity = affinity_of(h, d);
+    n = first_node(d, rq, affinity);
     p = plan_redemption(d, n, r);
     if ( p.b || p.c )
         return FAST_NOT_TAKEN;
@@ -601,7 +615,9 @@ populate_fast_locked(struct nc_host *h, struct nc_domain *d, uint64_t gpfn,
     mfn = take_on_node_locked(h, d, rq, n, &p, false);
     node_unlock(h, n);
     if ( mfn == NC_INVALID_MFN )
-        return FAST_FIRST_FAILED;
+        mfn = walk_after_first(h, d, rq, n, affinity);
+    if ( mfn == NC_INVALID_MFN )
+        return FAST_NOMEM;
     p2m_append(&d->p2m, gpfn, mfn, r);
     *mfnp = mfn;
     return FAST_DONE;
@@ -609,17 +625,14 @@ populate_fast_locked(struct nc_host *h, struct nc_domain *d, uint64_t gpfn,
 
 /*
  * The general path of a charged extent, d locked: what
- * populate_fast_locked() did not take (`first_failed`: it tried the first
- * node, which could not serve the request).  Out of line, so that the
- * fast path's function stays small enough to keep its values in
- * registers.
+ * populate_fast_locked() did not take.  Out of line, so that the fast
+ * path's function stays small enough to keep its values in registers.
  */
 static nc_noinline int charged_alloc_locked(struct nc_host *h,
                                             struct nc_domain *d,
                                             bool privileged, uint64_t gpfn,
                                             uint32_t order,
                                             struct nc_memflags flags,
-                                            bool first_failed,
                                             uint64_t *mfnp)
 {
     bool map = gpfn != NC_INVALID_GFN;
@@ -642,7 +655,7 @@ static nc_noinline int charged_alloc_locked(struct nc_host *h,
         rq.charged = true;
         if ( replace )
             heap_lock_all(h);
-        rc = alloc_locked(h, d, rq, replace, first_failed, &mfn);
+        rc = alloc_locked(h, d, rq, replace, &mfn);
         if ( !rc && replace )
         {
             struct give_ctx g = { h, d, true };
@@ -685,10 +698,11 @@ static int charged_alloc(struct nc_host *h, nc_domid_t caller,
         return rc;
     fast = map ? populate_fast_locked(h, d, gpfn, order, flags, &mfn)
                : FAST_NOT_TAKEN;
-    if ( fast != FAST_DONE )
+    if ( fast == FAST_NOMEM )
+        rc = -ENOMEM;
+    else if ( fast == FAST_NOT_TAKEN )
         rc = charged_alloc_locked(h, d, caller_is_control(caller), gpfn,
-                                  order, flags, fast == FAST_FIRST_FAILED,
-                                  &mfn);
+                                  order, flags, &mfn);
     domain_unlock(d);
     if ( !rc && mfnp )
         *mfnp = mfn;
@@ -863,7 +877,7 @@ int nc_alloc_anon(struct nc_host *h, nc_domid_t on_behalf_of, uint32_t order,
         nc_lock(&h->anon_lock);
         rc = p2m_reserve(&h->anon, &h->anon_lock, 1);
         if ( !rc )
-            rc = alloc_locked(h, d, rq, false, false, &mfn);
+            rc = alloc_locked(h, d, rq, false, &mfn);
         if ( !rc )
             p2m_insert(&h->anon, mfn, mfn, 1ULL << order);
         nc_unlock(&h->anon_lock);
