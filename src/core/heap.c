@@ -194,7 +194,8 @@ static uint64_t take_from_maps(struct nc_node *nd, uint32_t order,
                 continue;
             /* The first free order-j block at or above the zone's start is
              * in this zone: lower zones lie below, and this one has one. */
-            i = hb_next(&nd->free[j], (zs - nd->base + (1ULL << j) - 1) >> j);
+            i = hb_next_prune(&nd->free[j],
+                              (zs - nd->base + (1ULL << j) - 1) >> j);
             BUG_ON(i == NC_HB_NONE);
             mfn = nd->base + (i << j);
             BUG_ON(zone_of(mfn) != z);
