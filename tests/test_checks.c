@@ -6,7 +6,8 @@
  * Each check must pass on a consistent state and fail, naming the broken
  * rule and its values, when one field of the structure it guards is made
  * wrong: one node's heap counters, one extent map, one domain's claims;
- * and the frame sweep's count of each zone's blocks per order.
+ * and the frame sweep's count of each zone's blocks per order and each
+ * map's search bound.
  * The test reaches into the core's structures (private.h) to break them,
  * then puts each field back, so the host is torn down consistent.
  */
@@ -118,13 +119,15 @@ static void test_node_heap(void **state)
 
 /* The frame sweep counts each zone's blocks of each order on the maps:
  * a count moved to the order below, its frames and the order mask kept
- * consistent (so every counter check still passes), is caught there. */
+ * consistent (so every counter check still passes), is caught there; as
+ * is a map whose search bound (hbitmap.h) lies above its lowest block. */
 static void test_frame_sweep_counts_blocks(void **state)
 {
     struct fixture f;
     char why[WHY_LEN];
     struct nc_node *nd;
     uint32_t z, k = 1, mask;
+    uint64_t low;
 
     (void)state;
     fixture_init(&f);
@@ -145,6 +148,14 @@ static void test_frame_sweep_counts_blocks(void **state)
     nd->zone_blocks[z][k - 1] -= 2;
     nd->zone_blocks[z][k]++;
     nd->zone_orders[z] = mask;
+    assert_int_equal(nc_host_check(f.h, NC_CHECK_FRAMES, why, WHY_LEN), 0);
+
+    /* A map's bound above its lowest block. */
+    low = nd->free[k].low;
+    nd->free[k].low = hb_next(&nd->free[k], 0) + 1;
+    assert_broken(nc_host_check(f.h, NC_CHECK_FRAMES, why, WHY_LEN), why,
+                  "buddy: free block below its map's bound");
+    nd->free[k].low = low;
     assert_int_equal(nc_host_check(f.h, NC_CHECK_FRAMES, why, WHY_LEN), 0);
     fixture_fini(&f);
 }

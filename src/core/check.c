@@ -333,6 +333,10 @@ static int check_frames(struct nc_host *h, uint8_t *map, uint64_t size,
         {
             uint64_t blocks[NC_NR_ZONES] = { 0 };
 
+            /* The allocator's searches start at the map's bound. */
+            CHECK(hb_next(&nd->free[k], 0) >= nd->free[k].low, "buddy",
+                  "free block below its map's bound (order, bound)", k,
+                  nd->free[k].low);
             for ( uint64_t i = hb_next(&nd->free[k], 0); i != NC_HB_NONE;
                   i = hb_next(&nd->free[k], i + 1) )
             {

@@ -28,6 +28,7 @@ int hb_init(struct nc_hbitmap *b, uint64_t nbits)
         n = b->nwords[l - 1];
     }
     b->levels = l;
+    b->low = nbits;
     return 0;
 }
 
@@ -41,6 +42,7 @@ void hb_fini(struct nc_hbitmap *b)
 void hb_set(struct nc_hbitmap *b, uint64_t i)
 {
     ASSERT(i < b->nbits);
+    b->low = NC_MIN(b->low, i);
     for ( unsigned int l = 0; l < b->levels; l++ )
     {
         uint64_t *w = &b->word[l][i >> 6], old = *w;
@@ -120,5 +122,13 @@ uint64_t hb_next(const struct nc_hbitmap *b, uint64_t from)
 
 uint64_t hb_next_prune(struct nc_hbitmap *b, uint64_t from)
 {
-    return next_set(b, from, true);
+    uint64_t i;
+
+    if ( from > b->low )
+        return next_set(b, from, true);
+    /* Nothing lies below low: search from it, and what is found (or the
+     * end) is the lowest set bit, the new bound. */
+    i = next_set(b, b->low, true);
+    b->low = i == NC_HB_NONE ? b->nbits : i;
+    return i;
 }

@@ -11,8 +11,10 @@
  * step per stale bit met, each of which was left by a clear; hb_clear is
  * O(1) and hb_set O(levels) in the worst case and O(1) usually, even on
  * a map as sparse as a fresh heap's, where exact summaries would make
- * every set and clear walk all levels.  Memory: n/8 bytes plus 1/63 of
- * that for the summaries.
+ * every set and clear walk all levels.  A lower bound on the set bits
+ * (low) lets hb_next_prune start a search from below it at the bound;
+ * stale bits below the bound are left, as no pruning search meets them.
+ * Memory: n/8 bytes plus 1/63 of that for the summaries.
  *
  * The caller serialises access (the heap lock).
  */
@@ -29,6 +31,10 @@ struct nc_hbitmap {
     unsigned int levels;
     uint64_t *word[NC_HB_MAX_LEVELS];   /* word[l]: level l's words */
     uint64_t nwords[NC_HB_MAX_LEVELS];
+    /* No bit below low is set: lowered by hb_set, raised by the pruning
+     * search, so a search from below it (an allocator's from a zone's
+     * start) begins where the lowest bit may be. */
+    uint64_t low;
 };
 
 int hb_init(struct nc_hbitmap *b, uint64_t nbits);   /* all clear */
