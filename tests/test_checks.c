@@ -5,7 +5,9 @@
  *
  * Each check must pass on a consistent state and fail, naming the broken
  * rule and its values, when one field of the structure it guards is made
- * wrong: one node's heap counters, one extent map, one domain's claims.
+ * wrong: one node's heap counters, one extent map, one domain's claims;
+ * and the frame sweep's count of each zone's blocks per order and each
+ * map's search bound.
  * The test reaches into the core's structures (private.h) to break them,
  * then puts each field back, so the host is torn down consistent.
  */
@@ -95,7 +97,66 @@ static void test_node_heap(void **state)
     assert_broken(node_check(&f, 0, why), why,
                   "I7: zone free blocks != zone_avail");
     nd->zone_avail[nd->top_zone]--;
+
+    /* An order marked with no block, then a block's order unmarked. */
+    nd->zone_orders[nd->top_zone] ^= 1u << NC_MAX_ORDER;
+    assert_broken(node_check(&f, 0, why), why,
+                  "buddy: zone's order mask != its orders with blocks");
+    nd->zone_orders[nd->top_zone] ^= 1u << NC_MAX_ORDER;
+    assert_int_not_equal(nd->zone_orders[nd->top_zone], 0);
+    nd->zone_orders[nd->top_zone] &= nd->zone_orders[nd->top_zone] - 1;
+    assert_broken(node_check(&f, 0, why), why,
+                  "buddy: zone's order mask != its orders with blocks");
+    for ( unsigned int k = 0; k <= NC_MAX_ORDER; k++ )
+        if ( nd->zone_blocks[nd->top_zone][k] )
+        {
+            nd->zone_orders[nd->top_zone] |= 1u << k;
+            break;
+        }
     assert_int_equal(node_check(&f, 0, why), 0);
+    fixture_fini(&f);
+}
+
+/* The frame sweep counts each zone's blocks of each order on the maps:
+ * a count moved to the order below, its frames and the order mask kept
+ * consistent (so every counter check still passes), is caught there; as
+ * is a map whose search bound (hbitmap.h) lies above its lowest block. */
+static void test_frame_sweep_counts_blocks(void **state)
+{
+    struct fixture f;
+    char why[WHY_LEN];
+    struct nc_node *nd;
+    uint32_t z, k = 1, mask;
+    uint64_t low;
+
+    (void)state;
+    fixture_init(&f);
+    nd = &f.h->node[0];
+    z = nd->top_zone;
+    while ( k <= NC_MAX_ORDER && !nd->zone_blocks[z][k] )
+        k++;
+    assert_true(k <= NC_MAX_ORDER);
+    mask = nd->zone_orders[z];
+    nd->zone_blocks[z][k]--;                /* one block of 2^k frames... */
+    nd->zone_blocks[z][k - 1] += 2;         /* ...counted as two halves */
+    nd->zone_orders[z] |= 1u << (k - 1);
+    if ( !nd->zone_blocks[z][k] )
+        nd->zone_orders[z] &= ~(1u << k);
+    assert_int_equal(node_check(&f, 0, why), 0);
+    assert_broken(nc_host_check(f.h, NC_CHECK_FRAMES, why, WHY_LEN), why,
+                  "buddy: zone's block count != its blocks on the map");
+    nd->zone_blocks[z][k - 1] -= 2;
+    nd->zone_blocks[z][k]++;
+    nd->zone_orders[z] = mask;
+    assert_int_equal(nc_host_check(f.h, NC_CHECK_FRAMES, why, WHY_LEN), 0);
+
+    /* A map's bound above its lowest block. */
+    low = nd->free[k].low;
+    nd->free[k].low = hb_next(&nd->free[k], 0) + 1;
+    assert_broken(nc_host_check(f.h, NC_CHECK_FRAMES, why, WHY_LEN), why,
+                  "buddy: free block below its map's bound");
+    nd->free[k].low = low;
+    assert_int_equal(nc_host_check(f.h, NC_CHECK_FRAMES, why, WHY_LEN), 0);
     fixture_fini(&f);
 }
 
@@ -202,6 +263,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_node_heap),
+        cmocka_unit_test(test_frame_sweep_counts_blocks),
         cmocka_unit_test(test_p2m_map),
         cmocka_unit_test(test_domain_claims),
         cmocka_unit_test(test_checker_failure_shows_the_heap),

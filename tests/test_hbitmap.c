@@ -11,8 +11,11 @@
  * have; the first and the last bit; a bit on each side of every word and
  * summary boundary; empty and full maps; searches from 0, from past the
  * end and from NC_HB_NONE; the summary rule of hbitmap.h (bit w of level
- * l + 1 set exactly when word w of level l is non-zero) after every
- * change; random set/clear against a plain bit array; and hb_init's
+ * l + 1 set whenever word w of level l is non-zero) after every change;
+ * stale summary bits, which hb_next steps past and hb_next_prune clears
+ * with the summaries above them that empty; the pruning search's lower
+ * bound, no set bit below it, as sets and searches move it; random
+ * set/clear against a plain bit array, searched both ways; and hb_init's
  * failure at each of its allocations, leaking nothing.
  */
 #include "common.h"
@@ -33,31 +36,39 @@ static const struct {
     { 262144, 3 }, { 262145, 4 },
 };
 
-/* The summary rule of hbitmap.h, and nothing set past nbits. */
+static bool summary_bit(const struct nc_hbitmap *b, unsigned int l,
+                        uint64_t w)
+{
+    return (b->word[l + 1][w / WORD_BITS] >> (w % WORD_BITS)) & 1;
+}
+
+/* The summary rule of hbitmap.h, nothing set past nbits, and nothing
+ * set below the search bound. */
 static void assert_summaries(const struct nc_hbitmap *b)
 {
+    uint64_t first = hb_next(b, 0);
+
+    assert_true(first == NC_HB_NONE ? b->low <= b->nbits : b->low <= first);
     for ( unsigned int l = 0; l + 1 < b->levels; l++ )
         for ( uint64_t w = 0; w < b->nwords[l]; w++ )
-        {
-            bool sum = (b->word[l + 1][w / WORD_BITS] >> (w % WORD_BITS)) & 1;
-
-            if ( sum != (b->word[l][w] != 0) )
+            if ( b->word[l][w] && !summary_bit(b, l, w) )
                 fail_msg("%" PRIu64 " bits: level %u word %" PRIu64
-                         " is %s but its summary bit is %s", b->nbits, l, w,
-                         b->word[l][w] ? "non-zero" : "zero",
-                         sum ? "set" : "clear");
-        }
+                         " is non-zero but its summary bit is clear",
+                         b->nbits, l, w);
     for ( uint64_t i = b->nbits; i < b->nwords[0] * WORD_BITS; i++ )
         assert_false((b->word[0][i / WORD_BITS] >> (i % WORD_BITS)) & 1);
     assert_int_equal(b->nwords[b->levels - 1], 1);
 }
 
-static void assert_empty(const struct nc_hbitmap *b)
+/* Empty: no bit found either way, and the pruning search's bound moved
+ * to the end.  (Stale summary bits may remain: see test_stale_summaries.) */
+static void assert_empty(struct nc_hbitmap *b)
 {
     assert_int_equal(hb_next(b, 0), NC_HB_NONE);
-    for ( unsigned int l = 0; l < b->levels; l++ )
-        for ( uint64_t w = 0; w < b->nwords[l]; w++ )
-            assert_int_equal(b->word[l][w], 0);
+    for ( uint64_t w = 0; w < b->nwords[0]; w++ )
+        assert_int_equal(b->word[0][w], 0);
+    assert_int_equal(hb_next_prune(b, 0), NC_HB_NONE);
+    assert_int_equal(b->low, b->nbits);
 }
 
 /* Searches from 0, from the end, past it and from NC_HB_NONE. */
@@ -195,6 +206,72 @@ static void test_full(void **state)
     }
 }
 
+/* A word emptied by hb_clear keeps its summary bits (stale): hb_next
+ * steps past them and leaves them; hb_next_prune clears them, and the
+ * summaries above that empty with them, but not those still needed.  The
+ * pruning search's bound: lowered by each set, raised to the lowest bit
+ * by a search from below it, not by one from above it. */
+static void test_stale_summaries(void **state)
+{
+    struct nc_hbitmap b;
+    const uint64_t n = 262145, first = 70, lone = 5 * 4096 + 70;
+    const uint64_t far = 40 * 4096 + 3;
+
+    (void)state;
+    assert_int_equal(hb_init(&b, n), 0);
+    assert_int_equal(b.levels, 4);
+    assert_int_equal(b.low, n);
+    hb_set(&b, lone);
+    assert_int_equal(b.low, lone);
+    hb_set(&b, first);
+    hb_set(&b, lone + 1);
+    hb_set(&b, far);
+    assert_int_equal(b.low, first);
+    hb_clear(&b, lone);
+    hb_clear(&b, lone + 1);
+    assert_summaries(&b);
+    /* The chain above the emptied word is all still set. */
+    assert_true(summary_bit(&b, 0, lone / 64));
+    assert_true(summary_bit(&b, 1, lone / 4096));
+    assert_true(summary_bit(&b, 2, lone / 262144));
+
+    assert_int_equal(hb_next(&b, 128), far);
+    assert_int_equal(hb_next(&b, lone), far);
+    assert_true(summary_bit(&b, 0, lone / 64));     /* left as it was */
+
+    assert_int_equal(hb_next_prune(&b, 128), far);
+    assert_int_equal(b.low, first);                 /* searched above it */
+    assert_summaries(&b);
+    assert_false(summary_bit(&b, 0, lone / 64));
+    assert_false(summary_bit(&b, 1, lone / 4096));
+    /* Level 2's word 0 also sums the words of first and far: it stays. */
+    assert_true(summary_bit(&b, 2, lone / 262144));
+    assert_int_equal(hb_next(&b, 0), first);
+
+    /* With first gone, a search from 0 starts at the bound and moves it
+     * to the lowest bit left. */
+    hb_clear(&b, first);
+    assert_int_equal(b.low, first);
+    assert_int_equal(hb_next_prune(&b, 0), far);
+    assert_int_equal(b.low, far);
+    assert_summaries(&b);
+
+    /* A set on a stale chain stops at the first non-zero word. */
+    hb_set(&b, lone);
+    hb_clear(&b, lone);
+    hb_set(&b, lone + 2);
+    assert_int_equal(b.low, lone);
+    assert_summaries(&b);
+    assert_int_equal(hb_next(&b, 0), lone + 2);
+    assert_int_equal(hb_next_prune(&b, lone + 3), far);
+    assert_int_equal(hb_next_prune(&b, 0), lone + 2);
+    assert_int_equal(b.low, lone + 2);
+    hb_clear(&b, lone + 2);
+    hb_clear(&b, far);
+    assert_empty(&b);
+    hb_fini(&b);
+}
+
 /* Random set and clear on a four-level map against a plain bit array. */
 static uint64_t rnd_state = 0x9e3779b97f4a7c15ULL;
 
@@ -239,6 +316,12 @@ static void test_random_against_plain(void **state)
         assert_int_equal(hb_test(&b, i), plain[i]);
         assert_int_equal(hb_next(&b, from), plain_next(plain, n, from));
         assert_int_equal(hb_next(&b, i), plain_next(plain, n, i));
+        /* Pruning now and then, so both searches meet stale bits. */
+        if ( op % 7 == 0 )
+            assert_int_equal(hb_next_prune(&b, from),
+                             plain_next(plain, n, from));
+        if ( op % 11 == 0 )
+            assert_int_equal(hb_next_prune(&b, 0), plain_next(plain, n, 0));
         if ( op % 500 == 0 )
             assert_summaries(&b);
     }
@@ -287,6 +370,7 @@ int main(void)
         cmocka_unit_test(test_boundaries),
         cmocka_unit_test(test_search_crosses_levels),
         cmocka_unit_test(test_full),
+        cmocka_unit_test(test_stale_summaries),
         cmocka_unit_test(test_random_against_plain),
         cmocka_unit_test(test_init_fails_cleanly),
     };

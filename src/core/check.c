@@ -171,9 +171,18 @@ static int check_node_heap(const struct nc_node *nd, struct why *w)
     for ( unsigned int z = 0; z < NC_NR_ZONES; z++ )
     {
         uint64_t blocks = 0;
+        uint32_t orders = 0;
 
         for ( unsigned int k = 0; k <= NC_MAX_ORDER; k++ )
+        {
             blocks += nd->zone_blocks[z][k] << k;
+            if ( nd->zone_blocks[z][k] )
+                orders |= 1u << k;
+        }
+        /* The allocator picks its order by this mask alone. */
+        CHECK(orders == nd->zone_orders[z], "buddy",
+              "zone's order mask != its orders with blocks (mask, orders)",
+              nd->zone_orders[z], orders);
         for ( unsigned int k = 0; k <= NC_CACHE_MAX_ORDER; k++ )
             for ( unsigned int i = 0; i < nd->cache[k].nr; i++ )
                 if ( zone_of(nd->cache[k].mfn[i]) == z )
@@ -321,6 +330,13 @@ static int check_frames(struct nc_host *h, uint8_t *map, uint64_t size,
         if ( !nd->online || !nd->size )
             continue;
         for ( unsigned int k = 0; k <= NC_MAX_ORDER; k++ )
+        {
+            uint64_t blocks[NC_NR_ZONES] = { 0 };
+
+            /* The allocator's searches start at the map's bound. */
+            CHECK(hb_next(&nd->free[k], 0) >= nd->free[k].low, "buddy",
+                  "free block below its map's bound (order, bound)", k,
+                  nd->free[k].low);
             for ( uint64_t i = hb_next(&nd->free[k], 0); i != NC_HB_NONE;
                   i = hb_next(&nd->free[k], i + 1) )
             {
@@ -334,7 +350,16 @@ static int check_frames(struct nc_host *h, uint8_t *map, uint64_t size,
                 if ( rc )
                     return rc;
                 free += 1ULL << k;
+                blocks[zone_of(mfn)]++;
             }
+            /* The allocator trusts these counts (and the order masks made
+             * of them) to find a block where it looks. */
+            for ( unsigned int z = 0; z < NC_NR_ZONES; z++ )
+                CHECK(blocks[z] == nd->zone_blocks[z][k], "buddy",
+                      "zone's block count != its blocks on the map "
+                      "(zone * 100 + order, blocks)", z * 100 + k,
+                      blocks[z]);
+        }
         for ( unsigned int k = 0; k <= NC_CACHE_MAX_ORDER; k++ )
             for ( unsigned int i = 0; i < nd->cache[k].nr; i++ )
             {

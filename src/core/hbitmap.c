@@ -28,6 +28,7 @@ int hb_init(struct nc_hbitmap *b, uint64_t nbits)
         n = b->nwords[l - 1];
     }
     b->levels = l;
+    b->low = nbits;
     return 0;
 }
 
@@ -41,58 +42,93 @@ void hb_fini(struct nc_hbitmap *b)
 void hb_set(struct nc_hbitmap *b, uint64_t i)
 {
     ASSERT(i < b->nbits);
+    b->low = NC_MIN(b->low, i);
     for ( unsigned int l = 0; l < b->levels; l++ )
     {
-        uint64_t *w = &b->word[l][i >> 6];
-        bool was_empty = *w == 0;
+        uint64_t *w = &b->word[l][i >> 6], old = *w;
 
-        *w |= 1ULL << (i & 63);
-        if ( !was_empty )
+        *w = old | (1ULL << (i & 63));
+        /* A word that was non-zero has its summary bit set already, stale
+         * or not. */
+        if ( old )
             return;
         i >>= 6;
     }
 }
 
-void hb_clear(struct nc_hbitmap *b, uint64_t i)
+/* Clear bit i of level l, a summary bit whose word is empty, and the
+ * summary bits above it whose words empty as a result. */
+static void prune(struct nc_hbitmap *b, unsigned int l, uint64_t i)
 {
-    ASSERT(i < b->nbits);
-    for ( unsigned int l = 0; l < b->levels; l++ )
+    for ( ; l < b->levels; l++ )
     {
         uint64_t *w = &b->word[l][i >> 6];
 
         *w &= ~(1ULL << (i & 63));
-        if ( *w != 0 )
+        if ( *w )
             return;
         i >>= 6;
     }
 }
 
-/* Smallest set bit >= from at level l (bits of level l index words of
- * level l-1). */
-static uint64_t next_at(const struct nc_hbitmap *b, unsigned int l,
-                        uint64_t from)
+/* The search of hb_next and hb_next_prune; `tidy` is a constant in each,
+ * so each gets its own copy without the other's branch. */
+static inline uint64_t next_set(struct nc_hbitmap *b, uint64_t from,
+                                bool tidy)
 {
-    uint64_t w = from >> 6, bits;
+    unsigned int l = 0;
 
-    if ( w >= b->nwords[l] )
-        return NC_HB_NONE;
-    bits = b->word[l][w] & (~0ULL << (from & 63));
-    if ( !bits )
+    for ( ;; )
     {
-        if ( l + 1 == b->levels )
-            return NC_HB_NONE;          /* the top level is a single word */
-        w = next_at(b, l + 1, w + 1);
-        if ( w == NC_HB_NONE )
+        uint64_t w = from >> 6, bits, i;
+
+        if ( w >= b->nwords[l] )
             return NC_HB_NONE;
-        bits = b->word[l][w];
-        ASSERT(bits != 0);
+        bits = b->word[l][w] & (~0ULL << (from & 63));
+        if ( !bits )
+        {
+            /* Nothing at or after the point in this word: the level above,
+             * from the word after this one. */
+            if ( ++l == b->levels )
+                return NC_HB_NONE;      /* the top level is a single word */
+            from = w + 1;
+            continue;
+        }
+        /* Down through the lowest set bits while each names a non-zero
+         * word: at level 0 that is the answer. */
+        for ( ;; )
+        {
+            i = (w << 6) | (uint64_t)__builtin_ctzll(bits);
+            if ( l == 0 )
+                return i < b->nbits ? i : NC_HB_NONE;
+            bits = b->word[l - 1][i];
+            if ( !bits )
+                break;
+            l--;
+            w = i;
+        }
+        /* Bit i of level l is stale: on past it, at the same level. */
+        if ( tidy )
+            prune(b, l, i);
+        from = i + 1;
     }
-    return (w << 6) | (uint64_t)__builtin_ctzll(bits);
 }
 
 uint64_t hb_next(const struct nc_hbitmap *b, uint64_t from)
 {
-    uint64_t i = next_at(b, 0, from);
+    /* Without pruning nothing is written through the pointer. */
+    return next_set((struct nc_hbitmap *)b, from, false);
+}
 
-    return i < b->nbits ? i : NC_HB_NONE;
+uint64_t hb_next_prune(struct nc_hbitmap *b, uint64_t from)
+{
+    uint64_t i;
+
+    if ( from > b->low )
+        return next_set(b, from, true);
+    /* Nothing lies below low: search from it, and what is found (or the
+     * end) is the lowest set bit, the new bound. */
+    i = next_set(b, b->low, true);
+    b->low = i == NC_HB_NONE ? b->nbits : i;
+    return i;
 }

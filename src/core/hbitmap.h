@@ -2,11 +2,19 @@
 /*
  * Hierarchical bitmap: the buddy heap's free-block index.
  *
- * Level 0 has one bit per item.  Bit w of level l+1 is set exactly when
- * word w of level l is non-zero, up to a top level of a single word.  So
- * "next set bit at or after i" costs O(levels) = O(log64 n) word operations
- * however sparse the map is, and set/clear cost O(levels) in the worst case
- * and O(1) usually.  Memory: n/8 bytes plus 1/63 of that for the summaries.
+ * Level 0 has one bit per item.  Bit w of level l+1 is set whenever word w
+ * of level l is non-zero, up to a top level of a single word.  A summary
+ * bit may stay set after its word empties ("stale"): hb_clear touches
+ * level 0 alone, and a search that meets a stale bit steps past it
+ * (hb_next_prune also clears it, and any summary above that empties).  So
+ * "next set bit at or after i" costs O(levels) word operations plus one
+ * step per stale bit met, each of which was left by a clear; hb_clear is
+ * O(1) and hb_set O(levels) in the worst case and O(1) usually, even on
+ * a map as sparse as a fresh heap's, where exact summaries would make
+ * every set and clear walk all levels.  A lower bound on the set bits
+ * (low) lets hb_next_prune start a search from below it at the bound;
+ * stale bits below the bound are left, as no pruning search meets them.
+ * Memory: n/8 bytes plus 1/63 of that for the summaries.
  *
  * The caller serialises access (the heap lock).
  */
@@ -23,19 +31,33 @@ struct nc_hbitmap {
     unsigned int levels;
     uint64_t *word[NC_HB_MAX_LEVELS];   /* word[l]: level l's words */
     uint64_t nwords[NC_HB_MAX_LEVELS];
+    /* No bit below low is set: lowered by hb_set, raised by the pruning
+     * search, so a search from below it (an allocator's from a zone's
+     * start) begins where the lowest bit may be. */
+    uint64_t low;
 };
 
 int hb_init(struct nc_hbitmap *b, uint64_t nbits);   /* all clear */
 void hb_fini(struct nc_hbitmap *b);
 void hb_set(struct nc_hbitmap *b, uint64_t i);
-void hb_clear(struct nc_hbitmap *b, uint64_t i);
+
+/* The summaries above may go stale: searches allow for it. */
+static inline void hb_clear(struct nc_hbitmap *b, uint64_t i)
+{
+    ASSERT(i < b->nbits);
+    b->word[0][i >> 6] &= ~(1ULL << (i & 63));
+}
 
 static inline bool hb_test(const struct nc_hbitmap *b, uint64_t i)
 {
     return i < b->nbits && ((b->word[0][i >> 6] >> (i & 63)) & 1);
 }
 
-/* Smallest set bit >= from, or NC_HB_NONE. */
+/* Smallest set bit >= from, or NC_HB_NONE.  hb_next leaves the map as it
+ * is (for readers such as the checker); hb_next_prune, for the map's
+ * owner, clears the stale summary bits it steps past, so that the next
+ * search does not meet them again. */
 uint64_t hb_next(const struct nc_hbitmap *b, uint64_t from);
+uint64_t hb_next_prune(struct nc_hbitmap *b, uint64_t from);
 
 #endif /* NC_CORE_HBITMAP_H */

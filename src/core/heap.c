@@ -16,9 +16,10 @@
  * Unlike Xen, there is no per-frame metadata: the free blocks of order k on
  * a node are the set bits of a hierarchical bitmap (hbitmap.h) indexed by
  * (mfn - base) >> k.  So a 16 TiB host needs about 2 bits per frame of
- * metadata in all, allocation finds a block in O(orders x log64 frames),
+ * metadata in all, allocation finds a block in O(orders + log64 frames),
  * and freeing coalesces in O(orders).  Per (node, zone) and per (node, zone,
- * order) counters let the search skip empty zones and orders at once.
+ * order) counters, and per (node, zone) a mask of the orders with a block,
+ * let the search skip empty zones and orders at once.
  *
  * Everything here runs under the node's lock (locks.c).  Every counter
  * decrement is preceded by an assertion that the counter is large enough.
@@ -65,16 +66,20 @@ static void block_link(struct nc_node *nd, uint32_t z, uint64_t mfn,
     ASSERT(zone_of(mfn) == z);
     hb_set(&nd->free[k], (mfn - nd->base) >> k);
     nd->zone_blocks[z][k]++;
+    nd->zone_orders[z] |= 1u << k;
 }
 
-static void block_unlink(struct nc_node *nd, uint64_t mfn, uint32_t k)
+/* Unlink a free block of zone z, which its callers know as block_link's
+ * do (a buddy lies in its partner's zone: rule 1 again). */
+static void block_unlink(struct nc_node *nd, uint32_t z, uint64_t mfn,
+                         uint32_t k)
 {
-    uint32_t z = zone_of(mfn);
-
+    ASSERT(zone_of(mfn) == z);
     ASSERT(hb_test(&nd->free[k], (mfn - nd->base) >> k));
     hb_clear(&nd->free[k], (mfn - nd->base) >> k);
     ASSERT(nd->zone_blocks[z][k] > 0);
-    nd->zone_blocks[z][k]--;
+    if ( !--nd->zone_blocks[z][k] )
+        nd->zone_orders[z] &= ~(1u << k);
 }
 
 static bool block_is_free(const struct nc_node *nd, uint64_t mfn, uint32_t k)
@@ -103,11 +108,16 @@ static void free_block(struct nc_node *nd, const struct nc_hrange *r,
     while ( k < NC_MAX_ORDER )
     {
         uint64_t merged = mfn & ~((2ULL << k) - 1);
-        uint64_t buddy = mfn ^ (1ULL << k);
+        uint64_t buddy = mfn ^ (1ULL << k), bit = (buddy - nd->base) >> k;
 
-        if ( !block_allowed(r, merged, k + 1) || !block_is_free(nd, buddy, k) )
+        if ( !block_allowed(r, merged, k + 1) )
             break;
-        block_unlink(nd, buddy, k);
+        /* The merged block lies in r, so in the node's map: the buddy's
+         * bit needs no bounds test (hb_test's). */
+        ASSERT(buddy >= nd->base && bit < nd->free[k].nbits);
+        if ( !((nd->free[k].word[0][bit >> 6] >> (bit & 63)) & 1) )
+            break;
+        block_unlink(nd, z, buddy, k);
         mfn = merged;
         k++;
     }
@@ -172,42 +182,40 @@ void heap_flush_cache_locked(struct nc_host *h, uint32_t node)
  * ======================================================================== */
 
 /* Split the smallest free block that fits, in the highest zone that has
- * one: rule 3. */
-static uint64_t take_from_maps(struct nc_node *nd, uint32_t order,
-                               uint32_t zone_hi)
+ * one: rule 3.  Inline in both of heap_take_maps_locked's calls (a
+ * second call and its saved registers cost 16 instructions a take). */
+static nc_always_inline uint64_t take_from_maps(struct nc_node *nd,
+                                                uint32_t order,
+                                                uint32_t zone_hi)
 {
-    uint64_t r = 1ULL << order;
-
-    zone_hi = NC_MIN(zone_hi, nd->top_zone);
-    for ( unsigned int z = zone_hi; z >= 1; z-- )
+    for ( unsigned int z = NC_MIN(zone_hi, nd->top_zone); z >= 1; z-- )
     {
-        uint64_t zs = z == 1 ? 0 : 1ULL << (z - 1);
+        /* The orders from the request's up with a block in the zone; the
+         * smallest is the one to split.  (zone_avail needs no test: such
+         * a block would count in it.) */
+        uint32_t fit = nd->zone_orders[z] & (~0u << order), j;
+        uint64_t zs, i, mfn;
 
-        if ( nd->zone_avail[z] < r )
+        if ( !fit )
             continue;
-        zs = NC_MAX(zs, nd->base);
-        for ( unsigned int j = order; j <= NC_MAX_ORDER; j++ )
+        j = (uint32_t)__builtin_ctz(fit);
+        zs = NC_MAX(z == 1 ? 0 : 1ULL << (z - 1), nd->base);
+        /* The first free order-j block at or above the zone's start is
+         * in this zone: lower zones lie below, and this one has one. */
+        i = hb_next_prune(&nd->free[j],
+                          (zs - nd->base + (1ULL << j) - 1) >> j);
+        BUG_ON(i == NC_HB_NONE);
+        mfn = nd->base + (i << j);
+        BUG_ON(zone_of(mfn) != z);
+
+        block_unlink(nd, z, mfn, j);
+        while ( j > order )
         {
-            uint64_t i, mfn;
-
-            if ( !nd->zone_blocks[z][j] )
-                continue;
-            /* The first free order-j block at or above the zone's start is
-             * in this zone: lower zones lie below, and this one has one. */
-            i = hb_next(&nd->free[j], (zs - nd->base + (1ULL << j) - 1) >> j);
-            BUG_ON(i == NC_HB_NONE);
-            mfn = nd->base + (i << j);
-            BUG_ON(zone_of(mfn) != z);
-
-            block_unlink(nd, mfn, j);
-            while ( j > order )
-            {
-                j--;
-                block_link(nd, z, mfn + (1ULL << j), j);
-            }
-            heap_account_taken(nd, z, r);
-            return mfn;
+            j--;
+            block_link(nd, z, mfn + (1ULL << j), j);
         }
+        heap_account_taken(nd, z, 1ULL << order);
+        return mfn;
     }
     return NC_INVALID_MFN;
 }
@@ -354,7 +362,7 @@ bool heap_reserve_frame_locked(struct nc_host *h, uint64_t mfn)
     /* Split around the frame: at each level free the half without it.
      * The halves lie in the block, so in its zone (rule 1). */
     z = zone_of(mfn);
-    block_unlink(nd, blk, k);
+    block_unlink(nd, z, blk, k);
     while ( k > 0 )
     {
         k--;

@@ -250,6 +250,9 @@ struct nc_node {
     struct nc_hbitmap free[NC_MAX_ORDER + 1];
     uint64_t zone_avail[NC_NR_ZONES];                     /* (n) frames */
     uint64_t zone_blocks[NC_NR_ZONES][NC_MAX_ORDER + 1];  /* (n) on maps */
+    /* (n) bit k of zone_orders[z] set <=> zone_blocks[z][k] != 0: the
+     * allocator finds the smallest order with a block by one ctz */
+    uint32_t zone_orders[NC_NR_ZONES];
 
     bool online;                                          /* (c) */
     uint32_t nr_ranges;                                   /* (c) */
