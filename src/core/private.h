@@ -801,9 +801,10 @@ static inline void claim_top_lowered(struct nc_domain *d, uint32_t n)
 }
 /* Take x > 0 pages, which it has, from d's claim on node (d->lock and the
  * node's lock): redemption's step, and deduct_node_claims_locked()'s. */
-static inline void node_claim_take_locked(struct nc_host *h,
-                                          struct nc_domain *d, uint32_t node,
-                                          uint64_t x)
+static nc_always_inline void node_claim_take_locked(struct nc_host *h,
+                                                    struct nc_domain *d,
+                                                    uint32_t node,
+                                                    uint64_t x)
 {
     ASSERT(nc_lock_held(&d->lock) && node_locked(h, node));
     ASSERT(x && d->node_claim[node] >= x);
