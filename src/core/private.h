@@ -758,7 +758,8 @@ void claim_top_rescan(struct nc_domain *d);
  * when the largest claim is all lowered and what is next is not known: a
  * domain redeeming equal claims in turn never scans, and one with a single
  * node claim never does. */
-static inline void claim_top_lowered(struct nc_domain *d, uint32_t n)
+static nc_always_inline void claim_top_lowered(struct nc_domain *d,
+                                                uint32_t n)
 {
     uint64_t bit = 1ULL << n, v = d->node_claim[n];
 
