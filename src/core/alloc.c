@@ -259,15 +259,12 @@ static uint64_t walk_nodes_locked(struct nc_host *h, struct nc_domain *d,
     uint64_t mfn;
 
     ASSERT(heap_all_locked(h));
-    if ( h->node[first].online )
-    {
-        p = plan_for(d, rq, first);
-        mfn = take_on_node_locked(h, d, rq, first, &p, tracking);
-        if ( mfn != NC_INVALID_MFN || rq.exact )
-            return mfn;
-    }
-    else if ( rq.exact )
-        return NC_INVALID_MFN;
+    /* Online, as first_node() chose it (try_first_node() says why). */
+    ASSERT(h->node[first].online);
+    p = plan_for(d, rq, first);
+    mfn = take_on_node_locked(h, d, rq, first, &p, tracking);
+    if ( mfn != NC_INVALID_MFN || rq.exact )
+        return mfn;
     nr = walk_masks(h, first, affinity, seq, &masks);
     for ( unsigned int i = 0; i < nr; i++ )
         for ( uint64_t m = masks[i]; m; m &= m - 1 )

@@ -175,11 +175,6 @@ bool p2m_range_mapped(const struct nc_p2m *p, uint64_t gpfn, uint64_t nr)
     return next >= end;
 }
 
-static bool continues(const struct nc_extent *a, uint64_t gpfn, uint64_t mfn)
-{
-    return a->gpfn + a->nr == gpfn && a->mfn + a->nr == mfn;
-}
-
 static void insert_run(struct nc_p2m *p, uint64_t gpfn, uint64_t mfn,
                        uint64_t nr)
 {
@@ -197,12 +192,12 @@ static void insert_run(struct nc_p2m *p, uint64_t gpfn, uint64_t mfn,
 
     if ( p->no_merge )
         goto insert;
-    if ( i > 0 && continues(&p->e[i - 1], gpfn, mfn) )
+    if ( i > 0 && p2m_continues(&p->e[i - 1], gpfn, mfn) )
     {
         struct nc_extent *prev = &p->e[i - 1];
 
         prev->nr += nr;
-        if ( i < p->nr && continues(prev, p->e[i].gpfn, p->e[i].mfn) )
+        if ( i < p->nr && p2m_continues(prev, p->e[i].gpfn, p->e[i].mfn) )
         {
             prev->nr += p->e[i].nr;
             close_slot(p, i);

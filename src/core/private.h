@@ -999,6 +999,13 @@ static inline uint64_t heap_give_range_locked(struct nc_host *h,
  * The p2m's append (p2m.c has the rest)
  * ------------------------------------------------------------------------ */
 
+/* True if a run at gpfn of MFNs from mfn continues entry a, in gpfns and
+ * MFNs both: then the two are one entry. */
+static inline bool p2m_continues(const struct nc_extent *a, uint64_t gpfn,
+                                 uint64_t mfn)
+{
+    return a->gpfn + a->nr == gpfn && a->mfn + a->nr == mfn;
+}
 /* True if a run at gpfn goes after every entry, into the slot after the
  * last: no search and no move (the builders' populate in gpfn order). */
 static inline bool p2m_appends(const struct nc_p2m *p, uint64_t gpfn)
@@ -1016,8 +1023,7 @@ static inline void p2m_append(struct nc_p2m *p, uint64_t gpfn, uint64_t mfn,
 
     ASSERT(nr > 0 && p2m_appends(p, gpfn));
     p->pages += nr;
-    if ( last && !p->no_merge && last->gpfn + last->nr == gpfn &&
-         last->mfn + last->nr == mfn )
+    if ( last && !p->no_merge && p2m_continues(last, gpfn, mfn) )
         last->nr += nr;
     else
         p->e[p->nr++] = (struct nc_extent){ .gpfn = gpfn, .mfn = mfn,
