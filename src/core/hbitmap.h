@@ -48,9 +48,16 @@ static inline void hb_clear(struct nc_hbitmap *b, uint64_t i)
     b->word[0][i >> 6] &= ~(1ULL << (i & 63));
 }
 
+/* Bit i, which the caller knows to be in the map (no bounds test). */
+static inline bool hb_test_in(const struct nc_hbitmap *b, uint64_t i)
+{
+    ASSERT(i < b->nbits);
+    return (b->word[0][i >> 6] >> (i & 63)) & 1;
+}
+
 static inline bool hb_test(const struct nc_hbitmap *b, uint64_t i)
 {
-    return i < b->nbits && ((b->word[0][i >> 6] >> (i & 63)) & 1);
+    return i < b->nbits && hb_test_in(b, i);
 }
 
 /* Smallest set bit >= from, or NC_HB_NONE.  hb_next leaves the map as it

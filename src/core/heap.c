@@ -114,8 +114,8 @@ static void free_block(struct nc_node *nd, const struct nc_hrange *r,
             break;
         /* The merged block lies in r, so in the node's map: the buddy's
          * bit needs no bounds test (hb_test's). */
-        ASSERT(buddy >= nd->base && bit < nd->free[k].nbits);
-        if ( !((nd->free[k].word[0][bit >> 6] >> (bit & 63)) & 1) )
+        ASSERT(buddy >= nd->base);
+        if ( !hb_test_in(&nd->free[k], bit) )
             break;
         block_unlink(nd, z, buddy, k);
         mfn = merged;
