@@ -478,6 +478,59 @@ static void test_in_order_populate_hands_over_exactly(void **state)
     nc_host_destroy(h);
 }
 
+/*
+ * Frees from the front of the map, as a balloon freeing in gpfn order
+ * makes them: the start of the first entry and a whole first entry go
+ * back under their node's lock; a first entry (not the last) whose
+ * frames lie in two node ranges (node 0's last frame and node 1's first,
+ * mapped at consecutive gpfns, so one entry) takes the general path, and
+ * both nodes get their frames back.
+ */
+static void test_free_from_the_front_of_the_map(void **state)
+{
+    struct nc_host *h = host_new(DIST4);
+    nc_domid_t d = dom_new(h, BIG), e = dom_new(h, BIG);
+    nc_domid_t filler = dom_new(h, BIG);
+    uint64_t g = 0, mfn, got;
+
+    (void)state;
+    mfn = pop_mfn(h, d, 0, 2, flags_node(3, 1));      /* one entry, 4 pages */
+    assert_int_equal(pop(h, CTL, d, 4, 0, flags_node(1, 1)), 1);
+    assert_int_equal(nc_depopulate(h, CTL, d, 0, 0), 0);  /* its start */
+    assert_int_equal(nc_domain_translate(h, d, 0, &got), -ENOENT);
+    assert_int_equal(nc_domain_translate(h, d, 1, &got), 0);
+    assert_int_equal(got, mfn + 1);
+    assert_int_equal(nc_depopulate(h, CTL, d, 1, 0), 0);
+    assert_int_equal(nc_depopulate(h, CTL, d, 2, 1), 0);  /* the rest */
+    assert_int_equal(nc_depopulate(h, CTL, d, 2, 1), -ENOENT);
+    assert_int_equal(nc_domain_translate(h, d, 3, &got), -ENOENT);
+    assert_int_equal(nc_domain_translate(h, d, 4, &got), 0);
+    expect_node_pages(h, d, 0, 1, 0, 0);
+    EXPECT_NODE(h, 3, N, 0);
+    assert_int_equal(nc_depopulate(h, CTL, d, 4, 0), 0);  /* first and last */
+    EXPECT_DOM(h, d, 0, 0, 0);
+
+    /* Node 0 full but for its last frame, N - 1 (the filler's first
+     * extent, order 13 at gpfn 0, holds [N / 2, N)). */
+    fill_node(h, filler, 0, &g);
+    assert_int_equal(nc_domain_translate(h, filler, N / 2 - 1, &got), 0);
+    assert_int_equal(got, N - 1);
+    assert_int_equal(nc_depopulate(h, CTL, filler, N / 2 - 1, 0), 0);
+    assert_int_equal(pop_mfn(h, e, 0, 0, flags_node(0, 1)), N - 1);
+    assert_int_equal(pop_mfn(h, e, 1, 0, flags_node(1, 1)), N);
+    assert_int_equal(pop(h, CTL, e, 8, 0, flags_node(2, 1)), 2);
+    expect_node_pages(h, e, 1, 1, 1, 0);
+    assert_int_equal(nc_depopulate(h, CTL, e, 0, 1), 0);  /* both ranges */
+    assert_int_equal(nc_domain_translate(h, e, 0, &got), -ENOENT);
+    assert_int_equal(nc_domain_translate(h, e, 1, &got), -ENOENT);
+    expect_node_pages(h, e, 0, 0, 1, 0);
+    EXPECT_DOM(h, e, 1, 0, 0);
+    EXPECT_NODE(h, 0, 1, 0);
+    EXPECT_NODE(h, 1, N, 0);
+    assert_invariants(h);
+    nc_host_destroy(h);
+}
+
 static void test_fallback_from_node_0_by_distance(void **state)
 {
     struct nc_host *h = host_new(DIST4);
@@ -2063,6 +2116,7 @@ int main(void)
         cmocka_unit_test(test_fallback_follows_distance_not_node_numbers),
         cmocka_unit_test(test_fallback_walk_without_the_heap_lock),
         cmocka_unit_test(test_in_order_populate_hands_over_exactly),
+        cmocka_unit_test(test_free_from_the_front_of_the_map),
         cmocka_unit_test(test_fallback_from_node_0_by_distance),
         cmocka_unit_test(test_striping_fallback_starts_from_striped_node),
         cmocka_unit_test(test_fallback_tries_affinity_nodes_before_others),

@@ -357,6 +357,57 @@ static void test_growth(void **state)
     p2m_fini(&p);
 }
 
+/* A map that only grows at the back (a builder's) moves its entries only
+ * when it grows: each time the array moves, it is a new allocation, never
+ * a re-centring in the old one.  (The one look at the layout here: the
+ * array's address.) */
+static void test_append_only_moves_only_to_grow(void **state)
+{
+    struct nc_p2m p = { 0 };
+    const struct nc_extent *at = NULL;
+    long made = nc_env_alloc_count(), moves = 0;
+
+    (void)state;
+    for ( uint64_t i = 0; i < 4000; i++ )
+    {
+        insert(&p, 2 * i, 3 * i, 1);
+        if ( p.e != at )
+        {
+            moves++;
+            assert_int_equal(nc_env_alloc_count() - made, moves);
+            at = p.e;
+        }
+    }
+    assert_true(moves >= 8 && moves <= 13);
+    p2m_fini(&p);
+}
+
+/* p2m_trim_first(): the start of the first entry, then all of it; the
+ * next entry becomes the first, and an emptied map takes inserts again. */
+static void test_trim_first(void **state)
+{
+    struct nc_p2m p = { 0 };
+
+    (void)state;
+    insert(&p, 0, 1000, 4);
+    insert(&p, 10, 2000, 2);
+    p2m_trim_first(&p, 1);
+    assert_maps(&p, 0, NC_INVALID_MFN);
+    assert_run(&p, 1, 1001, 3);
+    assert_int_equal(p.pages, 5);
+    p2m_trim_first(&p, 3);
+    assert_true(p2m_range_unmapped(&p, 0, 10));
+    assert_run(&p, 10, 2000, 2);
+    assert_int_equal(p.pages, 2);
+    p2m_trim_first(&p, 2);
+    assert_true(p2m_range_unmapped(&p, 0, 20));
+    assert_int_equal(p.pages, 0);
+    insert(&p, 5, 3000, 1);
+    assert_run(&p, 5, 3000, 1);
+    assert_int_equal(p.pages, 1);
+    p2m_fini(&p);
+}
+
 /* A growth that cannot allocate fails with -ENOMEM changing nothing. */
 static void test_growth_fails_cleanly(void **state)
 {
@@ -466,6 +517,8 @@ int main(void)
         cmocka_unit_test(test_cut_found_run),
         cmocka_unit_test(test_remove_across_holes),
         cmocka_unit_test(test_growth),
+        cmocka_unit_test(test_append_only_moves_only_to_grow),
+        cmocka_unit_test(test_trim_first),
         cmocka_unit_test(test_growth_fails_cleanly),
         cmocka_unit_test(test_random_against_plain),
     };

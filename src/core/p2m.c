@@ -52,9 +52,13 @@ int p2m_grow(struct nc_p2m *p, nc_lock_t *lock, uint32_t extra)
             nc_free(fresh);
             continue;
         }
-        /* A quarter of the room in front, the rest behind: most inserts
-         * append, and frees in gpfn order take from the front. */
-        head = (want - nr) / 4;
+        /* The front keeps the room it had, up to a quarter of the new
+         * room, and the rest goes behind.  Most inserts append, and a map
+         * that only ever grows at the back (a builder's) then copies its
+         * entries once per doubling and never again to re-centre them;
+         * frees in gpfn order take from the front and need no room there.
+         * A map that does insert at its front re-centres (open_slot()). */
+        head = NC_MIN(p->head, (want - nr) / 4);
         if ( nr )
             nc_memmove(fresh + head, p->e, (size_t)nr * sizeof(*fresh));
         old = p->cap ? p->e - p->head : NULL;

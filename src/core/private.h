@@ -1044,5 +1044,30 @@ static inline void p2m_trim_last(struct nc_p2m *p, uint64_t nr)
         p->nr--;
     ASSERT_EXPENSIVE_WHY(check_p2m, p);
 }
+/* Unmap the map's first nr pages, all in its first entry: p2m_cut() of
+ * the start of that entry (no slot needed), as a balloon freeing in gpfn
+ * order does.  An emptied entry leaves its slot to the front's room. */
+static inline void p2m_trim_first(struct nc_p2m *p, uint64_t nr)
+{
+    struct nc_extent *first = &p->e[0];
+
+    ASSERT(p->nr && nr > 0 && nr <= first->nr);
+    ASSERT_GE(p->pages, nr);
+    p->pages -= nr;
+    ASSERT_GE(first->nr, nr);
+    first->nr -= nr;
+    if ( first->nr )
+    {
+        first->gpfn += nr;
+        first->mfn += nr;
+    }
+    else
+    {
+        p->e++;
+        p->head++;
+        p->nr--;
+    }
+    ASSERT_EXPENSIVE_WHY(check_p2m, p);
+}
 
 #endif /* NC_CORE_PRIVATE_H */
