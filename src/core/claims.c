@@ -10,16 +10,38 @@
  * one until the next install), so a lookup is one load and an install
  * allocates nothing.
  *
- * Installing holds the domain's lock, so that tot_pages and max_pages are
- * stable and a dying domain cannot gain claims after domain_kill released
- * them, and the locks of every node whose claims it checks or changes.  An
- * install that touches a host-wide claim takes the whole heap (it may be
- * the one that makes host_claims non-zero: locks.c); any other takes
- * claims_lock only while host-wide claims exist.  As in the posted v8
- * series, the install is three steps: check the request on its own
+ * Installing holds the domain's lock (taken without a reference: all the
+ * work is done under it), so that tot_pages and max_pages are stable and a
+ * dying domain cannot gain claims after domain_kill released them, and the
+ * locks of every node whose claims it checks or changes.  An install that
+ * touches a host-wide claim takes the whole heap (it may be the one that
+ * makes host_claims non-zero: locks.c); any other takes claims_lock only
+ * while host-wide claims exist.  As in the posted v8 series, the install
+ * is three steps: check the request on its own, with no heap lock
  * (domain_check_claim_request), check it against free memory
  * (check_available_claims), then replace the old claims with it
  * (domain_install_claims).
+ *
+ * Which node locks, and why the install stays one step to everyone: every
+ * node lock it needs is taken before it changes anything, and each is
+ * dropped only after that node's last change (two-phase locking), so any
+ * thread that takes one of them sees the install either not at all or
+ * whole.  A node entry with pages needs its node's lock for the check and
+ * for raising its claim; an old entry needs it for lowering, because
+ * node->claimed is a plain counter that allocations update under that
+ * lock.  Lowering outside the critical section of the raises would not
+ * be exact: a thread could see a raised claim on one node and then the old
+ * claim still on another (an allocation refused there, after the install
+ * returned), which no order of the calls explains; and lowering first
+ * would leave nothing to restore if a raise then failed.  What needs no
+ * lock is a node the install does not change: an old entry at 0 (redeemed)
+ * to which the set gives no pages.  Those are all known to be 0, at no cost,
+ * when the domain's node claims sum to 0 (I3: outstanding == host_claim),
+ * as after a build redeemed them, so then only the set's own nodes are
+ * locked and the toolstack's reset after building locks none.  An entry
+ * with pages equal to the old claim would not need its lock either (its
+ * check cannot fail: I2, I5), but telling costs every install a test per
+ * entry and node, more than it saves where claims are replaced.
  */
 #include "private.h"
 
@@ -303,18 +325,19 @@ static nc_always_inline void node_claim_replace_locked(
  * Replace d's claims with rq (a set never adds to what it replaces): the
  * old entries are dropped whole, not deducted one by one, as the install
  * writes every field a deduction keeps (the mask, outstanding, the node
- * choice's fields) anew.  The domain's fields first, then the nodes'; with
- * only the locks of the nodes (l), each is unlocked as soon as it is
- * written, then claims_lock, as heap_unlock_nodes() would: every change is
- * made with every lock still held, so the install is one step to anyone
- * who takes any of them.
+ * choice's fields) anew.  `nodes` are those whose claim may change (the
+ * others' is 0 before and after).  The domain's fields first, then the
+ * nodes'; with only the locks of the nodes (l), each is unlocked as soon
+ * as it is written, then claims_lock, as heap_unlock_nodes() would: every
+ * change is made with every lock still held, so the install is one step
+ * to anyone who takes any of them.
  */
 static void domain_install_claims(struct nc_host *h, struct nc_domain *d,
                                   const struct claim_request *rq,
-                                  struct heap_locks *l, bool all)
+                                  uint64_t nodes, struct heap_locks *l,
+                                  bool all)
 {
     uint64_t before = d->outstanding, after = rq->host + rq->node_total;
-    uint64_t nodes = d->node_claim_mask | rq->nodes;
 
     if ( d->host_claim )
         deduct_host_claim_locked(h, d, UINT64_MAX);
@@ -363,6 +386,7 @@ static int domain_install_claim_set(struct nc_host *h, struct nc_domain *d,
     /* rq.node[n] is read only where rq.nodes has bit n: not zeroed. */
     struct claim_request rq;
     struct heap_locks l = { 0 };
+    uint64_t nodes;
     bool all;
     int rc;
 
@@ -376,12 +400,23 @@ static int domain_install_claim_set(struct nc_host *h, struct nc_domain *d,
         return -E2BIG;
 
     domain_check_claim_request(h, set, nr, &rq);
+    /*
+     * The nodes whose claim may change: the entries with pages and the old
+     * entries.  An old entry whose claim is 0 (redeemed) and to which the
+     * set gives no pages changes nothing on its node, which the install
+     * need not lock (the top of the file); all are 0 when the node claims
+     * sum to 0 (I3), as after a build redeemed them all, and then the
+     * toolstack's reset locks no node.  (Testing them one by one would
+     * cost an install that replaces live claims more than it saves.)
+     */
+    nodes = rq.nodes |
+            (d->outstanding > d->host_claim ? d->node_claim_mask : 0);
     /* A host-wide entry, given or replaced, needs the whole heap. */
     all = legacy || d->host_claim || rq.host;
     if ( all )
         heap_lock_all(h);
     else
-        heap_lock_nodes(h, &l, rq.nodes | d->node_claim_mask, false);
+        heap_lock_nodes(h, &l, nodes, false);
 
     rc = check_available_claims(h, d, &rq, legacy, &l, all);
     if ( rc == 1 )
@@ -392,7 +427,7 @@ static int domain_install_claim_set(struct nc_host *h, struct nc_domain *d,
         rc = 0;
     }
     if ( !rc )
-        domain_install_claims(h, d, &rq, &l, all);  /* drops l's locks */
+        domain_install_claims(h, d, &rq, nodes, &l, all);  /* drops l's */
     else if ( !all )
         heap_unlock_nodes(h, &l);
     *outstanding = d->outstanding;
@@ -485,20 +520,19 @@ int nc_claim_memory(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
     {
     case NC_CLAIM_MEMORY_SET:
         rc = domain_install_claim_set(h, d, set, *nr, false, &outstanding);
-        nc_unlock(&d->lock);
-        claims_console(h, domid, set, *nr, false, rc, outstanding);
         break;
 
     case NC_CLAIM_MEMORY_GET:
         rc = d->dying ? -ESRCH : domain_get_claim_entries(d, set, nr);
-        nc_unlock(&d->lock);
         break;
 
     default:
         rc = d->dying ? -ESRCH : -EOPNOTSUPP;
-        nc_unlock(&d->lock);
         break;
     }
+    nc_unlock(&d->lock);
+    if ( mode == NC_CLAIM_MEMORY_SET )
+        claims_console(h, domid, set, *nr, false, rc, outstanding);
     host_autocheck(h);
     return rc;
 }

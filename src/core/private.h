@@ -718,15 +718,13 @@ static inline int domain_lock_checked(struct nc_host *h, nc_domid_t caller,
         return -ESRCH;
     if ( !caller_is_control(caller) && caller != domid )
         return -EPERM;
-    if ( __builtin_expect(domain_lock_listed(h, domid, d), 1) )
+    nc_lock(&d->lock);
+    if ( __builtin_expect(domain_in_table(h, domid) == d && !d->dying, 1) )
     {
-        if ( __builtin_expect(!d->dying, 1) )
-        {
-            *dp = d;
-            return 0;
-        }
-        nc_unlock(&d->lock);
+        *dp = d;
+        return 0;
     }
+    nc_unlock(&d->lock);
     return -ESRCH;
 }
 static inline void domain_unlock(struct nc_domain *d)
