@@ -304,16 +304,15 @@ static int check_available_claims(struct nc_host *h, const struct nc_domain *d,
     return 0;
 }
 
-/* d's claim on node n (locked) becomes rq's, 0 where rq has no entry:
- * outside the mask a claim is 0 (I3's checker proves it), so an old entry
- * and a new one are one difference on the node. */
+/* d's claim on node n (locked) becomes rq->node[n]: outside the mask a
+ * claim is 0 (I3's checker proves it), so an old entry and a new one are
+ * one difference on the node. */
 static nc_always_inline void node_claim_replace_locked(
     struct nc_host *h, struct nc_domain *d, const struct claim_request *rq,
     uint64_t n)
 {
     struct nc_node *nd = &h->node[n];
-    uint64_t old = d->node_claim[n];
-    uint64_t v = rq->nodes & (1ULL << n) ? rq->node[n] : 0;
+    uint64_t old = d->node_claim[n], v = rq->node[n];
 
     ASSERT(node_locked(h, (uint32_t)n));
     ASSERT_GE(nd->claimed + v, old);
@@ -333,11 +332,15 @@ static nc_always_inline void node_claim_replace_locked(
  * to anyone who takes any of them.
  */
 static void domain_install_claims(struct nc_host *h, struct nc_domain *d,
-                                  const struct claim_request *rq,
+                                  struct claim_request *rq,
                                   uint64_t nodes, struct heap_locks *l,
                                   bool all)
 {
     uint64_t before = d->outstanding, after = rq->host + rq->node_total;
+
+    /* The old entries the set drops become 0: rq is not zeroed. */
+    for_each_node_in(nodes & ~rq->nodes, n)
+        rq->node[n] = 0;
 
     if ( d->host_claim )
         deduct_host_claim_locked(h, d, UINT64_MAX);
@@ -383,7 +386,8 @@ static int domain_install_claim_set(struct nc_host *h, struct nc_domain *d,
                                     const struct nc_claim *set, uint32_t nr,
                                     bool legacy, uint64_t *outstanding)
 {
-    /* rq.node[n] is read only where rq.nodes has bit n: not zeroed. */
+    /* rq.node[n] is read only where rq.nodes has bit n, or where
+     * domain_install_claims() zeroed it: not zeroed here. */
     struct claim_request rq;
     struct heap_locks l = { 0 };
     uint64_t nodes;
