@@ -1401,6 +1401,51 @@ static void test_claim_get_omits_node_claims_redeemed_to_zero(void **state)
     nc_host_destroy(h);
 }
 
+/* A set replacing node claims all redeemed to 0 (which it need not lock:
+ * claims.c) leaves them 0 and out of GET, and a reset after such a build
+ * changes nothing but the entries. */
+static void test_claim_set_replaces_claims_redeemed_to_zero(void **state)
+{
+    struct nc_host *h = host_new("2x64M");
+    nc_domid_t d = dom_new(h, BIG_MAX);
+
+    (void)state;
+    assert_int_equal(claim_set(h, d, 2, NODEC(0, 512), NODEC(1, 512)), 0);
+    assert_int_equal(nc_populate(h, CTL, d, 0, 9, flags_node(0, 1), NULL), 0);
+    assert_int_equal(nc_populate(h, CTL, d, 512, 9, flags_node(1, 1), NULL),
+                     0);
+    EXPECT_DOM(h, d, 1024, 0, 0);
+    EXPECT_NODE(h, 0, NODE_PAGES - 512, 0);
+    EXPECT_NODE(h, 1, NODE_PAGES - 512, 0);
+
+    /* Named again, and not. */
+    assert_int_equal(claim_set(h, d, 1, NODEC(1, 256)), 0);
+    EXPECT_DOM(h, d, 1024, 256, 0);
+    EXPECT_NODE(h, 0, NODE_PAGES - 512, 0);
+    EXPECT_NODE(h, 1, NODE_PAGES - 512, 256);
+    EXPECT_CLAIMS(h, d, 2, HOSTC(0), NODEC(1, 256));
+    assert_invariants(h);
+
+    /* Redeemed again, then the toolstack's reset. */
+    assert_int_equal(nc_populate(h, CTL, d, 1024, 8, flags_node(1, 1), NULL),
+                     0);
+    EXPECT_DOM(h, d, 1280, 0, 0);
+    assert_int_equal(claim_set(h, d, 2, NODEC(0, 0), NODEC(1, 0)), 0);
+    EXPECT_DOM(h, d, 1280, 0, 0);
+    EXPECT_NODE(h, 0, NODE_PAGES - 512, 0);
+    EXPECT_NODE(h, 1, NODE_PAGES - 768, 0);
+    EXPECT_CLAIMS(h, d, 1, HOSTC(0));
+
+    /* And a new set on a node the old one left at 0. */
+    assert_int_equal(claim_set(h, d, 1, NODEC(0, 100)), 0);
+    EXPECT_DOM(h, d, 1280, 100, 0);
+    EXPECT_NODE(h, 0, NODE_PAGES - 512, 100);
+    EXPECT_CLAIMS(h, d, 2, HOSTC(0), NODEC(0, 100));
+
+    assert_invariants(h);
+    nc_host_destroy(h);
+}
+
 /* ========================================================================
  * Legacy claims and claim sets share one state
  * ======================================================================== */
@@ -1645,6 +1690,7 @@ int main(void)
         cmocka_unit_test(test_claim_get_host_first_then_nodes_ascending),
         cmocka_unit_test(test_claim_get_small_capacity_is_erange),
         cmocka_unit_test(test_claim_get_omits_node_claims_redeemed_to_zero),
+        cmocka_unit_test(test_claim_set_replaces_claims_redeemed_to_zero),
         cmocka_unit_test(test_legacy_claim_is_host_entry_in_get),
         cmocka_unit_test(test_claim_pages_zero_releases_node_claims),
         cmocka_unit_test(test_claim_pages_with_claim_set_is_einval),

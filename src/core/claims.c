@@ -10,16 +10,38 @@
  * one until the next install), so a lookup is one load and an install
  * allocates nothing.
  *
- * Installing holds the domain's lock, so that tot_pages and max_pages are
- * stable and a dying domain cannot gain claims after domain_kill released
- * them, and the locks of every node whose claims it checks or changes.  An
- * install that touches a host-wide claim takes the whole heap (it may be
- * the one that makes host_claims non-zero: locks.c); any other takes
- * claims_lock only while host-wide claims exist.  As in the posted v8
- * series, the install is three steps: check the request on its own
+ * Installing holds the domain's lock (taken without a reference: all the
+ * work is done under it), so that tot_pages and max_pages are stable and a
+ * dying domain cannot gain claims after domain_kill released them, and the
+ * locks of every node whose claims it checks or changes.  An install that
+ * touches a host-wide claim takes the whole heap (it may be the one that
+ * makes host_claims non-zero: locks.c); any other takes claims_lock only
+ * while host-wide claims exist.  As in the posted v8 series, the install
+ * is three steps: check the request on its own, with no heap lock
  * (domain_check_claim_request), check it against free memory
  * (check_available_claims), then replace the old claims with it
  * (domain_install_claims).
+ *
+ * Which node locks, and why the install stays one step to everyone: every
+ * node lock it needs is taken before it changes anything, and each is
+ * dropped only after that node's last change (two-phase locking), so any
+ * thread that takes one of them sees the install either not at all or
+ * whole.  A node entry with pages needs its node's lock for the check and
+ * for raising its claim; an old entry needs it for lowering, because
+ * node->claimed is a plain counter that allocations update under that
+ * lock.  Lowering outside the critical section of the raises would not
+ * be exact: a thread could see a raised claim on one node and then the old
+ * claim still on another (an allocation refused there, after the install
+ * returned), which no order of the calls explains; and lowering first
+ * would leave nothing to restore if a raise then failed.  What needs no
+ * lock is a node the install does not change: an old entry at 0 (redeemed)
+ * to which the set gives no pages.  Those are all known to be 0, at no cost,
+ * when the domain's node claims sum to 0 (I3: outstanding == host_claim),
+ * as after a build redeemed them, so then only the set's own nodes are
+ * locked and the toolstack's reset after building locks none.  An entry
+ * with pages equal to the old claim would not need its lock either (its
+ * check cannot fail: I2, I5), but telling costs every install a test per
+ * entry and node, more than it saves where claims are replaced.
  */
 #include "private.h"
 
@@ -42,62 +64,66 @@ uint64_t deduct_host_claim_locked(struct nc_host *h, struct nc_domain *d,
     return x;
 }
 
-/* The rescan one claim at a time: claim_top_forget() (nothing known, so
- * lowering a claim touches nothing), claim_top_add() for each node claim,
- * claim_top_done(). */
-static void claim_top_forget(struct nc_domain *d)
-{
-    d->claim_top = d->claim_next = d->claim_below = 0;
-    d->claim_exact = false;
-}
+/* The node choice's fields (private.h) being found one node claim at a
+ * time: claim_top_add() for each, in any order, then claim_top_set(). */
+struct claim_top_scan {
+    uint64_t top, max, below, next;
+};
 
-static void claim_top_add(struct nc_domain *d, uint32_t n, uint64_t v)
+static nc_always_inline void claim_top_add(struct claim_top_scan *s,
+                                           uint64_t bit, uint64_t v)
 {
-    uint64_t bit = 1ULL << n, max = d->claim_top ? d->node_claim[
-        __builtin_ctzll(d->claim_top)] : 0;
-
     if ( !v )
         return;
-    if ( v > max )
+    if ( v > s->max )
     {
-        d->claim_below = max;
-        d->claim_next = d->claim_top;
-        d->claim_top = bit;
+        s->below = s->max;
+        s->next = s->top;
+        s->top = bit;
+        s->max = v;
     }
-    else if ( v == max )
-        d->claim_top |= bit;
-    else if ( v > d->claim_below )
+    else if ( v == s->max )
+        s->top |= bit;
+    else if ( v > s->below )
     {
-        d->claim_below = v;
-        d->claim_next = bit;
+        s->below = v;
+        s->next = bit;
     }
-    else if ( v == d->claim_below )
-        d->claim_next |= bit;
+    else if ( v == s->below )
+        s->next |= bit;
 }
 
-static void claim_top_done(struct nc_domain *d)
+static void claim_top_set(struct nc_domain *d, const struct claim_top_scan *s)
 {
+    d->claim_top = s->top;
+    d->claim_below = s->below;
+    d->claim_next = s->next;
     d->claim_exact = true;
 }
 
 void claim_top_rescan(struct nc_domain *d)
 {
-    claim_top_forget(d);
+    struct claim_top_scan s = { 0 };
+
     for_each_claim_node(d, n)
-        claim_top_add(d, (uint32_t)n, d->node_claim[n]);
-    claim_top_done(d);
+        claim_top_add(&s, 1ULL << n, d->node_claim[n]);
+    claim_top_set(d, &s);
 }
 
 void domain_release_all_claims_locked(struct nc_host *h, struct nc_domain *d)
 {
+    static const struct claim_top_scan none;
+
     ASSERT(nc_lock_held(&d->lock) && heap_all_locked(h));
-    claim_top_forget(d);
+    /* Nothing known while they go, so that lowering one touches nothing. */
+    d->claim_top = d->claim_next = d->claim_below = 0;
+    d->claim_exact = false;
     for_each_claim_node(d, n)
         deduct_node_claims_locked(h, d, (uint32_t)n, UINT64_MAX);
     deduct_host_claim_locked(h, d, UINT64_MAX);
     ASSERT(d->outstanding == 0);
     d->node_claim_mask = 0;
-    claim_top_done(d);
+    claim_top_set(d, &none);
 }
 
 static uint64_t room_under_max(const struct nc_domain *d)
@@ -127,75 +153,86 @@ void domain_deduct_over_max_locked(struct nc_host *h, struct nc_domain *d)
 
 /* A claim set decoded: the host-wide amount and the node entries. */
 struct claim_request {
+    int bad;                     /* the first error that needs no heap
+                                  * lock to find, or 0 */
     bool have_host;
     uint64_t host;               /* pages, relative once checked */
-    uint64_t nodes;              /* mask of node entries with pages */
-    uint64_t seen;               /* mask of node entries given */
+    uint64_t nodes;              /* node entries with pages, before `bad` */
     uint64_t node_total;
+    struct claim_top_scan top;   /* the node choice's fields for them */
     uint64_t node[NC_MAX_NUMNODES];
 };
 
-/* The nodes whose counters an install of `set` may read: every in-range
- * target.  Taken before the checks, so the checks run under the locks. */
-static uint64_t claim_set_nodes(const struct nc_host *h,
-                                const struct nc_claim *set, uint32_t nr)
-{
-    uint64_t mask = 0;
-
-    for ( unsigned int i = 0; i < nr; i++ )
-        if ( set[i].target < h->nr_nodes )
-            mask |= 1ULL << set[i].target;
-    return mask;
-}
-
 /*
- * Check every entry on its own and against the node's free memory, in the
- * order given (the first bad entry decides the error), and decode the set
- * into *rq.  The node locks of the set are held.
+ * Check every entry on its own, in the order given, and decode the set
+ * into *rq, up to the first entry that is bad whatever the heap holds
+ * (rq->bad).  No heap lock is held: only the node check (ENOMEM) needs
+ * one, and check_available_claims() makes it for the entries before that
+ * one, so the first bad entry still decides the error.  Done first, the
+ * decoding also tells which node locks the install needs: those of the
+ * entries with pages, not of the empty ones.  The node choice's fields
+ * are found here too, without the locks.
  */
-static int domain_check_claim_request(struct nc_host *h,
-                                      const struct nc_domain *d,
-                                      const struct nc_claim *set, uint32_t nr,
-                                      struct claim_request *rq)
+static void domain_check_claim_request(const struct nc_host *h,
+                                       const struct nc_claim *set,
+                                       uint32_t nr, struct claim_request *rq)
 {
+    uint64_t allowed = h->online_mask;  /* online and not named yet */
+    uint64_t nodes = 0, total = 0, host = 0;
+    struct claim_top_scan top = { 0 };
+    bool have_host = false;
+    int bad = 0;
+
     for ( unsigned int i = 0; i < nr; i++ )
     {
         const struct nc_claim *e = &set[i];
-        uint32_t n = e->target;
-        const struct nc_node *nd;
+        uint64_t bit, v = e->pages;
 
-        if ( e->pad )
-            return -EINVAL;
-        if ( e->target == NC_CLAIM_HOST )
+        /* The usual entry first, in one test: no pad and a node that is
+         * online and not named before (below 64, so not a selector). */
+        if ( __builtin_expect(!e->pad && e->target < NC_MAX_NUMNODES &&
+                              (allowed & (1ULL << e->target)), 1) )
+            bit = 1ULL << e->target;
+        else
         {
-            if ( rq->have_host )
-                return -EINVAL;
-            rq->have_host = true;
-            rq->host = e->pages;
+            /* Which check fails, in the order of the specification. */
+            if ( e->pad )
+                bad = -EINVAL;
+            else if ( e->target == NC_CLAIM_HOST )
+            {
+                if ( !have_host )
+                {
+                    have_host = true;
+                    host = v;
+                    continue;
+                }
+                bad = -EINVAL;
+            }
+            else if ( e->target & NC_CLAIM_SELECTOR_MASK )
+                bad = -EINVAL;  /* a selector that is not host-wide */
+            else if ( e->target >= h->nr_nodes ||
+                      !(h->online_mask & (1ULL << e->target)) )
+                bad = -ENOENT;
+            else
+                bad = -EINVAL;  /* a node named twice */
+            break;
+        }
+        allowed &= ~bit;
+        if ( !v )
             continue;
-        }
-        if ( e->target & NC_CLAIM_SELECTOR_MASK )
-            return -EINVAL;     /* a selector that is not host-wide */
-        if ( n >= h->nr_nodes || !h->node[n].online )
-            return -ENOENT;
-        if ( rq->seen & (1ULL << n) )
-            return -EINVAL;
-        rq->seen |= 1ULL << n;
-        nd = &h->node[n];
-        ASSERT(node_locked(h, n));
-        /* The domain's own claim on n is given back first, so a same-size
-         * or smaller replacement never fails here.  I5 keeps the
-         * subtraction from wrapping. */
-        if ( e->pages > nd->avail - nd->claimed + d->node_claim[n] )
-            return -ENOMEM;
-        rq->node_total += e->pages;   /* each <= avail: cannot wrap */
-        if ( e->pages )
-        {
-            rq->nodes |= 1ULL << n;
-            rq->node[n] = e->pages;
-        }
+        nodes |= bit;
+        rq->node[e->target] = v;
+        /* May wrap only with an entry above its node's free memory, which
+         * the node check refuses before the total is used. */
+        total += v;
+        claim_top_add(&top, bit, v);
     }
-    return 0;
+    rq->bad = bad;
+    rq->have_host = have_host;
+    rq->host = host;
+    rq->nodes = nodes;
+    rq->node_total = total;
+    rq->top = top;
 }
 
 /* Host-wide free memory not claimed by anyone but d, as the locks held
@@ -216,15 +253,31 @@ static bool host_headroom(const struct nc_host *h, const struct nc_domain *d,
 }
 
 /*
- * The set as a whole: the legacy call's absolute target and one-at-a-time
- * rule, room under max_pages, and host-wide free memory.  Returns 1 when
- * the request is a reset (release everything), 0 to install, or an error.
+ * The request against the heap, under the locks of its nodes: each node
+ * entry against its node's free memory, then the set as a whole (the
+ * legacy call's absolute target and one-at-a-time rule, room under
+ * max_pages, host-wide free memory).  Returns 1 when the request is a
+ * reset (release everything), 0 to install, or an error.
  */
 static int check_available_claims(struct nc_host *h, const struct nc_domain *d,
                                   struct claim_request *rq, bool legacy,
                                   const struct heap_locks *l, bool all)
 {
     uint64_t room, headroom;
+
+    for_each_node_in(rq->nodes, n)
+    {
+        const struct nc_node *nd = &h->node[n];
+
+        ASSERT(node_locked(h, (uint32_t)n));
+        /* The domain's own claim on n is given back first, so a same-size
+         * or smaller replacement never fails here.  I5 keeps the
+         * subtraction from wrapping. */
+        if ( rq->node[n] > nd->avail - nd->claimed + d->node_claim[n] )
+            return -ENOMEM;
+    }
+    if ( rq->bad )
+        return rq->bad;
 
     if ( legacy )
     {
@@ -251,28 +304,46 @@ static int check_available_claims(struct nc_host *h, const struct nc_domain *d,
     return 0;
 }
 
-/* Replace d's claims with rq (a set never adds to what it replaces). */
+/* d's claim on node n (locked) becomes rq->node[n]: outside the mask a
+ * claim is 0 (I3's checker proves it), so an old entry and a new one are
+ * one difference on the node. */
+static nc_always_inline void node_claim_replace_locked(
+    struct nc_host *h, struct nc_domain *d, const struct claim_request *rq,
+    uint64_t n)
+{
+    struct nc_node *nd = &h->node[n];
+    uint64_t old = d->node_claim[n], v = rq->node[n];
+
+    ASSERT(node_locked(h, (uint32_t)n));
+    ASSERT_GE(nd->claimed + v, old);
+    nd->claimed = nd->claimed + v - old;
+    d->node_claim[n] = v;
+}
+
+/*
+ * Replace d's claims with rq (a set never adds to what it replaces): the
+ * old entries are dropped whole, not deducted one by one, as the install
+ * writes every field a deduction keeps (the mask, outstanding, the node
+ * choice's fields) anew.  `nodes` are those whose claim may change (the
+ * others' is 0 before and after).  The domain's fields first, then the
+ * nodes'; with only the locks of the nodes (l), each is unlocked as soon
+ * as it is written, then claims_lock, as heap_unlock_nodes() would: every
+ * change is made with every lock still held, so the install is one step
+ * to anyone who takes any of them.
+ */
 static void domain_install_claims(struct nc_host *h, struct nc_domain *d,
-                                  const struct claim_request *rq,
-                                  struct heap_locks *l)
+                                  struct claim_request *rq,
+                                  uint64_t nodes, struct heap_locks *l,
+                                  bool all)
 {
     uint64_t before = d->outstanding, after = rq->host + rq->node_total;
 
-    claim_top_forget(d);
-    for_each_claim_node(d, n)
-        deduct_node_claims_locked(h, d, (uint32_t)n, UINT64_MAX);
+    /* The old entries the set drops become 0: rq is not zeroed. */
+    for_each_node_in(nodes & ~rq->nodes, n)
+        rq->node[n] = 0;
+
     if ( d->host_claim )
         deduct_host_claim_locked(h, d, UINT64_MAX);
-    ASSERT(d->outstanding == 0);
-    d->node_claim_mask = rq->nodes;
-    for_each_node_in(rq->nodes, n)
-    {
-        ASSERT(node_locked(h, (uint32_t)n));
-        d->node_claim[n] = rq->node[n];
-        h->node[n].claimed += rq->node[n];
-        claim_top_add(d, (uint32_t)n, rq->node[n]);
-    }
-    claim_top_done(d);
     if ( rq->host )
     {
         ASSERT(heap_all_locked(h));
@@ -280,124 +351,159 @@ static void domain_install_claims(struct nc_host *h, struct nc_domain *d,
         atomic_fetch_add_explicit(&h->host_claims, rq->host,
                                   memory_order_release);
     }
+    d->node_claim_mask = rq->nodes;
+    claim_top_set(d, &rq->top);
     d->outstanding = after;
     if ( l->tracking )
     {
         ASSERT_GE(h->unclaimed + before, after);
         h->unclaimed = h->unclaimed + before - after;
     }
+    if ( all )
+        for_each_node_in(nodes, n)
+            node_claim_replace_locked(h, d, rq, n);
+    else
+    {
+        ASSERT(l->nodes == nodes);
+        for_each_node_in(nodes, n)
+        {
+            node_claim_replace_locked(h, d, rq, n);
+            node_unlock(h, (uint32_t)n);
+        }
+        if ( l->claims )
+            nc_unlock(&h->claims_lock);
+    }
     ASSERT_EXPENSIVE_WHY(check_domain_claims_locked, h, d);
 }
 
-int domain_install_claim_set(struct nc_host *h, struct nc_domain *d,
-                             const struct nc_claim *set, uint32_t nr,
-                             bool legacy)
+/*
+ * Install a claim set on d, which is locked and in the table (dying or
+ * not), and leave d's outstanding claims for the console in *outstanding.
+ * d->lock keeps tot_pages and max_pages stable, and a dying domain from
+ * gaining claims after domain_kill released them.
+ */
+static int domain_install_claim_set(struct nc_host *h, struct nc_domain *d,
+                                    const struct nc_claim *set, uint32_t nr,
+                                    bool legacy, uint64_t *outstanding)
 {
-    /* rq.node[n] is read only where rq.nodes has bit n: not zeroed. */
+    /* rq.node[n] is read only where rq.nodes has bit n, or where
+     * domain_install_claims() zeroed it: not zeroed here. */
     struct claim_request rq;
     struct heap_locks l = { 0 };
-    uint64_t outstanding = 0;
-    bool all = false;
+    uint64_t nodes;
+    bool all;
     int rc;
 
-    nc_lock(&d->lock);
+    ASSERT(nc_lock_held(&d->lock));
+    *outstanding = 0;
     if ( d->dying )
-        rc = legacy ? -EINVAL : -ESRCH;
-    else if ( nr == 0 )
-        rc = -EINVAL;
-    else if ( nr > NC_CLAIM_MAX_ENTRIES )
-        rc = -E2BIG;
+        return legacy ? -EINVAL : -ESRCH;
+    if ( nr == 0 )
+        return -EINVAL;
+    if ( nr > NC_CLAIM_MAX_ENTRIES )
+        return -E2BIG;
+
+    domain_check_claim_request(h, set, nr, &rq);
+    /*
+     * The nodes whose claim may change: the entries with pages and the old
+     * entries.  An old entry whose claim is 0 (redeemed) and to which the
+     * set gives no pages changes nothing on its node, which the install
+     * need not lock (the top of the file); all are 0 when the node claims
+     * sum to 0 (I3), as after a build redeemed them all, and then the
+     * toolstack's reset locks no node.  (Testing them one by one would
+     * cost an install that replaces live claims more than it saves.)
+     */
+    nodes = rq.nodes |
+            (d->outstanding > d->host_claim ? d->node_claim_mask : 0);
+    /* A host-wide entry, given or replaced, needs the whole heap. */
+    all = legacy || d->host_claim || rq.host;
+    if ( all )
+        heap_lock_all(h);
     else
+        heap_lock_nodes(h, &l, nodes, false);
+
+    rc = check_available_claims(h, d, &rq, legacy, &l, all);
+    if ( rc == 1 )
     {
-        uint64_t nodes = claim_set_nodes(h, set, nr) | d->node_claim_mask;
-
-        rq.have_host = false;
-        rq.host = rq.nodes = rq.seen = rq.node_total = 0;
-
-        /* A host-wide entry, given or replaced, needs the whole heap. */
-        all = legacy || d->host_claim;
-        for ( unsigned int i = 0; i < nr && !all; i++ )
-            all = set[i].target == NC_CLAIM_HOST && set[i].pages;
-        if ( all )
-            heap_lock_all(h);
-        else
-            heap_lock_nodes(h, &l, nodes, false);
-
-        rc = domain_check_claim_request(h, d, set, nr, &rq);
-        if ( !rc )
-            rc = check_available_claims(h, d, &rq, legacy, &l, all);
-        if ( rc == 1 )
-        {
-            /* A reset: install the empty set. */
-            rq.host = rq.nodes = rq.node_total = 0;
-            rc = 0;
-        }
-        if ( !rc )
-            domain_install_claims(h, d, &rq, &l);
-        outstanding = d->outstanding;
-        if ( all )
-            heap_unlock_all(h);
-        else
-            heap_unlock_nodes(h, &l);
+        /* A reset: install the empty set. */
+        rq.host = rq.nodes = rq.node_total = 0;
+        rq.top = (struct claim_top_scan){ 0 };
+        rc = 0;
     }
-    nc_unlock(&d->lock);
-    /* Written with no lock held: the console never delays allocation. */
-    console_claims(h, d->domid, set, nr, legacy, rc, outstanding);
+    if ( !rc )
+        domain_install_claims(h, d, &rq, nodes, &l, all);  /* drops l's */
+    else if ( !all )
+        heap_unlock_nodes(h, &l);
+    *outstanding = d->outstanding;
+    if ( all )
+        heap_unlock_all(h);
     return rc;
+}
+
+/* The console line of an install, written with no lock held, so that the
+ * console never delays allocation; tested here, as the bench's installs
+ * are below the console's level. */
+static void claims_console(struct nc_host *h, nc_domid_t domid,
+                           const struct nc_claim *set, uint32_t nr,
+                           bool legacy, int rc, uint64_t outstanding)
+{
+    if ( console_wants(h, rc ? NC_LOG_WARNING : NC_LOG_INFO) )
+        console_claims(h, domid, set, nr, legacy, rc, outstanding);
 }
 
 /* ========================================================================
  * GET
  * ======================================================================== */
 
-static int domain_get_claim_entries(struct nc_domain *d, struct nc_claim *out,
-                                    uint32_t *nr)
+/* d->lock held, d not dying. */
+static int domain_get_claim_entries(const struct nc_domain *d,
+                                    struct nc_claim *out, uint32_t *nr)
 {
     uint32_t cap = NC_MIN(*nr, (uint32_t)NC_CLAIM_MAX_ENTRIES), need = 1;
-    int rc = 0;
 
-    nc_lock(&d->lock);
-    if ( d->dying )
-        rc = -ESRCH;
-    else
+    ASSERT(nc_lock_held(&d->lock) && !d->dying);
+    if ( cap > 0 )
+        out[0] = (struct nc_claim){ .pages = d->host_claim,
+                                    .target = NC_CLAIM_HOST };
+    for_each_claim_node(d, n)
     {
-        if ( cap > 0 )
-            out[0] = (struct nc_claim){ .pages = d->host_claim,
-                                        .target = NC_CLAIM_HOST };
-        for_each_claim_node(d, n)
-        {
-            if ( !d->node_claim[n] )
-                continue;
-            if ( need < cap )
-                out[need] = (struct nc_claim){ .pages = d->node_claim[n],
-                                               .target = (uint32_t)n };
-            need++;
-        }
-        *nr = need;
-        rc = cap < need ? -ERANGE : 0;
+        if ( !d->node_claim[n] )
+            continue;
+        if ( need < cap )
+            out[need] = (struct nc_claim){ .pages = d->node_claim[n],
+                                           .target = (uint32_t)n };
+        need++;
     }
-    nc_unlock(&d->lock);
-    return rc;
+    *nr = need;
+    return cap < need ? -ERANGE : 0;
 }
 
 /* ========================================================================
  * Entry points
  * ======================================================================== */
 
+/* Legacy and claim-set calls do all their work under the domain's lock,
+ * so they take no reference (domain_lock_listed()). */
 int nc_claim_pages(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
                    uint64_t target)
 {
     struct nc_claim e = { .pages = target, .target = NC_CLAIM_HOST };
-    struct nc_domain *d = domain_get(h, domid);
+    struct nc_domain *d = domain_in_table(h, domid);
+    uint64_t outstanding;
     int rc;
 
     if ( !d )
         return -EINVAL;         /* Xen: not -ESRCH for this call */
     if ( !caller_is_control(caller) )
         rc = -EPERM;
+    else if ( !domain_lock_listed(h, domid, d) )
+        return -EINVAL;         /* gone meanwhile: as unknown */
     else
-        rc = domain_install_claim_set(h, d, &e, 1, true);
-    domain_put(h, d);
+    {
+        rc = domain_install_claim_set(h, d, &e, 1, true, &outstanding);
+        nc_unlock(&d->lock);
+        claims_console(h, domid, &e, 1, true, rc, outstanding);
+    }
     host_autocheck(h);
     return rc;
 }
@@ -406,27 +512,31 @@ int nc_claim_memory(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
                     uint32_t mode, struct nc_claim *set, uint32_t *nr)
 {
     struct nc_domain *d;
-    int rc = domain_get_checked(h, caller, domid, false, &d);
+    uint64_t outstanding;
+    int rc;
 
-    if ( rc )
-        return rc;
+    if ( !caller_is_control(caller) )
+        return -EPERM;
+    d = domain_in_table(h, domid);
+    if ( !d || !domain_lock_listed(h, domid, d) )
+        return -ESRCH;
     switch ( mode )
     {
     case NC_CLAIM_MEMORY_SET:
-        rc = domain_install_claim_set(h, d, set, *nr, false);
+        rc = domain_install_claim_set(h, d, set, *nr, false, &outstanding);
         break;
 
     case NC_CLAIM_MEMORY_GET:
-        rc = domain_get_claim_entries(d, set, nr);
+        rc = d->dying ? -ESRCH : domain_get_claim_entries(d, set, nr);
         break;
 
     default:
-        nc_lock(&d->lock);
         rc = d->dying ? -ESRCH : -EOPNOTSUPP;
-        nc_unlock(&d->lock);
         break;
     }
-    domain_put(h, d);
+    nc_unlock(&d->lock);
+    if ( mode == NC_CLAIM_MEMORY_SET )
+        claims_console(h, domid, set, *nr, false, rc, outstanding);
     host_autocheck(h);
     return rc;
 }

@@ -677,6 +677,23 @@ static inline int domain_get_checked(struct nc_host *h, nc_domid_t caller,
     return 0;
 }
 /*
+ * Lock d, which the table mapped domid to when the caller read it, dying or
+ * not, and without a reference: true if the table still maps domid to d
+ * with the lock held, else false with it dropped.  The pointer may be
+ * stale by the time the lock is taken (the structure freed and reused:
+ * domain.c), hence the second look; a domain that went meanwhile is not
+ * found, as it was not at some instant of the call.
+ */
+static inline bool domain_lock_listed(struct nc_host *h, nc_domid_t domid,
+                                      struct nc_domain *d)
+{
+    nc_lock(&d->lock);
+    if ( __builtin_expect(domain_in_table(h, domid) == d, 1) )
+        return true;
+    nc_unlock(&d->lock);
+    return false;
+}
+/*
  * Lock the domain `caller` asks to act on, as domain_get_checked() checks
  * it, refusing a dying one (-ESRCH), and without a reference: on success
  * d is locked, and domain_unlock() gives it back.  For an operation that
@@ -733,9 +750,6 @@ void domain_relinquish_locked(struct nc_host *h, struct nc_domain *d);
 /* claims.c */
 /* Each node of d's claim entries, ascending. */
 #define for_each_claim_node(d, n) for_each_node_in((d)->node_claim_mask, n)
-int domain_install_claim_set(struct nc_host *h, struct nc_domain *d,
-                             const struct nc_claim *set, uint32_t nr,
-                             bool legacy);
 /* Release all of d's claims (d->lock and heap_lock_all()). */
 void domain_release_all_claims_locked(struct nc_host *h, struct nc_domain *d);
 /* Deduct up to `pages` from d's host-wide claim; returns pages deducted
