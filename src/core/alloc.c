@@ -813,6 +813,29 @@ static nc_noinline int charged_alloc_locked(struct nc_host *h,
     return rc;
 }
 
+/* One charged extent, d locked: the fast path where it applies, else the
+ * general one.  gpfn as for charged_alloc(). */
+static nc_always_inline int charged_alloc_one_locked(struct nc_host *h,
+                                                     nc_domid_t caller,
+                                                     struct nc_domain *d,
+                                                     uint64_t gpfn,
+                                                     uint32_t order,
+                                                     struct nc_memflags flags,
+                                                     uint64_t *mfnp)
+{
+    enum fast_result fast = gpfn != NC_INVALID_GFN
+                            ? populate_fast_locked(h, d, gpfn, order, flags,
+                                                   mfnp)
+                            : FAST_NOT_TAKEN;
+
+    if ( fast == FAST_NOMEM )
+        return -ENOMEM;
+    if ( fast == FAST_NOT_TAKEN )
+        return charged_alloc_locked(h, d, caller_is_control(caller), gpfn,
+                                    order, flags, mfnp);
+    return 0;
+}
+
 /*
  * A charged extent for domid: mapped at gpfn (populate_physmap, replacing
  * what was mapped there), or with gpfn NC_INVALID_GFN owned unmapped
@@ -823,7 +846,6 @@ static int charged_alloc(struct nc_host *h, nc_domid_t caller,
                          struct nc_memflags flags, uint64_t *mfnp)
 {
     bool map = gpfn != NC_INVALID_GFN;
-    enum fast_result fast;
     struct nc_domain *d;
     uint64_t mfn = 0;
     int rc = check_extent(caller, map ? gpfn : 0, order);
@@ -833,13 +855,7 @@ static int charged_alloc(struct nc_host *h, nc_domid_t caller,
     rc = domain_lock_checked(h, caller, domid, true, &d);
     if ( rc )
         return rc;
-    fast = map ? populate_fast_locked(h, d, gpfn, order, flags, &mfn)
-               : FAST_NOT_TAKEN;
-    if ( fast == FAST_NOMEM )
-        rc = -ENOMEM;
-    else if ( fast == FAST_NOT_TAKEN )
-        rc = charged_alloc_locked(h, d, caller_is_control(caller), gpfn,
-                                  order, flags, &mfn);
+    rc = charged_alloc_one_locked(h, caller, d, gpfn, order, flags, &mfn);
     domain_unlock(d);
     if ( !rc && mfnp )
         *mfnp = mfn;
@@ -969,6 +985,42 @@ int nc_populate(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
     if ( gpfn == NC_INVALID_GFN )
         return -EINVAL;
     return charged_alloc(h, caller, domid, gpfn, order, flags, mfnp);
+}
+
+uint64_t nc_populate_run(struct nc_host *h, nc_domid_t caller,
+                         nc_domid_t domid, const uint64_t *gpfn, uint64_t nr,
+                         uint32_t order, struct nc_memflags flags)
+{
+    struct nc_domain *d = NULL;
+    uint64_t i;
+
+    for ( i = 0; i < nr; i++ )
+    {
+        uint64_t mfn;
+        int rc;
+
+        /* nc_populate()'s tests, in its order, before the domain's. */
+        if ( gpfn[i] == NC_INVALID_GFN || check_extent(caller, gpfn[i], order) )
+            break;
+        if ( !d && domain_lock_checked(h, caller, domid, true, &d) )
+            break;
+        rc = charged_alloc_one_locked(h, caller, d, gpfn[i], order, flags,
+                                      &mfn);
+        /* The checker, where it runs after every operation, stops the
+         * world: d is unlocked for it and locked again for the next
+         * extent, as separate calls would. */
+        if ( rc || atomic_load_explicit(&h->autocheck, memory_order_relaxed) )
+        {
+            domain_unlock(d);
+            d = NULL;
+            host_autocheck(h);
+        }
+        if ( rc )
+            break;
+    }
+    if ( d )
+        domain_unlock(d);
+    return i;
 }
 
 int nc_increase_reservation(struct nc_host *h, nc_domid_t caller,
