@@ -688,6 +688,29 @@ enum fast_result {
     FAST_NOMEM,                  /* no node could serve it: -ENOMEM */
 };
 
+/* The fast path's request.  Written out at each use, not kept in a
+ * variable: gcc 12 keeps a named request in a stack slot and builds it
+ * again byte by byte for every extent (a dozen instructions), where a
+ * temporary at each use folds into the code that reads it. */
+static nc_always_inline struct alloc_req fast_req(uint32_t order)
+{
+    return (struct alloc_req){ .node = NC_NUMA_NO_NODE,
+                               .order = (uint8_t)order,
+                               .zone_hi = NC_NR_ZONES - 1,
+                               .exact = false, .charged = true };
+}
+
+/* The fast path's tests of the request's flags and of d that hold for as
+ * long as d stays locked (nothing in the allocation changes them): no
+ * node, vnode or address bits named (`exact` means nothing without a node
+ * or vnode), no vNUMA. */
+static nc_always_inline bool fast_case(const struct nc_domain *d,
+                                       struct nc_memflags f)
+{
+    return !(f.address_bits | f.vnode) && f.node == NC_NUMA_NO_NODE &&
+           !d->vnuma;
+}
+
 /*
  * The builders' populate, the common case, in one pass: an extent mapped
  * after every entry of d's p2m (no search, no run replaced, a slot kept),
@@ -701,27 +724,23 @@ enum fast_result {
  * (walk_after_first(), the general path's; a first node whose admit_mask
  * bit says it admits nothing is passed over unlocked, unlocked_choice()),
  * and FAST_NOMEM is its -ENOMEM.  FAST_NOT_TAKEN, decided with nothing
- * changed, hands the request to the general path.  Needs d->lock.
+ * changed, hands the request to the general path.  Needs d->lock,
+ * fast_case(d, f) for the request's flags f, and affinity_of(h, d) in
+ * affinity: both hold while d stays locked, so a run of extents
+ * (nc_populate_run()) tests and computes them once.
  */
 static nc_always_inline enum fast_result
 populate_fast_locked(struct nc_host *h, struct nc_domain *d, uint64_t gpfn,
-                     uint32_t order, struct nc_memflags f, uint64_t *mfnp)
+                     uint32_t order, uint64_t affinity, uint64_t *mfnp)
 {
-    const struct alloc_req rq = { .node = NC_NUMA_NO_NODE,
-                                  .order = (uint8_t)order,
-                                  .zone_hi = NC_NR_ZONES - 1,
-                                  .exact = false, .charged = true };
-    uint64_t r = 1ULL << order, affinity, before = 0, mfn;
+    uint64_t r = 1ULL << order, before = 0, mfn;
     struct redemption p;
     uint32_t first, n;
 
-    /* `exact` means nothing without a node or vnode. */
-    if ( (f.address_bits | f.vnode) || f.node != NC_NUMA_NO_NODE ||
-         d->vnuma || !p2m_appends(&d->p2m, gpfn) ||
-         !p2m_reserved(&d->p2m, 2) || d->tot_pages + r > d->max_pages )
+    if ( !p2m_appends(&d->p2m, gpfn) || !p2m_reserved(&d->p2m, 2) ||
+         d->tot_pages + r > d->max_pages )
         return FAST_NOT_TAKEN;
-    affinity = affinity_of(h, d);
-    first = n = first_node(d, rq, affinity);
+    first = n = first_node(d, fast_req(order), affinity);
     p = plan_redemption(d, first, r);
     if ( p.b || p.c )
         return FAST_NOT_TAKEN;
@@ -732,7 +751,8 @@ populate_fast_locked(struct nc_host *h, struct nc_domain *d, uint64_t gpfn,
      * then, so p is 0 on that node too. */
     if ( !p.a )
     {
-        n = unlocked_choice(h, d, rq, first, affinity, &before);
+        n = unlocked_choice(h, d, fast_req(order), first, affinity,
+                            &before);
         if ( n == NC_NUMA_NO_NODE )
             return FAST_NOMEM;
     }
@@ -747,12 +767,13 @@ populate_fast_locked(struct nc_host *h, struct nc_domain *d, uint64_t gpfn,
     if ( !before ||
          !(atomic_load_explicit(&h->admit_mask, memory_order_acquire) &
            before) )
-        mfn = take_on_node_locked(h, d, rq, n, &p, false);
+        mfn = take_on_node_locked(h, d, fast_req(order), n, &p, false);
     node_unlock(h, n);
     /* Where walk_nodes_unlocked() would have given up, walk_rest(). */
     if ( mfn == NC_INVALID_MFN )
-        mfn = before ? walk_rest(h, d, rq, first, affinity)
-                     : walk_after_first(h, d, rq, first, affinity);
+        mfn = before ? walk_rest(h, d, fast_req(order), first, affinity)
+                     : walk_after_first(h, d, fast_req(order), first,
+                                        affinity);
     if ( mfn == NC_INVALID_MFN )
         return FAST_NOMEM;
     p2m_append(&d->p2m, gpfn, mfn, r);
@@ -813,7 +834,8 @@ static nc_noinline int charged_alloc_locked(struct nc_host *h,
     return rc;
 }
 
-/* One charged extent, d locked: the fast path where it applies, else the
+/* One charged extent, d locked: the fast path where it applies (fast_ok:
+ * a mapping gpfn and fast_case(); affinity: affinity_of()), else the
  * general one.  gpfn as for charged_alloc(). */
 static nc_always_inline int charged_alloc_one_locked(struct nc_host *h,
                                                      nc_domid_t caller,
@@ -821,11 +843,13 @@ static nc_always_inline int charged_alloc_one_locked(struct nc_host *h,
                                                      uint64_t gpfn,
                                                      uint32_t order,
                                                      struct nc_memflags flags,
+                                                     bool fast_ok,
+                                                     uint64_t affinity,
                                                      uint64_t *mfnp)
 {
-    enum fast_result fast = gpfn != NC_INVALID_GFN
-                            ? populate_fast_locked(h, d, gpfn, order, flags,
-                                                   mfnp)
+    enum fast_result fast = fast_ok
+                            ? populate_fast_locked(h, d, gpfn, order,
+                                                   affinity, mfnp)
                             : FAST_NOT_TAKEN;
 
     if ( fast == FAST_NOMEM )
@@ -855,7 +879,9 @@ static int charged_alloc(struct nc_host *h, nc_domid_t caller,
     rc = domain_lock_checked(h, caller, domid, true, &d);
     if ( rc )
         return rc;
-    rc = charged_alloc_one_locked(h, caller, d, gpfn, order, flags, &mfn);
+    rc = charged_alloc_one_locked(h, caller, d, gpfn, order, flags,
+                                  map && fast_case(d, flags),
+                                  affinity_of(h, d), &mfn);
     domain_unlock(d);
     if ( !rc && mfnp )
         *mfnp = mfn;
@@ -992,7 +1018,8 @@ uint64_t nc_populate_run(struct nc_host *h, nc_domid_t caller,
                          uint32_t order, struct nc_memflags flags)
 {
     struct nc_domain *d = NULL;
-    uint64_t i;
+    uint64_t affinity = 0, i;
+    bool fast = false;
 
     for ( i = 0; i < nr; i++ )
     {
@@ -1000,12 +1027,19 @@ uint64_t nc_populate_run(struct nc_host *h, nc_domid_t caller,
         int rc;
 
         /* nc_populate()'s tests, in its order, before the domain's. */
-        if ( gpfn[i] == NC_INVALID_GFN || check_extent(caller, gpfn[i], order) )
+        if ( gpfn[i] == NC_INVALID_GFN ||
+             check_extent(caller, gpfn[i], order) )
             break;
-        if ( !d && domain_lock_checked(h, caller, domid, true, &d) )
-            break;
+        if ( !d )
+        {
+            if ( domain_lock_checked(h, caller, domid, true, &d) )
+                break;
+            /* Fixed while d stays locked (populate_fast_locked()). */
+            fast = fast_case(d, flags);
+            affinity = affinity_of(h, d);
+        }
         rc = charged_alloc_one_locked(h, caller, d, gpfn[i], order, flags,
-                                      &mfn);
+                                      fast, affinity, &mfn);
         /* The checker, where it runs after every operation, stops the
          * world: d is unlocked for it and locked again for the next
          * extent, as separate calls would. */
