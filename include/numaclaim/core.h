@@ -267,6 +267,16 @@ int nc_populate(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
                 uint64_t gpfn, uint32_t order, struct nc_memflags flags,
                 uint64_t *mfnp);
 
+/* populate_physmap's loop: extents of 2^order pages at gpfn[0], gpfn[1],
+ * ... gpfn[nr - 1] for domid, each as nc_populate() would make it (the
+ * same frames, nodes and errors), in turn, until one fails.  Returns how
+ * many were made: a short count, as in Xen, where one failed (its error is
+ * not reported).  The domain is looked up and locked once for the run
+ * instead of once per extent. */
+uint64_t nc_populate_run(struct nc_host *h, nc_domid_t caller,
+                         nc_domid_t domid, const uint64_t *gpfn, uint64_t nr,
+                         uint32_t order, struct nc_memflags flags);
+
 /* increase_reservation: 2^order pages the domain owns but does not map
  * (they count in tot_pages and redeem claims like any charged allocation;
  * no gpfn, so no implicit vNUMA hint).  The extent's first MFN is written

@@ -13,10 +13,11 @@
  * request, the fallback walk runs with the whole heap locked, so that its
  * choice (or ENOMEM) is one a sequential allocator would have made, unless
  * the nodes' admit_mask bits decide it with one more node lock
- * (walk_nodes_unlocked()).  So no
- * one who can see the counters (the checker stops the world) finds pages
- * allocated but not yet owned, claims are never lost and claim SET works on
- * running domains.
+ * (walk_nodes_unlocked(); the fast path then skips a first node whose bit
+ * is clear) or with the locks of the nodes that have room
+ * (walk_nodes_room()).  So no one who can see the counters (the checker
+ * stops the world) finds pages allocated but not yet owned, claims are
+ * never lost and claim SET works on running domains.
  */
 #include "private.h"
 
@@ -245,29 +246,35 @@ static unsigned int walk_masks(const struct nc_host *h, uint32_t first,
  * the walk's order.  Under one critical section, as with Xen's single heap
  * lock, so the node chosen, or ENOMEM, is what a sequential walk would
  * have found at one instant; and a node that cannot admit the request is
- * skipped by its counters alone.
+ * skipped by its counters alone.  Only the nodes of `nodes` are tried
+ * (all of them: ~0): walk_nodes_room() holds only the locks of those and
+ * knows that the others admit nothing.
  */
 static uint64_t walk_nodes_locked(struct nc_host *h, struct nc_domain *d,
                                   struct alloc_req rq, uint32_t first,
-                                  uint64_t affinity)
+                                  uint64_t affinity, uint64_t nodes)
 {
     bool tracking = host_claims(h) > 0;
     uint64_t seq[NC_MAX_NUMNODES - 1];
+    uint64_t mfn = NC_INVALID_MFN;
     const uint64_t *masks;
     struct redemption p;
     unsigned int nr;
-    uint64_t mfn;
 
-    ASSERT(heap_all_locked(h));
+    /* take_on_node_locked() checks the lock of each node it tries. */
+    ASSERT(!tracking || nc_lock_held(&h->claims_lock));
     /* Online, as first_node() chose it (try_first_node() says why). */
     ASSERT(h->node[first].online);
-    p = plan_for(d, rq, first);
-    mfn = take_on_node_locked(h, d, rq, first, &p, tracking);
+    if ( nodes & (1ULL << first) )
+    {
+        p = plan_for(d, rq, first);
+        mfn = take_on_node_locked(h, d, rq, first, &p, tracking);
+    }
     if ( mfn != NC_INVALID_MFN || rq.exact )
         return mfn;
     nr = walk_masks(h, first, affinity, seq, &masks);
     for ( unsigned int i = 0; i < nr; i++ )
-        for ( uint64_t m = masks[i]; m; m &= m - 1 )
+        for ( uint64_t m = masks[i] & nodes; m; m &= m - 1 )
         {
             uint32_t n = (uint32_t)__builtin_ctzll(m);
 
@@ -280,52 +287,115 @@ static uint64_t walk_nodes_locked(struct nc_host *h, struct nc_domain *d,
 }
 
 /*
- * The same walk without the whole heap, when the answer can be read off
- * admit_mask: no host-wide claims (no host-wide admission) and no node
- * claim of d's left (a = b = c = 0 on every node), so a node whose bit is
- * clear admits nothing.  The first node of the walk whose bit is set is
- * locked alone, and the mask read again: if every node before it in the
- * walk, the first node included, still has its bit clear, then at the
- * instant of that read a sequential walk would have come to this node,
- * whose state the lock holds still; so the allocation is made there.  If
- * no node of the walk has its bit set, the first node included, ENOMEM is
- * the sequential answer at the instant of the first read.  Anything else
- * (a node before it got room, the node cannot serve the order or zone,
- * host-wide claims appeared) leaves the decision to walk_nodes_locked():
- * returns false.  On a nearly full host, where most extents are found only
- * by walking, this spares each one the locks of every node.  The search
- * tests whole masks of the walk: the node is the lowest of the first mask
- * that meets the bits, and the nodes before it are the earlier masks' and
- * its own mask's below it.
+ * The search of the fallback walk over the admit_mask bits `room`, masks
+ * tested whole: the node is the lowest of the first mask that meets the
+ * bits, and the nodes the walk visits before it are the earlier masks'
+ * and its own mask's below it, added to *beforep.  NC_NUMA_NO_NODE if no
+ * mask meets the bits.
  */
-static bool walk_nodes_unlocked(struct nc_host *h, struct nc_domain *d,
-                                struct alloc_req rq, uint32_t first,
-                                uint64_t affinity, uint64_t *mfnp)
+static nc_always_inline uint32_t room_in_masks(const uint64_t *masks,
+                                               unsigned int nr, uint64_t room,
+                                               uint64_t *beforep)
 {
-    uint64_t room, hit, before = 1ULL << first, mfn;
-    struct redemption p = { 0, 0, 0 };
+    for ( unsigned int i = 0; i < nr; i++ )
+    {
+        uint64_t hit = room & masks[i];
+
+        if ( hit )
+        {
+            *beforep |= masks[i] & ((hit & -hit) - 1);
+            return (uint32_t)__builtin_ctzll(hit);
+        }
+        *beforep |= masks[i];
+    }
+    return NC_NUMA_NO_NODE;
+}
+
+/* room_in_masks() over the walk of an affinity that leaves online nodes
+ * out, whose masks walk_masks() builds: out of line, so that the common
+ * case's callers carry no array of masks (and stay small enough to be
+ * inlined). */
+static nc_noinline uint32_t room_in_split_walk(const struct nc_host *h,
+                                               uint32_t first,
+                                               uint64_t affinity,
+                                               uint64_t room,
+                                               uint64_t *beforep)
+{
     uint64_t seq[NC_MAX_NUMNODES - 1];
     const uint64_t *masks;
-    struct heap_locks l;
-    unsigned int nr, i;
-    uint32_t n;
+    unsigned int nr = walk_masks(h, first, affinity, seq, &masks);
 
+    return room_in_masks(masks, nr, room, beforep);
+}
+
+/*
+ * Where the answer can be read off admit_mask: no host-wide claims (no
+ * host-wide admission) and no node claim of d's left (a = b = c = 0 on
+ * every node), so that a node whose bit is clear admits nothing.  If the
+ * first node's bit is clear, the node to lock is the first of the walk
+ * whose bit is set, the nodes before it (the first node included) in
+ * *beforep, or NC_NUMA_NO_NODE if no node of the walk has its bit set:
+ * ENOMEM is then the sequential answer at the instant of the read.
+ * Otherwise the first node, and *beforep 0: the bits decide nothing.
+ * The caller that locks the node must read the mask again under the lock
+ * and find every node of *beforep still clear (walk_nodes_unlocked()).
+ */
+static nc_always_inline uint32_t unlocked_choice(const struct nc_host *h,
+                                                 const struct nc_domain *d,
+                                                 struct alloc_req rq,
+                                                 uint32_t first,
+                                                 uint64_t affinity,
+                                                 uint64_t *beforep)
+{
+    uint64_t room;
+
+    *beforep = 0;
     if ( host_claims(h) || (rq.charged && d->claim_top) )
+        return first;
+    room = atomic_load_explicit(&((struct nc_host *)h)->admit_mask,
+                                memory_order_acquire);
+    if ( room & (1ULL << first) )
+        return first;
+    *beforep = 1ULL << first;
+    if ( (affinity & h->online_mask) == h->online_mask )
+        return room_in_masks(h->node[first].walk_tier,
+                             h->node[first].nr_walk_tiers, room, beforep);
+    return room_in_split_walk(h, first, affinity, room, beforep);
+}
+
+/*
+ * The same walk without the whole heap, when unlocked_choice() can decide
+ * it.  The node it chose is locked alone, and the mask read again: if
+ * every node before it in the walk, the first node included, still has
+ * its bit clear, then at the instant of that read a sequential walk would
+ * have come to this node, whose state the lock holds still; so the
+ * allocation is made there.  If no node of the walk has its bit set, the
+ * first node included, ENOMEM is the sequential answer.  Anything else
+ * (the first node has its bit set, a node before it got room, the node
+ * cannot serve the order or zone, host-wide claims appeared) leaves the
+ * decision to walk_rest(): returns false.  On a nearly full host,
+ * where most extents are found only by walking, this spares each one the
+ * locks of every node.
+ */
+static nc_always_inline bool walk_nodes_unlocked(struct nc_host *h,
+                                                 struct nc_domain *d,
+                                                 struct alloc_req rq,
+                                                 uint32_t first,
+                                                 uint64_t affinity,
+                                                 uint64_t *mfnp)
+{
+    struct redemption p = { 0, 0, 0 };
+    uint64_t before, room, mfn;
+    struct heap_locks l;
+    uint32_t n = unlocked_choice(h, d, rq, first, affinity, &before);
+
+    if ( !before )
         return false;
-    room = atomic_load_explicit(&h->admit_mask, memory_order_acquire);
-    if ( room & before )
-        return false;           /* the first node has room, but not enough */
-    nr = walk_masks(h, first, affinity, seq, &masks);
-    for ( i = 0; i < nr && !(room & masks[i]); i++ )
-        before |= masks[i];
-    if ( i == nr )
+    if ( n == NC_NUMA_NO_NODE )
     {
         *mfnp = NC_INVALID_MFN;
         return true;
     }
-    hit = room & masks[i];
-    n = (uint32_t)__builtin_ctzll(hit);
-    before |= masks[i] & ((hit & -hit) - 1);
     heap_lock_node(h, &l, n);
     room = atomic_load_explicit(&h->admit_mask, memory_order_acquire);
     mfn = NC_INVALID_MFN;
@@ -334,7 +404,7 @@ static bool walk_nodes_unlocked(struct nc_host *h, struct nc_domain *d,
         ASSERT(!rq.charged || !d->host_claim);
         mfn = take_on_node_locked(h, d, rq, n, &p, false);
     }
-    heap_unlock_nodes(h, &l);
+    heap_unlock_node(h, &l, n);
     *mfnp = mfn;
     return mfn != NC_INVALID_MFN;
 }
@@ -368,9 +438,62 @@ static uint32_t first_node(const struct nc_domain *d, struct alloc_req rq,
 }
 
 /*
+ * The walk under the locks of the nodes whose admit_mask bit is set, where
+ * the bits can say which nodes admit nothing (unlocked_choice()) but one
+ * node's lock could not decide: a request above order 0, which a node
+ * with room may still be unable to serve, or a node that could not serve
+ * it.  Those nodes are locked, and the mask read again: if no other node
+ * has its bit set, then at the instant of that read every other node
+ * admits nothing and these hold still, so the walk over these alone (the
+ * first node again, then the walk's order) is the sequential walk at that
+ * instant.  On a nearly full host only a few nodes have room.  False, with
+ * nothing changed, where the bits cannot decide or another node got room.
+ */
+static bool walk_nodes_room(struct nc_host *h, struct nc_domain *d,
+                            struct alloc_req rq, uint32_t first,
+                            uint64_t affinity, uint64_t *mfnp)
+{
+    struct heap_locks l;
+    uint64_t room;
+
+    if ( host_claims(h) || (rq.charged && d->claim_top) )
+        return false;
+    room = atomic_load_explicit(&h->admit_mask, memory_order_acquire);
+    heap_lock_nodes(h, &l, room, false);
+    if ( l.claims ||
+         (atomic_load_explicit(&h->admit_mask, memory_order_acquire) & ~room) )
+    {
+        heap_unlock_nodes(h, &l);
+        return false;
+    }
+    ASSERT(!rq.charged || !d->outstanding);
+    *mfnp = walk_nodes_locked(h, d, rq, first, affinity, room);
+    heap_unlock_nodes(h, &l);
+    return true;
+}
+
+/* The walk once one node's lock could not decide it (walk_nodes_unlocked()
+ * or the fast path): under the locks of the nodes with room, else with the
+ * whole heap.  Out of line, as it is rare. */
+static nc_noinline uint64_t walk_rest(struct nc_host *h, struct nc_domain *d,
+                                      struct alloc_req rq, uint32_t first,
+                                      uint64_t affinity)
+{
+    uint64_t mfn;
+
+    if ( walk_nodes_room(h, d, rq, first, affinity, &mfn) )
+        return mfn;
+    heap_lock_all(h);
+    mfn = walk_nodes_locked(h, d, rq, first, affinity, ~0ULL);
+    heap_unlock_all(h);
+    return mfn;
+}
+
+/*
  * The fallback walk once the first node could not serve the request:
- * without the heap's locks where admit_mask decides it, else with the
- * whole heap.  Out of line: the fast path calls it too, and is kept small.
+ * without the heap's locks where admit_mask decides it, else under the
+ * locks of the nodes with room or of the whole heap.  Out of line: the
+ * fast path calls it too, and is kept small.
  */
 static nc_noinline uint64_t walk_after_first(struct nc_host *h,
                                              struct nc_domain *d,
@@ -382,10 +505,7 @@ static nc_noinline uint64_t walk_after_first(struct nc_host *h,
 
     if ( walk_nodes_unlocked(h, d, rq, first, affinity, &mfn) )
         return mfn;
-    heap_lock_all(h);
-    mfn = walk_nodes_locked(h, d, rq, first, affinity);
-    heap_unlock_all(h);
-    return mfn;
+    return walk_rest(h, d, rq, first, affinity);
 }
 
 /*
@@ -410,7 +530,10 @@ static int alloc_locked(struct nc_host *h, struct nc_domain *d,
     affinity = affinity_of(h, d);
     first = first_node(d, rq, affinity);
     if ( whole )
-        mfn = walk_nodes_locked(h, d, rq, first, affinity);
+    {
+        ASSERT(heap_all_locked(h));
+        mfn = walk_nodes_locked(h, d, rq, first, affinity, ~0ULL);
+    }
     else
     {
         mfn = try_first_node(h, d, rq, first);
@@ -565,6 +688,29 @@ enum fast_result {
     FAST_NOMEM,                  /* no node could serve it: -ENOMEM */
 };
 
+/* The fast path's request.  Written out at each use, not kept in a
+ * variable: gcc 12 keeps a named request in a stack slot and builds it
+ * again byte by byte for every extent (a dozen instructions), where a
+ * temporary at each use folds into the code that reads it. */
+static nc_always_inline struct alloc_req fast_req(uint32_t order)
+{
+    return (struct alloc_req){ .node = NC_NUMA_NO_NODE,
+                               .order = (uint8_t)order,
+                               .zone_hi = NC_NR_ZONES - 1,
+                               .exact = false, .charged = true };
+}
+
+/* The fast path's tests of the request's flags and of d that hold for as
+ * long as d stays locked (nothing in the allocation changes them): no
+ * node, vnode or address bits named (`exact` means nothing without a node
+ * or vnode), no vNUMA. */
+static nc_always_inline bool fast_case(const struct nc_domain *d,
+                                       struct nc_memflags f)
+{
+    return !(f.address_bits | f.vnode) && f.node == NC_NUMA_NO_NODE &&
+           !d->vnuma;
+}
+
 /*
  * The builders' populate, the common case, in one pass: an extent mapped
  * after every entry of d's p2m (no search, no run replaced, a slot kept),
@@ -575,33 +721,41 @@ enum fast_result {
  * take_on_node_locked(), the p2m's append), for a request whose every
  * branch this case fixes; what it leaves out is the testing of them.
  * When the first node cannot serve it, the fallback walk follows
- * (walk_after_first(), the general path's), and FAST_NOMEM is its
- * -ENOMEM.  FAST_NOT_TAKEN, decided before any lock with nothing
- * changed, hands the request to the general path.  Needs d->lock.
+ * (walk_after_first(), the general path's; a first node whose admit_mask
+ * bit says it admits nothing is passed over unlocked, unlocked_choice()),
+ * and FAST_NOMEM is its -ENOMEM.  FAST_NOT_TAKEN, decided with nothing
+ * changed, hands the request to the general path.  Needs d->lock,
+ * fast_case(d, f) for the request's flags f, and affinity_of(h, d) in
+ * affinity: both hold while d stays locked, so a run of extents
+ * (nc_populate_run()) tests and computes them once.
  */
 static nc_always_inline enum fast_result
 populate_fast_locked(struct nc_host *h, struct nc_domain *d, uint64_t gpfn,
-                     uint32_t order, struct nc_memflags f, uint64_t *mfnp)
+                     uint32_t order, uint64_t affinity, uint64_t *mfnp)
 {
-    const struct alloc_req rq = { .node = NC_NUMA_NO_NODE,
-                                  .order = (uint8_t)order,
-                                  .zone_hi = NC_NR_ZONES - 1,
-                                  .exact = false, .charged = true };
-    uint64_t r = 1ULL << order, affinity, mfn;
+    uint64_t r = 1ULL << order, before = 0, mfn;
     struct redemption p;
-    uint32_t n;
+    uint32_t first, n;
 
-    /* `exact` means nothing without a node or vnode. */
-    if ( (f.address_bits | f.vnode) || f.node != NC_NUMA_NO_NODE ||
-         d->vnuma || !p2m_appends(&d->p2m, gpfn) ||
-         !p2m_reserved(&d->p2m, 2) || d->tot_pages + r > d->max_pages )
+    if ( !p2m_appends(&d->p2m, gpfn) || !p2m_reserved(&d->p2m, 2) ||
+         d->tot_pages + r > d->max_pages )
         return FAST_NOT_TAKEN;
-    affinity = affinity_of(h, d);
-    n = first_node(d, rq, affinity);
-    p = plan_redemption(d, n, r);
+    first = n = first_node(d, fast_req(order), affinity);
+    p = plan_redemption(d, first, r);
     if ( p.b || p.c )
         return FAST_NOT_TAKEN;
     p = (struct redemption){ p.a, 0, 0 };
+    /* A first node whose bit says it admits nothing is not locked just to
+     * fail: where the bits decide, the walk's node is locked instead, as
+     * walk_nodes_unlocked() would after the failure.  d has no claims
+     * then, so p is 0 on that node too. */
+    if ( !p.a )
+    {
+        n = unlocked_choice(h, d, fast_req(order), first, affinity,
+                            &before);
+        if ( n == NC_NUMA_NO_NODE )
+            return FAST_NOMEM;
+    }
     node_lock(h, n);
     /* host_claims cannot become non-zero while a node lock is held. */
     if ( host_claims(h) )
@@ -609,10 +763,17 @@ populate_fast_locked(struct nc_host *h, struct nc_domain *d, uint64_t gpfn,
         node_unlock(h, n);
         return FAST_NOT_TAKEN;
     }
-    mfn = take_on_node_locked(h, d, rq, n, &p, false);
+    mfn = NC_INVALID_MFN;
+    if ( !before ||
+         !(atomic_load_explicit(&h->admit_mask, memory_order_acquire) &
+           before) )
+        mfn = take_on_node_locked(h, d, fast_req(order), n, &p, false);
     node_unlock(h, n);
+    /* Where walk_nodes_unlocked() would have given up, walk_rest(). */
     if ( mfn == NC_INVALID_MFN )
-        mfn = walk_after_first(h, d, rq, n, affinity);
+        mfn = before ? walk_rest(h, d, fast_req(order), first, affinity)
+                     : walk_after_first(h, d, fast_req(order), first,
+                                        affinity);
     if ( mfn == NC_INVALID_MFN )
         return FAST_NOMEM;
     p2m_append(&d->p2m, gpfn, mfn, r);
@@ -673,6 +834,32 @@ static nc_noinline int charged_alloc_locked(struct nc_host *h,
     return rc;
 }
 
+/* One charged extent, d locked: the fast path where it applies (fast_ok:
+ * a mapping gpfn and fast_case(); affinity: affinity_of()), else the
+ * general one.  gpfn as for charged_alloc(). */
+static nc_always_inline int charged_alloc_one_locked(struct nc_host *h,
+                                                     nc_domid_t caller,
+                                                     struct nc_domain *d,
+                                                     uint64_t gpfn,
+                                                     uint32_t order,
+                                                     struct nc_memflags flags,
+                                                     bool fast_ok,
+                                                     uint64_t affinity,
+                                                     uint64_t *mfnp)
+{
+    enum fast_result fast = fast_ok
+                            ? populate_fast_locked(h, d, gpfn, order,
+                                                   affinity, mfnp)
+                            : FAST_NOT_TAKEN;
+
+    if ( fast == FAST_NOMEM )
+        return -ENOMEM;
+    if ( fast == FAST_NOT_TAKEN )
+        return charged_alloc_locked(h, d, caller_is_control(caller), gpfn,
+                                    order, flags, mfnp);
+    return 0;
+}
+
 /*
  * A charged extent for domid: mapped at gpfn (populate_physmap, replacing
  * what was mapped there), or with gpfn NC_INVALID_GFN owned unmapped
@@ -683,7 +870,6 @@ static int charged_alloc(struct nc_host *h, nc_domid_t caller,
                          struct nc_memflags flags, uint64_t *mfnp)
 {
     bool map = gpfn != NC_INVALID_GFN;
-    enum fast_result fast;
     struct nc_domain *d;
     uint64_t mfn = 0;
     int rc = check_extent(caller, map ? gpfn : 0, order);
@@ -693,13 +879,9 @@ static int charged_alloc(struct nc_host *h, nc_domid_t caller,
     rc = domain_lock_checked(h, caller, domid, true, &d);
     if ( rc )
         return rc;
-    fast = map ? populate_fast_locked(h, d, gpfn, order, flags, &mfn)
-               : FAST_NOT_TAKEN;
-    if ( fast == FAST_NOMEM )
-        rc = -ENOMEM;
-    else if ( fast == FAST_NOT_TAKEN )
-        rc = charged_alloc_locked(h, d, caller_is_control(caller), gpfn,
-                                  order, flags, &mfn);
+    rc = charged_alloc_one_locked(h, caller, d, gpfn, order, flags,
+                                  map && fast_case(d, flags),
+                                  affinity_of(h, d), &mfn);
     domain_unlock(d);
     if ( !rc && mfnp )
         *mfnp = mfn;
@@ -845,6 +1027,50 @@ int nc_populate(struct nc_host *h, nc_domid_t caller, nc_domid_t domid,
     if ( gpfn == NC_INVALID_GFN )
         return -EINVAL;
     return charged_alloc(h, caller, domid, gpfn, order, flags, mfnp);
+}
+
+uint64_t nc_populate_run(struct nc_host *h, nc_domid_t caller,
+                         nc_domid_t domid, const uint64_t *gpfn, uint64_t nr,
+                         uint32_t order, struct nc_memflags flags)
+{
+    struct nc_domain *d = NULL;
+    uint64_t affinity = 0, i;
+    bool fast = false;
+
+    for ( i = 0; i < nr; i++ )
+    {
+        uint64_t mfn;
+        int rc;
+
+        /* nc_populate()'s tests, in its order, before the domain's. */
+        if ( gpfn[i] == NC_INVALID_GFN ||
+             check_extent(caller, gpfn[i], order) )
+            break;
+        if ( !d )
+        {
+            if ( domain_lock_checked(h, caller, domid, true, &d) )
+                break;
+            /* Fixed while d stays locked (populate_fast_locked()). */
+            fast = fast_case(d, flags);
+            affinity = affinity_of(h, d);
+        }
+        rc = charged_alloc_one_locked(h, caller, d, gpfn[i], order, flags,
+                                      fast, affinity, &mfn);
+        /* The checker, where it runs after every operation, stops the
+         * world: d is unlocked for it and locked again for the next
+         * extent, as separate calls would. */
+        if ( rc || atomic_load_explicit(&h->autocheck, memory_order_relaxed) )
+        {
+            domain_unlock(d);
+            d = NULL;
+            host_autocheck(h);
+        }
+        if ( rc )
+            break;
+    }
+    if ( d )
+        domain_unlock(d);
+    return i;
 }
 
 int nc_increase_reservation(struct nc_host *h, nc_domid_t caller,

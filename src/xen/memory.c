@@ -65,15 +65,14 @@ static uint64_t read_extents(uint64_t list, uint64_t i, uint64_t n,
     return n;
 }
 
-static int one_extent(struct nc_host *h, nc_domid_t caller, unsigned int op,
+/* decrease_reservation's extent: a mapped gpfn, else owned-unmapped pages
+ * at that MFN. */
+static int one_extent(struct nc_host *h, nc_domid_t caller,
                       nc_domid_t domid, const struct xen_memory_reservation *r,
-                      struct nc_memflags f, xen_pfn_t gpfn)
+                      xen_pfn_t gpfn)
 {
-    int rc;
+    int rc = nc_depopulate(h, caller, domid, gpfn, r->extent_order);
 
-    if ( op == XENMEM_populate_physmap )
-        return nc_populate(h, caller, domid, gpfn, r->extent_order, f, NULL);
-    rc = nc_depopulate(h, caller, domid, gpfn, r->extent_order);
     if ( rc == -ENOENT )
         rc = nc_free_unmapped(h, caller, domid, gpfn, r->extent_order);
     return rc;
@@ -148,9 +147,21 @@ static long reservation(struct nc_host *h, nc_domid_t caller, unsigned int op,
         uint64_t n = read_extents(HADDR(r.extent_start), i,
                                   r.nr_extents - i, gpfn);
 
-        for ( uint64_t k = 0; k < n; k++, i++ )
-            if ( one_extent(h, caller, op, domid, &r, f, gpfn[k]) )
+        /* A batch populates in one core call: the domain is looked up and
+         * locked once for it rather than once per extent. */
+        if ( op == XENMEM_populate_physmap )
+        {
+            uint64_t done = nc_populate_run(h, caller, domid, gpfn, n,
+                                            r.extent_order, f);
+
+            i += done;
+            if ( done < n )
                 return (long)i;
+        }
+        else
+            for ( uint64_t k = 0; k < n; k++, i++ )
+                if ( one_extent(h, caller, domid, &r, gpfn[k]) )
+                    return (long)i;
         if ( n < EXTENT_BATCH && i < r.nr_extents )
             break;              /* a fault at extent i */
     }
