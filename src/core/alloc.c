@@ -712,6 +712,52 @@ static nc_always_inline bool fast_case(const struct nc_domain *d,
 }
 
 /*
+ * The fast path's extent where the first node's admit_mask bit says it
+ * has no room, d having no claims (so p is 0 on every node): a first
+ * node that admits nothing is not locked just to fail.  Where the bits
+ * decide (unlocked_choice()), the walk's node is locked instead, with
+ * walk_nodes_unlocked()'s re-check of the nodes before it; else the
+ * first node, as the common case does.  Where one node's lock could not
+ * decide, the general path's walk.  FAST_DONE with the extent's first MFN
+ * in *mfnp, FAST_NOMEM, or FAST_NOT_TAKEN with nothing changed (a
+ * host-wide claim).  Out of line: inline, its search costs the common
+ * case registers.
+ */
+static nc_noinline enum fast_result
+fast_past_full_first(struct nc_host *h, struct nc_domain *d, uint32_t order,
+                     uint32_t first, uint64_t affinity, uint64_t *mfnp)
+{
+    struct redemption p = { 0, 0, 0 };
+    uint64_t before, mfn = NC_INVALID_MFN;
+    uint32_t n = unlocked_choice(h, d, fast_req(order), first, affinity,
+                                 &before);
+
+    if ( n == NC_NUMA_NO_NODE )
+        return FAST_NOMEM;
+    node_lock(h, n);
+    /* host_claims cannot become non-zero while a node lock is held. */
+    if ( host_claims(h) )
+    {
+        node_unlock(h, n);
+        return FAST_NOT_TAKEN;
+    }
+    if ( !before ||
+         !(atomic_load_explicit(&h->admit_mask, memory_order_acquire) &
+           before) )
+        mfn = take_on_node_locked(h, d, fast_req(order), n, &p, false);
+    node_unlock(h, n);
+    /* Where walk_nodes_unlocked() would have given up, walk_rest(). */
+    if ( mfn == NC_INVALID_MFN )
+        mfn = before ? walk_rest(h, d, fast_req(order), first, affinity)
+                     : walk_after_first(h, d, fast_req(order), first,
+                                        affinity);
+    if ( mfn == NC_INVALID_MFN )
+        return FAST_NOMEM;
+    *mfnp = mfn;
+    return FAST_DONE;
+}
+
+/*
  * The builders' populate, the common case, in one pass: an extent mapped
  * after every entry of d's p2m (no search, no run replaced, a slot kept),
  * naming no node, address limit or vnode, for a domain without vNUMA,
@@ -733,49 +779,46 @@ static nc_always_inline enum fast_result
 populate_fast_locked(struct nc_host *h, struct nc_domain *d, uint64_t gpfn,
                      uint32_t order, uint64_t affinity, uint64_t *mfnp)
 {
-    uint64_t r = 1ULL << order, before = 0, mfn;
+    uint64_t r = 1ULL << order, mfn;
     struct redemption p;
-    uint32_t first, n;
+    uint32_t first;
 
     if ( !p2m_appends(&d->p2m, gpfn) || !p2m_reserved(&d->p2m, 2) ||
          d->tot_pages + r > d->max_pages )
         return FAST_NOT_TAKEN;
-    first = n = first_node(d, fast_req(order), affinity);
+    first = first_node(d, fast_req(order), affinity);
     p = plan_redemption(d, first, r);
     if ( p.b || p.c )
         return FAST_NOT_TAKEN;
     p = (struct redemption){ p.a, 0, 0 };
-    /* A first node whose bit says it admits nothing is not locked just to
-     * fail: where the bits decide, the walk's node is locked instead, as
-     * walk_nodes_unlocked() would after the failure.  d has no claims
-     * then, so p is 0 on that node too. */
-    if ( !p.a )
+    if ( !p.a &&
+         !(atomic_load_explicit(&h->admit_mask, memory_order_relaxed) &
+           (1ULL << first)) )
     {
-        n = unlocked_choice(h, d, fast_req(order), first, affinity,
-                            &before);
-        if ( n == NC_NUMA_NO_NODE )
+        /* The first node's bit says it has no room (the bit is tested
+         * here, so that the common case pays one load for it). */
+        enum fast_result fast = fast_past_full_first(h, d, order, first,
+                                                     affinity, &mfn);
+
+        if ( fast != FAST_DONE )
+            return fast;
+    }
+    else
+    {
+        node_lock(h, first);
+        /* host_claims cannot become non-zero while a node lock is held. */
+        if ( host_claims(h) )
+        {
+            node_unlock(h, first);
+            return FAST_NOT_TAKEN;
+        }
+        mfn = take_on_node_locked(h, d, fast_req(order), first, &p, false);
+        node_unlock(h, first);
+        if ( mfn == NC_INVALID_MFN )
+            mfn = walk_after_first(h, d, fast_req(order), first, affinity);
+        if ( mfn == NC_INVALID_MFN )
             return FAST_NOMEM;
     }
-    node_lock(h, n);
-    /* host_claims cannot become non-zero while a node lock is held. */
-    if ( host_claims(h) )
-    {
-        node_unlock(h, n);
-        return FAST_NOT_TAKEN;
-    }
-    mfn = NC_INVALID_MFN;
-    if ( !before ||
-         !(atomic_load_explicit(&h->admit_mask, memory_order_acquire) &
-           before) )
-        mfn = take_on_node_locked(h, d, fast_req(order), n, &p, false);
-    node_unlock(h, n);
-    /* Where walk_nodes_unlocked() would have given up, walk_rest(). */
-    if ( mfn == NC_INVALID_MFN )
-        mfn = before ? walk_rest(h, d, fast_req(order), first, affinity)
-                     : walk_after_first(h, d, fast_req(order), first,
-                                        affinity);
-    if ( mfn == NC_INVALID_MFN )
-        return FAST_NOMEM;
     p2m_append(&d->p2m, gpfn, mfn, r);
     *mfnp = mfn;
     return FAST_DONE;
