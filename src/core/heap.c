@@ -98,30 +98,71 @@ static bool block_allowed(const struct nc_hrange *r, uint64_t mfn, uint32_t k)
            (mfn != 0 || k <= 1);
 }
 
-/* Free one block allowed by rule 1, merging it with free buddies. */
+/*
+ * The largest order of an allowed block (rule 1) holding mfn, which lies
+ * in range r; block_allowed(r, mfn & ~((1ULL << k) - 1), k) holds exactly
+ * for k up to it, as the aligned blocks holding mfn nest.  For m = mfn,
+ * the order-k block holding m is (m >> k) << k, and with h() the index of
+ * the highest set bit:
+ *  - it starts at or above r->start = s iff m >> k > (s - 1) >> k, that is
+ *    iff h(m ^ (s - 1)) >= k (m >= s; for s = 0, m ^ (s - 1) = ~m);
+ *  - it ends at or below r->end = e iff m >> k < e >> k, iff h(m ^ e) >= k;
+ *  - it is not the block at 0 of 4 frames or more iff h(m | 2) >= k.
+ * h() grows with its argument, so the least of the bounds is h() of the
+ * least argument: one bit scan for the merge loop's whole bound.
+ */
+static nc_always_inline uint32_t allowed_order(const struct nc_hrange *r,
+                                               uint64_t mfn)
+{
+    uint64_t least = NC_MIN(NC_MIN(mfn ^ (r->start - 1), mfn ^ r->end),
+                            NC_MIN(mfn | 2, 1ULL << NC_MAX_ORDER));
+
+    return 63u - (uint32_t)__builtin_clzll(least);
+}
+
+/* Free one block allowed by rule 1, merging it with free buddies.  The
+ * whole of it inline in the maps' common case (heap_give_maps_locked's one
+ * block): free_block() is the copy for the rest. */
+static nc_always_inline void free_block_inline(struct nc_node *nd,
+                                               const struct nc_hrange *r,
+                                               uint64_t mfn, uint32_t k)
+{
+    uint32_t z = zone_of(mfn), top = allowed_order(r, mfn);
+    /* The block's index on its order's map: the buddy's is its neighbour
+     * (i ^ 1), the merged block's the parent (i >> 1). */
+    uint64_t i = (mfn - nd->base) >> k;
+    /* The zone's order mask, written back once. */
+    uint32_t orders = nd->zone_orders[z];
+
+    ASSERT(k <= top && block_allowed(r, mfn, k));
+    heap_account_free(nd, z, 1ULL << k);
+    for ( ; k < top; k++, i >>= 1 )
+    {
+        /* The merged block lies in r, so in the node's map: the buddy's
+         * bit needs no bounds test (hb_test's). */
+        ASSERT(block_allowed(r, mfn & ~((2ULL << k) - 1), k + 1));
+        if ( !hb_test_in(&nd->free[k], i ^ 1) )
+            break;
+        /* block_unlink(), with the mask kept in a local */
+        ASSERT(zone_of(nd->base + ((i ^ 1) << k)) == z);
+        hb_clear(&nd->free[k], i ^ 1);
+        ASSERT(nd->zone_blocks[z][k] > 0);
+        if ( !--nd->zone_blocks[z][k] )
+            orders &= ~(1u << k);
+    }
+    ASSERT(k == top || !block_allowed(r, mfn & ~((2ULL << k) - 1), k + 1) ||
+           !hb_test_in(&nd->free[k], i ^ 1));
+    /* block_link(), likewise */
+    ASSERT(zone_of(nd->base + (i << k)) == z);
+    hb_set(&nd->free[k], i);
+    nd->zone_blocks[z][k]++;
+    nd->zone_orders[z] = orders | 1u << k;
+}
+
 static void free_block(struct nc_node *nd, const struct nc_hrange *r,
                        uint64_t mfn, uint32_t k)
 {
-    uint32_t z = zone_of(mfn);
-
-    heap_account_free(nd, z, 1ULL << k);
-    while ( k < NC_MAX_ORDER )
-    {
-        uint64_t merged = mfn & ~((2ULL << k) - 1);
-        uint64_t buddy = mfn ^ (1ULL << k), bit = (buddy - nd->base) >> k;
-
-        if ( !block_allowed(r, merged, k + 1) )
-            break;
-        /* The merged block lies in r, so in the node's map: the buddy's
-         * bit needs no bounds test (hb_test's). */
-        ASSERT(buddy >= nd->base);
-        if ( !hb_test_in(&nd->free[k], bit) )
-            break;
-        block_unlink(nd, z, buddy, k);
-        mfn = merged;
-        k++;
-    }
-    block_link(nd, z, mfn, k);
+    free_block_inline(nd, r, mfn, k);
 }
 
 /* Free [s, e), which lies in range r, as maximal allowed blocks. */
@@ -193,26 +234,48 @@ static nc_always_inline uint64_t take_from_maps(struct nc_node *nd,
         /* The orders from the request's up with a block in the zone; the
          * smallest is the one to split.  (zone_avail needs no test: such
          * a block would count in it.) */
-        uint32_t fit = nd->zone_orders[z] & (~0u << order), j;
-        uint64_t zs, i, mfn;
+        uint32_t orders = nd->zone_orders[z], fit = orders & (~0u << order);
+        uint32_t j;
+        uint64_t zs, ze = 1ULL << z, i, mfn;
 
         if ( !fit )
             continue;
         j = (uint32_t)__builtin_ctz(fit);
-        zs = NC_MAX(z == 1 ? 0 : 1ULL << (z - 1), nd->base);
+        /* Zone z is [ze / 2, ze), zone 1 [0, 2). */
+        zs = NC_MAX((ze >> 1) & ~1ULL, nd->base);
+        /* An order-j block of zone z fits in it, so 2^j divides the zone's
+         * start, and the node's base (a multiple of 2^NC_MAX_ORDER): the
+         * search starts at an exact index. */
+        ASSERT(!((zs - nd->base) & ((1ULL << j) - 1)));
         /* The first free order-j block at or above the zone's start is
          * in this zone: lower zones lie below, and this one has one. */
-        i = hb_next_prune(&nd->free[j],
-                          (zs - nd->base + (1ULL << j) - 1) >> j);
-        BUG_ON(i == NC_HB_NONE);
+        i = hb_next_prune(&nd->free[j], (zs - nd->base) >> j);
         mfn = nd->base + (i << j);
-        BUG_ON(zone_of(mfn) != z);
+        /* Found, and in zone z, that is in [zs, ze): as the search starts
+         * at zs, the end is all there is to test.  NC_HB_NONE gives an
+         * mfn below the node's base (or past any zone, for base 0), and
+         * fails the same test. */
+        BUG_ON(mfn - zs >= ze - zs);
+        ASSERT(i != NC_HB_NONE && zone_of(mfn) == z);
 
-        block_unlink(nd, z, mfn, j);
-        while ( j > order )
+        /* block_unlink() of it, knowing its index; then the upper halves
+         * of the splits, orders j - 1 down to the request's, linked: the
+         * mask gets those orders in one go. */
+        ASSERT(hb_test_in(&nd->free[j], i));
+        hb_clear(&nd->free[j], i);
+        ASSERT(nd->zone_blocks[z][j] > 0);
+        if ( !--nd->zone_blocks[z][j] )
+            orders &= ~(1u << j);
+        nd->zone_orders[z] = orders | (((1u << j) - 1) & (~0u << order));
+        for ( uint32_t k = j; k > order; )
         {
-            j--;
-            block_link(nd, z, mfn + (1ULL << j), j);
+            /* The upper half of the order-k + 1 block at index i is the
+             * order-k block at 2i + 1. */
+            k--;
+            i <<= 1;
+            ASSERT(zone_of(nd->base + ((i | 1) << k)) == z);
+            hb_set(&nd->free[k], i | 1);
+            nd->zone_blocks[z][k]++;
         }
         heap_account_taken(nd, z, 1ULL << order);
         return mfn;
@@ -247,8 +310,15 @@ uint64_t heap_give_maps_locked(struct nc_host *h, const struct nc_hrange *r,
     ASSERT(node_locked(h, r->node));
     if ( !nd->bad.nr )
     {
-        /* No frame is pending offline: the common case. */
-        free_run(nd, r, mfn, end);
+        /* No frame is pending offline: the common case, and commonest
+         * one allowed block (a page or an extent), which is all free_run()
+         * would make of it. */
+        uint32_t k = (uint32_t)__builtin_ctzll(nr | (1ULL << NC_MAX_ORDER));
+
+        if ( nr == 1ULL << k && !(mfn & (nr - 1)) && (mfn || k <= 1) )
+            free_block_inline(nd, r, mfn, k);
+        else
+            free_run(nd, r, mfn, end);
         ASSERT_EXPENSIVE_WHY(check_node_heap_locked, h, r->node);
         return nr;
     }
