@@ -65,6 +65,28 @@ static inline bool hb_test(const struct nc_hbitmap *b, uint64_t i)
  * owner, clears the stale summary bits it steps past, so that the next
  * search does not meet them again. */
 uint64_t hb_next(const struct nc_hbitmap *b, uint64_t from);
-uint64_t hb_next_prune(struct nc_hbitmap *b, uint64_t from);
+/* hb_next_prune's whole search, which its inline part below leaves to
+ * this when the first word it looks at has no bit for it. */
+uint64_t hb_next_prune_search(struct nc_hbitmap *b, uint64_t from);
+
+static inline uint64_t hb_next_prune(struct nc_hbitmap *b, uint64_t from)
+{
+    /* The search starts at the bound if from is below it (and the bound
+     * becomes what it finds). */
+    uint64_t low = b->low, at = from > low ? from : low, w = at >> 6, bits;
+
+    /* Inline, the allocator's common case: a set bit in the first word the
+     * search looks at.  hb_next_prune_search() has the rest. */
+    if ( w < b->nwords[0] &&
+         (bits = b->word[0][w] & (~0ULL << (at & 63))) != 0 )
+    {
+        uint64_t i = (w << 6) | (uint64_t)__builtin_ctzll(bits);
+
+        ASSERT(i < b->nbits);
+        b->low = from > low ? low : i;
+        return i;
+    }
+    return hb_next_prune_search(b, from);
+}
 
 #endif /* NC_CORE_HBITMAP_H */

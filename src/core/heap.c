@@ -310,15 +310,8 @@ uint64_t heap_give_maps_locked(struct nc_host *h, const struct nc_hrange *r,
     ASSERT(node_locked(h, r->node));
     if ( !nd->bad.nr )
     {
-        /* No frame is pending offline: the common case, and commonest
-         * one allowed block (a page or an extent), which is all free_run()
-         * would make of it. */
-        uint32_t k = (uint32_t)__builtin_ctzll(nr | (1ULL << NC_MAX_ORDER));
-
-        if ( nr == 1ULL << k && !(mfn & (nr - 1)) && (mfn || k <= 1) )
-            free_block_inline(nd, r, mfn, k);
-        else
-            free_run(nd, r, mfn, end);
+        /* No frame is pending offline: the common case. */
+        free_run(nd, r, mfn, end);
         ASSERT_EXPENSIVE_WHY(check_node_heap_locked, h, r->node);
         return nr;
     }
@@ -347,6 +340,23 @@ uint64_t heap_give_maps_locked(struct nc_host *h, const struct nc_hrange *r,
     }
     ASSERT_EXPENSIVE_WHY(check_node_heap_locked, h, r->node);
     return freed;
+}
+
+uint64_t heap_give_block_locked(struct nc_node *nd,
+                                const struct nc_hrange *r, uint64_t mfn,
+                                uint64_t nr)
+{
+    uint32_t k = (uint32_t)__builtin_ctzll(nr);
+
+    ASSERT(nr == 1ULL << k && !(mfn & (nr - 1)) && !nd->bad.nr);
+    ASSERT(mfn >= r->start && mfn + nr <= r->end);
+    /* An allowed block (a page, an extent) is all free_run() would make
+     * of it: freed whole, inline. */
+    if ( k <= NC_MAX_ORDER && (mfn || k <= 1) )
+        free_block_inline(nd, r, mfn, k);
+    else
+        free_run(nd, r, mfn, mfn + nr);
+    return nr;
 }
 
 uint64_t heap_give_span_locked(struct nc_host *h, uint64_t mfn, uint64_t nr)
