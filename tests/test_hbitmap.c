@@ -26,12 +26,13 @@
 
 #define WORD_BITS 64ULL
 
-/* The sizes around each level boundary and the levels each must have. */
+/* The sizes around each level boundary and the levels each must have
+ * (two at least: hbitmap.h). */
 static const struct {
     uint64_t nbits;
     unsigned int levels;
 } sizes[] = {
-    { 0, 1 }, { 1, 1 }, { 63, 1 }, { 64, 1 }, { 65, 2 },
+    { 0, 2 }, { 1, 2 }, { 63, 2 }, { 64, 2 }, { 65, 2 },
     { 4095, 2 }, { 4096, 2 }, { 4097, 3 },
     { 262144, 3 }, { 262145, 4 },
 };

@@ -3,7 +3,9 @@
  * Hierarchical bitmap: the buddy heap's free-block index.
  *
  * Level 0 has one bit per item.  Bit w of level l+1 is set whenever word w
- * of level l is non-zero, up to a top level of a single word.  A summary
+ * of level l is non-zero, up to a top level of a single word, and two
+ * levels at least (so that hb_set never asks whether level 1 is there:
+ * for a map of one word, one word more).  A summary
  * bit may stay set after its word empties ("stale"): hb_clear touches
  * level 0 alone, and a search that meets a stale bit steps past it
  * (hb_next_prune also clears it, and any summary above that empties).  So
@@ -39,7 +41,27 @@ struct nc_hbitmap {
 
 int hb_init(struct nc_hbitmap *b, uint64_t nbits);   /* all clear */
 void hb_fini(struct nc_hbitmap *b);
-void hb_set(struct nc_hbitmap *b, uint64_t i);
+
+static inline void hb_set(struct nc_hbitmap *b, uint64_t i)
+{
+    uint64_t *w = &b->word[0][i >> 6], old = *w;
+    unsigned int l = 1;
+
+    ASSERT(i < b->nbits && b->levels >= 2);
+    b->low = b->low < i ? b->low : i;
+    *w = old | (1ULL << (i & 63));
+    /* A word that was non-zero has its summary bit set already, stale or
+     * not.  Level 1 is there (hb_init makes two levels at least). */
+    if ( old )
+        return;
+    do
+    {
+        i >>= 6;
+        w = &b->word[l][i >> 6];
+        old = *w;
+        *w = old | (1ULL << (i & 63));
+    } while ( !old && ++l < b->levels );
+}
 
 /* The summaries above may go stale: searches allow for it. */
 static inline void hb_clear(struct nc_hbitmap *b, uint64_t i)

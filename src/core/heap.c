@@ -120,20 +120,23 @@ static nc_always_inline uint32_t allowed_order(const struct nc_hrange *r,
     return 63u - (uint32_t)__builtin_clzll(least);
 }
 
-/* Free one block allowed by rule 1, merging it with free buddies.  The
- * whole of it inline in the maps' common case (heap_give_maps_locked's one
- * block): free_block() is the copy for the rest. */
+/* Free one block allowed by rule 1, of order k <= top = allowed_order(r,
+ * mfn), merging it with free buddies.  The whole of it inline in the
+ * maps' common case (heap_give_block_locked(), which has top already):
+ * free_block() is the copy for the rest. */
 static nc_always_inline void free_block_inline(struct nc_node *nd,
                                                const struct nc_hrange *r,
-                                               uint64_t mfn, uint32_t k)
+                                               uint64_t mfn, uint32_t k,
+                                               uint32_t top)
 {
-    uint32_t z = zone_of(mfn), top = allowed_order(r, mfn);
+    uint32_t z = zone_of(mfn);
     /* The block's index on its order's map: the buddy's is its neighbour
      * (i ^ 1), the merged block's the parent (i >> 1). */
     uint64_t i = (mfn - nd->base) >> k;
     /* The zone's order mask, written back once. */
     uint32_t orders = nd->zone_orders[z];
 
+    ASSERT(top == allowed_order(r, mfn));
     ASSERT(k <= top && block_allowed(r, mfn, k));
     heap_account_free(nd, z, 1ULL << k);
     for ( ; k < top; k++, i >>= 1 )
@@ -162,7 +165,7 @@ static nc_always_inline void free_block_inline(struct nc_node *nd,
 static void free_block(struct nc_node *nd, const struct nc_hrange *r,
                        uint64_t mfn, uint32_t k)
 {
-    free_block_inline(nd, r, mfn, k);
+    free_block_inline(nd, r, mfn, k, allowed_order(r, mfn));
 }
 
 /* Free [s, e), which lies in range r, as maximal allowed blocks. */
@@ -346,14 +349,14 @@ uint64_t heap_give_block_locked(struct nc_node *nd,
                                 const struct nc_hrange *r, uint64_t mfn,
                                 uint64_t nr)
 {
-    uint32_t k = (uint32_t)__builtin_ctzll(nr);
+    uint32_t k = (uint32_t)__builtin_ctzll(nr), top = allowed_order(r, mfn);
 
     ASSERT(nr == 1ULL << k && !(mfn & (nr - 1)) && !nd->bad.nr);
     ASSERT(mfn >= r->start && mfn + nr <= r->end);
-    /* An allowed block (a page, an extent) is all free_run() would make
-     * of it: freed whole, inline. */
-    if ( k <= NC_MAX_ORDER && (mfn || k <= 1) )
-        free_block_inline(nd, r, mfn, k);
+    /* An allowed block (a page, an extent: k <= top, as the block lies in
+     * r) is all free_run() would make of it: freed whole, inline. */
+    if ( k <= top )
+        free_block_inline(nd, r, mfn, k, top);
     else
         free_run(nd, r, mfn, mfn + nr);
     return nr;

@@ -527,7 +527,8 @@ void heap_fini(struct nc_host *h);
 /* Zone z holds MFNs [2^(z-1), 2^z); MFN 0 is in zone 1. */
 static inline uint32_t zone_of(uint64_t mfn)
 {
-    return mfn ? 64u - (uint32_t)__builtin_clzll(mfn) : 1u;
+    /* mfn | 1 puts MFN 0 in zone 1 without a branch. */
+    return 64u - (uint32_t)__builtin_clzll(mfn | 1);
 }
 uint32_t bits_to_zone(uint32_t bits);
 /* The MFN -> range lookup: one load of the 1 GiB chunk table for MFNs in a
