@@ -105,7 +105,7 @@ uint64_t hb_next(const struct nc_hbitmap *b, uint64_t from)
     return next_set((struct nc_hbitmap *)b, from, false);
 }
 
-uint64_t hb_next_prune_search(struct nc_hbitmap *b, uint64_t from)
+uint64_t hb_next_prune(struct nc_hbitmap *b, uint64_t from)
 {
     uint64_t i;
 

@@ -42,18 +42,15 @@ struct nc_hbitmap {
 int hb_init(struct nc_hbitmap *b, uint64_t nbits);   /* all clear */
 void hb_fini(struct nc_hbitmap *b);
 
-static inline void hb_set(struct nc_hbitmap *b, uint64_t i)
+/* Bit i of level 0 is set, and its word was empty: the summary bits
+ * above, up to the first that was set already (stale or not: a word that
+ * was non-zero has its summary bit).  Level 1 is there (hb_init makes two
+ * levels at least). */
+static inline void hb_summarise(struct nc_hbitmap *b, uint64_t i)
 {
-    uint64_t *w = &b->word[0][i >> 6], old = *w;
     unsigned int l = 1;
+    uint64_t *w, old;
 
-    ASSERT(i < b->nbits && b->levels >= 2);
-    b->low = b->low < i ? b->low : i;
-    *w = old | (1ULL << (i & 63));
-    /* A word that was non-zero has its summary bit set already, stale or
-     * not.  Level 1 is there (hb_init makes two levels at least). */
-    if ( old )
-        return;
     do
     {
         i >>= 6;
@@ -61,6 +58,38 @@ static inline void hb_set(struct nc_hbitmap *b, uint64_t i)
         old = *w;
         *w = old | (1ULL << (i & 63));
     } while ( !old && ++l < b->levels );
+}
+
+static inline void hb_set(struct nc_hbitmap *b, uint64_t i)
+{
+    uint64_t *w = &b->word[0][i >> 6], old = *w;
+
+    ASSERT(i < b->nbits && b->levels >= 2);
+    b->low = b->low < i ? b->low : i;
+    *w = old | (1ULL << (i & 63));
+    if ( !old )
+        hb_summarise(b, i);
+}
+
+/* The buddy allocator's merge step, on the one word that holds both bits
+ * i and i ^ 1: if bit i ^ 1 is set, clear it and return true; else set
+ * bit i (hb_set) and return false. */
+static inline bool hb_clear_buddy_or_set(struct nc_hbitmap *b, uint64_t i)
+{
+    uint64_t *w = &b->word[0][i >> 6], old = *w;
+
+    /* (Bit i ^ 1 may be past the end: in i's word, and clear.) */
+    ASSERT(i < b->nbits && b->levels >= 2);
+    if ( (old >> ((i ^ 1) & 63)) & 1 )
+    {
+        *w = old & ~(1ULL << ((i ^ 1) & 63));
+        return true;
+    }
+    b->low = b->low < i ? b->low : i;
+    *w = old | (1ULL << (i & 63));
+    if ( !old )
+        hb_summarise(b, i);
+    return false;
 }
 
 /* The summaries above may go stale: searches allow for it. */
@@ -87,28 +116,35 @@ static inline bool hb_test(const struct nc_hbitmap *b, uint64_t i)
  * owner, clears the stale summary bits it steps past, so that the next
  * search does not meet them again. */
 uint64_t hb_next(const struct nc_hbitmap *b, uint64_t from);
-/* hb_next_prune's whole search, which its inline part below leaves to
- * this when the first word it looks at has no bit for it. */
-uint64_t hb_next_prune_search(struct nc_hbitmap *b, uint64_t from);
+uint64_t hb_next_prune(struct nc_hbitmap *b, uint64_t from);
 
-static inline uint64_t hb_next_prune(struct nc_hbitmap *b, uint64_t from)
+/* hb_next_prune, and the bit it finds cleared (hb_clear): the allocator's
+ * take of the first free block at or after from.  Inline, the allocator's
+ * common case: a set bit in the first word the search looks at, which is
+ * cleared where it was found; hb_next_prune() for the rest. */
+static inline uint64_t hb_take_next(struct nc_hbitmap *b, uint64_t from)
 {
     /* The search starts at the bound if from is below it (and the bound
-     * becomes what it finds). */
-    uint64_t low = b->low, at = from > low ? from : low, w = at >> 6, bits;
+     * becomes what it finds, still one: nothing lies below). */
+    uint64_t low = b->low, at = from > low ? from : low, w = at >> 6, i;
 
-    /* Inline, the allocator's common case: a set bit in the first word the
-     * search looks at.  hb_next_prune_search() has the rest. */
-    if ( w < b->nwords[0] &&
-         (bits = b->word[0][w] & (~0ULL << (at & 63))) != 0 )
+    if ( w < b->nwords[0] )
     {
-        uint64_t i = (w << 6) | (uint64_t)__builtin_ctzll(bits);
+        uint64_t *wp = &b->word[0][w], bits = *wp & (~0ULL << (at & 63));
 
-        ASSERT(i < b->nbits);
-        b->low = from > low ? low : i;
-        return i;
+        if ( bits )
+        {
+            i = (w << 6) | (uint64_t)__builtin_ctzll(bits);
+            ASSERT(i < b->nbits);
+            b->low = from > low ? low : i;
+            *wp ^= bits & -bits;
+            return i;
+        }
     }
-    return hb_next_prune_search(b, from);
+    i = hb_next_prune(b, from);
+    if ( i != NC_HB_NONE )
+        hb_clear(b, i);
+    return i;
 }
 
 #endif /* NC_CORE_HBITMAP_H */

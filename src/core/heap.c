@@ -139,25 +139,27 @@ static nc_always_inline void free_block_inline(struct nc_node *nd,
     ASSERT(top == allowed_order(r, mfn));
     ASSERT(k <= top && block_allowed(r, mfn, k));
     heap_account_free(nd, z, 1ULL << k);
-    for ( ; k < top; k++, i >>= 1 )
+    for ( ; ; k++, i >>= 1 )
     {
-        /* The merged block lies in r, so in the node's map: the buddy's
-         * bit needs no bounds test (hb_test's). */
-        ASSERT(block_allowed(r, mfn & ~((2ULL << k) - 1), k + 1));
-        if ( !hb_test_in(&nd->free[k], i ^ 1) )
+        ASSERT(zone_of(nd->base + (i << k)) == z);
+        if ( k == top )
+        {
+            /* No merge allowed: block_link() */
+            hb_set(&nd->free[k], i);
             break;
-        /* block_unlink(), with the mask kept in a local */
-        ASSERT(zone_of(nd->base + ((i ^ 1) << k)) == z);
-        hb_clear(&nd->free[k], i ^ 1);
+        }
+        /* The merged block lies in r, so in the node's map: the buddy's
+         * bit needs no bounds test.  Merge with the buddy, or link the
+         * block (block_link()): one look at the word holding both. */
+        ASSERT(block_allowed(r, mfn & ~((2ULL << k) - 1), k + 1));
+        if ( !hb_clear_buddy_or_set(&nd->free[k], i) )
+            break;
+        /* The buddy's block_unlink(), with the mask kept in a local */
         ASSERT(nd->zone_blocks[z][k] > 0);
         if ( !--nd->zone_blocks[z][k] )
             orders &= ~(1u << k);
     }
-    ASSERT(k == top || !block_allowed(r, mfn & ~((2ULL << k) - 1), k + 1) ||
-           !hb_test_in(&nd->free[k], i ^ 1));
-    /* block_link(), likewise */
-    ASSERT(zone_of(nd->base + (i << k)) == z);
-    hb_set(&nd->free[k], i);
+    /* The rest of block_link(), likewise */
     nd->zone_blocks[z][k]++;
     nd->zone_orders[z] = orders | 1u << k;
 }
@@ -232,6 +234,10 @@ static nc_always_inline uint64_t take_from_maps(struct nc_node *nd,
                                                 uint32_t order,
                                                 uint32_t zone_hi)
 {
+    /* (base in a local: the stores to the maps' words below could be to
+     * it, for all the compiler knows) */
+    uint64_t base = nd->base;
+
     for ( unsigned int z = NC_MIN(zone_hi, nd->top_zone); z >= 1; z-- )
     {
         /* The orders from the request's up with a block in the zone; the
@@ -245,15 +251,16 @@ static nc_always_inline uint64_t take_from_maps(struct nc_node *nd,
             continue;
         j = (uint32_t)__builtin_ctz(fit);
         /* Zone z is [ze / 2, ze), zone 1 [0, 2). */
-        zs = NC_MAX((ze >> 1) & ~1ULL, nd->base);
+        zs = NC_MAX((ze >> 1) & ~1ULL, base);
         /* An order-j block of zone z fits in it, so 2^j divides the zone's
          * start, and the node's base (a multiple of 2^NC_MAX_ORDER): the
          * search starts at an exact index. */
-        ASSERT(!((zs - nd->base) & ((1ULL << j) - 1)));
+        ASSERT(!((zs - base) & ((1ULL << j) - 1)));
         /* The first free order-j block at or above the zone's start is
-         * in this zone: lower zones lie below, and this one has one. */
-        i = hb_next_prune(&nd->free[j], (zs - nd->base) >> j);
-        mfn = nd->base + (i << j);
+         * in this zone: lower zones lie below, and this one has one.  Its
+         * bit is cleared as it is found (block_unlink()'s hb_clear). */
+        i = hb_take_next(&nd->free[j], (zs - base) >> j);
+        mfn = base + (i << j);
         /* Found, and in zone z, that is in [zs, ze): as the search starts
          * at zs, the end is all there is to test.  NC_HB_NONE gives an
          * mfn below the node's base (or past any zone, for base 0), and
@@ -261,11 +268,9 @@ static nc_always_inline uint64_t take_from_maps(struct nc_node *nd,
         BUG_ON(mfn - zs >= ze - zs);
         ASSERT(i != NC_HB_NONE && zone_of(mfn) == z);
 
-        /* block_unlink() of it, knowing its index; then the upper halves
-         * of the splits, orders j - 1 down to the request's, linked: the
-         * mask gets those orders in one go. */
-        ASSERT(hb_test_in(&nd->free[j], i));
-        hb_clear(&nd->free[j], i);
+        /* The rest of its block_unlink(); then the upper halves of the
+         * splits, orders j - 1 down to the request's, linked: the mask
+         * gets those orders in one go. */
         ASSERT(nd->zone_blocks[z][j] > 0);
         if ( !--nd->zone_blocks[z][j] )
             orders &= ~(1u << j);
@@ -276,7 +281,7 @@ static nc_always_inline uint64_t take_from_maps(struct nc_node *nd,
              * order-k block at 2i + 1. */
             k--;
             i <<= 1;
-            ASSERT(zone_of(nd->base + ((i | 1) << k)) == z);
+            ASSERT(zone_of(base + ((i | 1) << k)) == z);
             hb_set(&nd->free[k], i | 1);
             nd->zone_blocks[z][k]++;
         }
