@@ -82,7 +82,7 @@ static inline bool hb_clear_buddy_or_set(struct nc_hbitmap *b, uint64_t i)
     ASSERT(i < b->nbits && b->levels >= 2);
     if ( (old >> ((i ^ 1) & 63)) & 1 )
     {
-        *w = old & ~(1ULL << ((i ^ 1) & 63));
+        *w = old ^ (1ULL << ((i ^ 1) & 63));    /* set: xor clears it */
         return true;
     }
     b->low = b->low < i ? b->low : i;
