@@ -130,14 +130,16 @@ static inline uint64_t hb_take_next(struct nc_hbitmap *b, uint64_t from)
 
     if ( w < b->nwords[0] )
     {
-        uint64_t *wp = &b->word[0][w], bits = *wp & (~0ULL << (at & 63));
+        /* The word's bits from at's up, shifted down to bit 0: the first
+         * is at + its index. */
+        uint64_t *wp = &b->word[0][w], bits = *wp >> (at & 63);
 
         if ( bits )
         {
-            i = (w << 6) | (uint64_t)__builtin_ctzll(bits);
-            ASSERT(i < b->nbits);
+            i = at + (uint64_t)__builtin_ctzll(bits);
+            ASSERT(i < b->nbits && (i >> 6) == w);
             b->low = from > low ? low : i;
-            *wp ^= bits & -bits;
+            *wp ^= 1ULL << (i & 63);        /* set: xor clears it */
             return i;
         }
     }
