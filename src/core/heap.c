@@ -137,31 +137,35 @@ static nc_always_inline void free_block_inline(struct nc_node *nd,
     /* The zone's order mask, written back once. */
     uint32_t orders = nd->zone_orders[z];
 
+    /* The order-k map and count, stepped up with k */
+    struct nc_hbitmap *map = &nd->free[k];
+    uint64_t *blocks = &nd->zone_blocks[z][k];
+
     ASSERT(top == allowed_order(r, mfn));
     ASSERT(k <= top && block_allowed(r, mfn, k));
     heap_account_free(nd, z, 1ULL << k);
-    for ( ; ; k++, i >>= 1 )
+    for ( ; ; k++, i >>= 1, map++, blocks++ )
     {
         ASSERT(zone_of(nd->base + (i << k)) == z);
         if ( k == top )
         {
             /* No merge allowed: block_link() */
-            hb_set(&nd->free[k], i);
+            hb_set(map, i);
             break;
         }
         /* The merged block lies in r, so in the node's map: the buddy's
          * bit needs no bounds test.  Merge with the buddy, or link the
          * block (block_link()): one look at the word holding both. */
         ASSERT(block_allowed(r, mfn & ~((2ULL << k) - 1), k + 1));
-        if ( !hb_clear_buddy_or_set(&nd->free[k], i) )
+        if ( !hb_clear_buddy_or_set(map, i) )
             break;
         /* The buddy's block_unlink(), with the mask kept in a local */
-        ASSERT(nd->zone_blocks[z][k] > 0);
-        if ( !--nd->zone_blocks[z][k] )
+        ASSERT(*blocks > 0);
+        if ( !--*blocks )
             orders &= ~(1u << k);
     }
     /* The rest of block_link(), likewise */
-    nd->zone_blocks[z][k]++;
+    ++*blocks;
     nd->zone_orders[z] = orders | 1u << k;
 }
 
