@@ -280,6 +280,7 @@ static nc_always_inline uint64_t take_from_maps(struct nc_node *nd,
         if ( !--nd->zone_blocks[z][j] )
             orders &= ~(1u << j);
         nd->zone_orders[z] = orders | (((1u << j) - 1) & (~0u << order));
+        heap_account_taken(nd, z, 1ULL << order);
         for ( uint32_t k = j; k > order; )
         {
             /* The upper half of the order-k + 1 block at index i is the
@@ -290,7 +291,6 @@ static nc_always_inline uint64_t take_from_maps(struct nc_node *nd,
             hb_set(&nd->free[k], i | 1);
             nd->zone_blocks[z][k]++;
         }
-        heap_account_taken(nd, z, 1ULL << order);
         return mfn;
     }
     return NC_INVALID_MFN;
