@@ -65,7 +65,8 @@ static inline void hb_set(struct nc_hbitmap *b, uint64_t i)
     uint64_t *w = &b->word[0][i >> 6], old = *w;
 
     ASSERT(i < b->nbits && b->levels >= 2);
-    b->low = b->low < i ? b->low : i;
+    if ( i < b->low )
+        b->low = i;
     *w = old | (1ULL << (i & 63));
     if ( !old )
         hb_summarise(b, i);
@@ -85,7 +86,8 @@ static inline bool hb_clear_buddy_or_set(struct nc_hbitmap *b, uint64_t i)
         *w = old ^ (1ULL << ((i ^ 1) & 63));    /* set: xor clears it */
         return true;
     }
-    b->low = b->low < i ? b->low : i;
+    if ( i < b->low )
+        b->low = i;
     *w = old | (1ULL << (i & 63));
     if ( !old )
         hb_summarise(b, i);
