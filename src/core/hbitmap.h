@@ -44,8 +44,8 @@ void hb_fini(struct nc_hbitmap *b);
 
 /* Bit i of level 0 is set, and its word was empty: the summary bits
  * above, up to the first that was set already (stale or not: a word that
- * was non-zero has its summary bit).  Level 1 is there (hb_init makes two
- * levels at least). */
+ * was non-zero has its summary bit), or that sits in a word that was
+ * non-zero.  Level 1 is there (hb_init makes two levels at least). */
 static inline void hb_summarise(struct nc_hbitmap *b, uint64_t i)
 {
     unsigned int l = 1;
@@ -56,6 +56,10 @@ static inline void hb_summarise(struct nc_hbitmap *b, uint64_t i)
         i >>= 6;
         w = &b->word[l][i >> 6];
         old = *w;
+        /* Often set already (stale): then neither it nor those above need
+         * writing. */
+        if ( (old >> (i & 63)) & 1 )
+            return;
         *w = old | (1ULL << (i & 63));
     } while ( !old && ++l < b->levels );
 }
@@ -140,7 +144,8 @@ static inline uint64_t hb_take_next(struct nc_hbitmap *b, uint64_t from)
         {
             i = at + (uint64_t)__builtin_ctzll(bits);
             ASSERT(i < b->nbits && (i >> 6) == w);
-            b->low = from > low ? low : i;
+            if ( from <= low )
+                b->low = i;
             *wp ^= 1ULL << (i & 63);        /* set: xor clears it */
             return i;
         }
