@@ -15,8 +15,10 @@
  * stale summary bits, which hb_next steps past and hb_next_prune clears
  * with the summaries above them that empty; the pruning search's lower
  * bound, no set bit below it, as sets and searches move it; random
- * set/clear against a plain bit array, searched both ways; and hb_init's
- * failure at each of its allocations, leaking nothing.
+ * set/clear against a plain bit array, searched both ways; the
+ * allocator's take (hb_take_next) and merge (hb_clear_buddy_or_set) steps
+ * against one; and hb_init's failure at each of its allocations, leaking
+ * nothing.
  */
 #include "common.h"
 
@@ -26,12 +28,13 @@
 
 #define WORD_BITS 64ULL
 
-/* The sizes around each level boundary and the levels each must have. */
+/* The sizes around each level boundary and the levels each must have
+ * (two at least: hbitmap.h). */
 static const struct {
     uint64_t nbits;
     unsigned int levels;
 } sizes[] = {
-    { 0, 1 }, { 1, 1 }, { 63, 1 }, { 64, 1 }, { 65, 2 },
+    { 0, 2 }, { 1, 2 }, { 63, 2 }, { 64, 2 }, { 65, 2 },
     { 4095, 2 }, { 4096, 2 }, { 4097, 3 },
     { 262144, 3 }, { 262145, 4 },
 };
@@ -330,6 +333,82 @@ static void test_random_against_plain(void **state)
     free(plain);
 }
 
+/* The allocator's two compound steps against a plain bit array, with the
+ * summary rule and the search bound checked after each: hb_take_next (the
+ * next bit found and cleared, in its inline first word or past it) and
+ * hb_clear_buddy_or_set (the buddy's bit cleared if set, else the bit
+ * set), on a sparse four-level map where most words are empty, as a fresh
+ * heap's are, and on the edges of words and of the map. */
+static void test_take_and_merge_steps(void **state)
+{
+    const uint64_t n = 262145;
+    uint8_t *plain = calloc(n, 1);
+    struct nc_hbitmap b;
+
+    (void)state;
+    assert_non_null(plain);
+    assert_int_equal(hb_init(&b, n), 0);
+    /* The last bit (n - 1 is even: its buddy n is past the map). */
+    assert_false(hb_clear_buddy_or_set(&b, n - 1));
+    plain[n - 1] = 1;
+    assert_int_equal(b.low, n - 1);
+    assert_summaries(&b);
+    for ( int op = 0; op < 6000; op++ )
+    {
+        uint64_t spot = (rnd() % 8) * 32768, i = (spot + rnd() % 512) % n;
+        uint64_t from = rnd() % 3 ? spot : rnd() % n, got;
+
+        if ( i == n - 1 )
+            continue;
+        switch ( rnd() % 3 )
+        {
+        case 0:
+            hb_set(&b, i);
+            plain[i] = 1;
+            break;
+        case 1:
+            if ( plain[i ^ 1] )
+            {
+                assert_true(hb_clear_buddy_or_set(&b, i));
+                plain[i ^ 1] = 0;
+                assert_false(hb_test(&b, i ^ 1));
+            }
+            else
+            {
+                assert_false(hb_clear_buddy_or_set(&b, i));
+                plain[i] = 1;
+                assert_true(hb_test(&b, i));
+                assert_true(b.low <= i);
+            }
+            break;
+        default:
+            got = hb_take_next(&b, from);
+            assert_int_equal(got, plain_next(plain, n, from));
+            if ( got != NC_HB_NONE )
+            {
+                assert_false(hb_test(&b, got));
+                plain[got] = 0;
+            }
+            break;
+        }
+        assert_int_equal(hb_next(&b, 0), plain_next(plain, n, 0));
+        assert_int_equal(hb_next(&b, from), plain_next(plain, n, from));
+        if ( op % 50 == 0 )
+            assert_summaries(&b);
+    }
+    /* Empty it from 0 by takes alone. */
+    for ( uint64_t i; (i = hb_take_next(&b, 0)) != NC_HB_NONE; )
+    {
+        assert_int_equal(i, plain_next(plain, n, 0));
+        plain[i] = 0;
+    }
+    assert_int_equal(plain_next(plain, n, 0), NC_HB_NONE);
+    assert_empty(&b);
+    assert_summaries(&b);
+    hb_fini(&b);
+    free(plain);
+}
+
 /* hb_init with each of its allocations failing: -ENOMEM, nothing kept;
  * the sweep ends at the first run with nothing to fail. */
 static void test_init_fails_cleanly(void **state)
@@ -372,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_full),
         cmocka_unit_test(test_stale_summaries),
         cmocka_unit_test(test_random_against_plain),
+        cmocka_unit_test(test_take_and_merge_steps),
         cmocka_unit_test(test_init_fails_cleanly),
     };
 

@@ -23,7 +23,9 @@ int hb_init(struct nc_hbitmap *b, uint64_t nbits)
             return -ENOMEM;
         }
         l++;
-        if ( b->nwords[l - 1] == 1 )
+        /* Two levels at least, so that hb_set() has a summary to write
+         * without asking whether there is one. */
+        if ( b->nwords[l - 1] == 1 && l >= 2 )
             break;
         n = b->nwords[l - 1];
     }
@@ -37,23 +39,6 @@ void hb_fini(struct nc_hbitmap *b)
     for ( unsigned int l = 0; l < b->levels; l++ )
         nc_free(b->word[l]);
     nc_memzero(b, sizeof(*b));
-}
-
-void hb_set(struct nc_hbitmap *b, uint64_t i)
-{
-    ASSERT(i < b->nbits);
-    b->low = NC_MIN(b->low, i);
-    for ( unsigned int l = 0; l < b->levels; l++ )
-    {
-        uint64_t *w = &b->word[l][i >> 6], old = *w;
-
-        *w = old | (1ULL << (i & 63));
-        /* A word that was non-zero has its summary bit set already, stale
-         * or not. */
-        if ( old )
-            return;
-        i >>= 6;
-    }
 }
 
 /* Clear bit i of level l, a summary bit whose word is empty, and the

@@ -90,38 +90,89 @@ static bool block_is_free(const struct nc_node *nd, uint64_t mfn, uint32_t k)
 /*
  * Rule 1 for an aligned block: it must lie in the range and not cross a
  * zone.  All MFNs of an aligned 2^k block at m > 0 share their top bit, so
- * only the block at 0 can cross zones, and it does from 4 frames up.
+ * only the block at 0 can cross zones, and it does from 4 frames up.  The
+ * rule as written, for the assertions: allowed_order() is what runs.  (A
+ * macro: without assertions nothing uses it, which clang warns of for a
+ * static function.)
  */
-static bool block_allowed(const struct nc_hrange *r, uint64_t mfn, uint32_t k)
+#define block_allowed(r, mfn, k)                                    \
+    ((mfn) >= (r)->start && (mfn) + (1ULL << (k)) <= (r)->end &&    \
+     ((mfn) != 0 || (k) <= 1))
+
+/*
+ * The largest order of an allowed block (rule 1) holding mfn, which lies
+ * in range r; block_allowed(r, mfn & ~((1ULL << k) - 1), k) holds exactly
+ * for k up to it, as the aligned blocks holding mfn nest.  For m = mfn,
+ * the order-k block holding m is (m >> k) << k, and with h() the index of
+ * the highest set bit:
+ *  - it starts at or above r->start = s iff m >> k > (s - 1) >> k, that is
+ *    iff h(m ^ (s - 1)) >= k (m >= s; for s = 0, m ^ (s - 1) = ~m);
+ *  - it ends at or below r->end = e iff m >> k < e >> k, iff h(m ^ e) >= k;
+ *  - it is not the block at 0 of 4 frames or more iff h(m | 2) >= k.
+ * h() grows with its argument, so the least of the bounds is h() of the
+ * least argument: one bit scan for the merge loop's whole bound.
+ */
+static nc_always_inline uint32_t allowed_order(const struct nc_hrange *r,
+                                               uint64_t mfn)
 {
-    return mfn >= r->start && mfn + (1ULL << k) <= r->end &&
-           (mfn != 0 || k <= 1);
+    uint64_t least = NC_MIN(NC_MIN(mfn ^ (r->start - 1), mfn ^ r->end),
+                            NC_MIN(mfn | 2, 1ULL << NC_MAX_ORDER));
+
+    return 63u - (uint32_t)__builtin_clzll(least);
 }
 
-/* Free one block allowed by rule 1, merging it with free buddies. */
+/* Free one block allowed by rule 1, of order k <= top = allowed_order(r,
+ * mfn), merging it with free buddies.  The whole of it inline in the
+ * maps' common case (heap_give_block_locked(), which has top already):
+ * free_block() is the copy for the rest. */
+static nc_always_inline void free_block_inline(struct nc_node *nd,
+                                               const struct nc_hrange *r,
+                                               uint64_t mfn, uint32_t k,
+                                               uint32_t top)
+{
+    uint32_t z = zone_of(mfn);
+    /* The block's index on its order's map: the buddy's is its neighbour
+     * (i ^ 1), the merged block's the parent (i >> 1). */
+    uint64_t i = (mfn - nd->base) >> k;
+    /* The zone's order mask, written back once. */
+    uint32_t orders = nd->zone_orders[z];
+
+    /* The order-k map and count, stepped up with k */
+    struct nc_hbitmap *map = &nd->free[k];
+    uint64_t *blocks = &nd->zone_blocks[z][k];
+
+    ASSERT(top == allowed_order(r, mfn));
+    ASSERT(k <= top && block_allowed(r, mfn, k));
+    heap_account_free(nd, z, 1ULL << k);
+    for ( ; ; k++, i >>= 1, map++, blocks++ )
+    {
+        ASSERT(zone_of(nd->base + (i << k)) == z);
+        if ( k == top )
+        {
+            /* No merge allowed: block_link() */
+            hb_set(map, i);
+            break;
+        }
+        /* The merged block lies in r, so in the node's map: the buddy's
+         * bit needs no bounds test.  Merge with the buddy, or link the
+         * block (block_link()): one look at the word holding both. */
+        ASSERT(block_allowed(r, mfn & ~((2ULL << k) - 1), k + 1));
+        if ( !hb_clear_buddy_or_set(map, i) )
+            break;
+        /* The buddy's block_unlink(), with the mask kept in a local */
+        ASSERT(*blocks > 0);
+        if ( !--*blocks )
+            orders &= ~(1u << k);
+    }
+    /* The rest of block_link(), likewise */
+    ++*blocks;
+    nd->zone_orders[z] = orders | 1u << k;
+}
+
 static void free_block(struct nc_node *nd, const struct nc_hrange *r,
                        uint64_t mfn, uint32_t k)
 {
-    uint32_t z = zone_of(mfn);
-
-    heap_account_free(nd, z, 1ULL << k);
-    while ( k < NC_MAX_ORDER )
-    {
-        uint64_t merged = mfn & ~((2ULL << k) - 1);
-        uint64_t buddy = mfn ^ (1ULL << k), bit = (buddy - nd->base) >> k;
-
-        if ( !block_allowed(r, merged, k + 1) )
-            break;
-        /* The merged block lies in r, so in the node's map: the buddy's
-         * bit needs no bounds test (hb_test's). */
-        ASSERT(buddy >= nd->base);
-        if ( !hb_test_in(&nd->free[k], bit) )
-            break;
-        block_unlink(nd, z, buddy, k);
-        mfn = merged;
-        k++;
-    }
-    block_link(nd, z, mfn, k);
+    free_block_inline(nd, r, mfn, k, allowed_order(r, mfn));
 }
 
 /* Free [s, e), which lies in range r, as maximal allowed blocks. */
@@ -188,33 +239,58 @@ static nc_always_inline uint64_t take_from_maps(struct nc_node *nd,
                                                 uint32_t order,
                                                 uint32_t zone_hi)
 {
+    /* (base in a local: the stores to the maps' words below could be to
+     * it, for all the compiler knows) */
+    uint64_t base = nd->base;
+
     for ( unsigned int z = NC_MIN(zone_hi, nd->top_zone); z >= 1; z-- )
     {
         /* The orders from the request's up with a block in the zone; the
          * smallest is the one to split.  (zone_avail needs no test: such
          * a block would count in it.) */
-        uint32_t fit = nd->zone_orders[z] & (~0u << order), j;
-        uint64_t zs, i, mfn;
+        uint32_t orders = nd->zone_orders[z], fit = orders & (~0u << order);
+        uint32_t j;
+        uint64_t zs, ze = 1ULL << z, i, mfn;
 
         if ( !fit )
             continue;
         j = (uint32_t)__builtin_ctz(fit);
-        zs = NC_MAX(z == 1 ? 0 : 1ULL << (z - 1), nd->base);
+        /* Zone z is [ze / 2, ze), zone 1 [0, 2). */
+        zs = NC_MAX((ze >> 1) & ~1ULL, base);
+        /* An order-j block of zone z fits in it, so 2^j divides the zone's
+         * start, and the node's base (a multiple of 2^NC_MAX_ORDER): the
+         * search starts at an exact index. */
+        ASSERT(!((zs - base) & ((1ULL << j) - 1)));
         /* The first free order-j block at or above the zone's start is
-         * in this zone: lower zones lie below, and this one has one. */
-        i = hb_next_prune(&nd->free[j],
-                          (zs - nd->base + (1ULL << j) - 1) >> j);
-        BUG_ON(i == NC_HB_NONE);
-        mfn = nd->base + (i << j);
-        BUG_ON(zone_of(mfn) != z);
+         * in this zone: lower zones lie below, and this one has one.  Its
+         * bit is cleared as it is found (block_unlink()'s hb_clear). */
+        i = hb_take_next(&nd->free[j], (zs - base) >> j);
+        mfn = base + (i << j);
+        /* Found, and in zone z, that is in [zs, ze): as the search starts
+         * at zs, the end is all there is to test.  NC_HB_NONE gives an
+         * mfn below the node's base (or past any zone, for base 0), and
+         * fails the same test. */
+        BUG_ON(mfn - zs >= ze - zs);
+        ASSERT(i != NC_HB_NONE && zone_of(mfn) == z);
 
-        block_unlink(nd, z, mfn, j);
-        while ( j > order )
-        {
-            j--;
-            block_link(nd, z, mfn + (1ULL << j), j);
-        }
+        /* The rest of its block_unlink(); then the upper halves of the
+         * splits, orders j - 1 down to the request's, linked: the mask
+         * gets those orders in one go. */
+        ASSERT(nd->zone_blocks[z][j] > 0);
+        if ( !--nd->zone_blocks[z][j] )
+            orders &= ~(1u << j);
+        nd->zone_orders[z] = orders | (((1u << j) - 1) & (~0u << order));
         heap_account_taken(nd, z, 1ULL << order);
+        for ( uint32_t k = j; k > order; )
+        {
+            /* The upper half of the order-k + 1 block at index i is the
+             * order-k block at 2i + 1. */
+            k--;
+            i <<= 1;
+            ASSERT(zone_of(base + ((i | 1) << k)) == z);
+            hb_set(&nd->free[k], i | 1);
+            nd->zone_blocks[z][k]++;
+        }
         return mfn;
     }
     return NC_INVALID_MFN;
@@ -277,6 +353,33 @@ uint64_t heap_give_maps_locked(struct nc_host *h, const struct nc_hrange *r,
     }
     ASSERT_EXPENSIVE_WHY(check_node_heap_locked, h, r->node);
     return freed;
+}
+
+/* free_run() of [mfn, mfn + nr), returning nr: out of line, as its loop
+ * and calls, inlined, cost heap_give_block_locked()'s common path five
+ * instructions a free. */
+static nc_noinline uint64_t give_run(struct nc_node *nd,
+                                     const struct nc_hrange *r, uint64_t mfn,
+                                     uint64_t nr)
+{
+    free_run(nd, r, mfn, mfn + nr);
+    return nr;
+}
+
+uint64_t heap_give_block_locked(struct nc_node *nd,
+                                const struct nc_hrange *r, uint64_t mfn,
+                                uint64_t nr)
+{
+    uint32_t k = (uint32_t)__builtin_ctzll(nr), top = allowed_order(r, mfn);
+
+    ASSERT(nr == 1ULL << k && !(mfn & (nr - 1)) && !nd->bad.nr);
+    ASSERT(mfn >= r->start && mfn + nr <= r->end);
+    /* An allowed block (a page, an extent: k <= top, as the block lies in
+     * r) is all free_run() would make of it: freed whole, inline. */
+    if ( k > top )
+        return give_run(nd, r, mfn, nr);
+    free_block_inline(nd, r, mfn, k, top);
+    return nr;
 }
 
 uint64_t heap_give_span_locked(struct nc_host *h, uint64_t mfn, uint64_t nr)

@@ -527,7 +527,8 @@ void heap_fini(struct nc_host *h);
 /* Zone z holds MFNs [2^(z-1), 2^z); MFN 0 is in zone 1. */
 static inline uint32_t zone_of(uint64_t mfn)
 {
-    return mfn ? 64u - (uint32_t)__builtin_clzll(mfn) : 1u;
+    /* mfn | 1 puts MFN 0 in zone 1 without a branch. */
+    return 64u - (uint32_t)__builtin_clzll(mfn | 1);
 }
 uint32_t bits_to_zone(uint32_t bits);
 /* The MFN -> range lookup: one load of the 1 GiB chunk table for MFNs in a
@@ -580,6 +581,11 @@ static inline uint64_t heap_give_locked(struct nc_host *h, uint64_t mfn,
  * offlined. */
 uint64_t heap_give_maps_locked(struct nc_host *h, const struct nc_hrange *r,
                                uint64_t mfn, uint64_t nr);
+/* The same for one aligned block of nr = 2^k frames of range r, on node
+ * nd, which has no frame pending offline: returns nr. */
+uint64_t heap_give_block_locked(struct nc_node *nd,
+                                const struct nc_hrange *r, uint64_t mfn,
+                                uint64_t nr);
 /* The same for a run that may span ranges and nodes (heap_lock_all()). */
 uint64_t heap_give_span_locked(struct nc_host *h, uint64_t mfn, uint64_t nr);
 /* Whether a frame is free (on the maps or in the cache), and pull one
@@ -999,10 +1005,16 @@ static inline uint64_t heap_give_range_locked(struct nc_host *h,
     BUG_ON(!r || mfn + nr > r->end);
     nd = &h->node[r->node];
     ASSERT(node_locked(h, r->node));
-    /* One aligned block, and no frame of the node pending offline. */
-    if ( !nd->bad.nr && !(nr & (nr - 1)) && !(mfn & (nr - 1)) &&
-         heap_cache_put_locked(nd, mfn, (uint32_t)__builtin_ctzll(nr)) )
+    /* One aligned block, and no frame of the node pending offline: the
+     * cache's if it has room, else the maps' without a run to cut up. */
+    if ( !nd->bad.nr && !(nr & (nr - 1)) && !(mfn & (nr - 1)) )
     {
+        uint32_t k = (uint32_t)__builtin_ctzll(nr);
+
+        /* (nr, not k, to the call, and back from it: not kept across
+         * it, a register fewer in the caller) */
+        if ( !heap_cache_put_locked(nd, mfn, k) )
+            nr = heap_give_block_locked(nd, r, mfn, nr);
         ASSERT_EXPENSIVE_WHY(check_node_heap_locked, h, r->node);
         return nr;
     }
