@@ -490,10 +490,12 @@ static nc_noinline uint64_t walk_rest(struct nc_host *h, struct nc_domain *d,
 }
 
 /*
- * The fallback walk once the first node could not serve the request:
- * without the heap's locks where admit_mask decides it, else under the
- * locks of the nodes with room or of the whole heap.  Out of line: the
- * fast path calls it too, and is kept small.
+ * The fallback walk once the first node could not serve the request, or
+ * was passed over unlocked as its admit_mask bit was clear (the fast
+ * path): without the heap's locks where admit_mask decides it (the first
+ * node's bit read again among the others), else under the locks of the
+ * nodes with room or of the whole heap, where the first node is tried
+ * again.  Out of line: the fast path calls it too, and is kept small.
  */
 static nc_noinline uint64_t walk_after_first(struct nc_host *h,
                                              struct nc_domain *d,
@@ -712,52 +714,6 @@ static nc_always_inline bool fast_case(const struct nc_domain *d,
 }
 
 /*
- * The fast path's extent where the first node's admit_mask bit says it
- * has no room, d having no claims (so p is 0 on every node): a first
- * node that admits nothing is not locked just to fail.  Where the bits
- * decide (unlocked_choice()), the walk's node is locked instead, with
- * walk_nodes_unlocked()'s re-check of the nodes before it; else the
- * first node, as the common case does.  Where one node's lock could not
- * decide, the general path's walk.  FAST_DONE with the extent's first MFN
- * in *mfnp, FAST_NOMEM, or FAST_NOT_TAKEN with nothing changed (a
- * host-wide claim).  Out of line: inline, its search costs the common
- * case registers.
- */
-static nc_noinline enum fast_result
-fast_past_full_first(struct nc_host *h, struct nc_domain *d, uint32_t order,
-                     uint32_t first, uint64_t affinity, uint64_t *mfnp)
-{
-    struct redemption p = { 0, 0, 0 };
-    uint64_t before, mfn = NC_INVALID_MFN;
-    uint32_t n = unlocked_choice(h, d, fast_req(order), first, affinity,
-                                 &before);
-
-    if ( n == NC_NUMA_NO_NODE )
-        return FAST_NOMEM;
-    node_lock(h, n);
-    /* host_claims cannot become non-zero while a node lock is held. */
-    if ( host_claims(h) )
-    {
-        node_unlock(h, n);
-        return FAST_NOT_TAKEN;
-    }
-    if ( !before ||
-         !(atomic_load_explicit(&h->admit_mask, memory_order_acquire) &
-           before) )
-        mfn = take_on_node_locked(h, d, fast_req(order), n, &p, false);
-    node_unlock(h, n);
-    /* Where walk_nodes_unlocked() would have given up, walk_rest(). */
-    if ( mfn == NC_INVALID_MFN )
-        mfn = before ? walk_rest(h, d, fast_req(order), first, affinity)
-                     : walk_after_first(h, d, fast_req(order), first,
-                                        affinity);
-    if ( mfn == NC_INVALID_MFN )
-        return FAST_NOMEM;
-    *mfnp = mfn;
-    return FAST_DONE;
-}
-
-/*
  * The builders' populate, the common case, in one pass: an extent mapped
  * after every entry of d's p2m (no search, no run replaced, a slot kept),
  * naming no node, address limit or vnode, for a domain without vNUMA,
@@ -768,42 +724,43 @@ fast_past_full_first(struct nc_host *h, struct nc_domain *d, uint32_t order,
  * branch this case fixes; what it leaves out is the testing of them.
  * When the first node cannot serve it, the fallback walk follows
  * (walk_after_first(), the general path's; a first node whose admit_mask
- * bit says it admits nothing is passed over unlocked, unlocked_choice()),
- * and FAST_NOMEM is its -ENOMEM.  FAST_NOT_TAKEN, decided with nothing
- * changed, hands the request to the general path.  Needs d->lock,
- * fast_case(d, f) for the request's flags f, and affinity_of(h, d) in
- * affinity: both hold while d stays locked, so a run of extents
- * (nc_populate_run()) tests and computes them once.
+ * bit says it admits nothing is passed over unlocked), and FAST_NOMEM is
+ * its -ENOMEM.  FAST_NOT_TAKEN, decided with nothing changed, hands the
+ * request to the general path.  Needs d->lock.  `hoisted`: the caller,
+ * a run of extents under one lock of d (nc_populate_run()), has tested
+ * fast_case(d, f) and computed affinity_of(h, d) once for the run (both
+ * hold while d stays locked); else they are done here, where the single
+ * extent's path did them before (in that order they cost it least).
  */
 static nc_always_inline enum fast_result
 populate_fast_locked(struct nc_host *h, struct nc_domain *d, uint64_t gpfn,
-                     uint32_t order, uint64_t affinity, uint64_t *mfnp)
+                     uint32_t order, struct nc_memflags f, bool hoisted,
+                     uint64_t affinity, uint64_t *mfnp)
 {
     uint64_t r = 1ULL << order, mfn;
     struct redemption p;
     uint32_t first;
 
+    if ( !hoisted && !fast_case(d, f) )
+        return FAST_NOT_TAKEN;
     if ( !p2m_appends(&d->p2m, gpfn) || !p2m_reserved(&d->p2m, 2) ||
          d->tot_pages + r > d->max_pages )
         return FAST_NOT_TAKEN;
+    if ( !hoisted )
+        affinity = affinity_of(h, d);
     first = first_node(d, fast_req(order), affinity);
     p = plan_redemption(d, first, r);
     if ( p.b || p.c )
         return FAST_NOT_TAKEN;
     p = (struct redemption){ p.a, 0, 0 };
-    if ( !p.a &&
-         !(atomic_load_explicit(&h->admit_mask, memory_order_relaxed) &
-           (1ULL << first)) )
-    {
-        /* The first node's bit says it has no room (the bit is tested
-         * here, so that the common case pays one load for it). */
-        enum fast_result fast = fast_past_full_first(h, d, order, first,
-                                                     affinity, &mfn);
-
-        if ( fast != FAST_DONE )
-            return fast;
-    }
-    else
+    /* A first node whose admit_mask bit says it admits nothing, where d
+     * has no claim, is not locked just to fail: the walk that follows
+     * (walk_after_first()) reads the bits again, the first node's among
+     * them, and tries it again under its lock wherever they cannot
+     * decide. */
+    mfn = NC_INVALID_MFN;
+    if ( p.a || (atomic_load_explicit(&h->admit_mask, memory_order_relaxed) &
+                 (1ULL << first)) )
     {
         node_lock(h, first);
         /* host_claims cannot become non-zero while a node lock is held. */
@@ -814,11 +771,11 @@ populate_fast_locked(struct nc_host *h, struct nc_domain *d, uint64_t gpfn,
         }
         mfn = take_on_node_locked(h, d, fast_req(order), first, &p, false);
         node_unlock(h, first);
-        if ( mfn == NC_INVALID_MFN )
-            mfn = walk_after_first(h, d, fast_req(order), first, affinity);
-        if ( mfn == NC_INVALID_MFN )
-            return FAST_NOMEM;
     }
+    if ( mfn == NC_INVALID_MFN )
+        mfn = walk_after_first(h, d, fast_req(order), first, affinity);
+    if ( mfn == NC_INVALID_MFN )
+        return FAST_NOMEM;
     p2m_append(&d->p2m, gpfn, mfn, r);
     *mfnp = mfn;
     return FAST_DONE;
@@ -886,13 +843,14 @@ static nc_always_inline int charged_alloc_one_locked(struct nc_host *h,
                                                      uint64_t gpfn,
                                                      uint32_t order,
                                                      struct nc_memflags flags,
+                                                     bool hoisted,
                                                      bool fast_ok,
                                                      uint64_t affinity,
                                                      uint64_t *mfnp)
 {
     enum fast_result fast = fast_ok
-                            ? populate_fast_locked(h, d, gpfn, order,
-                                                   affinity, mfnp)
+                            ? populate_fast_locked(h, d, gpfn, order, flags,
+                                                   hoisted, affinity, mfnp)
                             : FAST_NOT_TAKEN;
 
     if ( fast == FAST_NOMEM )
@@ -922,9 +880,8 @@ static int charged_alloc(struct nc_host *h, nc_domid_t caller,
     rc = domain_lock_checked(h, caller, domid, true, &d);
     if ( rc )
         return rc;
-    rc = charged_alloc_one_locked(h, caller, d, gpfn, order, flags,
-                                  map && fast_case(d, flags),
-                                  affinity_of(h, d), &mfn);
+    rc = charged_alloc_one_locked(h, caller, d, gpfn, order, flags, false,
+                                  map, 0, &mfn);
     domain_unlock(d);
     if ( !rc && mfnp )
         *mfnp = mfn;
@@ -1098,7 +1055,7 @@ uint64_t nc_populate_run(struct nc_host *h, nc_domid_t caller,
             affinity = affinity_of(h, d);
         }
         rc = charged_alloc_one_locked(h, caller, d, gpfn[i], order, flags,
-                                      fast, affinity, &mfn);
+                                      true, fast, affinity, &mfn);
         /* The checker, where it runs after every operation, stops the
          * world: d is unlocked for it and locked again for the next
          * extent, as separate calls would. */
