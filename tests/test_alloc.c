@@ -531,6 +531,96 @@ static void test_free_from_the_front_of_the_map(void **state)
     nc_host_destroy(h);
 }
 
+/*
+ * nc_populate_run(), populate_physmap's loop in one call: the same frames
+ * and nodes as one nc_populate() per extent, with the invariant checker
+ * after each extent (the test hosts') and without it (d locked for the
+ * whole run), and a short count at the first extent that fails, whatever
+ * the reason, with nothing of it or after it made.
+ */
+static void expect_run_as_singles(uint64_t autocheck)
+{
+    struct nc_host *a = host_new(DIST4), *b = host_new(DIST4);
+    nc_domid_t da = dom_new(a, BIG), db = dom_new(b, BIG);
+    nc_domid_t fa = dom_new(a, BIG), fb = dom_new(b, BIG);
+    uint64_t gpfn[40], ga = 0, gb = 0, ma, mb;
+
+    nc_host_set_autocheck(a, autocheck);
+    /* Node 0 full, so that the stripe's extents there walk. */
+    fill_node(a, fa, 0, &ga);
+    fill_node(b, fb, 0, &gb);
+    for ( unsigned int i = 0; i < 40; i++ )
+        gpfn[i] = 2 * i;
+    assert_int_equal(nc_populate_run(a, CTL, da, gpfn, 40, 1,
+                                     NC_MEMFLAGS_NONE), 40);
+    for ( unsigned int i = 0; i < 40; i++ )
+        assert_int_equal(nc_populate(b, CTL, db, gpfn[i], 1,
+                                     NC_MEMFLAGS_NONE, &mb), 0);
+    for ( unsigned int i = 0; i < 40; i++ )
+    {
+        assert_int_equal(nc_domain_translate(a, da, gpfn[i], &ma), 0);
+        assert_int_equal(nc_domain_translate(b, db, gpfn[i], &mb), 0);
+        assert_int_equal(ma, mb);
+    }
+    assert_int_equal(dom_info(a, da).last_alloc_node,
+                     dom_info(b, db).last_alloc_node);
+    EXPECT_DOM(a, da, 80, 0, 0);
+    assert_invariants(a);
+    nc_host_destroy(a);
+    nc_host_destroy(b);
+}
+
+static void test_populate_run_makes_what_singles_make(void **state)
+{
+    (void)state;
+    expect_run_as_singles(NC_CHECK_FRAMES);
+    expect_run_as_singles(0);
+}
+
+static void test_populate_run_stops_at_the_first_failure(void **state)
+{
+    struct nc_host *h = host_new(DIST4);
+    nc_domid_t d = dom_new(h, 6), g = dom_new(h, BIG);
+    uint64_t list[8] = { 0, 1, 2, 3, 4, 5, 6, 7 }, mfn;
+
+    (void)state;
+    /* max_pages 6: the seventh extent is refused (E2BIG). */
+    assert_int_equal(nc_populate_run(h, CTL, d, list, 8, 0,
+                                     NC_MEMFLAGS_NONE), 6);
+    EXPECT_DOM(h, d, 6, 0, 0);
+    assert_int_equal(nc_domain_translate(h, d, 5, &mfn), 0);
+    assert_int_equal(nc_domain_translate(h, d, 6, &mfn), -ENOENT);
+    /* A misaligned gpfn (order 1), then UINT64_MAX (no gpfn: nc_populate()
+     * says -EINVAL): the count stops before each. */
+    assert_int_equal(nc_populate_run(h, CTL, g, list + 1, 7, 1,
+                                     NC_MEMFLAGS_NONE), 0);
+    list[0] = 0, list[1] = 2, list[2] = 5;
+    assert_int_equal(nc_populate_run(h, CTL, g, list, 3, 1,
+                                     NC_MEMFLAGS_NONE), 2);
+    list[2] = UINT64_MAX;
+    assert_int_equal(nc_populate_run(h, CTL, g, list + 2, 1, 1,
+                                     NC_MEMFLAGS_NONE), 0);
+    EXPECT_DOM(h, g, 4, 0, 0);
+    /* No such domain, a foreign guest caller, an order a guest may not
+     * ask for: nothing made.  An empty run makes nothing either. */
+    list[0] = 64;
+    assert_int_equal(nc_populate_run(h, CTL, 777, list, 1, 0,
+                                     NC_MEMFLAGS_NONE), 0);
+    assert_int_equal(nc_populate_run(h, d, g, list, 1, 0,
+                                     NC_MEMFLAGS_NONE), 0);
+    assert_int_equal(nc_populate_run(h, g, g, list, 1, 10,
+                                     NC_MEMFLAGS_NONE), 0);
+    assert_int_equal(nc_populate_run(h, CTL, g, list, 0, 0,
+                                     NC_MEMFLAGS_NONE), 0);
+    EXPECT_DOM(h, g, 4, 0, 0);
+    /* d and g were left unlocked: single extents still work. */
+    pop_none(h, g, 64, 0);
+    assert_int_equal(nc_depopulate(h, CTL, d, 5, 0), 0);
+    EXPECT_DOM(h, d, 5, 0, 0);
+    assert_invariants(h);
+    nc_host_destroy(h);
+}
+
 static void test_fallback_from_node_0_by_distance(void **state)
 {
     struct nc_host *h = host_new(DIST4);
@@ -2117,6 +2207,8 @@ int main(void)
         cmocka_unit_test(test_fallback_walk_without_the_heap_lock),
         cmocka_unit_test(test_in_order_populate_hands_over_exactly),
         cmocka_unit_test(test_free_from_the_front_of_the_map),
+        cmocka_unit_test(test_populate_run_makes_what_singles_make),
+        cmocka_unit_test(test_populate_run_stops_at_the_first_failure),
         cmocka_unit_test(test_fallback_from_node_0_by_distance),
         cmocka_unit_test(test_striping_fallback_starts_from_striped_node),
         cmocka_unit_test(test_fallback_tries_affinity_nodes_before_others),
