@@ -640,10 +640,13 @@ struct give_ctx {
 
 /* Free [mfn, mfn + nr), which lies in range r, for d (NULL: anonymous
  * pages), keeping node_pages exact: under the node's lock, or under the
- * whole heap if `whole` (whose unlock recounts the headroom). */
-static void give_piece(struct nc_host *h, struct nc_domain *d,
-                       const struct nc_hrange *r, uint64_t mfn, uint64_t nr,
-                       bool whole)
+ * whole heap if `whole` (whose unlock recounts the headroom).  Inline in
+ * each of its callers: out of line, the call and the registers around it
+ * cost the fast free 22 of a warm pair's 399 instructions. */
+static nc_always_inline void give_piece(struct nc_host *h,
+                                        struct nc_domain *d,
+                                        const struct nc_hrange *r,
+                                        uint64_t mfn, uint64_t nr, bool whole)
 {
     struct heap_locks l;
     uint64_t freed;
