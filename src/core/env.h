@@ -68,8 +68,12 @@ void nc_unlock(nc_lock_t *l);
  * would depend on it at run time there does not link. */
 bool nc_lock_held(const nc_lock_t *l);
 
-/* Zeroed metadata memory.  Never called with the heap lock held. */
+/* Metadata memory, zeroed (nc_zalloc) or not (nc_alloc: for an array
+ * whose caller writes each element before reading it, as the p2m's room
+ * is, where zeroing a grown copy would cost more than copying it).
+ * Never called with the heap lock held. */
 void *nc_zalloc(size_t size);
+void *nc_alloc(size_t size);
 void nc_free(void *p);
 
 /*
@@ -78,13 +82,14 @@ void nc_free(void *p);
  * checks that an allocation failure anywhere in it either did no harm or
  * made the operation fail having changed nothing.
  *
- * nc_env_fail_alloc_after(n, mode): the next n calls of nc_zalloc succeed
+ * nc_env_fail_alloc_after(n, mode): the next n calls of nc_zalloc or
+ * nc_alloc succeed
  * and the one after them returns NULL; with NC_FAULT_ONCE later calls
  * succeed again, with NC_FAULT_PERSIST every later call fails too, until
  * the next nc_env_fail_alloc_after or NC_FAULT_OFF disarms it.
  *
  * nc_env_alloc_track(true) starts counting: nc_env_alloc_count() is the
- * nc_zalloc calls that returned memory, nc_env_alloc_live() those minus
+ * nc_zalloc and nc_alloc calls that returned memory, nc_env_alloc_live() those minus
  * the nc_free calls of non-NULL pointers (0 when nothing leaked, provided
  * tracking was on before the first allocation), nc_env_alloc_failed() the
  * injected failures.  Thread-safe (atomics).  Unarmed and untracked, an

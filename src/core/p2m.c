@@ -39,8 +39,9 @@ int p2m_grow(struct nc_p2m *p, nc_lock_t *lock, uint32_t extra)
         if ( lock )
             nc_unlock(lock);
         /* 64 bytes of slack: two domains' arrays, written by two CPUs on
-         * every populate, never share a cache line. */
-        fresh = nc_zalloc((size_t)want * sizeof(*fresh) + 64);
+         * every populate, never share a cache line.  Not zeroed: no slot
+         * outside [head, head + nr) is read before it is written. */
+        fresh = nc_alloc((size_t)want * sizeof(*fresh) + 64);
         if ( lock )
             nc_lock(lock);
         if ( !fresh )
