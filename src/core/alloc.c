@@ -837,9 +837,11 @@ static nc_noinline int charged_alloc_locked(struct nc_host *h,
     return rc;
 }
 
-/* One charged extent, d locked: the fast path where it applies (fast_ok:
- * a mapping gpfn and fast_case(); affinity: affinity_of()), else the
- * general one.  gpfn as for charged_alloc(). */
+/* One charged extent, d locked: the fast path where it may apply, else
+ * the general one.  gpfn as for charged_alloc().  fast_ok: a mapping
+ * gpfn, and with `hoisted` (a run, nc_populate_run()) fast_case() too,
+ * with affinity_of() in affinity; without, populate_fast_locked() tests
+ * and computes them itself. */
 static nc_always_inline int charged_alloc_one_locked(struct nc_host *h,
                                                      nc_domid_t caller,
                                                      struct nc_domain *d,
