@@ -328,10 +328,19 @@ static nc_noinline uint32_t room_in_split_walk(const struct nc_host *h,
     return room_in_masks(masks, nr, room, beforep);
 }
 
+/* Whether the admit_mask bits say which nodes admit nothing for this
+ * request: no host-wide claims (no host-wide admission) and no node claim
+ * of d's left (a = b = c = 0 on every node), so that a node whose bit is
+ * clear admits nothing. */
+static nc_always_inline bool bits_decide(const struct nc_host *h,
+                                         const struct nc_domain *d,
+                                         struct alloc_req rq)
+{
+    return !(host_claims(h) || (rq.charged && d->claim_top));
+}
+
 /*
- * Where the answer can be read off admit_mask: no host-wide claims (no
- * host-wide admission) and no node claim of d's left (a = b = c = 0 on
- * every node), so that a node whose bit is clear admits nothing.  If the
+ * Where the answer can be read off admit_mask (bits_decide()).  If the
  * first node's bit is clear, the node to lock is the first of the walk
  * whose bit is set, the nodes before it (the first node included) in
  * *beforep, or NC_NUMA_NO_NODE if no node of the walk has its bit set:
@@ -350,7 +359,7 @@ static nc_always_inline uint32_t unlocked_choice(const struct nc_host *h,
     uint64_t room;
 
     *beforep = 0;
-    if ( host_claims(h) || (rq.charged && d->claim_top) )
+    if ( !bits_decide(h, d, rq) )
         return first;
     room = atomic_load_explicit(&((struct nc_host *)h)->admit_mask,
                                 memory_order_acquire);
@@ -439,7 +448,7 @@ static uint32_t first_node(const struct nc_domain *d, struct alloc_req rq,
 
 /*
  * The walk under the locks of the nodes whose admit_mask bit is set, where
- * the bits can say which nodes admit nothing (unlocked_choice()) but one
+ * the bits can say which nodes admit nothing (bits_decide()) but one
  * node's lock could not decide: a request above order 0, which a node
  * with room may still be unable to serve, or a node that could not serve
  * it.  Those nodes are locked, and the mask read again: if no other node
@@ -456,7 +465,7 @@ static bool walk_nodes_room(struct nc_host *h, struct nc_domain *d,
     struct heap_locks l;
     uint64_t room;
 
-    if ( host_claims(h) || (rq.charged && d->claim_top) )
+    if ( !bits_decide(h, d, rq) )
         return false;
     room = atomic_load_explicit(&h->admit_mask, memory_order_acquire);
     heap_lock_nodes(h, &l, room, false);
@@ -472,9 +481,9 @@ static bool walk_nodes_room(struct nc_host *h, struct nc_domain *d,
     return true;
 }
 
-/* The walk once one node's lock could not decide it (walk_nodes_unlocked()
- * or the fast path): under the locks of the nodes with room, else with the
- * whole heap.  Out of line, as it is rare. */
+/* The walk once one node's lock could not decide it
+ * (walk_nodes_unlocked() gave up): under the locks of the nodes with
+ * room, else with the whole heap.  Out of line, as it is rare. */
 static nc_noinline uint64_t walk_rest(struct nc_host *h, struct nc_domain *d,
                                       struct alloc_req rq, uint32_t first,
                                       uint64_t affinity)
@@ -913,6 +922,8 @@ static nc_always_inline bool free_end_locked(struct nc_host *h,
 
     if ( !p2m->nr )
         return false;
+    /* Each end's case spelled out whole: with the range lookup shared
+     * after the choice of end, the warm pair took ten instructions more. */
     x = &p2m->e[p2m->nr - 1];
     if ( addr >= x->gpfn && addr + nr == x->gpfn + x->nr )
     {

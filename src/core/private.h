@@ -1080,7 +1080,6 @@ static inline void p2m_trim_first(struct nc_p2m *p, uint64_t nr)
     ASSERT(p->nr && nr > 0 && nr <= first->nr);
     ASSERT_GE(p->pages, nr);
     p->pages -= nr;
-    ASSERT_GE(first->nr, nr);
     first->nr -= nr;
     if ( first->nr )
     {
