@@ -37,6 +37,8 @@
 
 #include "common.h"
 
+#include "../src/core/private.h"
+
 #define HOST_SPEC       "4x64M"
 #define NR_NODES        4u
 #define NODE_PAGES      16384ULL
@@ -1092,9 +1094,111 @@ static void test_concurrent_operations_keep_every_invariant(void **state)
     host = NULL;
 }
 
+/* ========================================================================
+ * The install gate, step by step (locks.c)
+ * ======================================================================== */
+
+struct gate_call {
+    pthread_t thread;
+    struct nc_host *h;
+    nc_domid_t dom;
+    bool install;       /* else a populate of one page (on node 1) */
+    int rc;
+    atomic_int done;
+};
+
+static void *gate_call_main(void *arg)
+{
+    struct gate_call *g = arg;
+
+    if ( g->install )
+    {
+        struct nc_claim set[] = { { .pages = 100, .target = 0 },
+                                  { .pages = 200, .target = 1 } };
+        uint32_t nr = 2;
+
+        g->rc = nc_claim_memory(g->h, CTL, g->dom, NC_CLAIM_MEMORY_SET,
+                                set, &nr);
+    }
+    else
+        g->rc = nc_populate(g->h, CTL, g->dom, 1, 0, NC_MEMFLAGS_NONE, NULL);
+    atomic_store(&g->done, 1);
+    return NULL;
+}
+
+static bool gate_closed(struct nc_host *h)
+{
+    return atomic_load(&h->host_claims) & HOST_CLAIMS_GATE;
+}
+
+/*
+ * A claim-set install closes the gate, then waits for the thread that holds
+ * the lock of a node it changes (here the test itself, holding node 0's as
+ * an allocation would).  Meanwhile a populate for a domain whose affinity
+ * is node 1, whose lock nobody holds, sees the gate under that lock (the
+ * allocation's fast path, as its first page gave its p2m room) and waits
+ * for the install too.
+ * Neither may return before node 0's lock is given back; then the claims
+ * are in and the page was taken on node 1 outside them.  A run of yields
+ * gives a call that does not wait every chance to return early.
+ */
+static void test_an_install_waits_for_a_node_lock_holder(void **state)
+{
+    struct nc_host *h = host_new("2x64M");
+    struct gate_call inst = { .h = h, .install = true };
+    struct gate_call pop = { .h = h };
+    struct nc_claim got[3];
+    uint32_t nr = 3;
+
+    (void)state;
+    nc_host_set_autocheck(h, 0);
+    inst.dom = dom_new(h, 1000);
+    pop.dom = dom_new(h, 1000);
+    assert_int_equal(nc_domain_set_node_affinity(h, CTL, pop.dom, 1ULL << 1),
+                     0);
+    /* Its first page gives its p2m room: the next is the fast path's. */
+    assert_int_equal(nc_populate(h, CTL, pop.dom, 0, 0, NC_MEMFLAGS_NONE,
+                                 NULL), 0);
+
+    node_lock(h, 0);
+    assert_int_equal(pthread_create(&inst.thread, NULL, gate_call_main,
+                                    &inst), 0);
+    /* Until the installer closes the gate, or (wrongly) returns. */
+    while ( !gate_closed(h) && !atomic_load(&inst.done) )
+        sched_yield();
+    assert_int_equal(pthread_create(&pop.thread, NULL, gate_call_main,
+                                    &pop), 0);
+    for ( int i = 0; i < 2000; i++ )
+        sched_yield();
+    assert_true(gate_closed(h));
+    assert_int_equal(atomic_load(&inst.done), 0);
+    assert_int_equal(atomic_load(&pop.done), 0);
+    assert_int_equal(h->node[0].claimed, 0);
+    node_unlock(h, 0);
+
+    assert_int_equal(pthread_join(inst.thread, NULL), 0);
+    assert_int_equal(pthread_join(pop.thread, NULL), 0);
+    assert_int_equal(inst.rc, 0);
+    assert_int_equal(pop.rc, 0);
+    assert_false(gate_closed(h));
+    assert_int_equal(node_info(h, 0).claimed, 100);
+    assert_int_equal(node_info(h, 1).claimed, 200);
+    assert_int_equal(node_info(h, 1).free, NODE_PAGES - 2);
+    assert_int_equal(nc_claim_memory(h, CTL, inst.dom, NC_CLAIM_MEMORY_GET,
+                                     got, &nr), 0);
+    assert_int_equal(nr, 3);
+    assert_int_equal(got[1].target, 0);
+    assert_int_equal(got[1].pages, 100);
+    assert_int_equal(got[2].target, 1);
+    assert_int_equal(got[2].pages, 200);
+    assert_invariants(h);
+    nc_host_destroy(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_an_install_waits_for_a_node_lock_holder),
         cmocka_unit_test(test_concurrent_operations_keep_every_invariant),
     };
 

@@ -331,12 +331,13 @@ static nc_noinline uint32_t room_in_split_walk(const struct nc_host *h,
 /* Whether the admit_mask bits say which nodes admit nothing for this
  * request: no host-wide claims (no host-wide admission) and no node claim
  * of d's left (a = b = c = 0 on every node), so that a node whose bit is
- * clear admits nothing. */
+ * clear admits nothing.  While an install holds the gate they are not
+ * trusted either: the walk then goes to claims_lock, to wait for it. */
 static nc_always_inline bool bits_decide(const struct nc_host *h,
                                          const struct nc_domain *d,
                                          struct alloc_req rq)
 {
-    return !(host_claims(h) || (rq.charged && d->claim_top));
+    return !(claims_lock_needed(h) || (rq.charged && d->claim_top));
 }
 
 /*
@@ -775,10 +776,11 @@ populate_fast_locked(struct nc_host *h, struct nc_domain *d, uint64_t gpfn,
                  (1ULL << first)) )
     {
         node_lock(h, first);
-        /* host_claims cannot become non-zero while a node lock is held. */
-        if ( host_claims(h) )
+        /* Host-wide claims cannot come while a node lock is held; an
+         * install's gate can (claims_lock_needed()). */
+        if ( claims_lock_needed(h) )
         {
-            node_unlock(h, first);
+            node_unlock_unchanged(h, first);
             return FAST_NOT_TAKEN;
         }
         mfn = take_on_node_locked(h, d, fast_req(order), first, &p, false);

@@ -12,36 +12,38 @@
  *
  * Installing holds the domain's lock (taken without a reference: all the
  * work is done under it), so that tot_pages and max_pages are stable and a
- * dying domain cannot gain claims after domain_kill released them, and the
- * locks of every node whose claims it checks or changes.  An install that
- * touches a host-wide claim takes the whole heap (it may be the one that
- * makes host_claims non-zero: locks.c); any other takes claims_lock only
- * while host-wide claims exist.  As in the posted v8 series, the install
- * is three steps: check the request on its own, with no heap lock
+ * dying domain cannot gain claims after domain_kill released them, and
+ * holds still every node whose claims it checks or changes.  An install
+ * that touches a host-wide claim takes the whole heap (it may be the one
+ * that makes host_claims non-zero: locks.c); any other closes the install
+ * gate (locks.c) and waits for each of its nodes instead of taking their
+ * locks: one atomic operation for the set, not two per node.  Every node
+ * it changes is held before the first change and until after the last,
+ * so any thread that takes a node lock sees the install either not at all
+ * or whole.  Changing the nodes one at a time would not be exact: a thread
+ * could see a raised claim on one node and then the old claim still on
+ * another (an allocation refused there, after the install returned), which
+ * no order of the calls explains.
+ *
+ * The common set (node entries only, each well formed, while no host-wide
+ * claim exists) is installed in one pass, install_plain_set(): each entry
+ * is checked and written at once, and all of it undone if a later entry or
+ * the set as a whole does not fit; anything else, errors included, goes to
+ * the general path.  That is, as in the posted v8 series, three steps:
+ * check the request on its own, with no heap lock
  * (domain_check_claim_request), check it against free memory
  * (check_available_claims), then replace the old claims with it
- * (domain_install_claims).
+ * (domain_install_claims), so the errors come in the specification's
+ * order from one place.
  *
- * Which node locks, and why the install stays one step to everyone: every
- * node lock it needs is taken before it changes anything, and each is
- * dropped only after that node's last change (two-phase locking), so any
- * thread that takes one of them sees the install either not at all or
- * whole.  A node entry with pages needs its node's lock for the check and
- * for raising its claim; an old entry needs it for lowering, because
- * node->claimed is a plain counter that allocations update under that
- * lock.  Lowering outside the critical section of the raises would not
- * be exact: a thread could see a raised claim on one node and then the old
- * claim still on another (an allocation refused there, after the install
- * returned), which no order of the calls explains; and lowering first
- * would leave nothing to restore if a raise then failed.  What needs no
- * lock is a node the install does not change: an old entry at 0 (redeemed)
- * to which the set gives no pages.  Those are all known to be 0, at no cost,
- * when the domain's node claims sum to 0 (I3: outstanding == host_claim),
- * as after a build redeemed them, so then only the set's own nodes are
- * locked and the toolstack's reset after building locks none.  An entry
- * with pages equal to the old claim would not need its lock either (its
- * check cannot fail: I2, I5), but telling costs every install a test per
- * entry and node, more than it saves where claims are replaced.
+ * Which nodes: a node entry with pages, for the check and for raising its
+ * claim, and an old entry, for lowering it, because node->claimed is a
+ * plain counter that allocations update under the node's lock.  Not a
+ * node the install does not change: an old entry at 0 (redeemed) to which
+ * the set gives no pages.  Those are all known to be 0, at no cost, when
+ * the domain's node claims sum to 0 (I3: outstanding == host_claim), as
+ * after a build redeemed them, so then only the set's own nodes are waited
+ * for and the toolstack's reset after building waits for none.
  */
 #include "private.h"
 
@@ -269,7 +271,7 @@ static int check_available_claims(struct nc_host *h, const struct nc_domain *d,
     {
         const struct nc_node *nd = &h->node[n];
 
-        ASSERT(node_locked(h, (uint32_t)n));
+        ASSERT(node_held(h, (uint32_t)n));
         /* The domain's own claim on n is given back first, so a same-size
          * or smaller replacement never fails here.  I5 keeps the
          * subtraction from wrapping. */
@@ -304,7 +306,7 @@ static int check_available_claims(struct nc_host *h, const struct nc_domain *d,
     return 0;
 }
 
-/* d's claim on node n (locked) becomes rq->node[n]: outside the mask a
+/* d's claim on node n (held) becomes rq->node[n]: outside the mask a
  * claim is 0 (I3's checker proves it), so an old entry and a new one are
  * one difference on the node. */
 static nc_always_inline void node_claim_replace_locked(
@@ -314,7 +316,7 @@ static nc_always_inline void node_claim_replace_locked(
     struct nc_node *nd = &h->node[n];
     uint64_t old = d->node_claim[n], v = rq->node[n];
 
-    ASSERT(node_locked(h, (uint32_t)n));
+    ASSERT(node_held(h, (uint32_t)n));
     ASSERT_GE(nd->claimed + v, old);
     nd->claimed = nd->claimed + v - old;
     d->node_claim[n] = v;
@@ -325,15 +327,13 @@ static nc_always_inline void node_claim_replace_locked(
  * old entries are dropped whole, not deducted one by one, as the install
  * writes every field a deduction keeps (the mask, outstanding, the node
  * choice's fields) anew.  `nodes` are those whose claim may change (the
- * others' is 0 before and after).  The domain's fields first, then the
- * nodes'; with only the locks of the nodes (l), each is unlocked as soon
- * as it is written, then claims_lock, as heap_unlock_nodes() would: every
- * change is made with every lock still held, so the install is one step
- * to anyone who takes any of them.
+ * others' is 0 before and after).  Under the gate (l) each node's room is
+ * synced as it is written, as node_unlock() would; the gate opens after
+ * the last, so the install is one step to anyone who takes a node lock.
  */
 static void domain_install_claims(struct nc_host *h, struct nc_domain *d,
                                   struct claim_request *rq,
-                                  uint64_t nodes, struct heap_locks *l,
+                                  uint64_t nodes, const struct heap_locks *l,
                                   bool all)
 {
     uint64_t before = d->outstanding, after = rq->host + rq->node_total;
@@ -368,12 +368,135 @@ static void domain_install_claims(struct nc_host *h, struct nc_domain *d,
         for_each_node_in(nodes, n)
         {
             node_claim_replace_locked(h, d, rq, n);
-            node_unlock(h, (uint32_t)n);
+            node_room_sync(&h->node[n]);
         }
-        if ( l->claims )
-            nc_unlock(&h->claims_lock);
     }
     ASSERT_EXPENSIVE_WHY(check_domain_claims_locked, h, d);
+}
+
+/* An entry's node if its target is a node below 64 and its pad is 0,
+ * else a value of 64 or more: with the two 32-bit fields read as one
+ * little-endian word, which is the node exactly when the entry is plain. */
+static nc_always_inline uint64_t claim_entry_node(const struct nc_claim *e)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t tp;
+
+    _Static_assert(offsetof(struct nc_claim, pad) ==
+                   offsetof(struct nc_claim, target) + 4, "nc_claim layout");
+    __builtin_memcpy(&tp, &e->target, sizeof(tp));
+    return tp;
+#else
+    return e->pad ? NC_MAX_NUMNODES : e->target;
+#endif
+}
+
+/*
+ * The common install in one pass under the gate: node entries only, each
+ * plain (no pad, an online node not named before), for a domain without a
+ * host-wide claim while no domain has one, and a set that fits.  Each
+ * entry is checked against its node and written at once, so that the
+ * node's counters are read once: the gate keeps the writes from everyone
+ * until it opens, and they are undone if a later entry, or the set as a
+ * whole, does not fit.  Anything else changes nothing and returns false,
+ * for the general path, which finds the error in the specification's
+ * order.  Rooms are synced only once the set is in (flips), so that a
+ * reader of admit_mask never sees a node change for an install that is
+ * undone.
+ */
+static bool install_plain_set(struct nc_host *h, struct nc_domain *d,
+                              const struct nc_claim *set, uint32_t nr)
+{
+    struct nc_node *node = h->node;
+    /* The nodes not named yet; those named with no pages (rare, so the
+     * entries with pages are known at the end as the others named). */
+    uint64_t allowed = h->online_mask, empty = 0, nodes, total = 0;
+    uint64_t undo[NC_MAX_NUMNODES];     /* read only where nodes has bit n */
+    struct claim_top_scan top = { 0 };
+    const struct nc_claim *e = set;
+    uint64_t old_nodes;
+    bool full = false;
+
+    ASSERT(nc_lock_held(&d->lock) && !d->host_claim);
+    if ( heap_gate_close(h) )
+        goto out;                       /* host-wide claims: headroom */
+    for ( uint32_t i = nr; i; i--, e++ )
+    {
+        uint64_t v = e->pages, t = claim_entry_node(e), bit, own, room, c;
+        struct nc_node *nd;
+
+        /* A node below 64 and no pad; then online and not named before. */
+        if ( __builtin_expect(t >= NC_MAX_NUMNODES, 0) )
+            goto undo;
+        bit = 1ULL << t;
+        if ( __builtin_expect(!(allowed & bit), 0) )
+            goto undo;
+        allowed ^= bit;
+        if ( __builtin_expect(!v, 0) )
+        {
+            empty |= bit;
+            continue;
+        }
+        nd = &node[t];
+        heap_gate_wait_node(h, nd, (uint32_t)t);
+        own = d->node_claim[t];
+        /* I5 keeps this from wrapping, as in check_available_claims(). */
+        room = nd->avail - nd->claimed + own;
+        if ( v > room )
+        {
+            empty |= bit;       /* not written */
+            goto undo;
+        }
+        /* The node fills: its room changes (synced below). */
+        full |= v == room;
+        c = nd->claimed - own + v;
+        nd->claimed = c;
+        undo[t] = own;
+        d->node_claim[t] = v;
+        total += v;             /* no wrap: each v fits in its node */
+        claim_top_add(&top, bit, v);
+    }
+    nodes = (h->online_mask ^ allowed) & ~empty;
+    if ( total > room_under_max(d) )
+        goto undo;
+    /* The old entries the set drops (those at 0 change nothing: I3). */
+    old_nodes = d->outstanding ? d->node_claim_mask & ~nodes : 0;
+    for_each_node_in(old_nodes, n)
+    {
+        struct nc_node *nd = &node[n];
+        uint64_t own = d->node_claim[n];
+
+        heap_gate_wait_node(h, nd, (uint32_t)n);
+        ASSERT_GE(nd->claimed, own);
+        nd->claimed -= own;
+        d->node_claim[n] = 0;
+    }
+    d->node_claim_mask = nodes;
+    claim_top_set(d, &top);
+    d->outstanding = total;
+    /* Besides the nodes filled, a room changes only on a node that was
+     * full: its admit_mask bit is clear (it is the node's room while the
+     * node is held). */
+    if ( full || ((nodes | old_nodes) &
+                  ~atomic_load_explicit(&h->admit_mask, memory_order_relaxed)) )
+        for_each_node_in(nodes | old_nodes, n)
+            node_room_sync(&node[n]);
+    ASSERT_EXPENSIVE_WHY(check_domain_claims_locked, h, d);
+    heap_gate_open(h);
+    return true;
+
+undo:
+    nodes = (h->online_mask ^ allowed) & ~empty;
+    for_each_node_in(nodes, n)
+    {
+        struct nc_node *nd = &node[n];
+
+        nd->claimed = nd->claimed - d->node_claim[n] + undo[n];
+        d->node_claim[n] = undo[n];
+    }
+out:
+    heap_gate_open(h);
+    return false;
 }
 
 /*
@@ -402,6 +525,11 @@ static int domain_install_claim_set(struct nc_host *h, struct nc_domain *d,
         return -EINVAL;
     if ( nr > NC_CLAIM_MAX_ENTRIES )
         return -E2BIG;
+    if ( !legacy && !d->host_claim && install_plain_set(h, d, set, nr) )
+    {
+        *outstanding = d->outstanding;
+        return 0;
+    }
 
     domain_check_claim_request(h, set, nr, &rq);
     /*
@@ -420,7 +548,13 @@ static int domain_install_claim_set(struct nc_host *h, struct nc_domain *d,
     if ( all )
         heap_lock_all(h);
     else
-        heap_lock_nodes(h, &l, nodes, false);
+    {
+        l.tracking = heap_gate_close(h) > 0;
+        l.claims = true;
+        l.nodes = nodes;
+        for_each_node_in(nodes, n)
+            heap_gate_wait(h, (uint32_t)n);
+    }
 
     rc = check_available_claims(h, d, &rq, legacy, &l, all);
     if ( rc == 1 )
@@ -431,12 +565,12 @@ static int domain_install_claim_set(struct nc_host *h, struct nc_domain *d,
         rc = 0;
     }
     if ( !rc )
-        domain_install_claims(h, d, &rq, nodes, &l, all);  /* drops l's */
-    else if ( !all )
-        heap_unlock_nodes(h, &l);
+        domain_install_claims(h, d, &rq, nodes, &l, all);
     *outstanding = d->outstanding;
     if ( all )
         heap_unlock_all(h);
+    else
+        heap_gate_open(h);
     return rc;
 }
 

@@ -53,6 +53,7 @@ static void dump_heap(struct dump_out *o)
 {
     struct nc_host *h = o->h;
     uint64_t host_avail = 0, host_off = 0;
+    struct heap_locks l;
     char line[512];
 
     for ( unsigned int n = 0; n < h->nr_nodes; n++ )
@@ -62,13 +63,13 @@ static void dump_heap(struct dump_out *o)
 
         if ( !nd->online || !nd->size )
             continue;
-        node_lock(h, n);
+        heap_lock_node(h, &l, n);
         for ( unsigned int z = 0; z < NC_NR_ZONES; z++ )
             zone_avail[z] = nd->zone_avail[z];
         avail = nd->avail;
         claimed = nd->claimed;
         host_off += nd->offlined;
-        node_unlock(h, n);
+        heap_unlock_node(h, &l, n);
         host_avail += avail;
 
         nc_format(line, sizeof(line),
@@ -83,7 +84,7 @@ static void dump_heap(struct dump_out *o)
 
             if ( !zone_avail[z] )
                 continue;
-            node_lock(h, n);
+            heap_lock_node(h, &l, n);
             for ( unsigned int k = 0; k <= NC_MAX_ORDER; k++ )
                 blocks[k] = nd->zone_blocks[z][k];
             /* Cached blocks are free blocks too (heap.c). */
@@ -91,7 +92,7 @@ static void dump_heap(struct dump_out *o)
                 for ( unsigned int i = 0; i < nd->cache[k].nr; i++ )
                     if ( zone_of(nd->cache[k].mfn[i]) == z )
                         blocks[k]++;
-            node_unlock(h, n);
+            heap_unlock_node(h, &l, n);
 
             used = (size_t)nc_format(line, sizeof(line),
                                      "heap[node=%u][zone=%u] -> %llu pages; "

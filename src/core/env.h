@@ -61,8 +61,19 @@ typedef struct nc_lock {
 
 void nc_lock_init(nc_lock_t *l, unsigned int rank);
 void nc_lock_fini(nc_lock_t *l);
+/* Taking a lock is a sequentially consistent read-modify-write (a full
+ * barrier, as a locked instruction is on x86) and giving it back a
+ * release.  The core relies on the first for the install gate
+ * (locks.c): a thread that takes a lock and then reads a word, and one
+ * that writes that word and then finds the lock free (nc_lock_free()),
+ * cannot both miss the other's write. */
 void nc_lock(nc_lock_t *l);
 void nc_unlock(nc_lock_t *l);
+/* Whether no thread holds l, as a sequentially consistent read at this
+ * instant (so with an acquire: what the last holder wrote is visible).
+ * The caller must know that nobody can take l afterwards and still act
+ * on what it protects, as the install gate does. */
+bool nc_lock_free(const nc_lock_t *l);
 /* By the calling thread.  Debug builds only: at NC_DEBUG 0 it is declared
  * for ASSERT()'s unevaluated operand and defined nowhere, so code that
  * would depend on it at run time there does not link. */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The heap's locks: one per node, claims_lock for host-wide admission, and
- * the two ways of stopping everything (heap_lock_all(), world_lock()).
+ * The heap's locks: one per node, claims_lock for host-wide admission and
+ * installs, the install gate, and the two ways of stopping everything
+ * (heap_lock_all(), world_lock()).
  *
  * An allocation or a free on node n changes n's counters only, under n's
  * lock.  What links the nodes is the host-wide rule that all claims fit in
@@ -12,7 +13,9 @@
  * claims_lock and keeps host->unclaimed, the exact host-wide headroom, up
  * to date; host_claims becomes non-zero only with every lock held, so an
  * actor that saw it as 0 under a node lock stays right until it unlocks.
- * heap_lock_nodes() is that protocol in one place.
+ * The install gate (below) sets a bit of host_claims too, so that one
+ * reading of it under the node lock tells an actor both things it must
+ * take claims_lock for.  heap_lock_nodes() is that protocol in one place.
  */
 #include "private.h"
 
@@ -26,10 +29,10 @@ static void lock_mask(struct nc_host *h, uint64_t nodes)
         node_lock(h, (uint32_t)n);
 }
 
-static void unlock_mask(struct nc_host *h, uint64_t nodes)
+static void unlock_mask_unchanged(struct nc_host *h, uint64_t nodes)
 {
     for_each_node_in(nodes, n)
-        node_unlock(h, (uint32_t)n);
+        node_unlock_unchanged(h, (uint32_t)n);
 }
 
 /* node_room_sync()'s write, when the node filled or got room again: out
@@ -54,20 +57,101 @@ void heap_lock_nodes(struct nc_host *h, struct heap_locks *l, uint64_t nodes,
                      bool claims)
 {
     l->nodes = nodes;
-    l->claims = claims || host_claims(h) > 0;
+    l->claims = claims || claims_lock_needed(h);
     for ( ;; )
     {
+        /* With claims_lock held, no install holds the gate. */
         if ( l->claims )
             nc_lock(&h->claims_lock);
         lock_mask(h, nodes);
-        /* Read again under the node locks: it cannot become non-zero now. */
-        if ( l->claims || host_claims(h) == 0 )
+        /* Read again under the node locks (claims_lock_needed()). */
+        if ( l->claims || !claims_lock_needed(h) )
             break;
-        unlock_mask(h, nodes);
-        l->claims = true;       /* a host-wide claim came meanwhile */
+        /* A host-wide claim came meanwhile, or an install's gate. */
+        unlock_mask_unchanged(h, nodes);
+        l->claims = true;
     }
     l->tracking = l->claims && host_claims(h) > 0;
 }
+
+/* ========================================================================
+ * The install gate
+ * ======================================================================== */
+
+/*
+ * A claim-set install changes the claims of many nodes in one step.  With
+ * their node locks that costs two atomic operations per node, which at 64
+ * nodes is most of the call.  The gate gives the installer the same
+ * exclusion with one: it takes claims_lock and sets HOST_CLAIMS_GATE in
+ * host_claims.  Every thread that takes a node lock to read or change the
+ * node's counters reads host_claims under it, and if it is not 0 gives the
+ * lock back untouched (node_unlock_unchanged()) and takes claims_lock
+ * first, which is to wait for the install: heap_lock_node(),
+ * heap_lock_nodes() and the allocation's fast path already do so for
+ * host-wide claims.  The installer then waits for each node it changes to
+ * have no holder: a free lock costs one load to tell; a held one is taken
+ * and given back, as its holder read host_claims before the gate closed
+ * and may still be at work.
+ *
+ * Why one of the two always sees the other (Dekker's handshake): the
+ * installer writes host_claims, then reads the node's lock word; a locker
+ * writes the lock word (its compare-and-swap), then reads host_claims;
+ * all four sequentially consistent (nc_lock() and nc_lock_free() are,
+ * env.h).  In their single order, if the installer's read comes before
+ * the locker's swap, its write of the gate comes before the locker's read
+ * too.  So a locker either holds the lock when the installer looks (and
+ * is waited for) or sees the gate (and touches nothing).
+ *
+ * Only installs without a host-wide entry use it (claims.c); with one,
+ * host_claims itself may change from 0, which needs every lock
+ * (heap_lock_all()).  While the gate is closed every other node locker
+ * waits on claims_lock, not only those of the install's nodes: an install
+ * is short, and the common path stays one load.
+ */
+uint64_t heap_gate_close(struct nc_host *h)
+{
+    uint64_t hc;
+
+    nc_lock(&h->claims_lock);
+    hc = host_claims(h);
+    atomic_store_explicit(&h->host_claims, hc | HOST_CLAIMS_GATE,
+                          memory_order_seq_cst);
+#if NC_DEBUG >= 1
+    h->gate_nodes = 0;
+#endif
+    return hc;
+}
+
+/* heap_gate_wait() where the node's lock is held: its holder read
+ * host_claims before the gate closed, so it is taken, once the holder is
+ * done, and given back unchanged. */
+void heap_gate_wait_holder(struct nc_host *h, uint32_t n)
+{
+    node_lock(h, n);
+    node_unlock_unchanged(h, n);
+}
+
+void heap_gate_open(struct nc_host *h)
+{
+    ASSERT(heap_gate_closed(h));
+    atomic_store_explicit(&h->host_claims, host_claims(h),
+                          memory_order_release);
+    nc_unlock(&h->claims_lock);
+}
+
+#if NC_DEBUG >= 1
+bool heap_gate_closed(const struct nc_host *h)
+{
+    return nc_lock_held(&h->claims_lock) &&
+           (atomic_load_explicit(&((struct nc_host *)h)->host_claims,
+                                 memory_order_relaxed) & HOST_CLAIMS_GATE);
+}
+
+bool node_gated(const struct nc_host *h, uint32_t n)
+{
+    return heap_gate_closed(h) && (h->gate_nodes & (1ULL << n));
+}
+#endif
 
 /* ========================================================================
  * Everything

@@ -268,6 +268,9 @@ int nc_page_query(struct nc_host *h, nc_domid_t caller, uint64_t mfn,
     if ( rc )
         return rc;
     node = mfn_node(h, mfn);
+    /* Its lock alone even while an install holds the gate: the bad set
+     * and the offline map change only with the whole heap held, and the
+     * counters an install changes are neither read nor written here. */
     node_lock(h, node);
     b = badset_find(&h->node[node].bad, mfn);
     offlined = offmap_test(&h->node[node], mfn);
@@ -278,6 +281,6 @@ int nc_page_query(struct nc_host *h, nc_domid_t caller, uint64_t mfn,
                             : NC_PG_OFFLINE_STATUS_OFFLINE_PENDING) |
                   (b && (b->flags & NC_BAD_BROKEN)
                    ? NC_PG_OFFLINE_STATUS_BROKEN : 0);
-    node_unlock(h, node);
+    node_unlock_unchanged(h, node);
     return rc;
 }

@@ -23,7 +23,10 @@
  * node checks imply the host-wide one (docs/design.md), so nothing global is
  * touched.  host_claims becomes non-zero only with every lock of the heap
  * held (heap_lock_all()), so a thread holding one node lock that reads it as
- * 0 may rely on that until it drops the lock.
+ * 0 may rely on that until it drops the lock.  A claim-set install without
+ * a host-wide entry holds its nodes still by the install gate instead of
+ * their locks: claims_lock and a bit in host_claims, which sends every
+ * node locker to claims_lock too (locks.c).
  *
  * console_lock is a leaf: nothing is taken under it and nothing is
  * allocated, and messages are written after the heap's locks are dropped,
@@ -31,7 +34,8 @@
  *
  * Every field below says what protects it:
  *   (c) constant after creation
- *   (n) its node's lock (node->lock)
+ *   (n) its node's lock (node->lock), or the install gate that holds
+ *       the node (locks.c)
  *   (C) host->claims_lock
  *   (d) the owning domain's lock
  *   (D) host->domlist_lock
@@ -378,13 +382,17 @@ struct nc_host {
     struct nc_p2m anon;                                   /* (A) mfn->mfn */
 
     nc_lock_t claims_lock;
-    /* (C) write, (a) read: sum of the domains' host-wide claims.  0 -> >0
-     * only under heap_lock_all(). */
+    /* (C) write, (a) read: sum of the domains' host-wide claims (0 -> >0
+     * only under heap_lock_all()), and HOST_CLAIMS_GATE while an install
+     * holds the gate (locks.c). */
     uint64_t _Atomic host_claims;
     /* (C) While host_claims > 0: total free minus all claims, kept exact by
      * every actor (all hold claims_lock then).  Stale, and unused, while
      * host_claims is 0; heap_unlock_all() recomputes it. */
     uint64_t unclaimed;
+#if NC_DEBUG >= 1
+    uint64_t gate_nodes;        /* (C) the nodes the gate holds, if closed */
+#endif
 
     /* Bit n set <=> node n has a free frame that no claim covers (avail >
      * claimed), as node n's lock holder left it (node_room_sync()); (a)
@@ -433,7 +441,12 @@ static nc_always_inline void node_room_sync(struct nc_node *nd)
         node_room_flip(nd);
 }
 
-/* locks.c: the heap's locks (see the top of this file for the order) */
+/* locks.c: the heap's locks (see the top of this file for the order).
+ * A node lock alone keeps the node's counters still only while no install
+ * holds the gate: whoever takes one to read or change them reads
+ * host_claims under it (claims_lock_needed(); heap_lock_node() and
+ * heap_lock_nodes() do), and if it is not 0 gives the lock back with
+ * node_unlock_unchanged() and takes claims_lock first. */
 static nc_always_inline void node_lock(struct nc_host *h, uint32_t n)
 {
     nc_lock(&h->node[n].lock);
@@ -441,6 +454,15 @@ static nc_always_inline void node_lock(struct nc_host *h, uint32_t n)
 static nc_always_inline void node_unlock(struct nc_host *h, uint32_t n)
 {
     node_room_sync(&h->node[n]);
+    nc_unlock(&h->node[n].lock);
+}
+/* Give back a node lock under which no counter was read or changed, as
+ * when host_claims said to take claims_lock first: the node's counters
+ * may be an installer's to change meanwhile, so not even room is looked
+ * at. */
+static nc_always_inline void node_unlock_unchanged(struct nc_host *h,
+                                                   uint32_t n)
+{
     nc_unlock(&h->node[n].lock);
 }
 static inline bool node_locked(const struct nc_host *h, uint32_t n)
@@ -472,6 +494,38 @@ static inline void heap_unlock_nodes(struct nc_host *h,
     if ( l->claims )
         nc_unlock(&h->claims_lock);
 }
+/* The install gate (locks.c): heap_gate_close() takes claims_lock and
+ * closes the gate, returning host_claims() (0: no host-wide claim exists,
+ * none can come meanwhile); then heap_gate_wait() for each node before its
+ * counters are read, after which they are the caller's as if it held the
+ * node's lock, until heap_gate_open().  Whoever changes a node's counters
+ * under the gate syncs its room (node_room_sync()) before the gate opens,
+ * as node_unlock() would. */
+uint64_t heap_gate_close(struct nc_host *h);
+void heap_gate_wait_holder(struct nc_host *h, uint32_t n);
+/* The same, for node n's structure nd. */
+static nc_always_inline void heap_gate_wait_node(struct nc_host *h,
+                                                 struct nc_node *nd,
+                                                 uint32_t n)
+{
+    if ( __builtin_expect(!nc_lock_free(&nd->lock), 0) )
+        heap_gate_wait_holder(h, n);
+#if NC_DEBUG >= 1
+    h->gate_nodes |= 1ULL << n;
+#endif
+}
+static nc_always_inline void heap_gate_wait(struct nc_host *h, uint32_t n)
+{
+    heap_gate_wait_node(h, &h->node[n], n);
+}
+void heap_gate_open(struct nc_host *h);
+/* Debug builds only, as nc_lock_held() (env.h): this thread holds the
+ * gate (over node n, waited for). */
+bool heap_gate_closed(const struct nc_host *h);
+bool node_gated(const struct nc_host *h, uint32_t n);
+/* Node n's counters are this thread's to read and change: its lock, or
+ * the gate over it. */
+#define node_held(h, n) (node_locked(h, n) || node_gated(h, n))
 /* claims_lock and every node lock: the whole heap stands still.  Unlocking
  * recomputes host->unclaimed (while host-wide claims exist, when it is
  * kept), so code under it need not keep it. */
@@ -483,26 +537,41 @@ bool heap_all_locked(const struct nc_host *h);
 uint64_t host_total_avail_locked(const struct nc_host *h);
 uint64_t host_outstanding_locked(const struct nc_host *h);
 uint64_t host_offlined_locked(const struct nc_host *h);
+/* The install gate's bit of host_claims (locks.c). */
+#define HOST_CLAIMS_GATE (1ULL << 63)
+/* Whether a node lock alone does not suffice, and claims_lock must be
+ * taken first: host-wide claims exist, or an install holds the gate.
+ * Read under a node lock, 0 stays 0 for the claims until the lock is
+ * given back; the gate may close meanwhile, but an installer waits for
+ * the lock of every node it changes (locks.c).  Sequentially consistent,
+ * for the gate's handshake (a plain load on x86). */
+static nc_always_inline bool claims_lock_needed(const struct nc_host *h)
+{
+    return atomic_load_explicit(&((struct nc_host *)h)->host_claims,
+                                memory_order_seq_cst) != 0;
+}
+/* The sum of the domains' host-wide claims. */
 static inline uint64_t host_claims(const struct nc_host *h)
 {
     return atomic_load_explicit(&((struct nc_host *)h)->host_claims,
-                                memory_order_acquire);
+                                memory_order_acquire) & ~HOST_CLAIMS_GATE;
 }
 /* heap_lock_nodes() for one node: its lock only, unless host-wide claims
- * exist (then claims_lock first).  Inline: every extent takes it. */
+ * exist or an install holds the gate (then claims_lock first).  Inline:
+ * every extent takes it. */
 static inline void heap_lock_node(struct nc_host *h, struct heap_locks *l,
                                   uint32_t n)
 {
     l->nodes = 1ULL << n;
     l->claims = false;
     l->tracking = false;
-    if ( __builtin_expect(host_claims(h) == 0, 1) )
+    if ( __builtin_expect(!claims_lock_needed(h), 1) )
     {
         node_lock(h, n);
-        /* Read again under the lock: it cannot become non-zero now. */
-        if ( __builtin_expect(host_claims(h) == 0, 1) )
+        /* Read again under the lock (claims_lock_needed()). */
+        if ( __builtin_expect(!claims_lock_needed(h), 1) )
             return;
-        node_unlock(h, n);
+        node_unlock_unchanged(h, n);
     }
     heap_lock_nodes(h, l, l->nodes, true);
 }

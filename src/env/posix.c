@@ -22,7 +22,10 @@
  * C library: the allocation path takes two per extent, and glibc's
  * pthread_mutex costs several times that.  A contended lock spins briefly
  * (the holders' critical sections are short), then sleeps in the kernel.
- * Acquire and release orderings make it a lock for ThreadSanitizer too.
+ * Taking it is sequentially consistent (on x86 the same locked instruction
+ * as an acquire), which the install gate's handshake needs (env.h);
+ * giving it back is a release.  Those orderings make it a lock for
+ * ThreadSanitizer too.
  */
 _Static_assert(sizeof(int _Atomic) <= sizeof(((nc_lock_t *)0)->opaque),
                "nc_lock_t too small");
@@ -120,13 +123,13 @@ __attribute__((noinline, cold)) static void lock_slow(int _Atomic *s)
         c = 0;
         if ( atomic_load_explicit(s, memory_order_relaxed) == 0 &&
              atomic_compare_exchange_weak_explicit(s, &c, 1,
-                                                   memory_order_acquire,
+                                                   memory_order_seq_cst,
                                                    memory_order_relaxed) )
             return;
         cpu_relax();
     }
     /* Mark it contended; whoever unlocks then wakes a sleeper. */
-    while ( atomic_exchange_explicit(s, 2, memory_order_acquire) != 0 )
+    while ( atomic_exchange_explicit(s, 2, memory_order_seq_cst) != 0 )
         futex(s, FUTEX_WAIT, 2);
 }
 
@@ -140,7 +143,7 @@ void nc_lock(nc_lock_t *l)
     order_acquire(l);
 #endif
     if ( !atomic_compare_exchange_strong_explicit(s, &c, 1,
-                                                  memory_order_acquire,
+                                                  memory_order_seq_cst,
                                                   memory_order_relaxed) )
         lock_slow(s);
 #if NC_DEBUG >= 1
@@ -160,6 +163,12 @@ void nc_unlock(nc_lock_t *l)
 #endif
     if ( atomic_exchange_explicit(s, 0, memory_order_release) == 2 )
         futex(s, FUTEX_WAKE, 1);
+}
+
+bool nc_lock_free(const nc_lock_t *l)
+{
+    return atomic_load_explicit(state_of((nc_lock_t *)l),
+                                memory_order_seq_cst) == 0;
 }
 
 #if NC_DEBUG >= 1
