@@ -1104,6 +1104,87 @@ static void test_claim_set_with_one_bad_entry_changes_nothing(void **state)
     nc_host_destroy(h);
 }
 
+/*
+ * Node entries only, while no domain holds a host-wide claim: the one-pass
+ * install (claims.c's install_plain_set()), which writes each entry as it
+ * checks it, must undo every entry before a bad one, and the whole set when
+ * only the sum is too much; its node checks see the domain's own old claim
+ * given back.  A node it fills, and one it gives room again, change their
+ * admit_mask bits (the checker compares them with the counters).
+ */
+static void test_claim_set_of_node_entries_is_undone_whole(void **state)
+{
+    static const struct {
+        struct nc_claim e;
+        int err;
+    } bad[] = {
+        { { .pages = 1, .target = 0, .pad = 1 }, -EINVAL },        /* pad */
+        { { .pages = 1, .target = 0x40000000U }, -EINVAL },        /* sel */
+        { { .pages = 1, .target = 4 }, -ENOENT },                  /* missing */
+        { { .pages = 1, .target = 3 }, -ENOENT },                  /* offline */
+        { { .pages = 1, .target = 2 }, -EINVAL },                  /* repeat */
+        { { .pages = 1, .target = 0 }, -ENOMEM },                  /* node */
+    };
+    static const struct nc_claim good[2] = {
+        { .pages = 10, .target = 1 },
+        { .pages = 20, .target = 2 },
+    };
+    /* Four nodes of 16384 pages, node 3 offline. */
+    struct nc_host *h = host_new_offline("4x64M", 1ULL << 3);
+    nc_domid_t d = dom_new(h, 1000), b = dom_new(h, BIG_MAX);
+    nc_domid_t e = dom_new(h, BIG_MAX);
+    struct nc_claim s[3];
+    struct snap before;
+
+    (void)state;
+    assert_int_equal(claim_set(h, d, 2, NODEC(1, 200), NODEC(2, 300)), 0);
+    assert_int_equal(claim_set(h, b, 1, NODEC(0, NODE_PAGES)), 0);
+    snap_take(h, &before);
+
+    for ( uint32_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++ )
+        for ( uint32_t pos = 0; pos < 3; pos++ )
+        {
+            for ( uint32_t i = 0, j = 0; i < 3; i++ )
+                s[i] = i == pos ? bad[k].e : good[j++];
+            if ( set_raw(h, d, s, 3) != bad[k].err )
+                fail_msg("bad entry %u at %u: expected %d", k, pos,
+                         bad[k].err);
+            SNAP_CHECK(h, &before);
+        }
+    /* Each entry fits its node, the sum not max_pages (1001 > 1000). */
+    s[0] = (struct nc_claim){ .pages = 700, .target = 1 };
+    s[1] = (struct nc_claim){ .pages = 301, .target = 2 };
+    assert_int_equal(set_raw(h, d, s, 2), -EINVAL);
+    SNAP_CHECK(h, &before);
+    /* d's own 200 on node 1 count as free to d: the rest of the node, and
+     * not a page more. */
+    s[0] = (struct nc_claim){ .pages = NODE_PAGES + 1, .target = 1 };
+    assert_int_equal(set_raw(h, e, s, 1), -ENOMEM);
+    s[0].pages = NODE_PAGES - 199;
+    assert_int_equal(set_raw(h, e, s, 1), -ENOMEM);
+    SNAP_CHECK(h, &before);
+
+    /* e fills node 1; then d replaces its claims, and e gives node 1 room
+     * again. */
+    s[0].pages = NODE_PAGES - 200;
+    assert_int_equal(set_raw(h, e, s, 1), 0);
+    EXPECT_NODE(h, 1, NODE_PAGES, NODE_PAGES);
+    assert_invariants(h);
+    memcpy(s, good, sizeof(good));
+    assert_int_equal(set_raw(h, d, s, 2), 0);
+    EXPECT_CLAIMS(h, d, 3, HOSTC(0), NODEC(1, 10), NODEC(2, 20));
+    EXPECT_NODE(h, 1, NODE_PAGES, NODE_PAGES - 190);
+    EXPECT_NODE(h, 2, NODE_PAGES, 20);
+    assert_invariants(h);
+    s[0] = (struct nc_claim){ .pages = 5, .target = 2 };
+    assert_int_equal(set_raw(h, e, s, 1), 0);
+    EXPECT_CLAIMS(h, e, 2, HOSTC(0), NODEC(2, 5));
+    EXPECT_NODE(h, 1, NODE_PAGES, 10);
+    EXPECT_NODE(h, 2, NODE_PAGES, 25);
+    assert_invariants(h);
+    nc_host_destroy(h);
+}
+
 /* ========================================================================
  * Replacement and release (spec §4 SET 4-5)
  * ======================================================================== */
@@ -1684,6 +1765,7 @@ int main(void)
         cmocka_unit_test(test_claim_set_totals_are_overflow_safe),
         cmocka_unit_test(test_claim_set_checks_in_spec_order),
         cmocka_unit_test(test_claim_set_with_one_bad_entry_changes_nothing),
+        cmocka_unit_test(test_claim_set_of_node_entries_is_undone_whole),
         cmocka_unit_test(test_claim_set_smaller_after_partial_allocation),
         cmocka_unit_test(test_claim_set_replaces_never_accumulates),
         cmocka_unit_test(test_claim_set_all_zero_releases_everything),
