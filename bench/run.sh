@@ -19,7 +19,12 @@
 # at most 400 (order 0) and 800 (order 9) instructions per alloc+free pair,
 # at most 800 from a pristine heap (--pristine: no block reused), claims
 # adding at most 25 (one and eight node entries; the mixed set with a
-# host-wide entry is shown too), and the scaling over 1-8 threads.  With
+# host-wide entry is shown too), and the scaling over 1-8 threads; then the
+# rate goals of the same run: 25 M order-0 pairs/s on one core, 20 M / 10 M
+# / 4 M claim-set installs/s of 1 / 8 / 64 entries, and two threads at
+# 1.7 times one (rates vary with the machine's load: each figure is the
+# best of the benchmark's runs, and the line says which goals this run
+# met).  With
 # --json FILE, writes the benchmark's JSON extended with the instruction
 # counts.  Needs only bash and coreutils (no python3, jq or awk).
 #
@@ -38,6 +43,10 @@ GOAL_CLAIMS=25
 # Goal for a pair served by splitting and merging rather than the cache
 # (--pristine: N populates on the unsplit heap, then N depopulates).
 GOAL_PRISTINE=800
+# Rate goals (issue 10), per second; the scaling goal in hundredths.
+GOAL_PAIRS_PER_S=25000000
+declare -A GOAL_SETS_PER_S=([1]=20000000 [8]=10000000 [64]=4000000)
+GOAL_SCALING_2=170
 
 me=bench/run.sh
 
@@ -311,6 +320,27 @@ do
     printf '%-38s %15s %8s\n' "  $t thread$([ $t = 1 ] || echo s)" "$r" "$(div "$r" "$one" 2)x"
 done
 echo
+# The rate goals, from this run's figures.
+rate_met=true
+rate_detail=
+r=$(get alloc_free_o0_pairs_per_s)
+[ "$r" -ge $GOAL_PAIRS_PER_S ] || rate_met=false
+rate_detail+="order-0 pairs/s $r (goal >= $GOAL_PAIRS_PER_S)"
+for nr in 1 8 64
+do
+    r=$(get claim_set_${nr}_per_s)
+    [ "$r" -ge "${GOAL_SETS_PER_S[$nr]}" ] || rate_met=false
+    rate_detail+=", $nr-entry installs/s $r (goal >= ${GOAL_SETS_PER_S[$nr]})"
+done
+r=$(get scaling_2_threads_pairs_per_s)
+[ $((r * 100)) -ge $((one * GOAL_SCALING_2)) ] || rate_met=false
+rate_detail+=", 2 threads $(div "$r" "$one" 2)x (goal >= $(div $GOAL_SCALING_2 100 1)x)"
+if $rate_met
+then
+    echo "goals (rates, this run): MET ($rate_detail)"
+else
+    echo "goals (rates, this run): NOT MET ($rate_detail)"
+fi
 if $have_ir
 then
     echo "instr/pair: callgrind Ir, (Ir(N=$N2) - Ir(N=$N1)) / $dn pairs"
@@ -335,6 +365,7 @@ then
         sed -e '$d' "$tmp/bench.json" | sed -e '$s/$/,/'
         b=${build//\\/\\\\}
         echo "  \"build_dir\": \"${b//\"/\\\"}\","
+        echo "  \"rate_goal_met\": $rate_met,"
         if $have_ir
         then
             echo "  \"callgrind\": true,"

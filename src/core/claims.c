@@ -400,9 +400,8 @@ static nc_always_inline uint64_t claim_entry_node(const struct nc_claim *e)
  * until it opens, and they are undone if a later entry, or the set as a
  * whole, does not fit.  Anything else changes nothing and returns false,
  * for the general path, which finds the error in the specification's
- * order.  Rooms are synced only once the set is in (flips), so that a
- * reader of admit_mask never sees a node change for an install that is
- * undone.
+ * order.  Rooms are synced only once the set is in, so that a reader of
+ * admit_mask never sees a node change for an install that is undone.
  */
 static bool install_plain_set(struct nc_host *h, struct nc_domain *d,
                               const struct nc_claim *set, uint32_t nr)
@@ -418,8 +417,13 @@ static bool install_plain_set(struct nc_host *h, struct nc_domain *d,
     bool full = false;
 
     ASSERT(nc_lock_held(&d->lock) && !d->host_claim);
+    /* Host-wide claims need the headroom kept: the general path.  Read
+     * before the gate to spare it a round trip, and again under it, as
+     * they may have come meanwhile. */
+    if ( host_claims(h) )
+        return false;
     if ( heap_gate_close(h) )
-        goto out;                       /* host-wide claims: headroom */
+        goto open;
     for ( uint32_t i = nr; i; i--, e++ )
     {
         uint64_t v = e->pages, t = claim_entry_node(e), bit, own, room, c;
@@ -494,7 +498,7 @@ undo:
         nd->claimed = nd->claimed - d->node_claim[n] + undo[n];
         d->node_claim[n] = undo[n];
     }
-out:
+open:
     heap_gate_open(h);
     return false;
 }
