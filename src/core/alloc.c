@@ -332,7 +332,10 @@ static nc_noinline uint32_t room_in_split_walk(const struct nc_host *h,
  * request: no host-wide claims (no host-wide admission) and no node claim
  * of d's left (a = b = c = 0 on every node), so that a node whose bit is
  * clear admits nothing.  While an install holds the gate they are not
- * trusted either: the walk then goes to claims_lock, to wait for it. */
+ * trusted either, and the walk goes to claims_lock, to wait for it; one
+ * that closes the gate after this read changes its nodes' bits in one
+ * step (heap_gate_sync_rooms()), so the mask read next shows it not at
+ * all or whole. */
 static nc_always_inline bool bits_decide(const struct nc_host *h,
                                          const struct nc_domain *d,
                                          struct alloc_req rq)

@@ -327,9 +327,10 @@ static nc_always_inline void node_claim_replace_locked(
  * old entries are dropped whole, not deducted one by one, as the install
  * writes every field a deduction keeps (the mask, outstanding, the node
  * choice's fields) anew.  `nodes` are those whose claim may change (the
- * others' is 0 before and after).  Under the gate (l) each node's room is
- * synced as it is written, as node_unlock() would; the gate opens after
- * the last, so the install is one step to anyone who takes a node lock.
+ * others' is 0 before and after).  Under the gate (l) the nodes' rooms
+ * are synced after the last write, all in one step (heap_gate_sync_rooms());
+ * the gate opens after that, so the install is one step to anyone who
+ * takes a node lock or reads admit_mask.
  */
 static void domain_install_claims(struct nc_host *h, struct nc_domain *d,
                                   struct claim_request *rq,
@@ -366,10 +367,8 @@ static void domain_install_claims(struct nc_host *h, struct nc_domain *d,
     {
         ASSERT(l->nodes == nodes);
         for_each_node_in(nodes, n)
-        {
             node_claim_replace_locked(h, d, rq, n);
-            node_room_sync(&h->node[n]);
-        }
+        heap_gate_sync_rooms(h, nodes);
     }
     ASSERT_EXPENSIVE_WHY(check_domain_claims_locked, h, d);
 }
@@ -400,11 +399,13 @@ static nc_always_inline uint64_t claim_entry_node(const struct nc_claim *e)
  * until it opens, and they are undone if a later entry, or the set as a
  * whole, does not fit.  Anything else changes nothing and returns false,
  * for the general path, which finds the error in the specification's
- * order.  Rooms are synced only once the set is in, so that a reader of
+ * order; the gate stays closed for it where it was (*gated), so that a
+ * set refused here, or the toolstack's reset, closes it only once.  Rooms are synced only once the set is in, so that a reader of
  * admit_mask never sees a node change for an install that is undone.
  */
 static bool install_plain_set(struct nc_host *h, struct nc_domain *d,
-                              const struct nc_claim *set, uint32_t nr)
+                              const struct nc_claim *set, uint32_t nr,
+                              bool *gated)
 {
     struct nc_node *node = h->node;
     /* The nodes not named yet; those named with no pages (rare, so the
@@ -422,8 +423,9 @@ static bool install_plain_set(struct nc_host *h, struct nc_domain *d,
      * they may have come meanwhile. */
     if ( host_claims(h) )
         return false;
+    *gated = true;
     if ( heap_gate_close(h) )
-        goto open;
+        return false;
     for ( uint32_t i = nr; i; i--, e++ )
     {
         uint64_t v = e->pages, t = claim_entry_node(e), bit, own, room, c;
@@ -483,8 +485,7 @@ static bool install_plain_set(struct nc_host *h, struct nc_domain *d,
      * node is held). */
     if ( full || ((nodes | old_nodes) &
                   ~atomic_load_explicit(&h->admit_mask, memory_order_relaxed)) )
-        for_each_node_in(nodes | old_nodes, n)
-            node_room_sync(&node[n]);
+        heap_gate_sync_rooms(h, nodes | old_nodes);
     ASSERT_EXPENSIVE_WHY(check_domain_claims_locked, h, d);
     heap_gate_open(h);
     return true;
@@ -498,8 +499,6 @@ undo:
         nd->claimed = nd->claimed - d->node_claim[n] + undo[n];
         d->node_claim[n] = undo[n];
     }
-open:
-    heap_gate_open(h);
     return false;
 }
 
@@ -517,8 +516,8 @@ static int domain_install_claim_set(struct nc_host *h, struct nc_domain *d,
      * domain_install_claims() zeroed it: not zeroed here. */
     struct claim_request rq;
     struct heap_locks l = { 0 };
+    bool all, gated = false;
     uint64_t nodes;
-    bool all;
     int rc;
 
     ASSERT(nc_lock_held(&d->lock));
@@ -529,7 +528,8 @@ static int domain_install_claim_set(struct nc_host *h, struct nc_domain *d,
         return -EINVAL;
     if ( nr > NC_CLAIM_MAX_ENTRIES )
         return -E2BIG;
-    if ( !legacy && !d->host_claim && install_plain_set(h, d, set, nr) )
+    if ( !legacy && !d->host_claim &&
+         install_plain_set(h, d, set, nr, &gated) )
     {
         *outstanding = d->outstanding;
         return 0;
@@ -550,10 +550,17 @@ static int domain_install_claim_set(struct nc_host *h, struct nc_domain *d,
     /* A host-wide entry, given or replaced, needs the whole heap. */
     all = legacy || d->host_claim || rq.host;
     if ( all )
+    {
+        if ( gated )
+            heap_gate_open(h);
         heap_lock_all(h);
+    }
     else
     {
-        l.tracking = heap_gate_close(h) > 0;
+        if ( !gated )
+            heap_gate_close(h);
+        /* claims_lock is held: host_claims() stays as it is. */
+        l.tracking = host_claims(h) > 0;
         l.claims = true;
         l.nodes = nodes;
         for_each_node_in(nodes, n)

@@ -56,8 +56,10 @@ __attribute__((noinline)) void node_room_flip(struct nc_node *nd)
 void heap_lock_nodes(struct nc_host *h, struct heap_locks *l, uint64_t nodes,
                      bool claims)
 {
+    bool waited = false;
+
     l->nodes = nodes;
-    l->claims = claims || claims_lock_needed(h);
+    l->claims = claims || host_claims(h) > 0;
     for ( ;; )
     {
         /* With claims_lock held, no install holds the gate. */
@@ -67,9 +69,19 @@ void heap_lock_nodes(struct nc_host *h, struct heap_locks *l, uint64_t nodes,
         /* Read again under the node locks (claims_lock_needed()). */
         if ( l->claims || !claims_lock_needed(h) )
             break;
-        /* A host-wide claim came meanwhile, or an install's gate. */
         unlock_mask_unchanged(h, nodes);
-        l->claims = true;
+        /* A host-wide claim came meanwhile, or an install's gate: that is
+         * waited out once, on claims_lock, without keeping it (else every
+         * locker that met the gate would then run one at a time); a
+         * second gate, and any host-wide claim, and claims_lock is kept. */
+        if ( host_claims(h) == 0 && !waited )
+        {
+            nc_lock(&h->claims_lock);
+            nc_unlock(&h->claims_lock);
+            waited = true;
+        }
+        else
+            l->claims = true;
     }
     l->tracking = l->claims && host_claims(h) > 0;
 }
@@ -129,6 +141,27 @@ void heap_gate_wait_holder(struct nc_host *h, uint32_t n)
 {
     node_lock(h, n);
     node_unlock_unchanged(h, n);
+}
+
+void heap_gate_sync_rooms(struct nc_host *h, uint64_t nodes)
+{
+    uint64_t changed = 0;
+
+    ASSERT(heap_gate_closed(h));
+    for_each_node_in(nodes, n)
+    {
+        struct nc_node *nd = &h->node[n];
+
+        ASSERT(node_held(h, (uint32_t)n));
+        if ( (nd->avail > nd->claimed) != nd->room )
+        {
+            nd->room = !nd->room;
+            changed |= 1ULL << n;
+        }
+    }
+    if ( changed )
+        atomic_fetch_xor_explicit(&h->admit_mask, changed,
+                                  memory_order_release);
 }
 
 void heap_gate_open(struct nc_host *h)

@@ -269,8 +269,9 @@ int nc_page_query(struct nc_host *h, nc_domid_t caller, uint64_t mfn,
         return rc;
     node = mfn_node(h, mfn);
     /* Its lock alone even while an install holds the gate: the bad set
-     * and the offline map change only with the whole heap held, and the
-     * counters an install changes are neither read nor written here. */
+     * and the offline map change under the node's lock (or the whole
+     * heap), never under the gate, and the counters an install changes
+     * are neither read nor written here. */
     node_lock(h, node);
     b = badset_find(&h->node[node].bad, mfn);
     offlined = offmap_test(&h->node[node], mfn);

@@ -471,7 +471,8 @@ static inline bool node_locked(const struct nc_host *h, uint32_t n)
 }
 /* The locks for changing the counters of a set of nodes: their node locks,
  * ascending, and claims_lock too when `claims` or when host-wide claims
- * exist.  `tracking` says whether host->unclaimed must be kept. */
+ * exist (or, rarely, after an install's gate met twice).  `tracking` says
+ * whether host->unclaimed must be kept. */
 struct heap_locks {
     uint64_t nodes;
     bool claims;
@@ -498,10 +499,13 @@ static inline void heap_unlock_nodes(struct nc_host *h,
  * closes the gate, returning host_claims() (0: no host-wide claim exists,
  * none can come meanwhile); then heap_gate_wait() for each node before its
  * counters are read, after which they are the caller's as if it held the
- * node's lock, until heap_gate_open().  Whoever changes a node's counters
- * under the gate syncs its room (node_room_sync()) before the gate opens,
- * as node_unlock() would. */
+ * node's lock, until heap_gate_open().  Whoever changes the counters of
+ * nodes under the gate syncs their rooms with heap_gate_sync_rooms() before
+ * the gate opens, as node_unlock() would, but all their admit_mask bits in
+ * one atomic step: a reader of the mask then sees the install not at all
+ * or whole, as a node locker does. */
 uint64_t heap_gate_close(struct nc_host *h);
+void heap_gate_sync_rooms(struct nc_host *h, uint64_t nodes);
 void heap_gate_wait_holder(struct nc_host *h, uint32_t n);
 /* The same, for node n's structure nd. */
 static nc_always_inline void heap_gate_wait_node(struct nc_host *h,
@@ -557,8 +561,8 @@ static inline uint64_t host_claims(const struct nc_host *h)
                                 memory_order_acquire) & ~HOST_CLAIMS_GATE;
 }
 /* heap_lock_nodes() for one node: its lock only, unless host-wide claims
- * exist or an install holds the gate (then claims_lock first).  Inline:
- * every extent takes it. */
+ * exist (then claims_lock first) or an install holds the gate (waited
+ * out).  Inline: every extent takes it. */
 static inline void heap_lock_node(struct nc_host *h, struct heap_locks *l,
                                   uint32_t n)
 {
@@ -573,7 +577,7 @@ static inline void heap_lock_node(struct nc_host *h, struct heap_locks *l,
             return;
         node_unlock_unchanged(h, n);
     }
-    heap_lock_nodes(h, l, l->nodes, true);
+    heap_lock_nodes(h, l, l->nodes, false);
 }
 /* Undo heap_lock_node(h, l, n), the node known. */
 static inline void heap_unlock_node(struct nc_host *h,
