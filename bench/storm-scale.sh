@@ -10,7 +10,8 @@
 # project's 2-core machine:
 #
 #   1. 10,000 VMs on 16 x 1 TiB with the default mix, each policy on its
-#      own, the fastest of five runs: <= 5 s and <= 200 MiB each, none
+#      own, the fastest of five runs (the four policies' runs interleaved):
+#      <= 5 s and <= 200 MiB each, none
 #      within 3x of the claim policies.  Demand (about 100 TiB) far exceeds the host: most VMs
 #      fail, as they would.
 #   2. The same host with small VMs (512M..4G), all four policies in one
@@ -57,44 +58,48 @@ met() {
     fi
 }
 
-# run NAME SECONDS MIB VMS ARGS...: time one storm, print a line, check
-# the goals (a goal of 0 is not checked); VMS: the VMs whose records the
-# run keeps, for the peak RSS per VM of the large runs.
-# run NAME GOAL_S GOAL_MIB VMS ARGS...: one storm, timed.  With REPEAT=N
-# in the environment, N runs, and the least wall-clock and the least CPU
-# time of them (each its own run's; peak RSS the largest): what other
-# work on the machine adds is noise that only ever slows a run, so the
-# fastest of a few is the code's time, as numaclaim-bench's best of 3 is.
-run() {
-    local name=$1 goal_s=$2 goal_mib=$3 vms=$4 secs kib mib cpu
-    local on_cpu on_wall on_mem i s u y k c
-    shift 4
-    for ((i = 0; i < ${REPEAT:-1}; i++)); do
-        # Times from bash's `time` (milliseconds: /usr/bin/time prints
-        # hundredths, a tenth of a 0.1 s storm), peak RSS from
-        # /usr/bin/time; the storm's own stderr passes through (fd 3).
-        { time /usr/bin/time -f '%M' -o "$log" "$bin" storm --no-progress "$@" \
-              >/dev/null 2>&3; } 3>&2 2> "$tlog"
-        read -r s u y < "$tlog"
-        read -r k < "$log"
-        c=$(awk -v u="$u" -v s="$y" 'BEGIN { printf "%.3f", u + s }')
-        if [ "$i" = 0 ]; then
-            secs=$s cpu=$c kib=$k
-        else
-            awk -v a="$s" -v b="$secs" 'BEGIN { exit !(a < b) }' && secs=$s
-            awk -v a="$c" -v b="$cpu" 'BEGIN { exit !(a < b) }' && cpu=$c
-            [ "$k" -gt "$kib" ] && kib=$k
-        fi
-    done
-    mib=$((kib / 1024))
+# time_one ARGS...: one storm, timed: its wall-clock seconds, CPU seconds
+# (user + system, parent and children) and peak RSS in KiB, in one_s,
+# one_cpu and one_kib.  Times from bash's `time` (milliseconds:
+# /usr/bin/time prints hundredths, a tenth of a 0.1 s storm), peak RSS
+# from /usr/bin/time; the storm's own stderr passes through (fd 3).
+time_one() {
+    local s u y
+    { time /usr/bin/time -f '%M' -o "$log" "$bin" storm --no-progress "$@" \
+          >/dev/null 2>&3; } 3>&2 2> "$tlog"
+    read -r s u y < "$tlog"
+    read -r one_kib < "$log"
+    one_s=$s
+    one_cpu=$(awk -v u="$u" -v s="$y" 'BEGIN { printf "%.3f", u + s }')
+}
+
+# keep_best I: fold time_one's figures into best_s, best_cpu (the least)
+# and best_kib (the largest); I = 0 starts afresh.  What other work on the
+# machine adds is noise that only ever slows a run, so the fastest of a
+# few is the code's time, as numaclaim-bench's best of 3 is.
+keep_best() {
+    if [ "$1" = 0 ]; then
+        best_s=$one_s best_cpu=$one_cpu best_kib=$one_kib
+        return 0
+    fi
+    awk -v a="$one_s" -v b="$best_s" 'BEGIN { exit !(a < b) }' && best_s=$one_s
+    awk -v a="$one_cpu" -v b="$best_cpu" 'BEGIN { exit !(a < b) }' && best_cpu=$one_cpu
+    [ "$one_kib" -gt "$best_kib" ] && best_kib=$one_kib
+    return 0
+}
+
+# report NAME GOAL_S GOAL_MIB VMS SECS CPU KIB: print a storm's line and
+# check its goals (a goal of 0 is not checked); VMS: the VMs whose
+# records the run keeps, for the peak RSS per VM of the large runs.
+report() {
+    local name=$1 goal_s=$2 goal_mib=$3 vms=$4 secs=$5 cpu=$6 kib=$7
+    local mib=$((kib / 1024)) on_cpu on_wall on_mem
     printf '  %-34s %8.3f s wall %8.3f s CPU %5d MiB peak' \
         "$name" "$secs" "$cpu" "$mib"
     # Peak RSS per VM where the VMs' records outweigh the host's fixed
     # metadata: a bound on the per-VM state (goal: 2 KiB).
     [ "$vms" -ge 100000 ] && printf ' (%d B/VM)' $((kib * 1024 / vms))
     echo
-    last_secs=$secs
-    last_cpu=$cpu
     [ "$goal_s" = 0 ] && return 0
     on_cpu=$(met "$cpu" "$goal_s")
     on_wall=$(met "$secs" "$goal_s")
@@ -108,13 +113,34 @@ run() {
     return 0
 }
 
+# run NAME GOAL_S GOAL_MIB VMS ARGS...: one storm, timed and reported.
+run() {
+    local name=$1 goal_s=$2 goal_mib=$3 vms=$4
+    shift 4
+    time_one "$@"
+    keep_best 0
+    report "$name" "$goal_s" "$goal_mib" "$vms" "$best_s" "$best_cpu" "$best_kib"
+}
+
 echo
 echo "storm scale (simulated time), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-declare -A t c
+# The four policies' storms, five rounds of one each, interleaved (as
+# numaclaim-bench's runs are), so that a slow spell of the machine hits
+# the storms compared in the ratio alike rather than one of them.
+declare -A t c k
+for ((i = 0; i < 5; i++)); do
+    for p in none host xapi claimsets; do
+        time_one --host 16x1T --vms 10000 --policy "$p"
+        if [ "$i" -gt 0 ]; then
+            best_s=${t[$p]} best_cpu=${c[$p]} best_kib=${k[$p]}
+        fi
+        keep_best "$i"
+        t[$p]=$best_s c[$p]=$best_cpu k[$p]=$best_kib
+    done
+done
 for p in none host xapi claimsets; do
-    REPEAT=5 run "10000 VMs 16 x 1 TiB, $p (best of 5)" 5 200 10000 --host 16x1T --vms 10000 --policy "$p"
-    t[$p]=$last_secs
-    c[$p]=$last_cpu
+    report "10000 VMs 16 x 1 TiB, $p (best of 5)" 5 200 10000 \
+        "${t[$p]}" "${c[$p]}" "${k[$p]}"
 done
 # ratio ARRAY: none over the fastest claim policy.
 ratio() {
