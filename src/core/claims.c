@@ -400,7 +400,8 @@ static nc_always_inline uint64_t claim_entry_node(const struct nc_claim *e)
  * whole, does not fit.  Anything else changes nothing and returns false,
  * for the general path, which finds the error in the specification's
  * order; the gate stays closed for it where it was (*gated), so that a
- * set refused here, or the toolstack's reset, closes it only once.  Rooms are synced only once the set is in, so that a reader of
+ * set refused here, or the toolstack's reset, closes it only once.
+ * Rooms are synced only once the set is in, so that a reader of
  * admit_mask never sees a node change for an install that is undone.
  */
 static bool install_plain_set(struct nc_host *h, struct nc_domain *d,
@@ -483,8 +484,9 @@ static bool install_plain_set(struct nc_host *h, struct nc_domain *d,
     /* Besides the nodes filled, a room changes only on a node that was
      * full: its admit_mask bit is clear (it is the node's room while the
      * node is held). */
-    if ( full || ((nodes | old_nodes) &
-                  ~atomic_load_explicit(&h->admit_mask, memory_order_relaxed)) )
+    if ( full ||
+         ((nodes | old_nodes) &
+          ~atomic_load_explicit(&h->admit_mask, memory_order_relaxed)) )
         heap_gate_sync_rooms(h, nodes | old_nodes);
     ASSERT_EXPENSIVE_WHY(check_domain_claims_locked, h, d);
     heap_gate_open(h);
