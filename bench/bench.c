@@ -364,10 +364,10 @@ static void *scale_main(void *arg)
     return NULL;
 }
 
-/* Total pairs/s of `threads` threads, each on its own domain and node. */
-/* `threads` threads on one host, or (apart) each on a host of its own, so
- * that they share nothing of numaclaim's: the machine's own scaling, the
- * ceiling for the other figures. */
+/* Total pairs/s of `threads` threads, each on its own domain and node of
+ * one host, or (apart) each on a host of its own, so that they share
+ * nothing of numaclaim's: the machine's own scaling, the ceiling for the
+ * other figures. */
 static double time_scaling(uint32_t threads, uint64_t iters, bool apart)
 {
     struct scale_thread t[SCALE_MAX];

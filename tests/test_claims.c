@@ -132,6 +132,39 @@ static void snap_check_at(struct nc_host *h, const struct snap *a,
 }
 #define SNAP_CHECK(h, s) snap_check_at(h, s, __FILE__, __LINE__)
 
+/* A claim entry that makes any set holding it fail, and with what. */
+struct bad_entry {
+    struct nc_claim e;
+    int err;
+};
+
+/* Each bad entry at every position among the good ones (a valid set on its
+ * own, of at most 3 entries): d's SET fails with the entry's errno and
+ * changes nothing of what *before holds. */
+static void expect_bad_at_each_position_at(
+    struct nc_host *h, nc_domid_t d, const struct bad_entry *bad,
+    uint32_t nr_bad, const struct nc_claim *good, uint32_t nr_good,
+    const struct snap *before, const char *file, int line)
+{
+    struct nc_claim s[4];
+    uint32_t nr = nr_good + 1;
+
+    assert_true(nr <= NR_ROWS(s));
+    for ( uint32_t k = 0; k < nr_bad; k++ )
+        for ( uint32_t pos = 0; pos < nr; pos++ )
+        {
+            for ( uint32_t i = 0, j = 0; i < nr; i++ )
+                s[i] = i == pos ? bad[k].e : good[j++];
+            if ( set_raw(h, d, s, nr) != bad[k].err )
+                fail_msg("%s:%d: bad entry %u at %u: expected %d", file,
+                         line, k, pos, bad[k].err);
+            snap_check_at(h, before, file, line);
+        }
+}
+#define EXPECT_BAD_AT_EACH_POSITION(h, d, bad, good, before) \
+    expect_bad_at_each_position_at(h, d, bad, NR_ROWS(bad), good, \
+                                   NR_ROWS(good), before, __FILE__, __LINE__)
+
 /* ========================================================================
  * Upstream test-mem-claim
  * ======================================================================== */
@@ -1025,10 +1058,7 @@ static void test_claim_set_with_one_bad_entry_changes_nothing(void **state)
 {
     /* Every kind of bad entry, at every position of a 4-entry set whose
      * other 3 entries form a valid set. */
-    static const struct {
-        struct nc_claim e;
-        int err;
-    } bad[] = {
+    static const struct bad_entry bad[] = {
         { { .pages = 0, .target = 0, .pad = 1 }, -EINVAL },        /* pad */
         { { .pages = 1, .target = 2, .pad = 7 }, -EINVAL },        /* pad */
         { { .pages = 1, .target = 0x40000000U }, -EINVAL },    /* sel */
@@ -1064,16 +1094,7 @@ static void test_claim_set_with_one_bad_entry_changes_nothing(void **state)
     EXPECT_HOST(h, 3 * NODE_PAGES, 3 * NODE_PAGES - 20);
     snap_take(h, &before);
 
-    for ( uint32_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++ )
-        for ( uint32_t pos = 0; pos < 4; pos++ )
-        {
-            for ( uint32_t i = 0, j = 0; i < 4; i++ )
-                s[i] = i == pos ? bad[k].e : good[j++];
-            if ( set_raw(h, d, s, 4) != bad[k].err )
-                fail_msg("bad entry %u at %u: expected %d", k, pos,
-                         bad[k].err);
-            SNAP_CHECK(h, &before);
-        }
+    EXPECT_BAD_AT_EACH_POSITION(h, d, bad, good, &before);
 
     /* Sets bad only as a whole: over max_pages (1001; also over the free
      * memory), then a host shortfall (621 > 20 + 600). */
@@ -1114,10 +1135,7 @@ static void test_claim_set_with_one_bad_entry_changes_nothing(void **state)
  */
 static void test_claim_set_of_node_entries_is_undone_whole(void **state)
 {
-    static const struct {
-        struct nc_claim e;
-        int err;
-    } bad[] = {
+    static const struct bad_entry bad[] = {
         { { .pages = 1, .target = 0, .pad = 1 }, -EINVAL },        /* pad */
         { { .pages = 1, .target = 0x40000000U }, -EINVAL },        /* sel */
         { { .pages = 1, .target = 4 }, -ENOENT },                  /* missing */
@@ -1141,16 +1159,7 @@ static void test_claim_set_of_node_entries_is_undone_whole(void **state)
     assert_int_equal(claim_set(h, b, 1, NODEC(0, NODE_PAGES)), 0);
     snap_take(h, &before);
 
-    for ( uint32_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++ )
-        for ( uint32_t pos = 0; pos < 3; pos++ )
-        {
-            for ( uint32_t i = 0, j = 0; i < 3; i++ )
-                s[i] = i == pos ? bad[k].e : good[j++];
-            if ( set_raw(h, d, s, 3) != bad[k].err )
-                fail_msg("bad entry %u at %u: expected %d", k, pos,
-                         bad[k].err);
-            SNAP_CHECK(h, &before);
-        }
+    EXPECT_BAD_AT_EACH_POSITION(h, d, bad, good, &before);
     /* Each entry fits its node, the sum not max_pages (1001 > 1000). */
     s[0] = (struct nc_claim){ .pages = 700, .target = 1 };
     s[1] = (struct nc_claim){ .pages = 301, .target = 2 };

@@ -153,7 +153,7 @@ void heap_gate_sync_rooms(struct nc_host *h, uint64_t nodes)
         struct nc_node *nd = &h->node[n];
 
         ASSERT(node_held(h, (uint32_t)n));
-        if ( (nd->avail > nd->claimed) != nd->room )
+        if ( node_room_stale(nd) )
         {
             nd->room = !nd->room;
             changed |= 1ULL << n;

@@ -435,9 +435,14 @@ struct nc_host {
  * allocation takes its frames before it redeems its claim).  The shared
  * word is written only when the node fills or gets room again. */
 void node_room_flip(struct nc_node *nd);
+/* Whether room no longer says what the counters do. */
+static nc_always_inline bool node_room_stale(const struct nc_node *nd)
+{
+    return (nd->avail > nd->claimed) != nd->room;
+}
 static nc_always_inline void node_room_sync(struct nc_node *nd)
 {
-    if ( __builtin_expect((nd->avail > nd->claimed) != nd->room, 0) )
+    if ( __builtin_expect(node_room_stale(nd), 0) )
         node_room_flip(nd);
 }
 
